@@ -1,0 +1,1 @@
+"""Crystal structures: loading, ABX3 site identification, built-in templates and TER."""

@@ -1,0 +1,1 @@
+"""Powder XRD: simulation to stick patterns, rendering on a 2θ grid, augmentation."""

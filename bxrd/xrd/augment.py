@@ -1,0 +1,205 @@
+"""The five augmentations of B-VGGNet on stick batches, plus optional noise and background.
+
+All act on sticks before rendering, batched and seeded by a ``torch.Generator``:
+
+* ``impurity``: 1..``impurity_max_peaks`` extra sticks at random 2θ in the grid range, each at
+  most ``impurity_max_intensity`` × the strongest stick (so, with the default < 1, they never
+  outweigh the main phase's strongest reflection).
+* ``texture``: preferred orientation along a random direction n̂: I ← I (1 + s (2 cos²φ − 1)),
+  φ the angle between a reflection's scattering vector and n̂, |s| ≤ ``texture_max``; every
+  intensity changes by at most ``texture_max`` (±50 % by default).
+* ``size``: crystallite size drawn in ``size_range_nm``; Scherrer widths follow in rendering.
+* ``strain``: lattice lengths scaled by factors in 1 ± ``strain_max`` (equal lengths stay
+  equal, angles fixed); new d from hkl and the strained metric: 1/d² = h'ᵀ G* h' with
+  h'_i = h_i / s_i. Peaks move exactly as Bragg's law says, no re-simulation.
+* ``shift``: all peaks move by the same Δ2θ in ±``shift_max_deg`` (sample displacement).
+
+``mode="one"`` (the paper's parallel scheme) applies one method per pattern, chosen uniformly;
+``mode="all"`` applies every enabled method to every pattern.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+
+from bxrd.xrd.render import Renderer
+from bxrd.xrd.stick_batch import StickBatch
+
+METHODS: tuple[str, ...] = ("impurity", "texture", "size", "strain", "shift")
+
+
+@dataclass
+class AugmentConfig:
+    """Augmentation options (see module docstring for each method).
+
+    Attributes:
+        methods: enabled methods, a subset of ``impurity texture size strain shift``.
+        mode: ``"one"`` method per pattern or ``"all"`` of them.
+        clean_fraction: fraction of patterns left unaugmented.
+        impurity_max_peaks: at most this many impurity sticks.
+        impurity_max_intensity: impurity stick ≤ this × strongest stick.
+        texture_max: largest relative intensity change.
+        size_range_nm: crystallite size range, nm.
+        base_size_nm: crystallite size when ``size`` is not applied, nm.
+        strain_max: largest relative change of a lattice length.
+        shift_max_deg: largest uniform shift, degrees 2θ.
+        noise_level: std of Gaussian noise relative to the maximum (0: off).
+        background_level: height of a decaying background relative to the maximum (0: off).
+    """
+
+    methods: tuple[str, ...] = METHODS
+    mode: Literal["one", "all"] = "one"
+    clean_fraction: float = 0.0
+    impurity_max_peaks: int = 5
+    impurity_max_intensity: float = 0.3
+    texture_max: float = 0.5
+    size_range_nm: tuple[float, float] = (10.0, 100.0)
+    base_size_nm: float = 40.0
+    strain_max: float = 0.03
+    shift_max_deg: float = 0.3
+    noise_level: float = 0.0
+    background_level: float = 0.0
+
+    def __post_init__(self) -> None:
+        unknown = set(self.methods) - set(METHODS)
+        if unknown:
+            raise ValueError(f"unknown augmentation(s) {sorted(unknown)}; choose from {METHODS}")
+        if self.mode not in ("one", "all"):
+            raise ValueError(f"mode must be 'one' or 'all', got {self.mode!r}")
+        if not 0.0 <= self.texture_max < 1.0:
+            raise ValueError(f"texture_max must be in [0, 1), got {self.texture_max}")
+        if not 0.0 <= self.strain_max < 0.5:
+            raise ValueError(f"strain_max must be in [0, 0.5), got {self.strain_max}")
+        lo, hi = self.size_range_nm
+        if not 0.0 < lo <= hi:
+            raise ValueError(f"size_range_nm must satisfy 0 < min <= max, got {(lo, hi)}")
+
+
+@dataclass
+class AugmentedSticks:
+    """Sticks after augmentation, ready to render.
+
+    Attributes:
+        u: positions sin θ, shape (B, P'); P' = P + impurity slots.
+        intensity: shape (B, P').
+        size_nm: crystallite size per pattern, shape (B,).
+        applied: method flags, shape (B, len(METHODS)), column order of :data:`METHODS`.
+    """
+
+    u: torch.Tensor
+    intensity: torch.Tensor
+    size_nm: torch.Tensor
+    applied: torch.Tensor
+
+
+def _uniform(lo: float, hi: float, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
+
+
+class Augmenter:
+    """Augment stick batches and render them on the renderer's grid."""
+
+    def __init__(self, renderer: Renderer, config: AugmentConfig | None = None) -> None:
+        self.renderer = renderer
+        self.config = config or AugmentConfig()
+
+    def choose(self, b: int, gen: torch.Generator) -> torch.Tensor:
+        """Which methods apply to each of ``b`` patterns, bool (b, len(METHODS))."""
+        cfg = self.config
+        enabled = torch.tensor([m in cfg.methods for m in METHODS])
+        if cfg.mode == "all" or not enabled.any():
+            flags = enabled.expand(b, -1).clone()
+        else:
+            idx = torch.nonzero(enabled).flatten()
+            pick = idx[torch.randint(len(idx), (b,), generator=gen)]
+            flags = torch.nn.functional.one_hot(pick, len(METHODS)).bool()
+        clean = torch.rand(b, generator=gen) < cfg.clean_fraction
+        return flags & ~clean[:, None]
+
+    def augment(self, batch: StickBatch, gen: torch.Generator) -> AugmentedSticks:
+        """Apply the configured methods to ``batch`` (no rendering)."""
+        cfg, b = self.config, len(batch)
+        flags = self.choose(b, gen)
+        on = {m: flags[:, i] for i, m in enumerate(METHODS)}
+        lam = self.renderer.wavelength
+
+        # strain: symmetry-preserving scaling of lattice lengths, d from hkl and the metric
+        free = 1.0 + _uniform(-cfg.strain_max, cfg.strain_max, (b, 3), gen)
+        scale = torch.where(on["strain"][:, None], free.gather(1, batch.ties), 1.0)
+        h = batch.hkl.double() / scale[:, None, :]
+        inv_d2 = torch.einsum("bpi,bij,bpj->bp", h, batch.recip_metric, h)
+        inv_d2 = torch.where(batch.intensity > 0, inv_d2, batch.inv_d2)
+        u = lam / 2.0 * torch.sqrt(inv_d2)
+
+        # shift: the same Δ2θ for every peak
+        delta = torch.where(
+            on["shift"], _uniform(-cfg.shift_max_deg, cfg.shift_max_deg, (b,), gen), 0.0
+        )
+        theta = torch.asin(u.clamp(max=1.0)) + torch.deg2rad(delta)[:, None] / 2.0
+        valid = u < 1.0
+        u = torch.where(valid, torch.sin(theta), 2.0)
+
+        # texture: preferred orientation along a random direction
+        direction = torch.randn((b, 3), generator=gen)
+        direction = direction / direction.norm(dim=1, keepdim=True)
+        cos2 = torch.einsum("bpi,bi->bp", batch.normals, direction) ** 2
+        strength = torch.where(
+            on["texture"], _uniform(-cfg.texture_max, cfg.texture_max, (b,), gen), 0.0
+        )
+        intensity = batch.intensity.double() * (1.0 + strength[:, None] * (2.0 * cos2 - 1.0))
+        intensity = torch.where(valid, intensity, 0.0)
+
+        # impurity: extra sticks, weaker than the strongest main stick
+        k_max = cfg.impurity_max_peaks
+        if k_max > 0:
+            count = torch.randint(1, k_max + 1, (b,), generator=gen)
+            count = torch.where(on["impurity"], count, 0)
+            grid = self.renderer.grid
+            tt = _uniform(grid.start, grid.stop, (b, k_max), gen)
+            imp_u = torch.sin(torch.deg2rad(tt) / 2.0)
+            rel = _uniform(0.02, cfg.impurity_max_intensity, (b, k_max), gen)
+            imp_i = rel * intensity.amax(dim=1, keepdim=True)
+            imp_i = torch.where(torch.arange(k_max)[None, :] < count[:, None], imp_i, 0.0)
+            u = torch.cat([u, imp_u], dim=1)
+            intensity = torch.cat([intensity, imp_i], dim=1)
+
+        # size: Scherrer broadening happens in rendering
+        lo, hi = cfg.size_range_nm
+        size = torch.where(on["size"], _uniform(lo, hi, (b,), gen), cfg.base_size_nm)
+        return AugmentedSticks(u.float(), intensity.float(), size.float(), flags)
+
+    def finish(self, patterns: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Add the optional background and noise to rendered patterns; rescale to max 1."""
+        cfg = self.config
+        if cfg.background_level <= 0 and cfg.noise_level <= 0:
+            return patterns
+        b, n = patterns.shape
+        x = torch.linspace(0.0, 1.0, n)[None, :]
+        decay = _uniform(1.0, 5.0, (b, 1), gen).float()
+        level = cfg.background_level * torch.rand((b, 1), generator=gen)
+        out = patterns + level * torch.exp(-decay * x)
+        out = out + cfg.noise_level * torch.randn((b, n), generator=gen)
+        out = out.clamp_min(0.0)
+        return out / out.amax(dim=1, keepdim=True).clamp_min(1e-12)
+
+    def __call__(
+        self, batch: StickBatch, gen: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Augment and render: patterns (B, n_points) with max 1, and method flags (B, 5)."""
+        sticks = self.augment(batch, gen)
+        patterns = self.renderer(sticks.u, sticks.intensity, sticks.size_nm)
+        return self.finish(patterns, gen), sticks.applied
+
+
+def render_clean(renderer: Renderer, batch: StickBatch, size_nm: float = 40.0) -> torch.Tensor:
+    """Render ``batch`` without augmentation at one crystallite size, shape (B, n_points)."""
+    u = renderer.wavelength / 2.0 * torch.sqrt(batch.inv_d2)
+    intensity = torch.where(u < 1.0, batch.intensity, 0.0)
+    size = torch.full((len(batch),), float(size_nm))
+    return renderer(u.float(), intensity, size)
+
+
+__all__ = ["METHODS", "AugmentConfig", "AugmentedSticks", "Augmenter", "render_clean"]

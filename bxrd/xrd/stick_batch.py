@@ -1,0 +1,84 @@
+"""Padded tensors of many stick patterns, the input of batched augmentation and rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+
+from bxrd.xrd.sticks import StickPattern
+
+
+def lattice_ties(lattice: np.ndarray, tol: float = 1e-4) -> np.ndarray:
+    """Index of the free length parameter each axis follows, shape (3,).
+
+    Axes of equal length (cubic a=b=c, tetragonal and hexagonal a=b, rhombohedral a=b=c) share
+    one parameter, so strain keeps the metric symmetry of the cell.
+    """
+    abc = np.linalg.norm(lattice, axis=1)
+    ties = np.arange(3)
+    for i in range(3):
+        for j in range(i):
+            if abs(abc[i] - abc[j]) <= tol * abc[j]:
+                ties[i] = ties[j]
+                break
+    return ties
+
+
+@dataclass
+class StickBatch:
+    """B stick patterns padded to P sticks.
+
+    Attributes:
+        hkl: Miller indices as floats, shape (B, P, 3).
+        intensity: stick intensities (0 on padding), shape (B, P).
+        inv_d2: 1 / d², Å⁻², shape (B, P) (1 on padding).
+        recip_metric: reciprocal metric tensor G* (Å⁻²), shape (B, 3, 3).
+        normals: unit scattering vectors of the sticks in Cartesian axes, shape (B, P, 3).
+        ties: lattice-length ties for strain (see :func:`lattice_ties`), shape (B, 3).
+    """
+
+    hkl: torch.Tensor
+    intensity: torch.Tensor
+    inv_d2: torch.Tensor
+    recip_metric: torch.Tensor
+    normals: torch.Tensor
+    ties: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.hkl.shape[0]
+
+    @classmethod
+    def from_patterns(cls, patterns: Sequence[StickPattern]) -> StickBatch:
+        """Stack and pad ``patterns`` (any stick counts) into one batch."""
+        b, p = len(patterns), max(len(s) for s in patterns)
+        hkl = np.zeros((b, p, 3))
+        intensity = np.zeros((b, p))
+        inv_d2 = np.ones((b, p))
+        normals = np.zeros((b, p, 3))
+        metric = np.zeros((b, 3, 3))
+        ties = np.zeros((b, 3), dtype=np.int64)
+        for i, s in enumerate(patterns):
+            n = len(s)
+            recip = np.linalg.inv(s.lattice).T  # rows: reciprocal vectors (no 2π)
+            g = s.hkl @ recip
+            hkl[i, :n], intensity[i, :n] = s.hkl, s.intensity
+            inv_d2[i, :n] = 1.0 / s.d**2
+            normals[i, :n] = g / np.linalg.norm(g, axis=1, keepdims=True)
+            metric[i] = recip @ recip.T
+            ties[i] = lattice_ties(s.lattice)
+        as_t = torch.from_numpy
+        return cls(
+            as_t(hkl).float(),
+            as_t(intensity).float(),
+            as_t(inv_d2).double(),
+            as_t(metric).double(),
+            as_t(normals).float(),
+            as_t(ties),
+        )
+
+    def select(self, index: torch.Tensor) -> StickBatch:
+        """Sub-batch of the patterns at ``index`` (shape (b,))."""
+        return StickBatch(*(getattr(self, f.name)[index] for f in fields(self)))

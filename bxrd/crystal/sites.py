@@ -71,7 +71,10 @@ def oxidation_states(structure: Structure, name: str = "structure") -> list[int]
             pass
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        guesses = structure.composition.oxi_state_guesses(max_sites=-50)
+        try:
+            guesses = structure.composition.oxi_state_guesses(max_sites=-50)
+        except ValueError:  # composition too large for pymatgen's enumeration
+            guesses = ()
     if not guesses:
         raise OxidationStateError(
             f"{name}: no oxidation states given and none can be guessed for "
@@ -99,6 +102,9 @@ def identify_abx3_sites(
     formula = structure.composition.reduced_formula
     if not structure.is_ordered:
         raise NotPerovskiteError(f"{name} ({formula}): disordered sites are not supported by TER")
+    amounts = sorted(structure.composition.element_composition.values())
+    if len(amounts) != 3 or not (amounts[0] == amounts[1] and amounts[2] == 3 * amounts[0]):
+        raise NotPerovskiteError(f"{name} ({formula}): composition is not of the ABX3 type")
     charges = oxidation_states(structure, name)
     symbols = [sp.symbol for sp in structure.species]
     charge_of = dict(zip(symbols, charges, strict=True))

@@ -134,7 +134,7 @@ class TERResult:
     rejected: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        """Counts per template and per rejection reason."""
+        """Summarise counts per template and per rejection reason."""
         per_template: dict[str, int] = {}
         for s in self.structures:
             per_template[s.template_id] = per_template.get(s.template_id, 0) + 1
@@ -161,7 +161,7 @@ def _restricted(ions: tuple[Ion, ...], allowed: list[str] | None) -> tuple[Ion, 
 
 
 def template_ions(template: Template) -> tuple[Ion, Ion, Ion]:
-    """The template's own (A, B, X) ions.
+    """Return the template's own (A, B, X) ions.
 
     Raises:
         ValueError: pymatgen has no Shannon radius for one of them.

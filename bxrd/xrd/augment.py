@@ -95,6 +95,19 @@ class AugmentedSticks:
     applied: torch.Tensor
 
 
+def strained_inv_d2(batch: StickBatch, scale: torch.Tensor) -> torch.Tensor:
+    """1/d² (Å⁻²) of every stick after scaling the lattice lengths, shape (B, P).
+
+    Args:
+        batch: sticks with hkl and the reciprocal metric G* of the unstrained cell.
+        scale: factor per lattice length (a, b, c), shape (B, 3); angles are kept, so the
+            strained G*_ij = G*_ij / (s_i s_j) and 1/d² = Σ_ij h_i h_j G*_ij / (s_i s_j).
+    """
+    h = batch.hkl.double() / scale.double()[:, None, :]
+    inv_d2 = torch.einsum("bpi,bij,bpj->bp", h, batch.recip_metric, h)
+    return torch.where(batch.intensity > 0, inv_d2, batch.inv_d2)
+
+
 def _uniform(lo: float, hi: float, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
 
@@ -129,10 +142,7 @@ class Augmenter:
         # strain: symmetry-preserving scaling of lattice lengths, d from hkl and the metric
         free = 1.0 + _uniform(-cfg.strain_max, cfg.strain_max, (b, 3), gen)
         scale = torch.where(on["strain"][:, None], free.gather(1, batch.ties), 1.0)
-        h = batch.hkl.double() / scale[:, None, :]
-        inv_d2 = torch.einsum("bpi,bij,bpj->bp", h, batch.recip_metric, h)
-        inv_d2 = torch.where(batch.intensity > 0, inv_d2, batch.inv_d2)
-        u = lam / 2.0 * torch.sqrt(inv_d2)
+        u = lam / 2.0 * torch.sqrt(strained_inv_d2(batch, scale))
 
         # shift: the same Δ2θ for every peak
         delta = torch.where(

@@ -1,0 +1,87 @@
+import json
+
+import pytest
+
+from bxrd.crystal.builtin import builtin_templates
+from bxrd.crystal.io import read_structure
+from bxrd.crystal.ions import ion_for, pseudocubic_parameter
+from bxrd.crystal.template import space_group_of
+from bxrd.crystal.ter import TERConfig, candidates, run_ter, write_ter
+
+
+@pytest.fixture(scope="module")
+def templates():
+    t = builtin_templates()
+    return {k: t[k] for k in ("SrTiO3_Pm-3m", "CaTiO3_Pnma", "CsPbBr3_Pm-3m")}
+
+
+def test_every_substitution_is_charge_neutral(templates):
+    result = run_ter(templates, TERConfig(charge_mode="neutral", max_per_template=40))
+    assert len(result.structures) > 60
+    for s in result.structures:
+        sub = s.substitution
+        assert sub.a.charge + sub.b.charge + 3 * sub.x.charge == 0
+        assert 0.80 <= sub.tolerance <= 1.10 and 0.41 <= sub.octahedral <= 0.90
+    charges = {(s.substitution.a.charge, s.substitution.b.charge) for s in result.structures}
+    assert {(1, 5), (2, 4), (3, 3)} <= charges
+
+
+def test_same_valence_mode_keeps_template_charges(templates):
+    for tid, t in templates.items():
+        for c in candidates(t, TERConfig()):
+            assert (c.a.charge, c.b.charge) == (t.sites.a_charge, t.sites.b_charge), tid
+            assert c.x.element == t.sites.x
+
+
+def test_filters_and_element_restrictions(templates):
+    t = templates["SrTiO3_Pm-3m"]
+    narrow = candidates(t, TERConfig(tolerance_range=(0.95, 1.0)))
+    assert narrow and all(0.95 <= c.tolerance <= 1.0 for c in narrow)
+    only = candidates(t, TERConfig(a_elements=["Ba"], b_elements=["Zr", "Hf"]))
+    assert sorted(c.formula for c in only) == ["BaHfO3", "BaZrO3"]
+
+
+def test_substitution_keeps_space_group_and_rescales_by_radii(templates):
+    t = templates["CaTiO3_Pnma"]
+    result = run_ter({t.id: t}, TERConfig(a_elements=["Sr"], b_elements=["Zr"]))
+    (new,) = result.structures
+    assert new.structure.composition.reduced_formula == "SrZrO3"
+    assert space_group_of(new.structure)[0] == 62
+    old_apc = pseudocubic_parameter(
+        ion_for("Ca", 2, "A"), ion_for("Ti", 4, "B"), ion_for("O", -2, "X")
+    )
+    new_apc = pseudocubic_parameter(
+        ion_for("Sr", 2, "A"), ion_for("Zr", 4, "B"), ion_for("O", -2, "X")
+    )
+    assert new.structure.volume == pytest.approx(t.structure.volume * (new_apc / old_apc) ** 3)
+    # fractional coordinates (tilts) are those of the template
+    assert new.structure.frac_coords == pytest.approx(t.structure.frac_coords)
+
+
+def test_identical_results_are_deduplicated(templates):
+    t = templates["SrTiO3_Pm-3m"]
+    twin = type(t)("SrTiO3_copy", t.structure, t.sites, 221, "Pm-3m", "file", "copy")
+    cfg = TERConfig(a_elements=["Ba"], b_elements=["Zr"])
+    result = run_ter({t.id: t, twin.id: twin}, cfg)
+    assert [s.id for s in result.structures] == ["SrTiO3_Pm-3m__BaZrO3"]
+    assert result.structures[0].duplicates == ["SrTiO3_copy__BaZrO3"]
+    assert result.rejected == [("SrTiO3_copy__BaZrO3", "duplicate: of SrTiO3_Pm-3m__BaZrO3")]
+
+
+def test_written_cifs_and_manifest_round_trip(templates, tmp_path):
+    result = run_ter(templates, TERConfig(max_per_template=3))
+    manifest = write_ter(result, tmp_path)
+    rows = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert len(rows) == len(result.structures) == 9
+    for row in rows:
+        s = read_structure(tmp_path / "cif" / f"{row['id']}.cif")
+        assert s.composition.reduced_formula == row["formula"]
+        assert space_group_of(s)[0] == row["space_group_number"]
+        assert row["template_id"] in templates and row["substitutions"]["X"].endswith("-")
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(ValueError, match="charge_mode"):
+        TERConfig(charge_mode="any")
+    with pytest.raises(ValueError, match="tolerance_range"):
+        TERConfig(tolerance_range=(1.1, 0.8))

@@ -1,0 +1,45 @@
+import json
+
+from bxrd.cli import main
+
+
+def test_ter_command_writes_manifest(tmp_path):
+    rc = main(["data", "ter", "--output", str(tmp_path), "--ter.max_per_template", "1"])
+    assert rc == 0
+    rows = (tmp_path / "manifest.jsonl").read_text().splitlines()
+    assert len(rows) == 9 and json.loads(rows[0])["template_id"]
+
+
+def test_simulate_command_skips_bad_files(tmp_path, srtio3, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    srtio3.to(filename=str(src / "sto.cif"))
+    (src / "bad.cif").write_text("garbage")
+    rc = main(
+        [
+            "data",
+            "simulate",
+            "--structures",
+            str(src),
+            "--output",
+            str(tmp_path / "out"),
+            "--n_jobs",
+            "1",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert rc == 0 and "bad.cif" in out and "simulated 1" in out
+    assert (tmp_path / "out" / "sto.npz").exists()
+
+
+def test_clear_error_without_input(capsys):
+    assert main(["data", "simulate"]) == 2
+    assert "give --structures" in capsys.readouterr().err
+
+
+def test_config_file_drives_a_command(tmp_path):
+    cfg = tmp_path / "ter.yaml"
+    cfg.write_text(f"output: {tmp_path / 'o'}\nter:\n  a_elements: [Ba]\n  b_elements: [Zr]\n")
+    assert main(["data", "ter", "--config", str(cfg)]) == 0
+    rows = [json.loads(r) for r in (tmp_path / "o" / "manifest.jsonl").read_text().splitlines()]
+    assert {r["formula"] for r in rows} == {"BaZrO3"}

@@ -1,0 +1,1 @@
+"""Datasets: stores, splits, synthesis and LightningDataModules."""

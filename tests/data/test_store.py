@@ -1,0 +1,40 @@
+import h5py
+import numpy as np
+import pytest
+
+from bxrd.data.store import PatternSet, load_pattern_set, save_pattern_set
+from bxrd.errors import BxrdInputError
+
+
+def _set():
+    rng = np.random.default_rng(0)
+    return PatternSet(
+        patterns=rng.random((6, 50)).astype(np.float32),
+        two_theta=np.linspace(10, 80, 50),
+        wavelength=1.54184,
+        labels={"space_group": np.array([0, 1, 1, 0, 1, 0])},
+        classes={"space_group": ["Pnma (62)", "Pm-3m (221)"]},
+        provenance={"structure_id": list("abcdef")},
+        config={"seed": 0},
+    )
+
+
+def test_round_trip_is_exact(tmp_path):
+    data = _set()
+    digest = save_pattern_set(data, tmp_path / "d.h5")
+    back = load_pattern_set(tmp_path / "d.h5")
+    assert back.content_hash() == digest
+    assert np.array_equal(back.patterns, data.patterns)
+    assert back.classes == data.classes and back.provenance == data.provenance
+    assert back.config == {"seed": 0} and back.wavelength == data.wavelength
+
+
+def test_modified_or_foreign_files_are_refused(tmp_path):
+    save_pattern_set(_set(), tmp_path / "d.h5")
+    with h5py.File(tmp_path / "d.h5", "a") as f:
+        f["patterns"][0, 0] = 42.0
+    with pytest.raises(BxrdInputError, match="d.h5: content hash mismatch"):
+        load_pattern_set(tmp_path / "d.h5")
+    (tmp_path / "junk.h5").write_bytes(b"junk")
+    with pytest.raises(BxrdInputError, match="junk.h5: not a bxrd dataset"):
+        load_pattern_set(tmp_path / "junk.h5")

@@ -73,9 +73,7 @@ def load_templates(sources: str | list[str] | None) -> tuple[dict[str, Template]
     templates = {}
     for sid, structure in report.structures.items():
         try:
-            templates[sid] = Template.from_structure(
-                sid, structure, "file", str(report.paths[sid])
-            )
+            templates[sid] = Template.from_structure(sid, structure, "file", str(report.paths[sid]))
         except BxrdInputError as exc:
             messages.append(str(exc))
     if not templates:
@@ -98,12 +96,22 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     if config.include_templates:
         for t in templates.values():
             structures[t.id] = t.structure
-            meta[t.id] = _meta(t.id, t.structure, t.id, "template", t.space_group_symbol, t.space_group_number)
+            meta[t.id] = _meta(
+                t.id, t.structure, t.id, "template", t.space_group_symbol, t.space_group_number
+            )
     for s in ter.structures:
         structures[s.id] = s.structure
-        meta[s.id] = _meta(s.id, s.structure, s.template_id, "ter", s.space_group_symbol, s.space_group_number)
+        meta[s.id] = _meta(
+            s.id, s.structure, s.template_id, "ter", s.space_group_symbol, s.space_group_number
+        )
     sim = simulate_to_dir(
-        structures, out / "sticks", meta, config.wavelength, config.sim_range, config.n_jobs, progress
+        structures,
+        out / "sticks",
+        meta,
+        config.wavelength,
+        config.sim_range,
+        config.n_jobs,
+        progress,
     )
     t_sim = time.perf_counter() - t0 - t_ter
 
@@ -137,7 +145,9 @@ def _meta(sid: str, structure: object, template_id: str, source: str, sg: str, s
 
 def render_set(sticks: list[StickPattern], config: BuildConfig) -> PatternSet:
     """One clean and ``n_augmented`` augmented patterns per stick pattern, labelled."""
-    renderer = Renderer(config.grid, config.wavelength, min_size_nm=min(config.augment.size_range_nm))
+    renderer = Renderer(
+        config.grid, config.wavelength, min_size_nm=min(config.augment.size_range_nm)
+    )
     augmenter = Augmenter(renderer, config.augment)
     gen = torch.Generator().manual_seed(config.seed)
     batch = StickBatch.from_patterns(sticks)
@@ -147,8 +157,12 @@ def render_set(sticks: list[StickPattern], config: BuildConfig) -> PatternSet:
     for _ in range(config.n_augmented):
         patterns, applied = augmenter(batch, gen)
         parts.append(patterns)
-        methods.append(["+".join(m for m, on in zip(METHODS, row, strict=True) if on) or "none"
-                        for row in applied.tolist()])
+        methods.append(
+            [
+                "+".join(m for m, on in zip(METHODS, row, strict=True) if on) or "none"
+                for row in applied.tolist()
+            ]
+        )
         owners.append(np.arange(len(sticks)))
     owner = np.concatenate(owners)
     numbers = sorted({s.meta["space_group_number"] for s in sticks})
@@ -159,10 +173,15 @@ def render_set(sticks: list[StickPattern], config: BuildConfig) -> PatternSet:
         patterns=torch.cat(parts).numpy(),
         two_theta=config.grid.values,
         wavelength=renderer.wavelength,
-        labels={"space_group": np.array([code[sticks[i].meta["space_group_number"]] for i in owner])},
+        labels={
+            "space_group": np.array([code[sticks[i].meta["space_group_number"]] for i in owner])
+        },
         classes={"space_group": [f"{symbol[n]} ({n})" for n in numbers]},
         provenance={
-            **{("structure_id" if k == "id" else k): [sticks[i].meta[k] for i in owner] for k in prov_fields},
+            **{
+                ("structure_id" if k == "id" else k): [sticks[i].meta[k] for i in owner]
+                for k in prov_fields
+            },
             "augmentation": [m for chunk in methods for m in chunk],
         },
         config=json.loads(json.dumps(asdict(config), default=str)),
@@ -170,7 +189,7 @@ def render_set(sticks: list[StickPattern], config: BuildConfig) -> PatternSet:
 
 
 def summary_table(data: PatternSet, task: str = "space_group") -> str:
-    """Counts per class and per source as a fixed-width table."""
+    """Format counts per class and per source as a fixed-width table."""
     sources = sorted(set(data.provenance["source"]))
     counts = Counter(zip(data.labels[task].tolist(), data.provenance["source"], strict=True))
     width = max(len(c) for c in data.classes[task]) + 2

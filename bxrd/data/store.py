@@ -74,8 +74,9 @@ def save_pattern_set(data: PatternSet, path: str | Path) -> str:
             ds = f.create_dataset(f"labels/{task}", data=np.asarray(codes, dtype=np.int64))
             ds.attrs["classes"] = json.dumps(data.classes[task])
         for key, values in data.provenance.items():
-            f.create_dataset(f"provenance/{key}", data=np.array(values, dtype=object),
-                             dtype=h5py.string_dtype())
+            f.create_dataset(
+                f"provenance/{key}", data=np.array(values, dtype=object), dtype=h5py.string_dtype()
+            )
         f.attrs.update(
             wavelength=data.wavelength,
             config=json.dumps(data.config),

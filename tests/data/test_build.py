@@ -25,14 +25,20 @@ def test_small_build_is_labelled_and_resumable(tmp_path, capsys):
     assert len(names) == 7 and "Pnma (62)" in names
     # each TER pattern carries its template's space group
     for sid, tid, code in zip(
-        data.provenance["structure_id"], data.provenance["template_id"],
-        data.labels["space_group"], strict=True,
+        data.provenance["structure_id"],
+        data.provenance["template_id"],
+        data.labels["space_group"],
+        strict=True,
     ):
         assert sid.startswith(tid)
         if tid == "CaTiO3_Pnma":
             assert names[code] == "Pnma (62)"
     assert set(data.provenance["augmentation"]) - {"none"} <= {
-        "impurity", "texture", "size", "strain", "shift"
+        "impurity",
+        "texture",
+        "size",
+        "strain",
+        "shift",
     }
     out = capsys.readouterr().out
     assert "Pnma (62)" in out and "total" in out

@@ -1,0 +1,1 @@
+"""B-VGGNet backbone and Bayesian layers."""

@@ -1,0 +1,1 @@
+"""Bayesian classifiers as LightningModules, predictive summaries and calibration."""

@@ -1,0 +1,139 @@
+"""Base LightningModule of every B-VGGNet variant.
+
+Template hooks, as in torchgeo's trainers: subclasses say how to build the network
+(:meth:`configure_models`), the training loss (:meth:`training_loss`) and how to draw
+predictive samples (:meth:`predict_samples`). Validation and test share one step that
+scores the *predictive* (mean probabilities), so calibration numbers describe what users get.
+Batches are dicts: ``pattern`` (B, L) float and ``label`` (B,) long.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+import bxrd
+from bxrd.errors import BxrdInputError
+from bxrd.models.vgg1d import VGG1D, VGG1DConfig
+from bxrd.uq.calibration import classification_metrics
+from bxrd.uq.predict_api import PredictiveMixin
+
+#: Version of the checkpoint layout; bump when saved keys change meaning.
+CHECKPOINT_FORMAT = 1
+
+
+class BaseClassifier(PredictiveMixin, pl.LightningModule):
+    """Shared training, evaluation, prediction and checkpoint logic.
+
+    Args:
+        n_classes: number of classes.
+        in_length: pattern length (points on the model's 2θ grid).
+        backbone: architecture of the VGG backbone.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        abstain_threshold: abstain when the top mean probability is below this.
+        class_names: names of the classes (index order), stored with the checkpoint.
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        in_length: int,
+        backbone: VGG1DConfig | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        abstain_threshold: float = 0.5,
+        class_names: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        if class_names is not None and len(class_names) != n_classes:
+            raise ValueError(f"{len(class_names)} class names for {n_classes} classes")
+        self.save_hyperparameters()
+        self.abstain_threshold = abstain_threshold
+        self.class_names = class_names or [str(i) for i in range(n_classes)]
+        self.configure_models()
+        self.val_metrics = classification_metrics(n_classes, prefix="val/")
+        self.test_metrics = classification_metrics(n_classes, prefix="test/")
+
+    # -- template hooks -------------------------------------------------------------------
+    def configure_models(self) -> None:
+        """Build ``self.net``; subclasses may add Bayesian parts."""
+        self.net = VGG1D(self.hparams.n_classes, self.hparams.in_length, self.hparams.backbone)
+
+    def training_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Loss minimised in training (default: cross-entropy of the network)."""
+        return F.cross_entropy(self.net(x), y)
+
+    def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
+        """One sample: the softmax of the network, shape (1, B, C)."""
+        return F.softmax(self.net(x), dim=-1)[None]
+
+    # -- Lightning ---------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Mean predictive class probabilities, shape (B, C)."""
+        return self.predict_distribution(x)[1]
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        """Minimise :meth:`training_loss` on one batch."""
+        loss = self.training_loss(batch["pattern"], batch["label"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["label"]))
+        return loss
+
+    def eval_probs(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities scored in validation and test (default: the mean predictive)."""
+        return self(x)
+
+    def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
+        metrics = self.val_metrics if stage == "val" else self.test_metrics
+        probs = self.eval_probs(batch["pattern"])
+        metrics.update(probs, batch["label"])
+        self.log_dict(metrics, batch_size=len(batch["label"]), prog_bar=stage == "val")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Score the predictive on a validation batch."""
+        self._eval_step(batch, "val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        """Score the predictive on a test batch."""
+        self._eval_step(batch, "test")
+
+    def predict_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor | None]:
+        """Predictive summary of a batch as a dict of tensors."""
+        from bxrd.uq.predict_api import batch_inputs
+
+        p = self.predict_proba(batch_inputs(batch))
+        return {
+            "probs": p.probs,
+            "std": p.std,
+            "entropy": p.entropy,
+            "mutual_information": p.mutual_information,
+            "abstain": p.abstain,
+        }
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """AdamW over the trainable parameters."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Stamp the checkpoint with bxrd's format and version."""
+        checkpoint["bxrd"] = {
+            "format": CHECKPOINT_FORMAT,
+            "version": bxrd.__version__,
+            "class": f"{type(self).__module__}.{type(self).__qualname__}",
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse checkpoints of another bxrd format with a clear message."""
+        stamp = checkpoint.get("bxrd")
+        if stamp is None:
+            raise BxrdInputError("checkpoint was not written by bxrd (no 'bxrd' stamp)")
+        if stamp.get("format") != CHECKPOINT_FORMAT:
+            raise BxrdInputError(
+                f"checkpoint format {stamp.get('format')} (bxrd {stamp.get('version')}) is not "
+                f"format {CHECKPOINT_FORMAT} of this bxrd {bxrd.__version__}; retrain or use "
+                f"bxrd {stamp.get('version')}"
+            )

@@ -1,0 +1,53 @@
+"""Deterministic softmax B-VGGNet with post-hoc temperature scaling: the baseline to beat."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+
+from bxrd.uq.base import BaseClassifier
+from bxrd.uq.predict_api import batch_inputs
+
+
+class DeterministicClassifier(BaseClassifier):
+    """Softmax of ``logits / T``; T = 1 until :meth:`fit_temperature` is called.
+
+    Temperature scaling (Guo et al. 2017) fits one scalar T > 0 on held-out data by
+    minimising the NLL; it changes confidence, never the predicted class.
+    """
+
+    def configure_models(self) -> None:
+        """Network plus the temperature buffer (saved with the checkpoint)."""
+        super().configure_models()
+        self.register_buffer("temperature", torch.ones(()))
+
+    def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
+        """One sample: softmax(logits / T), shape (1, B, C)."""
+        return F.softmax(self.net(x) / self.temperature, dim=-1)[None]
+
+    @torch.no_grad()
+    def _logits_and_labels(self, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+        self.eval()
+        logits, labels = [], []
+        for batch in loader:
+            logits.append(self.net(batch_inputs(batch).to(self.device)))
+            labels.append(batch["label"] if isinstance(batch, dict) else batch[1])
+        return torch.cat(logits), torch.cat(labels).to(self.device)
+
+    def fit_temperature(self, loader: Iterable, max_iter: int = 200) -> float:
+        """Fit T on ``loader`` (validation data, never test data); returns T."""
+        logits, labels = self._logits_and_labels(loader)
+        log_t = torch.zeros((), requires_grad=True)
+        opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter)
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            loss = F.cross_entropy(logits / log_t.exp(), labels)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        self.temperature.fill_(float(log_t.exp()))
+        return float(self.temperature)

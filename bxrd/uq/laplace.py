@@ -1,0 +1,139 @@
+"""Laplace-approximation B-VGGNet with laplace-torch: post-hoc posterior on the MAP network.
+
+Training is the deterministic MAP fit. :meth:`LaplaceClassifier.fit_posterior` is the explicit
+post-hoc step: a last-layer (default) Laplace with a ``kron`` or ``full`` GGN Hessian, prior
+precision tuned on the marginal likelihood. Predictions use the GLM predictive with the probit
+approximation (mean) or Monte Carlo (``link_approx="mc"``); the per-class std and mutual
+information always come from GLM predictive samples. The fitted posterior is stored in the
+Lightning checkpoint under ``"laplace"`` and rebuilt on first use after loading (laplace-torch
+keeps its own copy of the network, so the posterior must be fitted after training ends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
+
+import torch
+from laplace import Laplace
+from laplace.baselaplace import BaseLaplace
+
+from bxrd.errors import BxrdInputError
+from bxrd.uq.base import BaseClassifier
+from bxrd.uq.predict_api import batch_inputs
+
+
+class XYLoader:
+    """Adapt a loader of dict batches to the ``(X, y)`` pairs laplace-torch iterates over."""
+
+    def __init__(self, loader: Iterable) -> None:
+        self.loader = loader
+        self.dataset = loader.dataset  # type: ignore[attr-defined]  # laplace reads len(dataset)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for batch in self.loader:
+            yield batch_inputs(batch), batch["label"] if isinstance(batch, dict) else batch[1]
+
+    def __len__(self) -> int:
+        return len(self.loader)  # type: ignore[arg-type]
+
+
+class LaplaceClassifier(BaseClassifier):
+    """B-VGGNet with a post-hoc Laplace posterior.
+
+    Args:
+        subset_of_weights: ``"last_layer"`` (default; a full-network Hessian does not fit
+            2 CPU cores for this model) or ``"all"``.
+        hessian_structure: ``"kron"``, ``"full"`` or ``"diag"``.
+        link_approx: ``"probit"`` or ``"mc"`` for the mean predictive.
+        num_samples: GLM predictive samples (for std, mutual information, and ``mc``).
+        **kwargs: see :class:`~bxrd.uq.base.BaseClassifier`.
+    """
+
+    def __init__(
+        self,
+        *args,  # noqa: ANN002
+        subset_of_weights: Literal["last_layer", "all"] = "last_layer",
+        hessian_structure: Literal["kron", "full", "diag"] = "kron",
+        link_approx: Literal["probit", "mc"] = "probit",
+        num_samples: int = 30,
+        **kwargs,  # noqa: ANN003
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for name, value, allowed in (
+            ("subset_of_weights", subset_of_weights, ("last_layer", "all")),
+            ("hessian_structure", hessian_structure, ("kron", "full", "diag")),
+            ("link_approx", link_approx, ("probit", "mc")),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        self.num_samples, self.link_approx = num_samples, link_approx
+        self.la: BaseLaplace | None = None
+        self._saved_posterior: dict[str, Any] | None = None
+
+    def _new_laplace(self) -> BaseLaplace:
+        extra = (
+            {"last_layer_name": "head.out"}
+            if self.hparams.subset_of_weights == "last_layer"
+            else {}
+        )
+        return Laplace(
+            self.net,
+            "classification",
+            subset_of_weights=self.hparams.subset_of_weights,
+            hessian_structure=self.hparams.hessian_structure,
+            **extra,
+        )
+
+    def fit_posterior(self, train_loader: Iterable, optimize_prior: bool = True) -> BaseLaplace:
+        """Fit the Laplace posterior on ``train_loader`` (dict or (x, y) batches)."""
+        self.eval()
+        la = self._new_laplace()
+        la.fit(XYLoader(train_loader))
+        if optimize_prior:
+            la.optimize_prior_precision(method="marglik", pred_type="glm", link_approx="probit")
+        self.la = la
+        return la
+
+    def _require_posterior(self) -> BaseLaplace:
+        if self.la is None and self._saved_posterior is not None:
+            # built only now: laplace-torch copies the network, which must hold loaded weights
+            self.la = self._new_laplace()
+            self.la.load_state_dict(self._saved_posterior)
+            self._saved_posterior = None
+        if self.la is None:
+            raise BxrdInputError(
+                "the Laplace posterior is not fitted: call fit_posterior(train_loader) after "
+                "training (the `bxrd fit` command does this), or load a checkpoint that has one"
+            )
+        return self.la
+
+    def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
+        """GLM predictive samples, shape (S, B, C)."""
+        return self._require_posterior().predictive_samples(
+            x, pred_type="glm", n_samples=self.num_samples
+        )
+
+    def predict_mean(self, x: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+        """Probit-approximated GLM predictive, or the sample mean for ``link_approx="mc"``."""
+        if self.link_approx == "mc":
+            return samples.mean(dim=0)
+        return self._require_posterior()(x, pred_type="glm", link_approx="probit")
+
+    def eval_probs(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior predictive once fitted; the MAP softmax while training."""
+        if self.la is None and self._saved_posterior is None:
+            return torch.softmax(self.net(x), dim=-1)
+        return super().eval_probs(x)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Also save the fitted posterior."""
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["laplace"] = (
+            self.la.state_dict() if self.la is not None else self._saved_posterior
+        )
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the saved posterior; it is rebuilt on first use, after the weights are loaded."""
+        super().on_load_checkpoint(checkpoint)
+        self.la, self._saved_posterior = None, checkpoint.get("laplace")

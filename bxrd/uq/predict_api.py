@@ -1,0 +1,107 @@
+"""One predictive interface shared by every classifier and by ensembles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import torch
+
+from bxrd.uq.predictive import Predictive, summarize
+
+
+def as_batch(x: torch.Tensor) -> torch.Tensor:
+    """Patterns as a float batch of shape (B, L) from (L,), (B, L) or (B, 1, L)."""
+    x = torch.as_tensor(x, dtype=torch.float32)
+    if x.dim() == 1:
+        return x[None]
+    if x.dim() == 3 and x.shape[1] == 1:
+        return x[:, 0]
+    if x.dim() != 2:
+        raise ValueError(
+            f"patterns must have shape (L,), (B, L) or (B, 1, L), got {tuple(x.shape)}"
+        )
+    return x
+
+
+def batch_inputs(batch: torch.Tensor | Mapping | tuple | list) -> torch.Tensor:
+    """Return the patterns of a batch: a tensor, a dict with ``pattern``, or an (x, y) pair."""
+    if isinstance(batch, Mapping):
+        return batch["pattern"]
+    if isinstance(batch, (tuple, list)):
+        return batch[0]
+    return batch
+
+
+class PredictiveMixin:
+    """``predict_proba`` for anything that can draw class-probability samples.
+
+    Subclasses implement :meth:`predict_samples` (S, B, C) and may override
+    :meth:`predict_mean` (e.g. a probit approximation that is better than the sample mean).
+    """
+
+    abstain_threshold: float = 0.5
+
+    def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
+        """Class-probability samples for patterns ``x`` (B, L), shape (S, B, C)."""
+        raise NotImplementedError
+
+    def predict_mean(self, x: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+        """Mean class probabilities (B, C); default: the mean over ``samples``."""
+        return samples.mean(dim=0)
+
+    def predict_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw samples (S, B, C) and the mean probabilities (B, C) for patterns ``x`` (B, L)."""
+        samples = self.predict_samples(x)
+        return samples, self.predict_mean(x, samples)
+
+    @torch.no_grad()
+    def _predict_batch(self, x: torch.Tensor, threshold: float, k: int) -> Predictive:
+        samples, probs = self.predict_distribution(as_batch(x).to(self._predict_device()))
+        return summarize(samples, threshold, k, probs=probs)
+
+    def _predict_device(self) -> torch.device:
+        param = next(iter(self.parameters()), None)  # type: ignore[attr-defined]
+        return param.device if param is not None else torch.device("cpu")
+
+    def predict_proba(
+        self,
+        inputs: torch.Tensor | Iterable,
+        threshold: float | None = None,
+        k: int = 3,
+    ) -> Predictive:
+        """Predictive summary for one pattern, a batch, or a DataLoader.
+
+        Args:
+            inputs: (L,), (B, L), (B, 1, L), or an iterable of batches (tensors, dicts with
+                ``pattern``, or (x, y) pairs).
+            threshold: abstain below this top probability (default: the model's setting).
+            k: number of top classes reported.
+        """
+        was_training = self.training  # type: ignore[attr-defined]
+        self.eval()  # type: ignore[attr-defined]
+        threshold = self.abstain_threshold if threshold is None else threshold
+        try:
+            if isinstance(inputs, torch.Tensor):
+                return self._predict_batch(inputs, threshold, k)
+            parts = [self._predict_batch(batch_inputs(b), threshold, k) for b in inputs]
+        finally:
+            self.train(was_training)  # type: ignore[attr-defined]
+        return concat(parts)
+
+
+def concat(parts: list[Predictive]) -> Predictive:
+    """Concatenate summaries of consecutive batches."""
+    if not parts:
+        raise ValueError("no batches to predict")
+    cat = lambda name: torch.cat([getattr(p, name) for p in parts])  # noqa: E731
+    mi = None if parts[0].mutual_information is None else cat("mutual_information")
+    return Predictive(
+        cat("probs"),
+        cat("std"),
+        cat("entropy"),
+        mi,
+        cat("topk_indices"),
+        cat("topk_probs"),
+        cat("abstain"),
+        parts[0].num_samples,
+    )

@@ -1,0 +1,120 @@
+import pytest
+import torch
+
+from bxrd.errors import BxrdInputError
+from bxrd.uq.checkpoint import load_classifier
+from bxrd.uq.ensemble import DeepEnsemble
+from bxrd.uq.laplace import LaplaceClassifier
+
+from .conftest import SMALL, VARIANTS, train
+from .toy import LENGTH, patterns
+
+BAYESIAN = ["mc_dropout", "vi", "laplace"]
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_variant_trains_and_predicts_probabilities(trained, name):
+    model, trainer, val = trained(name)
+    pred = model.predict_proba(val)
+    assert pred.probs.shape == (60, 3)
+    assert torch.allclose(pred.probs.sum(dim=1), torch.ones(60), atol=1e-5)
+    labels = torch.cat([b["label"] for b in val])
+    assert (pred.prediction == labels).float().mean() > 0.9
+    assert (pred.mutual_information is None) == (name == "deterministic")
+    metrics = trainer.validate(model, val, verbose=False)[0]
+    assert metrics["val/acc"] > 0.9 and 0 <= metrics["val/ece"] <= 1
+
+
+@pytest.mark.parametrize("name", BAYESIAN)
+def test_entropy_is_higher_on_noise_and_unseen_class(trained, name):
+    model, _, _ = trained(name)
+    x_in, _ = patterns((0, 1, 2), 20, seed=5)
+    x_new, _ = patterns((3,), 30, seed=6)
+    noise = torch.rand(30, LENGTH, generator=torch.Generator().manual_seed(7))
+    h_in = model.predict_proba(x_in).entropy.mean()
+    assert model.predict_proba(noise).entropy.mean() > h_in
+    assert model.predict_proba(x_new).entropy.mean() > h_in
+
+
+def test_dropout_passes_differ_deterministic_passes_do_not(trained):
+    x, _ = patterns((0,), 4, seed=9)
+    mcd, _, _ = trained("mc_dropout")
+    samples = mcd.predict_samples(x)
+    assert samples.shape == (20, 4, 3) and samples.std(dim=0).max() > 1e-4
+    det, _, _ = trained("deterministic")
+    assert torch.equal(det.predict_proba(x).probs, det.predict_proba(x).probs)
+    assert det.predict_proba(x).std.abs().max() == 0
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_checkpoint_round_trip_gives_same_predictive(trained, tmp_path, name):
+    model, trainer, _ = trained(name)
+    x, _ = patterns((0, 1, 2), 3, seed=11)
+    path = tmp_path / f"{name}.ckpt"
+    trainer.save_checkpoint(path)
+    back = load_classifier(path)
+    assert type(back) is type(model) and back.class_names == ["a", "b", "c"]
+    torch.manual_seed(0)
+    before = model.predict_proba(x)
+    torch.manual_seed(0)
+    after = back.predict_proba(x)
+    assert torch.allclose(before.probs, after.probs, atol=1e-5)
+    assert torch.allclose(before.std, after.std, atol=1e-5)
+
+
+def test_temperature_scaling_softens_an_overconfident_model(trained):
+    model, _, _ = trained("deterministic")
+    x, y = patterns((0, 1, 2), 30, seed=14)
+    flip = torch.rand(len(y), generator=torch.Generator().manual_seed(0)) < 0.3
+    y = torch.where(flip, (y + 1) % 3, y)  # 30 % wrong labels: the model is overconfident
+    batches = [{"pattern": x, "label": y}]
+    nll = lambda: torch.nn.functional.nll_loss(model.predict_proba(x).probs.log(), y)  # noqa: E731
+    before_pred, before_nll = model.predict_proba(x).prediction, nll()
+    t = model.fit_temperature(batches)
+    assert t > 1.0
+    assert nll() < before_nll
+    assert torch.equal(model.predict_proba(x).prediction, before_pred)
+    model.temperature.fill_(1.0)
+
+
+def test_ensemble_pools_members(trained):
+    members = [train("deterministic", seed=s, epochs=6)[0] for s in (1, 2, 3)]
+    ens = DeepEnsemble(members)
+    x, _ = patterns((0, 1, 2), 5, seed=12)
+    pred = ens.predict_proba(x)
+    assert pred.num_samples == 3 and pred.mutual_information is not None
+    means = torch.stack([m.predict_proba(x).probs for m in members]).mean(0)
+    assert torch.allclose(pred.probs, means, atol=1e-5)
+
+
+def test_single_pattern_and_abstention(trained):
+    model, _, _ = trained("mc_dropout")
+    x, _ = patterns((1,), 1, seed=13)
+    pred = model.predict_proba(x[0])
+    assert pred.probs.shape == (1, 3) and pred.topk_indices.shape == (1, 3)
+    assert bool(model.predict_proba(x[0], threshold=1.01).abstain[0])
+
+
+def test_unfitted_laplace_and_bad_checkpoints(tmp_path):
+    model = LaplaceClassifier(3, LENGTH, backbone=SMALL)
+    with pytest.raises(BxrdInputError, match="not fitted"):
+        model.predict_proba(torch.rand(2, LENGTH))
+    (tmp_path / "junk.ckpt").write_bytes(b"\x00garbage")
+    with pytest.raises(BxrdInputError, match="junk.ckpt: not a readable checkpoint"):
+        load_classifier(tmp_path / "junk.ckpt")
+    torch.save({"state_dict": {}}, tmp_path / "other.ckpt")
+    with pytest.raises(BxrdInputError, match="other.ckpt: not a bxrd checkpoint"):
+        load_classifier(tmp_path / "other.ckpt")
+    with pytest.raises(BxrdInputError, match="missing.ckpt: no such checkpoint"):
+        load_classifier(tmp_path / "missing.ckpt")
+
+
+def test_other_format_is_refused(trained, tmp_path):
+    model, trainer, _ = trained("deterministic")
+    path = tmp_path / "old.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, weights_only=False)
+    ckpt["bxrd"]["format"] = 0
+    torch.save(ckpt, path)
+    with pytest.raises(BxrdInputError, match="old.ckpt: checkpoint format 0"):
+        load_classifier(path)

@@ -57,7 +57,8 @@ def main() -> None:
     ens = DeepEnsemble([DeterministicClassifier(n_classes, length) for _ in range(5)])
     params = sum(p.numel() for p in mcd.parameters())
     print(
-        f"model: {params / 1e6:.2f} M parameters, input {length} points, {torch.get_num_threads()} threads"
+        f"model: {params / 1e6:.2f} M parameters, input {length} points, "
+        f"{torch.get_num_threads()} threads"
     )
     print(f"laplace last-layer kron fit + marglik on 256 patterns: {fit_s:.2f} s")
     results = {}
@@ -76,7 +77,8 @@ def main() -> None:
         )
     total = results["mcd"] + results["vi"] + results["la_probit"]
     print(
-        f"mcd_s={results['mcd']:.3f} vi_s={results['vi']:.3f} la_s={results['la_probit']:.3f} total_s={total:.3f}"
+        f"mcd_s={results['mcd']:.3f} vi_s={results['vi']:.3f} "
+        f"la_s={results['la_probit']:.3f} total_s={total:.3f}"
     )
 
 

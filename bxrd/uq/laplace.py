@@ -121,7 +121,7 @@ class LaplaceClassifier(BaseClassifier):
         return self._require_posterior()(x, pred_type="glm", link_approx="probit")
 
     def eval_probs(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior predictive once fitted; the MAP softmax while training."""
+        """Score the posterior predictive once fitted, the MAP softmax while training."""
         if self.la is None and self._saved_posterior is None:
             return torch.softmax(self.net(x), dim=-1)
         return super().eval_probs(x)

@@ -19,3 +19,7 @@ class OxidationStateError(BxrdInputError):
 
 class StickFileError(BxrdInputError):
     """A cached stick-pattern file that is missing fields or corrupt."""
+
+
+class PatternFileError(BxrdInputError):
+    """A measured pattern file that cannot be used (NaN, unsorted 2θ, unknown wavelength, ...)."""

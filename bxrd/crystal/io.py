@@ -1,4 +1,7 @@
-"""Read structures from CIF / magnetic CIF / pymatgen JSON files, in batches that never crash.
+"""Read structures from CIF / magnetic CIF / pymatgen JSON / CSV files, in batches that never crash.
+
+A CSV file holds one structure per row in a column named ``cif`` (CIF text); the row id is
+taken from a ``material_id`` or ``id`` column when present, else the row number.
 
 A batch reader returns what it could read plus one message per file it could not, naming the
 file and the problem; callers print the summary and go on.
@@ -6,9 +9,10 @@ file and the problem; callers print the summary and go on.
 
 from __future__ import annotations
 
+import csv
 import json
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +21,7 @@ from pymatgen.core import Structure
 from bxrd.errors import StructureFileError
 
 #: File suffixes read as structures.
-STRUCTURE_SUFFIXES: tuple[str, ...] = (".cif", ".mcif", ".json")
+STRUCTURE_SUFFIXES: tuple[str, ...] = (".cif", ".mcif", ".json", ".csv")
 
 
 def read_structure(path: str | Path) -> Structure:
@@ -30,24 +34,52 @@ def read_structure(path: str | Path) -> Structure:
     if not path.is_file():
         raise StructureFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix not in STRUCTURE_SUFFIXES:
+    if suffix not in STRUCTURE_SUFFIXES or suffix == ".csv":
         raise StructureFileError(f"{path}: unknown structure format {suffix!r}")
+    if suffix == ".json":
+        return _parse(lambda: Structure.from_dict(json.loads(path.read_text(encoding="utf-8"))), path)
+    return _parse(lambda: Structure.from_file(path), path)
+
+
+def _parse(make: Callable[[], Structure], name: str | Path) -> Structure:
+    """Run a pymatgen reader; any failure becomes one :class:`StructureFileError`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if suffix == ".json":
-                structure = Structure.from_dict(json.loads(path.read_text(encoding="utf-8")))
-            else:
-                structure = Structure.from_file(path)
+            structure = make()
     except Exception as exc:  # pymatgen raises many types for malformed input
-        msg = f"{path}: cannot read structure ({type(exc).__name__}: {exc})"
+        msg = f"{name}: cannot read structure ({type(exc).__name__}: {exc})"
         raise StructureFileError(msg) from None
     if len(structure) == 0:
-        raise StructureFileError(f"{path}: structure has no sites")
+        raise StructureFileError(f"{name}: structure has no sites")
     for prop in ("magmom", "spin"):
         if prop in structure.site_properties:
             structure.remove_site_property(prop)
     return structure
+
+
+def read_structure_table(path: str | Path) -> Iterator[tuple[str, Structure | StructureFileError]]:
+    """Yield (row id, structure or the error of that row) from a CSV with a ``cif`` column.
+
+    Raises:
+        StructureFileError: the file cannot be read as CSV or has no ``cif`` column.
+    """
+    path = Path(path)
+    csv.field_size_limit(2**30)
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise StructureFileError(f"{path}: cannot read CSV ({exc})") from None
+    if not rows or "cif" not in rows[0]:
+        raise StructureFileError(f"{path}: CSV needs a 'cif' column")
+    for i, row in enumerate(rows):
+        rid = row.get("material_id") or row.get("id") or str(i)
+        name = f"{path}[{rid}]"
+        try:
+            yield rid, _parse(lambda row=row: Structure.from_str(row["cif"], fmt="cif"), name)
+        except StructureFileError as exc:
+            yield rid, exc
 
 
 def structure_files(sources: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -71,6 +103,16 @@ class LoadReport:
     paths: dict[str, Path] = field(default_factory=dict)
     failures: list[tuple[Path, str]] = field(default_factory=list)
 
+    def add(self, stem: str, structure: Structure, path: Path) -> str:
+        """Store ``structure`` under ``stem`` (suffixed ``_2``, ``_3``... if taken); return the id."""
+        key, n = stem, 1
+        while key in self.structures:
+            n += 1
+            key = f"{stem}_{n}"
+        self.structures[key] = structure
+        self.paths[key] = path
+        return key
+
     def summary(self) -> str:
         """One line, plus one line per failure."""
         lines = [f"read {len(self.structures)} structures, skipped {len(self.failures)}"]
@@ -83,14 +125,14 @@ def load_structures(sources: str | Path | Iterable[str | Path]) -> LoadReport:
     report = LoadReport()
     for path in structure_files(sources):
         try:
-            structure = read_structure(path)
+            if path.suffix.lower() == ".csv":
+                for rid, item in read_structure_table(path):
+                    if isinstance(item, StructureFileError):
+                        report.failures.append((path, str(item)))
+                    else:
+                        report.add(f"{path.stem}_{rid}", item, path)
+            else:
+                report.add(path.stem, read_structure(path), path)
         except StructureFileError as exc:
             report.failures.append((path, str(exc)))
-            continue
-        key, n = path.stem, 1
-        while key in report.structures:
-            n += 1
-            key = f"{path.stem}_{n}"
-        report.structures[key] = structure
-        report.paths[key] = path
     return report

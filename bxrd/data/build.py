@@ -1,8 +1,20 @@
-"""The default data job: templates → TER → simulated sticks → augmented patterns → HDF5.
+"""The dataset job: real structures + templates → splits → TER → sticks → patterns → HDF5.
 
-Every stage writes to its own folder under ``output`` and is resumable: TER output is
-rewritten (it takes seconds), stick files that exist are reused, the dataset file is
-written atomically at the end.
+Order matters and is fixed:
+
+1. Real-side structures (``real`` files plus, with ``include_templates``, the templates
+   themselves — published or file structures) are labelled (space group, structure type).
+2. They are split into test / pretrain / val / train by group (same formula and space group),
+   stratified by space group, **before anything else** (:mod:`bxrd.data.splits`).
+3. TER runs only on templates in the training splits; TER structures twinning a held-out
+   structure (same formula and space group) are dropped; a fraction goes to validation.
+4. Everything is simulated once (stick files, resumable), rendered clean and augmented, and
+   written with labels, provenance, splits and the sticks to one HDF5 file; the leak check of
+   :func:`bxrd.data.splits.check_no_leak` runs on the result and its findings are printed.
+
+Provenance per pattern: ``structure_id``, ``formula``, ``template_id`` (the structure itself
+for real ones), ``source`` (``rss`` real side, ``vss`` TER), ``origin`` (``file``,
+``builtin``, ``ter``), ``split`` and ``augmentation``.
 """
 
 from __future__ import annotations
@@ -10,16 +22,27 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
+from pymatgen.core import Structure
 
 from bxrd.crystal.builtin import builtin_templates
 from bxrd.crystal.io import load_structures
-from bxrd.crystal.template import Template
+from bxrd.crystal.template import SYMPREC, Template
 from bxrd.crystal.ter import TERConfig, run_ter, write_ter
+from bxrd.data.labels import (
+    IN_LIBRARY_CLASSES,
+    OTHER,
+    SymmetryLabel,
+    keep_most_common,
+    structure_types,
+    symmetry_label,
+)
+from bxrd.data.splits import SplitConfig, check_no_leak, held_out_twins, split_groups
 from bxrd.data.store import PatternSet, save_pattern_set
 from bxrd.errors import BxrdInputError
 from bxrd.xrd.augment import METHODS, AugmentConfig, Augmenter, render_clean
@@ -30,38 +53,91 @@ from bxrd.xrd.simulate_batch import simulate_to_dir, stick_path
 from bxrd.xrd.stick_batch import StickBatch
 from bxrd.xrd.sticks import StickPattern
 
+#: Tasks labelled in every dataset.
+TASKS: tuple[str, ...] = ("space_group", "structure_type", "in_library")
+
 
 @dataclass
 class BuildConfig:
-    """Recipe of a labelled pattern dataset built from ABX3 templates.
+    """Recipe of a labelled pattern dataset.
 
     Attributes:
         output: folder for TER structures, stick files and ``dataset.h5``.
-        templates: structure files or folders used as templates (None: the built-in set).
+        real: real structure files or folders (CIF, mCIF, JSON, CSV with a ``cif`` column);
+            their patterns are the RSS. None: only the templates (if included).
+        templates: ABX3 structure files or folders used as TER templates (None: built-in set).
+        include_templates: the templates are real-side structures too (RSS, origin noted).
         ter: template element replacement options.
+        split: split fractions and seed.
+        n_structure_types: keep this many structure types; the rest is ``other``.
+        min_class_structures: space groups with fewer structures are handled by ``rare``.
+        rare: ``other`` merges rare space groups into one class, ``drop`` removes them,
+            ``keep`` keeps them (each choice is reported).
+        symprec: spglib tolerance for labels, Å.
         wavelength: name or Å.
         grid: output 2θ grid.
         sim_range: simulated 2θ range, degrees (wider than the grid, for strain and shift).
         augment: augmentation options.
         n_augmented: augmented patterns per structure, in addition to one clean pattern.
         clean_size_nm: crystallite size of the clean patterns, nm.
-        include_templates: add the templates themselves (source ``template``).
-        seed: seed of TER sampling and augmentation.
+        seed: seed of augmentation.
         n_jobs: parallel simulation workers (-1: all cores).
     """
 
     output: str = "data/quickstart"
+    real: str | list[str] | None = None
     templates: str | list[str] | None = None
+    include_templates: bool = True
     ter: TERConfig = field(default_factory=lambda: TERConfig(max_per_template=30))
+    split: SplitConfig = field(default_factory=SplitConfig)
+    n_structure_types: int = 30
+    min_class_structures: int = 1
+    rare: Literal["other", "drop", "keep"] = "other"
+    symprec: float = SYMPREC
     wavelength: str = "CuKa"
     grid: TwoThetaGrid = field(default_factory=TwoThetaGrid)
     sim_range: tuple[float, float] = DEFAULT_SIM_RANGE
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     n_augmented: int = 4
     clean_size_nm: float = 40.0
-    include_templates: bool = True
     seed: int = 0
     n_jobs: int = -1
+
+
+@dataclass
+class Entry:
+    """One structure of the dataset with its labels and provenance."""
+
+    id: str
+    structure: Structure
+    source: str
+    origin: str
+    template_id: str
+    symmetry: SymmetryLabel
+    structure_type: str = OTHER
+    split: str = "train"
+
+    @property
+    def formula(self) -> str:
+        """Reduced formula."""
+        return self.structure.composition.reduced_formula
+
+
+def load_build_config(path: str | Path) -> BuildConfig:
+    """Read a ``bxrd data build`` YAML into a :class:`BuildConfig`.
+
+    Raises:
+        BxrdInputError: missing file or invalid options (the message names the file).
+    """
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(BuildConfig, None)
+    try:
+        values = parser.instantiate_classes(parser.parse_path(str(path)))
+    except Exception as exc:  # jsonargparse raises several types for bad YAML
+        raise BxrdInputError(f"{path}: not a valid build config ({exc})") from None
+    return BuildConfig(**{f.name: values[f.name] for f in fields(BuildConfig)})
 
 
 def load_templates(sources: str | list[str] | None) -> tuple[dict[str, Template], list[str]]:
@@ -81,122 +157,202 @@ def load_templates(sources: str | list[str] | None) -> tuple[dict[str, Template]
     return templates, messages
 
 
+def real_side(
+    config: BuildConfig, templates: dict[str, Template]
+) -> tuple[dict[str, Entry], list[str]]:
+    """Real structures and (optionally) templates as labelled RSS entries; skip messages."""
+    entries: dict[str, Entry] = {}
+    messages: list[str] = []
+    if config.include_templates:
+        for t in templates.values():
+            label = symmetry_label(t.structure, config.symprec)
+            entries[t.id] = Entry(t.id, t.structure, "rss", t.origin, t.id, label)
+    if config.real:
+        report = load_structures(config.real)
+        messages += [msg for _, msg in report.failures]
+        for sid, structure in report.structures.items():
+            key = sid if sid not in entries else f"{sid}_real"
+            try:
+                label = symmetry_label(structure, config.symprec)
+            except Exception as exc:  # spglib fails on a few broken cells
+                messages.append(f"{report.paths[sid]}: no space group ({exc})")
+                continue
+            entries[key] = Entry(key, structure, "rss", "file", key, label)
+    if not entries:
+        raise BxrdInputError("no real-side structure: give --real files or include_templates")
+    return entries, messages
+
+
+def assemble(config: BuildConfig, progress: bool = True) -> tuple[dict[str, Entry], list[str]]:
+    """Steps 1–3 of the module docstring: labelled, split entries and notes to report."""
+    templates, notes = load_templates(config.templates)
+    entries, more = real_side(config, templates)
+    notes += more
+    types = structure_types({k: e.structure for k, e in entries.items()},
+                            {k: e.symmetry for k, e in entries.items()})
+    _, kept = keep_most_common(types, config.n_structure_types)
+    groups = {k: f"{e.formula}|{e.symmetry.number}" for k, e in entries.items()}
+    splits, split_notes = split_groups(
+        groups, {k: e.symmetry.space_group for k, e in entries.items()}, config.split
+    )
+    notes += split_notes
+    for k, e in entries.items():
+        e.structure_type, e.split = kept[k], splits[k]
+    usable = {
+        tid: t for tid, t in templates.items()
+        if tid not in entries or entries[tid].split in ("train", "pretrain")
+    }
+    ter = run_ter(usable, config.ter)
+    write_ter(ter, Path(config.output) / "ter")
+    notes.append(ter.summary())
+    held = [(e.formula, e.symmetry.number) for e in entries.values() if e.split in ("test", "val")]
+    candidates = {s.id: (s.structure.composition.reduced_formula, s.space_group_number)
+                  for s in ter.structures}
+    twins = held_out_twins(candidates, held)
+    if twins:
+        notes.append(f"dropped {len(twins)} TER structure(s) identical in formula and space group "
+                     "to a held-out real structure")
+    rng = np.random.default_rng(config.split.seed + 1)
+    template_type = {tid: entries[tid].structure_type if tid in entries else None for tid in usable}
+    for s in ter.structures:
+        if s.id in twins:
+            continue
+        label = symmetry_label(s.structure, config.symprec)
+        stype = template_type[s.template_id]
+        if stype is None:
+            stype = keep_most_common({s.template_id: label.prototype_key}, 1)[1][s.template_id]
+        split = "val" if rng.random() < config.split.vss_val_fraction else "train"
+        entries[s.id] = Entry(s.id, s.structure, "vss", "ter", s.template_id, label, stype, split)
+    return entries, notes
+
+
 def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     """Run the whole job described by ``config``; print a summary; return the dataset path."""
     t0 = time.perf_counter()
     out = Path(config.output)
-    templates, skipped = load_templates(config.templates)
-    for msg in skipped:
-        print(f"skipped template {msg}")
-    ter = run_ter(templates, config.ter)
-    write_ter(ter, out / "ter")
+    entries, notes = assemble(config, progress)
     t_ter = time.perf_counter() - t0
-
-    structures, meta = {}, {}
-    if config.include_templates:
-        for t in templates.values():
-            structures[t.id] = t.structure
-            meta[t.id] = _meta(
-                t.id, t.structure, t.id, "template", t.space_group_symbol, t.space_group_number
-            )
-    for s in ter.structures:
-        structures[s.id] = s.structure
-        meta[s.id] = _meta(
-            s.id, s.structure, s.template_id, "ter", s.space_group_symbol, s.space_group_number
-        )
+    meta = {k: {"id": k, "formula": e.formula} for k, e in entries.items()}
     sim = simulate_to_dir(
-        structures,
-        out / "sticks",
-        meta,
-        config.wavelength,
-        config.sim_range,
-        config.n_jobs,
-        progress,
+        {k: e.structure for k, e in entries.items()},
+        out / "sticks", meta, config.wavelength, config.sim_range, config.n_jobs, progress,
     )
     t_sim = time.perf_counter() - t0 - t_ter
-
-    ids = [sid for sid in structures if stick_path(out / "sticks", sid).exists()]
-    sticks = [StickPattern.load(stick_path(out / "sticks", sid)) for sid in ids]
-    data = render_set(sticks, config)
+    done = [k for k in entries if stick_path(out / "sticks", k).exists()]
+    sticks = {k: StickPattern.load(stick_path(out / "sticks", k)) for k in done}
+    data = render_set([entries[k] for k in done], sticks, config, notes)
+    leaks = check_no_leak(
+        data.provenance["split"], data.provenance["structure_id"], data.provenance["template_id"],
+        np.array([a == "none" for a in data.provenance["augmentation"]]), data.patterns,
+    )
     digest = save_pattern_set(data, out / "dataset.h5")
     t_total = time.perf_counter() - t0
-    print(ter.summary())
+    for note in notes:
+        print(note)
     print(sim.summary())
-    print(summary_table(data))
+    for task in TASKS:
+        print(summary_table(data, task))
+    print("leak check: " + ("no test structure or pattern reaches training" if not leaks
+                            else f"{len(leaks)} problem(s)\n  " + "\n  ".join(leaks[:20])))
     size_mb = (out / "dataset.h5").stat().st_size / 1e6
     print(
         f"wrote {out / 'dataset.h5'}: {len(data)} patterns × {data.patterns.shape[1]} points, "
-        f"{size_mb:.1f} MB, sha256 {digest[:12]}; TER {t_ter:.1f} s, simulation {t_sim:.1f} s, "
-        f"total {t_total:.1f} s"
+        f"{len(done)} structures, {size_mb:.1f} MB, sha256 {digest[:12]}; "
+        f"labelling + splits + TER {t_ter:.1f} s, simulation {t_sim:.1f} s, total {t_total:.1f} s"
     )
     return out / "dataset.h5"
 
 
-def _meta(sid: str, structure: object, template_id: str, source: str, sg: str, sg_num: int) -> dict:
-    return {
-        "id": sid,
-        "formula": structure.composition.reduced_formula,  # type: ignore[attr-defined]
-        "template_id": template_id,
-        "source": source,
-        "space_group_symbol": sg,
-        "space_group_number": sg_num,
-    }
+def _space_group_classes(
+    entries: list[Entry], config: BuildConfig, notes: list[str]
+) -> tuple[list[str], dict[str, str]]:
+    """Space-group class names and entry id → class, with rare classes handled per config."""
+    counts = Counter(e.symmetry.space_group for e in entries)
+    numbers = {e.symmetry.space_group: e.symmetry.number for e in entries}
+    rare = sorted(n for n, c in counts.items() if c < config.min_class_structures)
+    if rare and config.rare != "keep":
+        notes.append(f"space groups with < {config.min_class_structures} structures "
+                     f"({config.rare}): {', '.join(rare)}")
+    elif rare:
+        notes.append(f"kept rare space groups (< {config.min_class_structures}): {', '.join(rare)}")
+    mapping = {}
+    for e in entries:
+        name = e.symmetry.space_group
+        if name in rare and config.rare != "keep":
+            name = OTHER if config.rare == "other" else ""
+        mapping[e.id] = name
+    names = sorted({n for n in mapping.values() if n and n != OTHER}, key=lambda n: numbers[n])
+    if OTHER in mapping.values():
+        names.append(OTHER)
+    return names, mapping
 
 
-def render_set(sticks: list[StickPattern], config: BuildConfig) -> PatternSet:
-    """One clean and ``n_augmented`` augmented patterns per stick pattern, labelled."""
+def render_set(
+    entries: list[Entry], sticks: dict[str, StickPattern], config: BuildConfig,
+    notes: list[str] | None = None,
+) -> PatternSet:
+    """One clean and ``n_augmented`` augmented patterns per structure, labelled for all tasks."""
+    notes = [] if notes is None else notes
+    sg_names, sg_of = _space_group_classes(entries, config, notes)
+    entries = [e for e in entries if sg_of[e.id]]
     renderer = Renderer(
         config.grid, config.wavelength, min_size_nm=min(config.augment.size_range_nm)
     )
     augmenter = Augmenter(renderer, config.augment)
     gen = torch.Generator().manual_seed(config.seed)
-    batch = StickBatch.from_patterns(sticks)
+    batch = StickBatch.from_patterns([sticks[e.id] for e in entries])
     parts = [render_clean(renderer, batch, config.clean_size_nm)]
-    methods = [["none"] * len(sticks)]
-    owners = [np.arange(len(sticks))]
+    methods = [["none"] * len(entries)]
     for _ in range(config.n_augmented):
         patterns, applied = augmenter(batch, gen)
         parts.append(patterns)
         methods.append(
-            [
-                "+".join(m for m, on in zip(METHODS, row, strict=True) if on) or "none"
-                for row in applied.tolist()
-            ]
+            ["+".join(m for m, on in zip(METHODS, row, strict=True) if on) or "none"
+             for row in applied.tolist()]
         )
-        owners.append(np.arange(len(sticks)))
-    owner = np.concatenate(owners)
-    numbers = sorted({s.meta["space_group_number"] for s in sticks})
-    symbol = {s.meta["space_group_number"]: s.meta["space_group_symbol"] for s in sticks}
-    code = {n: i for i, n in enumerate(numbers)}
-    prov_fields = ("id", "formula", "template_id", "source")
+    owner = np.tile(np.arange(len(entries)), config.n_augmented + 1)
+    types = sorted({e.structure_type for e in entries} - {OTHER})
+    type_names = types + ([OTHER] if any(e.structure_type == OTHER for e in entries) else [])
+    code = {
+        "space_group": [sg_names.index(sg_of[e.id]) for e in entries],
+        "structure_type": [type_names.index(e.structure_type) for e in entries],
+        "in_library": [int(e.structure_type != OTHER) for e in entries],
+    }
+    rows = {
+        "structure_id": [e.id for e in entries],
+        "formula": [e.formula for e in entries],
+        "template_id": [e.template_id for e in entries],
+        "source": [e.source for e in entries],
+        "origin": [e.origin for e in entries],
+        "split": [e.split for e in entries],
+    }
     return PatternSet(
         patterns=torch.cat(parts).numpy(),
         two_theta=config.grid.values,
         wavelength=renderer.wavelength,
-        labels={
-            "space_group": np.array([code[sticks[i].meta["space_group_number"]] for i in owner])
-        },
-        classes={"space_group": [f"{symbol[n]} ({n})" for n in numbers]},
+        labels={task: np.asarray(c, dtype=np.int64)[owner] for task, c in code.items()},
+        classes={"space_group": sg_names, "structure_type": type_names,
+                 "in_library": IN_LIBRARY_CLASSES},
         provenance={
-            **{
-                ("structure_id" if k == "id" else k): [sticks[i].meta[k] for i in owner]
-                for k in prov_fields
-            },
+            **{k: [v[i] for i in owner] for k, v in rows.items()},
             "augmentation": [m for chunk in methods for m in chunk],
         },
         config=json.loads(json.dumps(asdict(config), default=str)),
+        sticks={e.id: sticks[e.id] for e in entries},
     )
 
 
 def summary_table(data: PatternSet, task: str = "space_group") -> str:
-    """Format counts per class and per source as a fixed-width table."""
-    sources = sorted(set(data.provenance["source"]))
-    counts = Counter(zip(data.labels[task].tolist(), data.provenance["source"], strict=True))
+    """Format pattern counts per class and per source/split as a fixed-width table."""
+    groups = [f"{a}/{b}" for a, b in zip(data.provenance["source"], data.provenance["split"],
+                                          strict=True)]
+    sources = sorted(set(groups))
+    counts = Counter(zip(data.labels[task].tolist(), groups, strict=True))
     width = max(len(c) for c in data.classes[task]) + 2
-    lines = [f"{task:<{width}}" + "".join(f"{s:>10}" for s in sources) + f"{'total':>10}"]
+    lines = [f"{task:<{width}}" + "".join(f"{s:>11}" for s in sources) + f"{'total':>10}"]
     for i, name in enumerate(data.classes[task]):
         row = [counts[(i, s)] for s in sources]
-        lines.append(f"{name:<{width}}" + "".join(f"{n:>10}" for n in row) + f"{sum(row):>10}")
+        lines.append(f"{name:<{width}}" + "".join(f"{n:>11}" for n in row) + f"{sum(row):>10}")
     totals = [sum(counts[(i, s)] for i in range(len(data.classes[task]))) for s in sources]
-    lines.append(f"{'total':<{width}}" + "".join(f"{n:>10}" for n in totals) + f"{sum(totals):>10}")
+    lines.append(f"{'total':<{width}}" + "".join(f"{n:>11}" for n in totals) + f"{sum(totals):>10}")
     return "\n".join(lines)

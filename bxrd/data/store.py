@@ -5,7 +5,10 @@ Layout (all written atomically; ``content_hash`` lets a reader detect any change
     /patterns            float32 (N, L)   intensities on the 2θ grid, max 1
     /two_theta           float64 (L,)     grid, degrees 2θ
     /labels/<task>       int64 (N,)       class index; attribute ``classes`` = JSON list
-    /provenance/<field>  str (N,)         e.g. structure_id, formula, template_id, source
+    /provenance/<field>  str (N,)         e.g. structure_id, formula, template_id, source, split
+    /sticks/ids          str (S,)         structure ids with cached sticks (for on-the-fly
+    /sticks/count        int (S,)         augmentation); arrays padded to P sticks:
+    /sticks/<array>      (S, P[, 3])      two_theta, intensity, hkl, d, multiplicity; lattice (S, 3, 3)
     attributes: wavelength (Å), config (JSON), content_hash (sha256), bxrd_version
 """
 
@@ -22,6 +25,7 @@ import numpy as np
 import bxrd
 from bxrd.errors import BxrdInputError
 from bxrd.fileio import atomic_path
+from bxrd.xrd.sticks import StickPattern
 
 
 @dataclass
@@ -36,6 +40,7 @@ class PatternSet:
         classes: task → class names (index order).
         provenance: field → one string per pattern.
         config: the recipe that made the set (JSON-serialisable).
+        sticks: structure id → its stick pattern (source of on-the-fly augmentation).
     """
 
     patterns: np.ndarray
@@ -45,6 +50,7 @@ class PatternSet:
     classes: dict[str, list[str]] = field(default_factory=dict)
     provenance: dict[str, list[str]] = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    sticks: dict[str, StickPattern] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -61,7 +67,47 @@ class PatternSet:
         for key in sorted(self.provenance):
             h.update(key.encode())
             h.update("\n".join(self.provenance[key]).encode())
+        for name, arr in sorted(pack_sticks(self.sticks).items()):
+            h.update(name.encode())
+            h.update(arr.tobytes() if arr.dtype != object else "\n".join(arr).encode())
         return h.hexdigest()
+
+
+_STICK_ARRAYS = ("two_theta", "intensity", "d", "multiplicity")
+
+
+def pack_sticks(sticks: dict[str, StickPattern]) -> dict[str, np.ndarray]:
+    """Pad stick patterns into arrays (see module docstring); empty dict for no sticks."""
+    if not sticks:
+        return {}
+    ids = sorted(sticks)
+    s, p = len(ids), max(len(sticks[i]) for i in ids)
+    out = {name: np.zeros((s, p)) for name in _STICK_ARRAYS}
+    out["hkl"] = np.zeros((s, p, 3), dtype=np.int32)
+    out["lattice"] = np.stack([sticks[i].lattice for i in ids]).astype(np.float64)
+    out["count"] = np.array([len(sticks[i]) for i in ids], dtype=np.int64)
+    for k, sid in enumerate(ids):
+        n = len(sticks[sid])
+        for name in (*_STICK_ARRAYS, "hkl"):
+            out[name][k, :n] = getattr(sticks[sid], name)
+    out["ids"] = np.array(ids, dtype=object)
+    return out
+
+
+def unpack_sticks(arrays: dict[str, np.ndarray], wavelength: float) -> dict[str, StickPattern]:
+    """Inverse of :func:`pack_sticks`."""
+    if not arrays:
+        return {}
+    sticks = {}
+    for k, sid in enumerate(arrays["ids"]):
+        n = int(arrays["count"][k])
+        sticks[sid] = StickPattern(
+            **{name: arrays[name][k, :n] for name in (*_STICK_ARRAYS, "hkl")},
+            lattice=arrays["lattice"][k],
+            wavelength=wavelength,
+            meta={"id": sid},
+        )
+    return sticks
 
 
 def save_pattern_set(data: PatternSet, path: str | Path) -> str:
@@ -77,6 +123,9 @@ def save_pattern_set(data: PatternSet, path: str | Path) -> str:
             f.create_dataset(
                 f"provenance/{key}", data=np.array(values, dtype=object), dtype=h5py.string_dtype()
             )
+        for name, arr in pack_sticks(data.sticks).items():
+            kwargs = {"dtype": h5py.string_dtype()} if arr.dtype == object else {}
+            f.create_dataset(f"sticks/{name}", data=arr, compression="gzip", **kwargs)
         f.attrs.update(
             wavelength=data.wavelength,
             config=json.dumps(data.config),
@@ -107,6 +156,10 @@ def load_pattern_set(path: str | Path, verify: bool = True) -> PatternSet:
                 provenance={k: [s.decode() for s in v[()]] for k, v in f["provenance"].items()},
                 config=json.loads(f.attrs["config"]),
             )
+            if "sticks" in f:
+                arrays = {k: v[()] for k, v in f["sticks"].items()}
+                arrays["ids"] = np.array([s.decode() for s in arrays["ids"]], dtype=object)
+                data.sticks = unpack_sticks(arrays, data.wavelength)
             stored = str(f.attrs["content_hash"])
     except (OSError, KeyError) as exc:
         raise BxrdInputError(f"{path}: not a bxrd dataset ({exc})") from None

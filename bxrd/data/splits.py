@@ -1,0 +1,154 @@
+"""Leak-free splits: real structures are split first, by group, stratified by label.
+
+The held-out test set is drawn from the real-structure side (RSS) **before** TER, synthesis or
+augmentation. Structures with the same reduced formula and space group form one group and
+always land in the same split, so a published structure and its re-refinement cannot sit on
+both sides. VSS made by TER from a template that is in the test (or validation) split are
+never made; VSS whose formula and space group equal those of a held-out structure are dropped
+(:func:`held_out_twins`). :func:`check_no_leak` re-checks all of it on the finished dataset,
+including a spectral near-duplicate test.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Split names, in the order they are drawn.
+SPLITS: tuple[str, ...] = ("test", "pretrain", "val", "train")
+
+
+@dataclass
+class SplitConfig:
+    """Fractions of real-structure groups per split (per class), drawn in this order.
+
+    Attributes:
+        test_fraction: final test set (never seen in training or synthesis).
+        pretrain_fraction: optional pre-training part.
+        val_fraction: validation (model selection, calibration fitting).
+        vss_val_fraction: fraction of VSS (TER) structures put in validation as well.
+        seed: seed of the draws.
+    """
+
+    test_fraction: float = 0.2
+    pretrain_fraction: float = 0.0
+    val_fraction: float = 0.1
+    vss_val_fraction: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        total = self.test_fraction + self.pretrain_fraction + self.val_fraction
+        for name in ("test_fraction", "pretrain_fraction", "val_fraction", "vss_val_fraction"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if total >= 1.0:
+            raise ValueError(f"test + pretrain + val fractions must be < 1, got {total:.2f}")
+
+
+def split_groups(
+    groups: dict[str, str], labels: dict[str, str], config: SplitConfig
+) -> tuple[dict[str, str], list[str]]:
+    """Assign every id a split, drawing whole groups per label.
+
+    Args:
+        groups: id → group key (ids of one group always share a split).
+        labels: id → class name used for stratification (a group takes its first id's).
+        config: fractions and seed.
+
+    Returns:
+        id → split name, and one note per class that is too small to be held out.
+    """
+    rng = np.random.default_rng(config.seed)
+    members: dict[str, list[str]] = defaultdict(list)
+    for sid in sorted(groups):
+        members[groups[sid]].append(sid)
+    by_label: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(members):
+        by_label[labels[members[key][0]]].append(key)
+    fractions = (config.test_fraction, config.pretrain_fraction, config.val_fraction)
+    split_of: dict[str, str] = {}
+    notes: list[str] = []
+    for label in sorted(by_label):
+        keys = list(rng.permutation(by_label[label]))
+        n, start = len(keys), 0
+        for name, frac in zip(SPLITS[:3], fractions, strict=True):
+            take = int(round(frac * n)) if frac > 0 else 0
+            take = min(max(take, 1 if frac > 0 else 0), n - start - 1)
+            if frac > 0 and take <= 0:
+                notes.append(
+                    f"class {label}: {n} real structure group(s), none held out for {name}"
+                )
+            for key in keys[start : start + max(take, 0)]:
+                split_of.update(dict.fromkeys(members[key], name))
+            start += max(take, 0)
+        for key in keys[start:]:
+            split_of.update(dict.fromkeys(members[key], "train"))
+    return split_of, notes
+
+
+def held_out_twins(
+    candidates: dict[str, tuple[str, int]], held_out: Sequence[tuple[str, int]]
+) -> set[str]:
+    """Ids of candidates whose (reduced formula, space-group number) is held out."""
+    banned = set(held_out)
+    return {sid for sid, key in candidates.items() if key in banned}
+
+
+def spectral_near_duplicates(
+    test: np.ndarray, train: np.ndarray, threshold: float = 0.995, chunk: int = 512
+) -> list[tuple[int, int, float]]:
+    """Pairs (test row, train row, cosine) with cosine similarity above ``threshold``.
+
+    Args:
+        test: patterns (N, L); train: patterns (M, L); both on the same grid.
+    """
+    if len(test) == 0 or len(train) == 0:
+        return []
+    a = test / np.linalg.norm(test, axis=1, keepdims=True).clip(1e-12)
+    b = train / np.linalg.norm(train, axis=1, keepdims=True).clip(1e-12)
+    found = []
+    for start in range(0, len(b), chunk):
+        sim = a @ b[start : start + chunk].T
+        for i, j in zip(*np.nonzero(sim > threshold), strict=True):
+            found.append((int(i), int(start + j), float(sim[i, j])))
+    return found
+
+
+def check_no_leak(
+    split: Sequence[str],
+    structure_id: Sequence[str],
+    template_id: Sequence[str],
+    clean: np.ndarray,
+    patterns: np.ndarray,
+    threshold: float = 0.995,
+) -> list[str]:
+    """Return one message per leak from the test split into training (empty: no leak).
+
+    Checks: no structure id in both; no training pattern made from a test structure (its
+    template id); no clean training pattern spectrally near-identical to a clean test pattern.
+
+    Args:
+        split, structure_id, template_id: per pattern.
+        clean: True for unaugmented patterns, shape (N,).
+        patterns: shape (N, L).
+    """
+    split_a = np.asarray(split)
+    test = split_a == "test"
+    train = np.isin(split_a, ("train", "pretrain", "val"))
+    sid, tid = np.asarray(structure_id), np.asarray(template_id)
+    test_ids = set(sid[test])
+    problems = [f"structure {s} is in test and training" for s in sorted(test_ids & set(sid[train]))]
+    problems += [
+        f"training structure made from test structure {t}"
+        for t in sorted(test_ids & set(tid[train]))
+    ]
+    ti, tj = np.nonzero(test & clean)[0], np.nonzero(train & clean)[0]
+    for i, j, cos in spectral_near_duplicates(patterns[ti], patterns[tj], threshold):
+        problems.append(
+            f"test {sid[ti[i]]} and training {sid[tj[j]]} patterns are near-identical "
+            f"(cosine {cos:.3f})"
+        )
+    return problems

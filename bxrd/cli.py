@@ -1,7 +1,14 @@
-"""The ``bxrd`` command: ``bxrd data build|ter|simulate`` with YAML configs (jsonargparse).
+"""The ``bxrd`` command.
 
-Every option can be given on the command line or in a YAML file passed with ``--config``;
-``--print_config`` shows the full recipe of a command.
+* ``bxrd fit|validate|test|predict --config configs/<experiment>.yaml``: LightningCLI in
+  subclass mode (the YAML picks the model with ``class_path``); after ``fit`` the post-hoc
+  step of the model runs (Laplace posterior, temperature scaling) and ``final.ckpt`` is
+  written next to the run's checkpoints.
+* ``bxrd predict FILE... [--checkpoint CKPT]``: answer for measured patterns (without
+  ``--config``); ``--json`` for machines.
+* ``bxrd data build|ter|simulate``: datasets (jsonargparse, ``--config`` and
+  ``--print_config`` everywhere).
+* ``bxrd report --checkpoint CKPT... --dataset H5``: the uncertainty report.
 """
 
 from __future__ import annotations
@@ -115,10 +122,58 @@ def build_parser() -> tuple[ArgumentParser, dict[str, ArgumentParser]]:
     return parser, job_parsers
 
 
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+OVERVIEW = """usage: bxrd COMMAND [options]
+
+Bayesian deep learning on powder X-ray diffraction patterns.
+
+commands:
+  predict FILE...            answer for measured patterns (default: the shipped model)
+  fit --config YAML          train a model (LightningCLI; YAML composed from configs/)
+  validate|test --config YAML --ckpt_path CKPT
+                             score a checkpoint on the validation / test split
+  predict --config YAML      LightningCLI prediction over the data module's test set
+  report --checkpoint CKPT... --dataset H5
+                             uncertainty report (HTML + PNG + JSON)
+  data build|ter|simulate    build datasets, TER structures, stick patterns
+
+`bxrd COMMAND --help` lists every option of a command."""
+
+
+def _wants_lightning(argv: list[str]) -> bool:
+    if not argv or argv[0] not in LIGHTNING_COMMANDS:
+        return False
+    if argv[0] != "predict":
+        return True
+    return any(a.startswith(("--config", "--model", "--data", "--trainer", "--print_config"))
+               for a in argv[1:])
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bxrd`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(OVERVIEW)
+        return 0
+    try:
+        if _wants_lightning(argv):
+            from bxrd.lightning_cli import run_lightning
+
+            run_lightning(argv)
+            return 0
+        if argv[0] == "predict":
+            from bxrd.report.predict_command import predict_main
+
+            return predict_main(argv[1:])
+        if argv[0] == "report":
+            from bxrd.report.report_command import report_main
+
+            return report_main(argv[1:])
+    except BxrdInputError as exc:
+        print(f"bxrd: error: {exc}", file=sys.stderr)
+        return 2
     parser, job_parsers = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     if args.command == "data":
         name = args.data.data_command
         cls, run = DATA_COMMANDS[name]

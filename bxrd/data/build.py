@@ -69,7 +69,8 @@ class BuildConfig:
         include_templates: the templates are real-side structures too (RSS, origin noted).
         ter: template element replacement options.
         split: split fractions and seed.
-        n_structure_types: keep this many structure types; the rest is ``other``.
+        n_structure_types: keep this many structure types (most structures, TER included);
+            the rest is ``other`` and ``in_library = no``.
         min_class_structures: space groups with fewer structures are handled by ``rare``.
         rare: ``other`` merges rare space groups into one class, ``drop`` removes them,
             ``keep`` keeps them (each choice is reported).
@@ -190,14 +191,13 @@ def assemble(config: BuildConfig, progress: bool = True) -> tuple[dict[str, Entr
     notes += more
     types = structure_types({k: e.structure for k, e in entries.items()},
                             {k: e.symmetry for k, e in entries.items()})
-    _, kept = keep_most_common(types, config.n_structure_types)
     groups = {k: f"{e.formula}|{e.symmetry.number}" for k, e in entries.items()}
     splits, split_notes = split_groups(
         groups, {k: e.symmetry.space_group for k, e in entries.items()}, config.split
     )
     notes += split_notes
     for k, e in entries.items():
-        e.structure_type, e.split = kept[k], splits[k]
+        e.structure_type, e.split = types[k], splits[k]
     usable = {
         tid: t for tid, t in templates.items()
         if tid not in entries or entries[tid].split in ("train", "pretrain")
@@ -219,10 +219,13 @@ def assemble(config: BuildConfig, progress: bool = True) -> tuple[dict[str, Entr
             continue
         label = symmetry_label(s.structure, config.symprec)
         stype = template_type[s.template_id]
-        if stype is None:
-            stype = keep_most_common({s.template_id: label.prototype_key}, 1)[1][s.template_id]
         split = "val" if rng.random() < config.split.vss_val_fraction else "train"
-        entries[s.id] = Entry(s.id, s.structure, "vss", "ter", s.template_id, label, stype, split)
+        entries[s.id] = Entry(s.id, s.structure, "vss", "ter", s.template_id, label,
+                              stype or label.prototype_key, split)
+    _, kept = keep_most_common({k: e.structure_type for k, e in entries.items()},
+                               config.n_structure_types)
+    for k, e in entries.items():
+        e.structure_type = kept[k]
     return entries, notes
 
 

@@ -127,6 +127,11 @@ class XRDDataModule(pl.LightningDataModule):
         return int(self.data.patterns.shape[1])
 
     @property
+    def wavelength(self) -> float:
+        """Wavelength of the patterns, Å."""
+        return float(self.data.wavelength)
+
+    @property
     def grid(self) -> TwoThetaGrid:
         """The dataset's 2θ grid (degrees)."""
         tt = self.data.two_theta
@@ -143,6 +148,34 @@ class XRDDataModule(pl.LightningDataModule):
         if self.eval_clean_only:
             rows &= np.asarray(prov["augmentation"]) == "none"
         return np.nonzero(rows)[0]
+
+    def class_reflections(self, n: int = 15) -> dict[str, list[dict]]:
+        """Strongest reflections of one representative structure per class (2θ on the grid).
+
+        The representative is the first real-side training structure of the class (sorted
+        ids), else the first structure of the class; used to name attribution regions by hkl.
+        """
+        prov, labels = self.data.provenance, self.data.labels[self.task]
+        grid = self.grid
+        chosen: dict[int, tuple[int, str]] = {}
+        for i, sid in enumerate(prov["structure_id"]):
+            rank = 0 if (prov["source"][i], prov["split"][i]) == ("rss", "train") else 1
+            c = int(labels[i])
+            if c not in chosen or (rank, sid) < chosen[c]:
+                chosen[c] = (rank, sid)
+        out = {}
+        for c, (_, sid) in sorted(chosen.items()):
+            s = self.data.sticks[sid]
+            inside = np.nonzero((s.two_theta >= grid.start) & (s.two_theta <= grid.stop))[0]
+            top = inside[np.argsort(s.intensity[inside])[::-1][:n]]
+            out[self.class_names[c]] = [
+                {"two_theta": round(float(s.two_theta[i]), 3),
+                 "hkl": "".join(str(int(h)) for h in s.hkl[i]) if np.all(np.abs(s.hkl[i]) < 10)
+                 else " ".join(str(int(h)) for h in s.hkl[i]),
+                 "intensity": round(float(s.intensity[i]), 2), "structure": sid}
+                for i in sorted(top, key=lambda i: s.two_theta[i])
+            ]
+        return out
 
     # -- pools ------------------------------------------------------------------------------
     def training_pools(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray], np.ndarray]:

@@ -9,6 +9,7 @@ Batches are dicts: ``pattern`` (B, L) float and ``label`` (B,) long.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytorch_lightning as pl
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 import bxrd
 from bxrd.errors import BxrdInputError
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
+from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.uq.calibration import classification_metrics
 from bxrd.uq.predict_api import PredictiveMixin
 
@@ -36,6 +38,11 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         weight_decay: AdamW weight decay.
         abstain_threshold: abstain when the top mean probability is below this.
         class_names: names of the classes (index order), stored with the checkpoint.
+        grid: the 2θ grid (degrees) patterns must be on; stored so ``bxrd predict`` can put
+            measured patterns on it (None: patterns come already gridded).
+        wavelength: wavelength of the training patterns, Å.
+        task: the task the classes belong to (``space_group``, ``structure_type``,
+            ``in_library``).
     """
 
     def __init__(
@@ -47,13 +54,25 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         weight_decay: float = 1e-4,
         abstain_threshold: float = 0.5,
         class_names: list[str] | None = None,
+        grid: TwoThetaGrid | None = None,
+        wavelength: float = 1.54184,
+        task: str = "space_group",
     ) -> None:
         super().__init__()
+        if isinstance(backbone, dict):  # from YAML through a subclass's **kwargs
+            backbone = VGG1DConfig(**backbone)
+        if isinstance(grid, dict):
+            grid = TwoThetaGrid(**grid)
         if class_names is not None and len(class_names) != n_classes:
             raise ValueError(f"{len(class_names)} class names for {n_classes} classes")
         self.save_hyperparameters()
+        self.backbone_config = backbone
         self.abstain_threshold = abstain_threshold
         self.class_names = class_names or [str(i) for i in range(n_classes)]
+        self.grid = grid
+        if grid is not None and grid.n_points != in_length:
+            raise ValueError(f"grid has {self.grid.n_points} points but in_length is {in_length}")
+        self.reference_reflections: dict[str, list[dict]] = {}
         self.configure_models()
         self.val_metrics = classification_metrics(n_classes, prefix="val/")
         self.test_metrics = classification_metrics(n_classes, prefix="test/")
@@ -61,7 +80,7 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
     # -- template hooks -------------------------------------------------------------------
     def configure_models(self) -> None:
         """Build ``self.net``; subclasses may add Bayesian parts."""
-        self.net = VGG1D(self.hparams.n_classes, self.hparams.in_length, self.hparams.backbone)
+        self.net = VGG1D(self.hparams.n_classes, self.hparams.in_length, self.backbone_config)
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Loss minimised in training (default: cross-entropy of the network)."""
@@ -86,19 +105,24 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         """Probabilities scored in validation and test (default: the mean predictive)."""
         return self(x)
 
-    def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> None:
+    def _eval_step(self, batch: dict[str, torch.Tensor], stage: str) -> dict[str, torch.Tensor]:
         metrics = self.val_metrics if stage == "val" else self.test_metrics
         probs = self.eval_probs(batch["pattern"])
         metrics.update(probs, batch["label"])
         self.log_dict(metrics, batch_size=len(batch["label"]), prog_bar=stage == "val")
+        return {"probs": probs.detach(), "label": batch["label"]}
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        """Score the predictive on a validation batch."""
-        self._eval_step(batch, "val")
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        """Score the predictive on a validation batch; return probabilities for callbacks."""
+        return self._eval_step(batch, "val")
 
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        """Score the predictive on a test batch."""
-        self._eval_step(batch, "test")
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        """Score the predictive on a test batch; return probabilities for callbacks."""
+        return self._eval_step(batch, "test")
+
+    def post_fit(self, train_loader: Iterable, val_loader: Iterable | None) -> str | None:
+        """Post-hoc step after training (Laplace posterior, temperature); returns a note."""
+        return None
 
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor | None]:
         """Predictive summary of a batch as a dict of tensors."""
@@ -119,12 +143,13 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         return torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Stamp the checkpoint with bxrd's format and version."""
+        """Stamp the checkpoint with bxrd's format and version; keep reference reflections."""
         checkpoint["bxrd"] = {
             "format": CHECKPOINT_FORMAT,
             "version": bxrd.__version__,
             "class": f"{type(self).__module__}.{type(self).__qualname__}",
         }
+        checkpoint["reference_reflections"] = self.reference_reflections
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse checkpoints of another bxrd format with a clear message."""
@@ -137,3 +162,4 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
                 f"format {CHECKPOINT_FORMAT} of this bxrd {bxrd.__version__}; retrain or use "
                 f"bxrd {stamp.get('version')}"
             )
+        self.reference_reflections = checkpoint.get("reference_reflections", {})

@@ -36,6 +36,12 @@ class DeterministicClassifier(BaseClassifier):
             labels.append(batch["label"] if isinstance(batch, dict) else batch[1])
         return torch.cat(logits), torch.cat(labels).to(self.device)
 
+    def post_fit(self, train_loader: Iterable, val_loader: Iterable | None) -> str | None:
+        """Temperature scaling on the validation data."""
+        if val_loader is None:
+            return None
+        return f"temperature scaling: T = {self.fit_temperature(val_loader):.3f}"
+
     def fit_temperature(self, loader: Iterable, max_iter: int = 200) -> float:
         """Fit T on ``loader`` (validation data, never test data); returns T."""
         logits, labels = self._logits_and_labels(loader)
@@ -49,5 +55,5 @@ class DeterministicClassifier(BaseClassifier):
             return loss
 
         opt.step(closure)
-        self.temperature.fill_(float(log_t.exp()))
+        self.temperature.fill_(float(log_t.detach().exp()))
         return float(self.temperature)

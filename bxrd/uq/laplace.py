@@ -95,6 +95,11 @@ class LaplaceClassifier(BaseClassifier):
         self.la = la
         return la
 
+    def post_fit(self, train_loader: Iterable, val_loader: Iterable | None) -> str | None:
+        """Fit the posterior on the training data (prior precision by marginal likelihood)."""
+        la = self.fit_posterior(train_loader)
+        return f"Laplace posterior fitted, prior precision {float(la.prior_precision.mean()):.3g}"
+
     def _require_posterior(self) -> BaseLaplace:
         if self.la is None and self._saved_posterior is not None:
             # built only now: laplace-torch copies the network, which must hold loaded weights

@@ -1,46 +1,119 @@
 import numpy as np
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
 
 from bxrd.crystal.ter import TERConfig
 from bxrd.data.build import BuildConfig, build_dataset
+from bxrd.data.datamodule import XRDDataModule
+from bxrd.data.splits import SplitConfig, check_no_leak
 from bxrd.data.store import load_pattern_set
-from bxrd.xrd.augment import AugmentConfig
 
 
-def test_small_build_is_labelled_and_resumable(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Built-in templates → TER → VSS; a real folder (two cubic perovskites, rock salt) → RSS."""
+    root = tmp_path_factory.mktemp("ds")
+    real = root / "real"
+    real.mkdir()
+    for name, (a, b, lat) in {"KNbO3c": ("K", "Nb", 4.02), "SrZrO3c": ("Sr", "Zr", 4.15)}.items():
+        Structure.from_spacegroup(
+            "Pm-3m", Lattice.cubic(lat), [a, b, "O"], [[0, 0, 0], [0.5] * 3, [0.5, 0.5, 0]]
+        ).to(filename=str(real / f"{name}.cif"))
+    Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3]).to(
+        filename=str(real / "NaCl.cif")
+    )
     cfg = BuildConfig(
-        output=str(tmp_path),
-        ter=TERConfig(max_per_template=2),
-        augment=AugmentConfig(),
+        output=str(root / "out"),
+        real=str(real),
+        ter=TERConfig(max_per_template=3),
+        split=SplitConfig(test_fraction=0.3, val_fraction=0.0, vss_val_fraction=0.2),
+        n_structure_types=7,
         n_augmented=2,
         n_jobs=1,
     )
-    build_dataset(cfg, progress=False)
-    data = load_pattern_set(tmp_path / "dataset.h5")
-    n_structures = len(list((tmp_path / "sticks").glob("*.npz")))
-    assert n_structures == 9 + 9 * 2  # templates + 2 TER structures each
-    assert len(data) == 3 * n_structures
-    assert data.patterns.shape[1] == cfg.grid.n_points
+    path = build_dataset(cfg, progress=False)
+    return cfg, path
+
+
+def test_dataset_is_labelled_split_and_leak_free(built, capsys):
+    cfg, path = built
+    data = load_pattern_set(path)
+    prov = data.provenance
+    n_structures = len(set(prov["structure_id"]))
+    assert len(data) == 3 * n_structures == 3 * len(data.sticks)
     assert np.allclose(data.patterns.max(axis=1), 1.0)
-    names = data.classes["space_group"]
-    assert len(names) == 7 and "Pnma (62)" in names
-    # each TER pattern carries its template's space group
-    for sid, tid, code in zip(
-        data.provenance["structure_id"],
-        data.provenance["template_id"],
-        data.labels["space_group"],
-        strict=True,
-    ):
-        assert sid.startswith(tid)
-        if tid == "CaTiO3_Pnma":
-            assert names[code] == "Pnma (62)"
-    assert set(data.provenance["augmentation"]) - {"none"} <= {
-        "impurity",
-        "texture",
-        "size",
-        "strain",
-        "shift",
-    }
-    out = capsys.readouterr().out
-    assert "Pnma (62)" in out and "total" in out
+    # three tasks; rock salt is outside the library, perovskites inside
+    assert set(data.labels) == {"space_group", "structure_type", "in_library"}
+    sid = np.array(prov["structure_id"])
+    lib = data.labels["in_library"]
+    assert set(lib[sid == "NaCl"]) == {0} and set(lib[sid == "SrTiO3_Pm-3m"]) == {1}
+    assert "Fm-3m (225)" in data.classes["space_group"]
+    # each TER pattern carries its template's space group; test is real-side only
+    sg = np.array(data.classes["space_group"])[data.labels["space_group"]]
+    for s, t, name in zip(prov["structure_id"], prov["template_id"], sg, strict=True):
+        if t == "CaTiO3_Pnma":
+            assert name == "Pnma (62)"
+    split, source = np.array(prov["split"]), np.array(prov["source"])
+    assert (split == "test").any() and set(source[split == "test"]) == {"rss"}
+    # the Pm-3m test structures have no TER children and no twins in training
+    test_ids = set(sid[split == "test"])
+    assert not test_ids & set(np.array(prov["template_id"])[split != "test"])
+    clean = np.array([a == "none" for a in prov["augmentation"]])
+    assert check_no_leak(prov["split"], prov["structure_id"], prov["template_id"], clean, data.patterns) == []
+
+
+def test_reload_equals_and_resumes(built, capsys):
+    cfg, path = built
+    a = load_pattern_set(path)
+    b = load_pattern_set(path)
+    assert a.content_hash() == b.content_hash()
+    s = next(iter(a.sticks))
+    assert np.array_equal(a.sticks[s].hkl, b.sticks[s].hkl) and a.sticks[s].hkl.shape[1] == 3
     build_dataset(cfg, progress=False)
-    assert "simulated 0, already done 27" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "simulated 0, already done" in out and "leak check: no test structure" in out
+    assert load_pattern_set(path).content_hash() == a.content_hash()
+
+
+def test_corrupt_dataset_is_named(built, tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not hdf5")
+    from bxrd.errors import BxrdInputError
+
+    with pytest.raises(BxrdInputError, match="bad.h5"):
+        load_pattern_set(bad)
+
+
+@pytest.mark.parametrize("sources", [["vss"], ["syn"], ["syn", "rss"], ["vss", "rss"]])
+def test_datamodule_serves_each_training_set(built, sources):
+    _, path = built
+    dm = XRDDataModule(str(path), build_config=None, train_sources=sources, samples_per_epoch=96,
+                       batch_size=32)
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["pattern"].shape == (32, dm.in_length)
+    assert torch.allclose(batch["pattern"].amax(dim=1), torch.ones(32))
+    assert int(batch["label"].max()) < dm.n_classes
+    assert len(dm.test_set) > 0 and dm.class_counts("test")
+
+
+def test_training_pools_never_touch_test_structures(built):
+    _, path = built
+    dm = XRDDataModule(str(path), build_config=None, train_sources=["syn", "rss", "vss"])
+    ids, _, pools, partners = dm.training_pools()
+    prov = dm.data.provenance
+    split = dict(zip(prov["structure_id"], prov["split"], strict=True))
+    used = {ids[i] for rows in pools.values() for i in rows} | {ids[i] for i in partners}
+    assert used and all(split[s] == "train" for s in used)
+
+
+def test_stream_is_deterministic_under_seed(built):
+    _, path = built
+    dm = XRDDataModule(str(path), build_config=None, samples_per_epoch=16, batch_size=16)
+    dm.setup("fit")
+    torch.manual_seed(3)
+    a = next(iter(dm.train_dataloader()))
+    torch.manual_seed(3)
+    b = next(iter(dm.train_dataloader()))
+    assert torch.equal(a["pattern"], b["pattern"]) and torch.equal(a["label"], b["label"])

@@ -1,0 +1,1 @@
+"""Lightning callbacks: calibration and entropy figures, attributions, to TensorBoard."""

@@ -1,0 +1,67 @@
+"""Attribution figures (Captum Integrated Gradients and SHAP) on a fixed sample, to TensorBoard."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.loggers import TensorBoardLogger
+
+from bxrd.explain.attributions import (
+    integrated_gradients,
+    mean_abs_by_class,
+    shap_values,
+    strongest_regions,
+)
+from bxrd.explain.figures import attribution_figure
+
+
+class AttributionFigures(pl.Callback):
+    """After testing, attribute the predicted class of a fixed test sample to 2θ.
+
+    Logs, per class, the mean |attribution| over the sample with its strongest regions
+    annotated by the reference reflections (hkl) the model carries.
+
+    Args:
+        method: ``integrated_gradients`` (Captum) or ``shap`` (GradientExplainer).
+        n_patterns: size of the fixed sample (the first patterns of the test set).
+        n_regions: strongest 2θ regions annotated per class.
+    """
+
+    def __init__(
+        self,
+        method: Literal["integrated_gradients", "shap"] = "integrated_gradients",
+        n_patterns: int = 32,
+        n_regions: int = 3,
+    ) -> None:
+        if method not in ("integrated_gradients", "shap"):
+            raise ValueError(f"method must be integrated_gradients or shap, got {method!r}")
+        self.method, self.n_patterns, self.n_regions = method, n_patterns, n_regions
+
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Compute and log the figures."""
+        logger, dm = trainer.logger, trainer.datamodule
+        if not isinstance(logger, TensorBoardLogger) or dm is None or pl_module.grid is None:
+            return
+        x = dm.test_set.patterns[: self.n_patterns]
+        with torch.inference_mode(False), torch.enable_grad():
+            x = x.clone()
+            pred = pl_module.net(x).argmax(-1).detach()
+            if self.method == "shap":
+                background = next(iter(dm.val_dataloader()))["pattern"][:16]
+                attr = shap_values(pl_module, x, background, pred)
+            else:
+                attr = integrated_gradients(pl_module, x, pred)
+        tt = pl_module.grid.values
+        per_class = mean_abs_by_class(attr, pred, len(pl_module.class_names))
+        for c, name in enumerate(pl_module.class_names):
+            if not (pred == c).any():
+                continue
+            refs = pl_module.reference_reflections.get(name, [])
+            regions = strongest_regions(per_class[c].numpy(), tt, self.n_regions, reflections=refs)
+            mean_pattern = x[pred == c].mean(0).numpy()
+            fig = attribution_figure(tt, mean_pattern, per_class[c].numpy(), regions,
+                                     f"{name}: mean |{self.method}|")
+            logger.experiment.add_figure(f"attribution/{name}", fig, trainer.current_epoch)

@@ -1,0 +1,1 @@
+"""Uncertainty reports and the human-readable answer of ``bxrd predict``."""

@@ -1,0 +1,144 @@
+"""``bxrd predict``: measured files → gridded patterns → predictive → readable answer or JSON."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bxrd.errors import BxrdInputError, PatternFileError
+from bxrd.explain.attributions import Region, integrated_gradients, strongest_regions
+from bxrd.uq.base import BaseClassifier
+from bxrd.uq.checkpoint import load_classifier
+from bxrd.xrd.pattern_io import GriddedPattern, pattern_files, read_pattern, to_grid
+
+#: Method name of each classifier class, as printed and in JSON.
+METHODS = {
+    "DeterministicClassifier": "deterministic+temperature",
+    "MCDropoutClassifier": "mc_dropout",
+    "VIClassifier": "variational_inference",
+    "LaplaceClassifier": "laplace",
+}
+
+
+def default_checkpoint() -> Path:
+    """``$BXRD_CHECKPOINT``, else the shipped ``checkpoints/default.ckpt`` of this checkout."""
+    env = os.environ.get("BXRD_CHECKPOINT")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "checkpoints" / "default.ckpt"
+
+
+@dataclass
+class Answer:
+    """The prediction for one file (JSON keys are the attribute names)."""
+
+    file: str
+    task: str
+    method: str
+    label: str
+    probabilities: dict[str, float]
+    std: dict[str, float]
+    entropy: float
+    mutual_information: float | None
+    abstain: bool
+    threshold: float
+    top_k: list[tuple[str, float, float]]
+    regions: list[dict] = field(default_factory=list)
+    measured_range: tuple[float, float] = (0.0, 0.0)
+    coverage: float = 1.0
+
+    def text(self) -> str:
+        """A few readable lines."""
+        verdict = (f"ABSTAIN (top probability below {self.threshold:.2f})" if self.abstain
+                   else f"{self.label}")
+        lines = [f"{self.file}", f"  {self.task}: {verdict}   [{self.method}]"]
+        for name, p, s in self.top_k:
+            lines.append(f"    {name:<24s} p = {p:.3f} ± {s:.3f}")
+        mi = "" if self.mutual_information is None else f", mutual information {self.mutual_information:.3f}"
+        lines.append(f"  entropy {self.entropy:.3f} nats{mi}")
+        lines.append(f"  used 2θ {self.measured_range[0]:.2f}–{self.measured_range[1]:.2f}° "
+                     f"({self.coverage:.0%} of the model grid)")
+        if self.regions:
+            lines.append("  decided by: " + "; ".join(r["text"] for r in self.regions))
+        return "\n".join(lines)
+
+
+def predict_files(
+    model: BaseClassifier,
+    patterns: list[GriddedPattern],
+    threshold: float | None = None,
+    k: int = 3,
+    explain: bool = True,
+) -> list[Answer]:
+    """Predictive answers for gridded patterns (one per pattern)."""
+    x = torch.from_numpy(np.stack([p.intensity for p in patterns]))
+    pred = model.predict_proba(x, threshold=threshold, k=k)
+    names = model.class_names
+    regions: list[list[Region]] = [[] for _ in patterns]
+    if explain and model.grid is not None:
+        with torch.enable_grad():
+            attr = integrated_gradients(model, x.clone(), pred.prediction)
+        for i, a in enumerate(attr):
+            refs = model.reference_reflections.get(names[int(pred.prediction[i])], [])
+            regions[i] = strongest_regions(a.numpy(), model.grid.values, 3, reflections=refs)
+    method = METHODS.get(type(model).__name__, type(model).__name__)
+    out = []
+    for i, p in enumerate(patterns):
+        probs, std = pred.probs[i].tolist(), pred.std[i].tolist()
+        top = [(names[int(j)], float(pred.probs[i, j]), float(pred.std[i, j]))
+               for j in pred.topk_indices[i]]
+        mi = pred.mutual_information
+        out.append(Answer(
+            file=p.source, task=model.hparams.get("task", "space_group"), method=method,
+            label=names[int(pred.prediction[i])],
+            probabilities={n: round(v, 6) for n, v in zip(names, probs, strict=True)},
+            std={n: round(v, 6) for n, v in zip(names, std, strict=True)},
+            entropy=float(pred.entropy[i]),
+            mutual_information=None if mi is None else float(mi[i]),
+            abstain=bool(pred.abstain[i]),
+            threshold=model.abstain_threshold if threshold is None else threshold,
+            top_k=top,
+            regions=[{"lo": r.lo, "hi": r.hi, "score": r.score, "hkl": r.reflections,
+                      "text": str(r)} for r in regions[i]],
+            measured_range=p.measured_range, coverage=p.coverage,
+        ))
+    return out
+
+
+def read_inputs(
+    sources: list[str], model: BaseClassifier, wavelength: str | float | None, background: bool
+) -> tuple[list[GriddedPattern], list[str]]:
+    """Read measured files onto the model's grid; bad files give messages, not crashes."""
+    if model.grid is None:
+        raise BxrdInputError("this checkpoint has no 2θ grid; it cannot read measured files")
+    files = pattern_files(sources)
+    if not files:
+        raise BxrdInputError(f"no pattern files in {', '.join(sources)}")
+    done, failed = [], []
+    for path in files:
+        try:
+            measured = read_pattern(path, wavelength)
+            done.append(to_grid(measured, model.grid, model.hparams.wavelength, background))
+        except PatternFileError as exc:
+            failed.append(str(exc))
+    return done, failed
+
+
+def run_predict(
+    files: list[str],
+    checkpoint: str | None = None,
+    wavelength: str | None = None,
+    threshold: float | None = None,
+    top_k: int = 3,
+    background: bool = True,
+    explain: bool = True,
+) -> tuple[list[Answer], list[str]]:
+    """Load the checkpoint (default: the shipped model) and answer for every file."""
+    model = load_classifier(checkpoint or default_checkpoint())
+    patterns, failed = read_inputs(files, model, wavelength, background)
+    answers = predict_files(model, patterns, threshold, top_k, explain) if patterns else []
+    return answers, failed

@@ -1,0 +1,98 @@
+"""Figures of a predictive: reliability diagram, entropy histograms, accuracy–coverage.
+
+Each function takes tensors or arrays and returns a matplotlib ``Figure`` (Agg backend), so
+callbacks can send it to TensorBoard and reports can save it as PNG.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from bxrd.uq.predictive import entropy  # noqa: E402
+
+
+def reliability_bins(
+    probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per confidence bin: mean confidence, accuracy, count (equal-width bins on [0, 1])."""
+    conf, pred = probs.max(dim=-1)
+    correct = (pred == labels).float()
+    edges = torch.linspace(0, 1, n_bins + 1)
+    idx = torch.bucketize(conf, edges[1:-1])
+    count = torch.bincount(idx, minlength=n_bins).float()
+    mean_conf = torch.bincount(idx, conf, minlength=n_bins) / count.clamp_min(1)
+    acc = torch.bincount(idx, correct, minlength=n_bins) / count.clamp_min(1)
+    return mean_conf.numpy(), acc.numpy(), count.numpy()
+
+
+def accuracy_coverage(probs: torch.Tensor, labels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Selective prediction: accuracy on the most confident fraction, for each coverage."""
+    conf, pred = probs.max(dim=-1)
+    order = torch.argsort(conf, descending=True)
+    correct = (pred == labels).float()[order]
+    n = torch.arange(1, len(correct) + 1)
+    return (n / len(correct)).numpy(), (torch.cumsum(correct, 0) / n).numpy()
+
+
+def reliability_figure(probs: torch.Tensor, labels: torch.Tensor, title: str = "") -> Figure:
+    """Reliability diagram with the ECE in the title."""
+    conf, acc, count = reliability_bins(probs, labels)
+    ece = float((np.abs(acc - conf) * count).sum() / max(count.sum(), 1))
+    fig, ax = plt.subplots(figsize=(4, 4))
+    centres = (np.arange(len(conf)) + 0.5) / len(conf)
+    used = count > 0
+    ax.bar(centres[used], acc[used], width=1 / len(conf), edgecolor="k", alpha=0.7, label="accuracy")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.set(xlabel="confidence (top probability)", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1),
+           title=f"{title} ECE = {ece:.3f}".strip())
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def entropy_figure(probs: torch.Tensor, labels: torch.Tensor, title: str = "") -> Figure:
+    """Histograms of predictive entropy (nats) for correct and wrong predictions."""
+    h = entropy(probs).numpy()
+    correct = (probs.argmax(dim=-1) == labels).numpy()
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    bins = np.linspace(0, max(np.log(probs.shape[-1]), 1e-3), 30)
+    ax.hist(h[correct], bins=bins, alpha=0.6, label=f"correct ({correct.sum()})", density=True)
+    ax.hist(h[~correct], bins=bins, alpha=0.6, label=f"wrong ({(~correct).sum()})", density=True)
+    ax.set(xlabel="predictive entropy (nats)", ylabel="density", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def coverage_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
+    """Accuracy–coverage curves, one per method."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for name, (cov, acc) in curves.items():
+        ax.plot(cov, acc, label=name)
+    ax.set(xlabel="coverage (fraction answered, most confident first)", ylabel="accuracy",
+           xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def class_probability_figure(
+    means: dict[str, np.ndarray], stds: dict[str, np.ndarray], class_names: list[str]
+) -> Figure:
+    """Mean predictive probability of the true class with error bars (std), per class."""
+    fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(class_names)), 3.8))
+    width = 0.8 / max(len(means), 1)
+    x = np.arange(len(class_names))
+    for k, name in enumerate(means):
+        ax.bar(x + k * width, means[name], width, yerr=stds[name], capsize=2, label=name)
+    ax.set_xticks(x + width * (len(means) - 1) / 2, class_names, rotation=45, ha="right")
+    ax.set(ylabel="mean p(true class)", ylim=(0, 1.05))
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

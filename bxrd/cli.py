@@ -145,8 +145,10 @@ def _wants_lightning(argv: list[str]) -> bool:
         return False
     if argv[0] != "predict":
         return True
-    return any(a.startswith(("--config", "--model", "--data", "--trainer", "--print_config"))
-               for a in argv[1:])
+    return any(
+        a.startswith(("--config", "--model", "--data", "--trainer", "--print_config"))
+        for a in argv[1:]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

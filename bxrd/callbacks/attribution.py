@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import TensorBoardLogger
@@ -62,6 +61,7 @@ class AttributionFigures(pl.Callback):
             refs = pl_module.reference_reflections.get(name, [])
             regions = strongest_regions(per_class[c].numpy(), tt, self.n_regions, reflections=refs)
             mean_pattern = x[pred == c].mean(0).numpy()
-            fig = attribution_figure(tt, mean_pattern, per_class[c].numpy(), regions,
-                                     f"{name}: mean |{self.method}|")
+            fig = attribution_figure(
+                tt, mean_pattern, per_class[c].numpy(), regions, f"{name}: mean |{self.method}|"
+            )
             logger.experiment.add_figure(f"attribution/{name}", fig, trainer.current_epoch)

@@ -33,15 +33,27 @@ class CalibrationFigures(pl.Callback):
             self._probs.append(outputs["probs"].cpu())
             self._labels.append(outputs["label"].cpu())
 
-    def on_validation_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                                outputs: Any, batch: Any, batch_idx: int,  # noqa: ANN401
-                                dataloader_idx: int = 0) -> None:
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,  # noqa: ANN401
+        dataloader_idx: int = 0,
+    ) -> None:
         """Gather validation probabilities."""
         self._collect(outputs)
 
-    def on_test_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                          outputs: Any, batch: Any, batch_idx: int,  # noqa: ANN401
-                          dataloader_idx: int = 0) -> None:
+    def on_test_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,  # noqa: ANN401
+        dataloader_idx: int = 0,
+    ) -> None:
         """Gather test probabilities."""
         self._collect(outputs)
 

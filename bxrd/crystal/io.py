@@ -37,7 +37,9 @@ def read_structure(path: str | Path) -> Structure:
     if suffix not in STRUCTURE_SUFFIXES or suffix == ".csv":
         raise StructureFileError(f"{path}: unknown structure format {suffix!r}")
     if suffix == ".json":
-        return _parse(lambda: Structure.from_dict(json.loads(path.read_text(encoding="utf-8"))), path)
+        return _parse(
+            lambda: Structure.from_dict(json.loads(path.read_text(encoding="utf-8"))), path
+        )
     return _parse(lambda: Structure.from_file(path), path)
 
 
@@ -104,7 +106,7 @@ class LoadReport:
     failures: list[tuple[Path, str]] = field(default_factory=list)
 
     def add(self, stem: str, structure: Structure, path: Path) -> str:
-        """Store ``structure`` under ``stem`` (suffixed ``_2``, ``_3``... if taken); return the id."""
+        """Store ``structure`` under ``stem`` (``_2``, ``_3``... if taken); return the id."""
         key, n = stem, 1
         while key in self.structures:
             n += 1

@@ -185,12 +185,13 @@ def real_side(
 
 
 def assemble(config: BuildConfig, progress: bool = True) -> tuple[dict[str, Entry], list[str]]:
-    """Steps 1–3 of the module docstring: labelled, split entries and notes to report."""
+    """Run steps 1–3 of the module docstring: labelled, split entries and notes."""
     templates, notes = load_templates(config.templates)
     entries, more = real_side(config, templates)
     notes += more
-    types = structure_types({k: e.structure for k, e in entries.items()},
-                            {k: e.symmetry for k, e in entries.items()})
+    types = structure_types(
+        {k: e.structure for k, e in entries.items()}, {k: e.symmetry for k, e in entries.items()}
+    )
     groups = {k: f"{e.formula}|{e.symmetry.number}" for k, e in entries.items()}
     splits, split_notes = split_groups(
         groups, {k: e.symmetry.space_group for k, e in entries.items()}, config.split
@@ -199,19 +200,24 @@ def assemble(config: BuildConfig, progress: bool = True) -> tuple[dict[str, Entr
     for k, e in entries.items():
         e.structure_type, e.split = types[k], splits[k]
     usable = {
-        tid: t for tid, t in templates.items()
+        tid: t
+        for tid, t in templates.items()
         if tid not in entries or entries[tid].split in ("train", "pretrain")
     }
     ter = run_ter(usable, config.ter)
     write_ter(ter, Path(config.output) / "ter")
     notes.append(ter.summary())
     held = [(e.formula, e.symmetry.number) for e in entries.values() if e.split in ("test", "val")]
-    candidates = {s.id: (s.structure.composition.reduced_formula, s.space_group_number)
-                  for s in ter.structures}
+    candidates = {
+        s.id: (s.structure.composition.reduced_formula, s.space_group_number)
+        for s in ter.structures
+    }
     twins = held_out_twins(candidates, held)
     if twins:
-        notes.append(f"dropped {len(twins)} TER structure(s) identical in formula and space group "
-                     "to a held-out real structure")
+        notes.append(
+            f"dropped {len(twins)} TER structure(s) identical in formula and space group "
+            "to a held-out real structure"
+        )
     rng = np.random.default_rng(config.split.seed + 1)
     template_type = {tid: entries[tid].structure_type if tid in entries else None for tid in usable}
     for s in ter.structures:
@@ -220,10 +226,19 @@ def assemble(config: BuildConfig, progress: bool = True) -> tuple[dict[str, Entr
         label = symmetry_label(s.structure, config.symprec)
         stype = template_type[s.template_id]
         split = "val" if rng.random() < config.split.vss_val_fraction else "train"
-        entries[s.id] = Entry(s.id, s.structure, "vss", "ter", s.template_id, label,
-                              stype or label.prototype_key, split)
-    _, kept = keep_most_common({k: e.structure_type for k, e in entries.items()},
-                               config.n_structure_types)
+        entries[s.id] = Entry(
+            s.id,
+            s.structure,
+            "vss",
+            "ter",
+            s.template_id,
+            label,
+            stype or label.prototype_key,
+            split,
+        )
+    _, kept = keep_most_common(
+        {k: e.structure_type for k, e in entries.items()}, config.n_structure_types
+    )
     for k, e in entries.items():
         e.structure_type = kept[k]
     return entries, notes
@@ -238,15 +253,23 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     meta = {k: {"id": k, "formula": e.formula} for k, e in entries.items()}
     sim = simulate_to_dir(
         {k: e.structure for k, e in entries.items()},
-        out / "sticks", meta, config.wavelength, config.sim_range, config.n_jobs, progress,
+        out / "sticks",
+        meta,
+        config.wavelength,
+        config.sim_range,
+        config.n_jobs,
+        progress,
     )
     t_sim = time.perf_counter() - t0 - t_ter
     done = [k for k in entries if stick_path(out / "sticks", k).exists()]
     sticks = {k: StickPattern.load(stick_path(out / "sticks", k)) for k in done}
     data = render_set([entries[k] for k in done], sticks, config, notes)
     leaks = check_no_leak(
-        data.provenance["split"], data.provenance["structure_id"], data.provenance["template_id"],
-        np.array([a == "none" for a in data.provenance["augmentation"]]), data.patterns,
+        data.provenance["split"],
+        data.provenance["structure_id"],
+        data.provenance["template_id"],
+        np.array([a == "none" for a in data.provenance["augmentation"]]),
+        data.patterns,
     )
     digest = save_pattern_set(data, out / "dataset.h5")
     t_total = time.perf_counter() - t0
@@ -255,8 +278,14 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     print(sim.summary())
     for task in TASKS:
         print(summary_table(data, task))
-    print("leak check: " + ("no test structure or pattern reaches training" if not leaks
-                            else f"{len(leaks)} problem(s)\n  " + "\n  ".join(leaks[:20])))
+    print(
+        "leak check: "
+        + (
+            "no test structure or pattern reaches training"
+            if not leaks
+            else f"{len(leaks)} problem(s)\n  " + "\n  ".join(leaks[:20])
+        )
+    )
     size_mb = (out / "dataset.h5").stat().st_size / 1e6
     print(
         f"wrote {out / 'dataset.h5'}: {len(data)} patterns × {data.patterns.shape[1]} points, "
@@ -274,8 +303,10 @@ def _space_group_classes(
     numbers = {e.symmetry.space_group: e.symmetry.number for e in entries}
     rare = sorted(n for n, c in counts.items() if c < config.min_class_structures)
     if rare and config.rare != "keep":
-        notes.append(f"space groups with < {config.min_class_structures} structures "
-                     f"({config.rare}): {', '.join(rare)}")
+        notes.append(
+            f"space groups with < {config.min_class_structures} structures "
+            f"({config.rare}): {', '.join(rare)}"
+        )
     elif rare:
         notes.append(f"kept rare space groups (< {config.min_class_structures}): {', '.join(rare)}")
     mapping = {}
@@ -291,7 +322,9 @@ def _space_group_classes(
 
 
 def render_set(
-    entries: list[Entry], sticks: dict[str, StickPattern], config: BuildConfig,
+    entries: list[Entry],
+    sticks: dict[str, StickPattern],
+    config: BuildConfig,
     notes: list[str] | None = None,
 ) -> PatternSet:
     """One clean and ``n_augmented`` augmented patterns per structure, labelled for all tasks."""
@@ -310,8 +343,10 @@ def render_set(
         patterns, applied = augmenter(batch, gen)
         parts.append(patterns)
         methods.append(
-            ["+".join(m for m, on in zip(METHODS, row, strict=True) if on) or "none"
-             for row in applied.tolist()]
+            [
+                "+".join(m for m, on in zip(METHODS, row, strict=True) if on) or "none"
+                for row in applied.tolist()
+            ]
         )
     owner = np.tile(np.arange(len(entries)), config.n_augmented + 1)
     types = sorted({e.structure_type for e in entries} - {OTHER})
@@ -334,8 +369,11 @@ def render_set(
         two_theta=config.grid.values,
         wavelength=renderer.wavelength,
         labels={task: np.asarray(c, dtype=np.int64)[owner] for task, c in code.items()},
-        classes={"space_group": sg_names, "structure_type": type_names,
-                 "in_library": IN_LIBRARY_CLASSES},
+        classes={
+            "space_group": sg_names,
+            "structure_type": type_names,
+            "in_library": IN_LIBRARY_CLASSES,
+        },
         provenance={
             **{k: [v[i] for i in owner] for k, v in rows.items()},
             "augmentation": [m for chunk in methods for m in chunk],
@@ -347,8 +385,9 @@ def render_set(
 
 def summary_table(data: PatternSet, task: str = "space_group") -> str:
     """Format pattern counts per class and per source/split as a fixed-width table."""
-    groups = [f"{a}/{b}" for a, b in zip(data.provenance["source"], data.provenance["split"],
-                                          strict=True)]
+    groups = [
+        f"{a}/{b}" for a, b in zip(data.provenance["source"], data.provenance["split"], strict=True)
+    ]
     sources = sorted(set(groups))
     counts = Counter(zip(data.labels[task].tolist(), groups, strict=True))
     width = max(len(c) for c in data.classes[task]) + 2

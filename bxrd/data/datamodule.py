@@ -83,7 +83,9 @@ class XRDDataModule(pl.LightningDataModule):
         if task not in ("space_group", "structure_type", "in_library"):
             raise ValueError(f"unknown task {task!r}")
         if not 0.0 <= rss_synthesis_fraction <= 1.0:
-            raise ValueError(f"rss_synthesis_fraction must be in [0, 1], got {rss_synthesis_fraction}")
+            raise ValueError(
+                f"rss_synthesis_fraction must be in [0, 1], got {rss_synthesis_fraction}"
+            )
         self.dataset, self.build_config, self.task = Path(dataset), build_config, task
         self.train_sources, self.with_ter = sources, with_ter
         self.rss_synthesis_fraction, self.use_pretrain = rss_synthesis_fraction, use_pretrain
@@ -169,10 +171,14 @@ class XRDDataModule(pl.LightningDataModule):
             inside = np.nonzero((s.two_theta >= grid.start) & (s.two_theta <= grid.stop))[0]
             top = inside[np.argsort(s.intensity[inside])[::-1][:n]]
             out[self.class_names[c]] = [
-                {"two_theta": round(float(s.two_theta[i]), 3),
-                 "hkl": "".join(str(int(h)) for h in s.hkl[i]) if np.all(np.abs(s.hkl[i]) < 10)
-                 else " ".join(str(int(h)) for h in s.hkl[i]),
-                 "intensity": round(float(s.intensity[i]), 2), "structure": sid}
+                {
+                    "two_theta": round(float(s.two_theta[i]), 3),
+                    "hkl": "".join(str(int(h)) for h in s.hkl[i])
+                    if np.all(np.abs(s.hkl[i]) < 10)
+                    else " ".join(str(int(h)) for h in s.hkl[i]),
+                    "intensity": round(float(s.intensity[i]), 2),
+                    "structure": sid,
+                }
                 for i in sorted(top, key=lambda i: s.two_theta[i])
             ]
         return out
@@ -218,7 +224,11 @@ class XRDDataModule(pl.LightningDataModule):
                 self.grid, data.wavelength, min_size_nm=min(self.augment.size_range_nm)
             )
             self.train_set = AugmentedStream(
-                sticks, y, pools, Augmenter(renderer, self.augment), self.samples_per_epoch,
+                sticks,
+                y,
+                pools,
+                Augmenter(renderer, self.augment),
+                self.samples_per_epoch,
                 syn_partners=partners,
             )
         for split in ("val", "test"):
@@ -237,17 +247,17 @@ class XRDDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        """Freshly rendered training batches."""
+        """Serve freshly rendered training batches."""
         return self._loader(self.train_set)
 
     def val_dataloader(self) -> DataLoader:
-        """Stored validation patterns."""
+        """Serve the stored validation patterns."""
         return self._loader(self.val_set)
 
     def test_dataloader(self) -> DataLoader:
-        """Stored real-structure test patterns."""
+        """Serve the stored real-structure test patterns."""
         return self._loader(self.test_set)
 
     def predict_dataloader(self) -> DataLoader:
-        """The test patterns."""
+        """Serve the test patterns."""
         return self._loader(self.test_set)

@@ -6,8 +6,8 @@
   framework. A group is named by its first structure (sorted ids) as space group plus Wyckoff
   sequence (the sorted Wyckoff letters of the symmetry-distinct sites, an AFLOW-like label
   such as ``Pnma (62) bccd``), with ``#2``, ``#3``... if two groups would share a name;
-  groups are visited largest first, ties by first id, so names are reproducible. The ``n_types`` most populous types are
-  kept; all others are labelled :data:`OTHER`.
+  groups are visited largest first, ties by first id, so names are reproducible. The
+  ``n_types`` most populous types are kept; all others are labelled :data:`OTHER`.
 * ``in_library``: ``"yes"`` for a kept structure type, ``"no"`` otherwise.
 """
 
@@ -75,9 +75,7 @@ def structure_types(
     for number in sorted(by_group):
         groups: list[list[str]] = []
         for sid in by_group[number]:
-            home = next(
-                (g for g in groups if matcher.fit(structures[g[0]], structures[sid])), None
-            )
+            home = next((g for g in groups if matcher.fit(structures[g[0]], structures[sid])), None)
             if home is None:
                 groups.append([sid])
             else:

@@ -100,10 +100,13 @@ def held_out_twins(
 def spectral_near_duplicates(
     test: np.ndarray, train: np.ndarray, threshold: float = 0.995, chunk: int = 512
 ) -> list[tuple[int, int, float]]:
-    """Pairs (test row, train row, cosine) with cosine similarity above ``threshold``.
+    """Find pairs (test row, train row, cosine) with cosine similarity above ``threshold``.
 
     Args:
-        test: patterns (N, L); train: patterns (M, L); both on the same grid.
+        test: patterns (N, L).
+        train: patterns (M, L) on the same grid.
+        threshold: cosine above which two patterns count as near-identical.
+        chunk: training rows compared at once (memory bound).
     """
     if len(test) == 0 or len(train) == 0:
         return []
@@ -131,16 +134,21 @@ def check_no_leak(
     template id); no clean training pattern spectrally near-identical to a clean test pattern.
 
     Args:
-        split, structure_id, template_id: per pattern.
+        split: split name per pattern.
+        structure_id: structure per pattern.
+        template_id: structure each pattern was made from (itself for real ones).
         clean: True for unaugmented patterns, shape (N,).
         patterns: shape (N, L).
+        threshold: cosine similarity counted as near-identical.
     """
     split_a = np.asarray(split)
     test = split_a == "test"
     train = np.isin(split_a, ("train", "pretrain", "val"))
     sid, tid = np.asarray(structure_id), np.asarray(template_id)
     test_ids = set(sid[test])
-    problems = [f"structure {s} is in test and training" for s in sorted(test_ids & set(sid[train]))]
+    problems = [
+        f"structure {s} is in test and training" for s in sorted(test_ids & set(sid[train]))
+    ]
     problems += [
         f"training structure made from test structure {t}"
         for t in sorted(test_ids & set(tid[train]))

@@ -8,7 +8,8 @@ Layout (all written atomically; ``content_hash`` lets a reader detect any change
     /provenance/<field>  str (N,)         e.g. structure_id, formula, template_id, source, split
     /sticks/ids          str (S,)         structure ids with cached sticks (for on-the-fly
     /sticks/count        int (S,)         augmentation); arrays padded to P sticks:
-    /sticks/<array>      (S, P[, 3])      two_theta, intensity, hkl, d, multiplicity; lattice (S, 3, 3)
+    /sticks/<array>      (S, P[, 3])      two_theta, intensity, hkl, d, multiplicity;
+    /sticks/lattice      (S, 3, 3)        direct lattice rows, Å
     attributes: wavelength (Å), config (JSON), content_hash (sha256), bxrd_version
 """
 

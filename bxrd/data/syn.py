@@ -23,6 +23,8 @@ def synthesize(e: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Ten
         (e / max e + ε t / max t) / max(...), shape (B, L).
     """
     if e.shape != t.shape or eps.shape != e.shape[:1]:
-        raise ValueError(f"shapes differ: e {tuple(e.shape)}, t {tuple(t.shape)}, ε {tuple(eps.shape)}")
+        raise ValueError(
+            f"shapes differ: e {tuple(e.shape)}, t {tuple(t.shape)}, ε {tuple(eps.shape)}"
+        )
     norm = lambda x: x / x.amax(dim=-1, keepdim=True).clamp_min(1e-12)  # noqa: E731
     return norm(norm(e) + eps[:, None] * norm(t))

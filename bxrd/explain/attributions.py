@@ -45,8 +45,12 @@ def integrated_gradients(
 
 
 def shap_values(
-    model: BaseClassifier, x: torch.Tensor, background: torch.Tensor, target: torch.Tensor,
-    nsamples: int = 64, seed: int = 0,
+    model: BaseClassifier,
+    x: torch.Tensor,
+    background: torch.Tensor,
+    target: torch.Tensor,
+    nsamples: int = 64,
+    seed: int = 0,
 ) -> torch.Tensor:
     """SHAP expected-gradient values of p(target | x), shape (B, L)."""
     import shap
@@ -97,7 +101,7 @@ def strongest_regions(
     width_deg: float = 0.6,
     reflections: list[dict] | None = None,
 ) -> list[Region]:
-    """The ``n`` non-overlapping windows of ``width_deg`` with most |attribution|.
+    """Find the ``n`` non-overlapping windows of ``width_deg`` with most |attribution|.
 
     Args:
         profile: attribution per grid point, shape (L,).
@@ -118,7 +122,8 @@ def strongest_regions(
             break
         lo, hi = two_theta[max(i - half, 0)], two_theta[min(i + half, len(a) - 1)]
         hkls = [r["hkl"] for r in reflections or [] if lo <= r["two_theta"] <= hi]
-        regions.append(Region(float(two_theta[i]), float(lo), float(hi),
-                              float(window[i] / total), hkls))
+        regions.append(
+            Region(float(two_theta[i]), float(lo), float(hi), float(window[i] / total), hkls)
+        )
         window[max(i - 2 * half, 0) : i + 2 * half + 1] = 0.0
     return regions

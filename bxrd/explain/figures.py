@@ -19,7 +19,7 @@ def attribution_figure(
     regions: list[Region],
     title: str = "",
 ) -> Figure:
-    """A pattern (top) and its attribution per 2θ (bottom), strongest regions shaded."""
+    """Plot a pattern (top) and its attribution per 2θ (bottom), strongest regions shaded."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 4), sharex=True)
     top.plot(two_theta, pattern, lw=0.8, color="k")
     top.set(ylabel="intensity (norm.)", title=title)
@@ -29,7 +29,8 @@ def attribution_figure(
         for ax in (top, bottom):
             ax.axvspan(r.lo, r.hi, color="tab:orange", alpha=0.25)
         label = ", ".join(r.reflections[:3]) or f"{r.centre:.1f}°"
-        top.annotate(label, (r.centre, 1.02), ha="center", fontsize=7,
-                     xycoords=("data", "axes fraction"))
+        top.annotate(
+            label, (r.centre, 1.02), ha="center", fontsize=7, xycoords=("data", "axes fraction")
+        )
     fig.tight_layout()
     return fig

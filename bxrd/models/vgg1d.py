@@ -17,6 +17,8 @@ class VGG1DConfig:
         channels: output channels of each conv block (one max-pool per block).
         convs_per_block: conv + ReLU layers per block.
         kernel_size: conv kernel size (odd; small kernels, VGG style).
+        batch_norm: batch normalisation after each conv (without it a 10-layer plain stack
+            barely trains on sparse peak patterns).
         pool_size: max-pool factor after each block.
         conv_dropout: dropout after each conv block (0 disables; MC dropout then samples
             only the head, which is much faster).
@@ -29,6 +31,7 @@ class VGG1DConfig:
     channels: tuple[int, ...] = (16, 32, 64, 64, 128)
     convs_per_block: int = 2
     kernel_size: int = 3
+    batch_norm: bool = True
     pool_size: int = 2
     conv_dropout: float = 0.0
     head_length: int = 16
@@ -84,6 +87,8 @@ class VGG1D(nn.Module):
         for c_out in cfg.channels:
             for _ in range(cfg.convs_per_block):
                 layers += [nn.Conv1d(c_in, c_out, cfg.kernel_size, padding=cfg.kernel_size // 2)]
+                if cfg.batch_norm:
+                    layers.append(nn.BatchNorm1d(c_out))
                 layers += [nn.ReLU(inplace=True)]
                 c_in = c_out
             layers.append(nn.MaxPool1d(cfg.pool_size))

@@ -52,16 +52,25 @@ class Answer:
     coverage: float = 1.0
 
     def text(self) -> str:
-        """A few readable lines."""
-        verdict = (f"ABSTAIN (top probability below {self.threshold:.2f})" if self.abstain
-                   else f"{self.label}")
+        """Format the answer as a few readable lines."""
+        verdict = (
+            f"ABSTAIN (top probability below {self.threshold:.2f})"
+            if self.abstain
+            else f"{self.label}"
+        )
         lines = [f"{self.file}", f"  {self.task}: {verdict}   [{self.method}]"]
         for name, p, s in self.top_k:
             lines.append(f"    {name:<24s} p = {p:.3f} ± {s:.3f}")
-        mi = "" if self.mutual_information is None else f", mutual information {self.mutual_information:.3f}"
+        mi = (
+            ""
+            if self.mutual_information is None
+            else f", mutual information {self.mutual_information:.3f}"
+        )
         lines.append(f"  entropy {self.entropy:.3f} nats{mi}")
-        lines.append(f"  used 2θ {self.measured_range[0]:.2f}–{self.measured_range[1]:.2f}° "
-                     f"({self.coverage:.0%} of the model grid)")
+        lines.append(
+            f"  used 2θ {self.measured_range[0]:.2f}–{self.measured_range[1]:.2f}° "
+            f"({self.coverage:.0%} of the model grid)"
+        )
         if self.regions:
             lines.append("  decided by: " + "; ".join(r["text"] for r in self.regions))
         return "\n".join(lines)
@@ -89,23 +98,32 @@ def predict_files(
     out = []
     for i, p in enumerate(patterns):
         probs, std = pred.probs[i].tolist(), pred.std[i].tolist()
-        top = [(names[int(j)], float(pred.probs[i, j]), float(pred.std[i, j]))
-               for j in pred.topk_indices[i]]
+        top = [
+            (names[int(j)], float(pred.probs[i, j]), float(pred.std[i, j]))
+            for j in pred.topk_indices[i]
+        ]
         mi = pred.mutual_information
-        out.append(Answer(
-            file=p.source, task=model.hparams.get("task", "space_group"), method=method,
-            label=names[int(pred.prediction[i])],
-            probabilities={n: round(v, 6) for n, v in zip(names, probs, strict=True)},
-            std={n: round(v, 6) for n, v in zip(names, std, strict=True)},
-            entropy=float(pred.entropy[i]),
-            mutual_information=None if mi is None else float(mi[i]),
-            abstain=bool(pred.abstain[i]),
-            threshold=model.abstain_threshold if threshold is None else threshold,
-            top_k=top,
-            regions=[{"lo": r.lo, "hi": r.hi, "score": r.score, "hkl": r.reflections,
-                      "text": str(r)} for r in regions[i]],
-            measured_range=p.measured_range, coverage=p.coverage,
-        ))
+        out.append(
+            Answer(
+                file=p.source,
+                task=model.hparams.get("task", "space_group"),
+                method=method,
+                label=names[int(pred.prediction[i])],
+                probabilities={n: round(v, 6) for n, v in zip(names, probs, strict=True)},
+                std={n: round(v, 6) for n, v in zip(names, std, strict=True)},
+                entropy=float(pred.entropy[i]),
+                mutual_information=None if mi is None else float(mi[i]),
+                abstain=bool(pred.abstain[i]),
+                threshold=model.abstain_threshold if threshold is None else threshold,
+                top_k=top,
+                regions=[
+                    {"lo": r.lo, "hi": r.hi, "score": r.score, "hkl": r.reflections, "text": str(r)}
+                    for r in regions[i]
+                ],
+                measured_range=p.measured_range,
+                coverage=p.coverage,
+            )
+        )
     return out
 
 

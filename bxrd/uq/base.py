@@ -19,9 +19,9 @@ import torch.nn.functional as F
 import bxrd
 from bxrd.errors import BxrdInputError
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
-from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.uq.calibration import classification_metrics
 from bxrd.uq.predict_api import PredictiveMixin
+from bxrd.xrd.grid import TwoThetaGrid
 
 #: Version of the checkpoint layout; bump when saved keys change meaning.
 CHECKPOINT_FORMAT = 1

@@ -32,7 +32,7 @@ def reliability_bins(
 
 
 def accuracy_coverage(probs: torch.Tensor, labels: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Selective prediction: accuracy on the most confident fraction, for each coverage."""
+    """Compute selective accuracy on the most confident fraction, for each coverage."""
     conf, pred = probs.max(dim=-1)
     order = torch.argsort(conf, descending=True)
     correct = (pred == labels).float()[order]
@@ -47,10 +47,17 @@ def reliability_figure(probs: torch.Tensor, labels: torch.Tensor, title: str = "
     fig, ax = plt.subplots(figsize=(4, 4))
     centres = (np.arange(len(conf)) + 0.5) / len(conf)
     used = count > 0
-    ax.bar(centres[used], acc[used], width=1 / len(conf), edgecolor="k", alpha=0.7, label="accuracy")
+    ax.bar(
+        centres[used], acc[used], width=1 / len(conf), edgecolor="k", alpha=0.7, label="accuracy"
+    )
     ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
-    ax.set(xlabel="confidence (top probability)", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1),
-           title=f"{title} ECE = {ece:.3f}".strip())
+    ax.set(
+        xlabel="confidence (top probability)",
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=f"{title} ECE = {ece:.3f}".strip(),
+    )
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
@@ -75,8 +82,12 @@ def coverage_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for name, (cov, acc) in curves.items():
         ax.plot(cov, acc, label=name)
-    ax.set(xlabel="coverage (fraction answered, most confident first)", ylabel="accuracy",
-           xlim=(0, 1), ylim=(0, 1.02))
+    ax.set(
+        xlabel="coverage (fraction answered, most confident first)",
+        ylabel="accuracy",
+        xlim=(0, 1),
+        ylim=(0, 1.02),
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

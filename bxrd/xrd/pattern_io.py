@@ -247,7 +247,10 @@ def convert_wavelength(pattern: MeasuredPattern, wavelength: float) -> MeasuredP
     keep = np.isfinite(tt)
     meta = {**pattern.meta, "dropped_points": int((~keep).sum())}
     return replace(
-        pattern, two_theta=tt[keep], intensity=pattern.intensity[keep], wavelength=wavelength,
+        pattern,
+        two_theta=tt[keep],
+        intensity=pattern.intensity[keep],
+        wavelength=wavelength,
         meta=meta,
     )
 
@@ -264,7 +267,9 @@ def subtract_background(y: np.ndarray, window: int = 101, iterations: int = 20) 
 
     bg = y.astype(float)
     for _ in range(iterations):
-        smooth = uniform_filter1d(minimum_filter1d(bg, window, mode="nearest"), window, mode="nearest")
+        smooth = uniform_filter1d(
+            minimum_filter1d(bg, window, mode="nearest"), window, mode="nearest"
+        )
         bg = np.minimum(bg, smooth)
     return np.clip(y - bg, 0.0, None)
 

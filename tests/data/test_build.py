@@ -20,9 +20,9 @@ def built(tmp_path_factory):
         Structure.from_spacegroup(
             "Pm-3m", Lattice.cubic(lat), [a, b, "O"], [[0, 0, 0], [0.5] * 3, [0.5, 0.5, 0]]
         ).to(filename=str(real / f"{name}.cif"))
-    Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3]).to(
-        filename=str(real / "NaCl.cif")
-    )
+    Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3]
+    ).to(filename=str(real / "NaCl.cif"))
     cfg = BuildConfig(
         output=str(root / "out"),
         real=str(real),
@@ -51,7 +51,7 @@ def test_dataset_is_labelled_split_and_leak_free(built, capsys):
     assert "Fm-3m (225)" in data.classes["space_group"]
     # each TER pattern carries its template's space group; test is real-side only
     sg = np.array(data.classes["space_group"])[data.labels["space_group"]]
-    for s, t, name in zip(prov["structure_id"], prov["template_id"], sg, strict=True):
+    for t, name in zip(prov["template_id"], sg, strict=True):
         if t == "CaTiO3_Pnma":
             assert name == "Pnma (62)"
     split, source = np.array(prov["split"]), np.array(prov["source"])
@@ -60,7 +60,12 @@ def test_dataset_is_labelled_split_and_leak_free(built, capsys):
     test_ids = set(sid[split == "test"])
     assert not test_ids & set(np.array(prov["template_id"])[split != "test"])
     clean = np.array([a == "none" for a in prov["augmentation"]])
-    assert check_no_leak(prov["split"], prov["structure_id"], prov["template_id"], clean, data.patterns) == []
+    assert (
+        check_no_leak(
+            prov["split"], prov["structure_id"], prov["template_id"], clean, data.patterns
+        )
+        == []
+    )
 
 
 def test_reload_equals_and_resumes(built, capsys):
@@ -88,8 +93,9 @@ def test_corrupt_dataset_is_named(built, tmp_path):
 @pytest.mark.parametrize("sources", [["vss"], ["syn"], ["syn", "rss"], ["vss", "rss"]])
 def test_datamodule_serves_each_training_set(built, sources):
     _, path = built
-    dm = XRDDataModule(str(path), build_config=None, train_sources=sources, samples_per_epoch=96,
-                       batch_size=32)
+    dm = XRDDataModule(
+        str(path), build_config=None, train_sources=sources, samples_per_epoch=96, batch_size=32
+    )
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     assert batch["pattern"].shape == (32, dm.in_length)

@@ -47,7 +47,16 @@ def test_leak_check_finds_each_kind_of_leak():
     split = ["test", "train", "train", "train"]
     clean = np.array([True] * 4)
     assert check_no_leak(split, ["t", "a", "b", "c"], ["t", "a", "b", "c"], clean, x) == []
-    assert "in test and training" in check_no_leak(split, ["t", "t", "b", "c"], ["t", "t", "b", "c"], clean, x)[0]
-    assert "made from test" in check_no_leak(split, ["t", "a", "b", "c"], ["t", "t", "b", "c"], clean, x)[0]
+    assert (
+        "in test and training"
+        in check_no_leak(split, ["t", "t", "b", "c"], ["t", "t", "b", "c"], clean, x)[0]
+    )
+    assert (
+        "made from test"
+        in check_no_leak(split, ["t", "a", "b", "c"], ["t", "t", "b", "c"], clean, x)[0]
+    )
     x[2] = x[0] * 3
-    assert "near-identical" in check_no_leak(split, ["t", "a", "b", "c"], ["t", "a", "b", "c"], clean, x)[0]
+    assert (
+        "near-identical"
+        in check_no_leak(split, ["t", "a", "b", "c"], ["t", "a", "b", "c"], clean, x)[0]
+    )

@@ -13,7 +13,7 @@ CU = resolve_wavelength("CuKa")
 def peak_file(path, centre=32.0, start=5.0, stop=90.0, step=0.02, fmt="{:.4f} {:.2f}\n", header=""):
     x = np.arange(start, stop, step)
     y = 10 + 1000 * np.exp(-0.5 * ((x - centre) / 0.05) ** 2)
-    path.write_text(header + "".join(fmt.format(a, b) for a, b in zip(x, y)))
+    path.write_text(header + "".join(fmt.format(a, b) for a, b in zip(x, y, strict=True)))
     return path
 
 
@@ -27,7 +27,9 @@ def test_xy_peak_lands_on_the_grid(tmp_path):
 
 
 def test_csv_with_header_and_xye(tmp_path):
-    p = read_pattern(peak_file(tmp_path / "a.csv", fmt="{},{}\n", header="two_theta,intensity\n"), "CuKa")
+    p = read_pattern(
+        peak_file(tmp_path / "a.csv", fmt="{},{}\n", header="two_theta,intensity\n"), "CuKa"
+    )
     assert len(p) > 1000
     q = read_pattern(peak_file(tmp_path / "b.xye", fmt="{} {} 3.0\n"), "CuKa")
     assert np.allclose(p.intensity, q.intensity)
@@ -37,8 +39,15 @@ def test_rruff_header_wavelength_converts_by_bragg(tmp_path):
     mo = resolve_wavelength("MoKa")
     d = 1.9525  # (200) of SrTiO3, Å
     centre = 2 * np.degrees(np.arcsin(mo / (2 * d)))
-    path = peak_file(tmp_path / "R1.txt", centre=centre, start=3.0, stop=45.0, step=0.005,
-                     fmt="{}, {}\n", header=f"##NAMES=Test\n##WAVELENGTH={mo}\n")
+    path = peak_file(
+        tmp_path / "R1.txt",
+        centre=centre,
+        start=3.0,
+        stop=45.0,
+        step=0.005,
+        fmt="{}, {}\n",
+        header=f"##NAMES=Test\n##WAVELENGTH={mo}\n",
+    )
     with open(path, "a") as fh:
         fh.write("##END=\n")
     p = read_pattern(path)

@@ -1,0 +1,179 @@
+"""From data to answer through the command line: fit → test → report → predict."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from bxrd.cli import main
+from bxrd.crystal.ter import TERConfig
+from bxrd.data.build import BuildConfig, build_dataset
+from bxrd.data.splits import SplitConfig
+from bxrd.lightning_cli import run_lightning
+from bxrd.uq.checkpoint import load_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ["mc_dropout", "laplace", "vi", "deterministic"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wf")
+    cfg = BuildConfig(
+        output=str(out / "data"),
+        ter=TERConfig(max_per_template=4),
+        split=SplitConfig(vss_val_fraction=0.25),
+        n_augmented=1,
+        n_jobs=1,
+    )
+    return build_dataset(cfg, progress=False), out
+
+
+def fit(dataset, model, root):
+    args = [
+        "fit",
+        "--config",
+        str(ROOT / "configs" / "quickstart.yaml"),
+        "--model",
+        str(ROOT / "configs" / "model" / f"{model}.yaml"),
+        "--model.init_args.backbone.channels",
+        "[8, 16, 32]",
+        "--model.init_args.backbone.hidden",
+        "32",
+        "--data.dataset",
+        str(dataset),
+        "--data.build_config",
+        "null",
+        "--data.samples_per_epoch",
+        "64",
+        "--data.batch_size",
+        "32",
+        "--trainer.max_epochs",
+        "1",
+        "--trainer.logger.init_args.save_dir",
+        str(root / "runs"),
+        "--trainer.logger.init_args.name",
+        model,
+        "--trainer.enable_progress_bar",
+        "false",
+    ]
+    cli = run_lightning(args)
+    return Path(cli.trainer.log_dir), cli
+
+
+@pytest.fixture(scope="module")
+def fitted(dataset):
+    path, root = dataset
+    return {m: fit(path, m, root)[0] for m in MODELS}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_fit_then_test_reproduces_the_predictive(dataset, fitted, model):
+    path, root = dataset
+    ckpt = fitted[model] / "checkpoints" / "final.ckpt"
+    assert ckpt.is_file()
+    cli = run_lightning(
+        [
+            "test",
+            "--config",
+            str(ROOT / "configs" / "quickstart.yaml"),
+            "--model",
+            str(ROOT / "configs" / "model" / f"{model}.yaml"),
+            "--model.init_args.backbone.channels",
+            "[8, 16, 32]",
+            "--model.init_args.backbone.hidden",
+            "32",
+            "--data.dataset",
+            str(path),
+            "--data.build_config",
+            "null",
+            "--trainer.logger",
+            "false",
+            "--trainer.callbacks",
+            "[]",
+            "--trainer.enable_progress_bar",
+            "false",
+            "--ckpt_path",
+            str(ckpt),
+        ]
+    )
+    logged = float(cli.trainer.callback_metrics["test/acc"])
+    loaded = load_classifier(ckpt)
+    x, y = cli.datamodule.test_set.patterns, cli.datamodule.test_set.labels
+    pred = loaded.predict_proba(x)
+    assert torch.allclose(pred.probs.sum(-1), torch.ones(len(y)), atol=1e-5)
+    if model in ("deterministic", "laplace"):  # deterministic predictive: exact equality
+        assert float((pred.prediction == y).float().mean()) == pytest.approx(logged)
+
+
+def test_tensorboard_has_calibration_and_entropy_figures(fitted):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(fitted["mc_dropout"]))
+    acc.Reload()
+    images = acc.Tags()["images"]
+    assert "val/reliability" in images and "val/entropy" in images
+    assert "val/ece" in acc.Tags()["scalars"]
+
+
+def test_report_and_predict(dataset, fitted, tmp_path, capsys):
+    path, _ = dataset
+    ckpts = [str(fitted[m] / "checkpoints" / "final.ckpt") for m in ("mc_dropout", "vi", "laplace")]
+    rc = main(
+        [
+            "report",
+            "--checkpoint",
+            *ckpts,
+            "--dataset",
+            str(path),
+            "--split",
+            "val",
+            "--output",
+            str(tmp_path / "rep"),
+            "--shap_patterns",
+            "8",
+        ]
+    )
+    assert rc == 0
+    numbers = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert set(numbers["methods"]) == {"mc_dropout", "variational_inference", "laplace"}
+    for row in numbers["methods"].values():
+        assert 0 <= row["ece"] <= 1 and row["nll"] > 0
+    page = (tmp_path / "rep" / "index.html").read_text()
+    for fig in numbers["figures"]:
+        assert (tmp_path / "rep" / fig).is_file() and fig in page
+
+    example = ROOT / "checkpoints" / "example_SrTiO3.txt"
+    capsys.readouterr()
+    rc = main(["predict", str(example), "--checkpoint", ckpts[0], "--json"])
+    answer = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    for key in (
+        "file",
+        "task",
+        "label",
+        "probabilities",
+        "std",
+        "entropy",
+        "mutual_information",
+        "abstain",
+        "method",
+    ):
+        assert key in answer
+    assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert answer["method"] == "mc_dropout" and answer["mutual_information"] is not None
+    rc = main(["predict", str(example), str(example), "--checkpoint", ckpts[2], "--json"])
+    assert rc == 0 and len(json.loads(capsys.readouterr().out)) == 2
+
+
+def test_predict_reports_bad_files_and_checkpoints(tmp_path, capsys):
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"\x00garbage")
+    assert (
+        main(
+            ["predict", str(ROOT / "checkpoints" / "example_SrTiO3.txt"), "--checkpoint", str(bad)]
+        )
+        == 2
+    )
+    assert "bad.ckpt" in capsys.readouterr().err

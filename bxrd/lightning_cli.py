@@ -45,7 +45,7 @@ class BxrdCLI(LightningCLI):
             print(note)
         folder = Path(self.trainer.log_dir or ".") / "checkpoints"
         path = folder / "final.ckpt"
-        self.trainer.save_checkpoint(path)
+        self.trainer.save_checkpoint(path, weights_only=True)
         print(f"saved {path}")
 
 

@@ -144,7 +144,7 @@ def test_report_and_predict(dataset, fitted, tmp_path, capsys):
     for fig in numbers["figures"]:
         assert (tmp_path / "rep" / fig).is_file() and fig in page
 
-    example = ROOT / "checkpoints" / "example_SrTiO3.txt"
+    example = ROOT / "checkpoints" / "example_CsPbI3.txt"
     capsys.readouterr()
     rc = main(["predict", str(example), "--checkpoint", ckpts[0], "--json"])
     answer = json.loads(capsys.readouterr().out)
@@ -172,7 +172,7 @@ def test_predict_reports_bad_files_and_checkpoints(tmp_path, capsys):
     bad.write_bytes(b"\x00garbage")
     assert (
         main(
-            ["predict", str(ROOT / "checkpoints" / "example_SrTiO3.txt"), "--checkpoint", str(bad)]
+            ["predict", str(ROOT / "checkpoints" / "example_CsPbI3.txt"), "--checkpoint", str(bad)]
         )
         == 2
     )

@@ -17,6 +17,7 @@ hence its space group, which is checked with spglib) are kept.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from itertools import product
 from pathlib import Path
@@ -254,7 +255,8 @@ def write_ter(result: TERResult, out_dir: str | Path) -> Path:
     """Write ``out_dir/cif/<id>.cif`` per structure and ``out_dir/manifest.jsonl``; atomic."""
     out_dir = Path(out_dir)
     for item in result.structures:
-        with atomic_path(out_dir / "cif" / f"{item.id}.cif") as tmp:
+        with atomic_path(out_dir / "cif" / f"{item.id}.cif") as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pymatgen: non-unique site labels, harmless here
             CifWriter(item.structure).write_file(tmp)
     rows = "".join(json.dumps(s.manifest_row()) + "\n" for s in result.structures)
     manifest = out_dir / "manifest.jsonl"

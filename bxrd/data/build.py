@@ -65,7 +65,8 @@ class BuildConfig:
         output: folder for TER structures, stick files and ``dataset.h5``.
         real: real structure files or folders (CIF, mCIF, JSON, CSV with a ``cif`` column);
             their patterns are the RSS. None: only the templates (if included).
-        templates: ABX3 structure files or folders used as TER templates (None: built-in set).
+        templates: ABX3 structure files or folders used as TER templates; the word
+            ``builtin`` adds the built-in set (None: the built-in set only).
         include_templates: the templates are real-side structures too (RSS, origin noted).
         ter: template element replacement options.
         split: split fractions and seed.
@@ -142,17 +143,29 @@ def load_build_config(path: str | Path) -> BuildConfig:
 
 
 def load_templates(sources: str | list[str] | None) -> tuple[dict[str, Template], list[str]]:
-    """Templates from files (bad or non-ABX3 files are skipped with a message) or built-ins."""
+    """Templates from files and/or the built-in set; bad or non-ABX3 files give messages.
+
+    Args:
+        sources: None (the built-in set), or files / folders, where the word ``builtin``
+            stands for the built-in set.
+    """
     if sources is None:
         return dict(builtin_templates()), []
-    report = load_structures(sources)
-    messages = [msg for _, msg in report.failures]
-    templates = {}
-    for sid, structure in report.structures.items():
-        try:
-            templates[sid] = Template.from_structure(sid, structure, "file", str(report.paths[sid]))
-        except BxrdInputError as exc:
-            messages.append(str(exc))
+    sources = [sources] if isinstance(sources, str) else list(sources)
+    templates = dict(builtin_templates()) if "builtin" in sources else {}
+    files = [s for s in sources if s != "builtin"]
+    messages: list[str] = []
+    if files:
+        report = load_structures(files)
+        messages += [msg for _, msg in report.failures]
+        for sid, structure in report.structures.items():
+            key = sid if sid not in templates else f"{sid}_file"
+            try:
+                templates[key] = Template.from_structure(
+                    key, structure, "file", str(report.paths[sid])
+                )
+            except BxrdInputError as exc:
+                messages.append(str(exc))
     if not templates:
         raise BxrdInputError(f"no usable ABX3 template in {sources}:\n" + "\n".join(messages))
     return templates, messages

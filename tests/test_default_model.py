@@ -1,0 +1,54 @@
+"""The shipped checkpoint loads and answers correctly on held-out simulated patterns."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from bxrd.crystal.builtin import builtin_templates
+from bxrd.report.answer import run_predict
+from bxrd.uq.checkpoint import load_classifier
+from bxrd.xrd.augment import AugmentConfig, Augmenter, render_clean
+from bxrd.xrd.render import Renderer
+from bxrd.xrd.simulate import simulate_sticks
+from bxrd.xrd.stick_batch import StickBatch
+
+ROOT = Path(__file__).resolve().parents[1]
+CKPT = ROOT / "checkpoints" / "default.ckpt"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_classifier(CKPT)
+
+
+def test_shipped_model_is_small_and_self_describing(model):
+    assert CKPT.stat().st_size < 5e6
+    assert "Pm-3m (221)" in model.class_names and model.grid is not None
+    assert model.reference_reflections["Pm-3m (221)"]
+
+
+def test_held_out_cubic_csPbI3_is_pm3m(model):
+    # CsPbI3 (Pm-3m) is held out as test in the default model's data
+    sticks = simulate_sticks(builtin_templates()["CsPbI3_Pm-3m"].structure, "CuKa", (5, 90))
+    renderer = Renderer(model.grid, model.hparams.wavelength, min_size_nm=20)
+    batch = StickBatch.from_patterns([sticks] * 8)
+    aug = Augmenter(renderer, AugmentConfig(methods=("size", "strain", "shift"), strain_max=0.01))
+    x = torch.cat(
+        [
+            render_clean(renderer, batch.select(torch.tensor([0]))),
+            aug(batch, torch.Generator().manual_seed(0))[0],
+        ]
+    )
+    pred = model.predict_proba(x)
+    assert torch.allclose(pred.probs.sum(-1), torch.ones(len(x)), atol=1e-5)
+    names = [model.class_names[i] for i in pred.prediction]
+    assert names.count("Pm-3m (221)") >= 7
+    noise = torch.rand(8, x.shape[1], generator=torch.Generator().manual_seed(1))
+    assert model.predict_proba(noise).entropy.mean() > pred.entropy.mean()
+
+
+def test_bundled_example_gets_the_right_answer():
+    answers, failed = run_predict([str(ROOT / "checkpoints" / "example_CsPbI3.txt")])
+    assert not failed and answers[0].label == "Pm-3m (221)" and not answers[0].abstain
+    assert answers[0].regions and answers[0].regions[0]["hkl"]

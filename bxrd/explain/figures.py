@@ -25,12 +25,16 @@ def attribution_figure(
     top.set(ylabel="intensity (norm.)", title=title)
     bottom.plot(two_theta, attribution, lw=0.8, color="tab:red")
     bottom.set(xlabel="2θ (degrees)", ylabel="attribution")
-    for r in regions:
+    for k, r in enumerate(regions):
         for ax in (top, bottom):
             ax.axvspan(r.lo, r.hi, color="tab:orange", alpha=0.25)
         label = ", ".join(r.reflections[:3]) or f"{r.centre:.1f}°"
         top.annotate(
-            label, (r.centre, 1.02), ha="center", fontsize=7, xycoords=("data", "axes fraction")
+            label,
+            (r.centre, 1.02 + 0.08 * (k % 2)),
+            ha="center",
+            fontsize=7,
+            xycoords=("data", "axes fraction"),
         )
     fig.tight_layout()
     return fig

@@ -10,7 +10,12 @@ import numpy as np
 import torch
 
 from bxrd.errors import BxrdInputError, PatternFileError
-from bxrd.explain.attributions import Region, integrated_gradients, strongest_regions
+from bxrd.explain.attributions import (
+    Region,
+    align_reflections,
+    integrated_gradients,
+    strongest_regions,
+)
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.checkpoint import load_classifier
 from bxrd.xrd.pattern_io import GriddedPattern, pattern_files, read_pattern, to_grid
@@ -50,6 +55,7 @@ class Answer:
     regions: list[dict] = field(default_factory=list)
     measured_range: tuple[float, float] = (0.0, 0.0)
     coverage: float = 1.0
+    reference: dict = field(default_factory=dict)
 
     def text(self) -> str:
         """Format the answer as a few readable lines."""
@@ -73,6 +79,11 @@ class Answer:
         )
         if self.regions:
             lines.append("  decided by: " + "; ".join(r["text"] for r in self.regions))
+        if self.reference:
+            lines.append(
+                f"  hkl from reference {self.reference['structure']} of the predicted class, "
+                f"cell scaled ×{self.reference['cell_scale']:.3f} to fit this pattern"
+            )
         return "\n".join(lines)
 
 
@@ -88,12 +99,18 @@ def predict_files(
     pred = model.predict_proba(x, threshold=threshold, k=k)
     names = model.class_names
     regions: list[list[Region]] = [[] for _ in patterns]
+    references: list[dict] = [{} for _ in patterns]
     if explain and model.grid is not None:
         with torch.enable_grad():
             attr = integrated_gradients(model, x.clone(), pred.prediction)
         for i, a in enumerate(attr):
             refs = model.reference_reflections.get(names[int(pred.prediction[i])], [])
+            scale, refs = align_reflections(
+                patterns[i].intensity, model.grid.values, refs, model.hparams.wavelength
+            )
             regions[i] = strongest_regions(a.numpy(), model.grid.values, 3, reflections=refs)
+            if refs:
+                references[i] = {"structure": refs[0].get("structure", ""), "cell_scale": scale}
     method = METHODS.get(type(model).__name__, type(model).__name__)
     out = []
     for i, p in enumerate(patterns):
@@ -122,6 +139,7 @@ def predict_files(
                 ],
                 measured_range=p.measured_range,
                 coverage=p.coverage,
+                reference=references[i],
             )
         )
     return out

@@ -26,6 +26,9 @@ from bxrd.xrd.grid import TwoThetaGrid
 #: Version of the checkpoint layout; bump when saved keys change meaning.
 CHECKPOINT_FORMAT = 1
 
+# hyperparameters hold these dataclasses; let torch's safe loader (Lightning's default) read them
+torch.serialization.add_safe_globals([TwoThetaGrid, VGG1DConfig])
+
 
 class BaseClassifier(PredictiveMixin, pl.LightningModule):
     """Shared training, evaluation, prediction and checkpoint logic.

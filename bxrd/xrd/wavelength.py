@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from pymatgen.analysis.diffraction.xrd import WAVELENGTHS
 
 from bxrd.errors import BxrdInputError
 
@@ -20,6 +19,8 @@ def resolve_wavelength(wavelength: str | float) -> float:
         BxrdInputError: unknown name, or a number outside 0.1–5 Å.
     """
     if isinstance(wavelength, str):
+        from pymatgen.analysis.diffraction.xrd import WAVELENGTHS  # slow import: names only
+
         name = wavelength.strip()
         table = {k.lower(): v for k, v in WAVELENGTHS.items()}
         table.update({a.lower(): WAVELENGTHS[f"{a}Ka"] for a in ANODES})

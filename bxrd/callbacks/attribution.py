@@ -9,6 +9,7 @@ import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from bxrd.explain.attributions import (
+    align_reflections,
     integrated_gradients,
     mean_abs_by_class,
     shap_values,
@@ -58,9 +59,14 @@ class AttributionFigures(pl.Callback):
         for c, name in enumerate(pl_module.class_names):
             if not (pred == c).any():
                 continue
-            refs = pl_module.reference_reflections.get(name, [])
-            regions = strongest_regions(per_class[c].numpy(), tt, self.n_regions, reflections=refs)
             mean_pattern = x[pred == c].mean(0).numpy()
+            _, refs = align_reflections(
+                mean_pattern,
+                tt,
+                pl_module.reference_reflections.get(name, []),
+                pl_module.hparams.wavelength,
+            )
+            regions = strongest_regions(per_class[c].numpy(), tt, self.n_regions, reflections=refs)
             fig = attribution_figure(
                 tt, mean_pattern, per_class[c].numpy(), regions, f"{name}: mean |{self.method}|"
             )

@@ -49,7 +49,7 @@ def shap_values(
     x: torch.Tensor,
     background: torch.Tensor,
     target: torch.Tensor,
-    nsamples: int = 64,
+    nsamples: int = 32,
     seed: int = 0,
 ) -> torch.Tensor:
     """SHAP expected-gradient values of p(target | x), shape (B, L)."""
@@ -92,6 +92,7 @@ def align_reflections(
         two_theta: grid, degrees.
         reflections: ``{"two_theta", "hkl", "intensity", ...}`` at the reference cell.
         wavelength: Å, of both the pattern and the reference.
+        max_strain: largest relative change of the cell searched.
 
     Returns:
         The scale s and the reflections with ``two_theta`` at that scale (those that leave

@@ -20,7 +20,12 @@ from matplotlib.figure import Figure
 
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
-from bxrd.explain.attributions import mean_abs_by_class, shap_values, strongest_regions
+from bxrd.explain.attributions import (
+    align_reflections,
+    mean_abs_by_class,
+    shap_values,
+    strongest_regions,
+)
 from bxrd.explain.figures import attribution_figure
 from bxrd.fileio import atomic_write_text
 from bxrd.report.answer import METHODS
@@ -117,15 +122,21 @@ def build_report(
         _save(entropy_figure(pred.probs, y, key), folder, f"entropy_{slug}.png", figures)
     _save(coverage_figure(curves), folder, "accuracy_coverage.png", figures)
     _save(class_probability_figure(means, stds, names), folder, "class_probability.png", figures)
-    numbers["attribution"] = _shap_section(
-        models[0], dm, x[:shap_patterns], y[:shap_patterns], folder, figures
-    )
+    pick = _stratified(y, shap_patterns)
+    numbers["attribution"] = _shap_section(models[0], dm, x[pick], y[pick], folder, figures)
     numbers["seconds"] = time.perf_counter() - t0
     numbers["figures"] = figures
     atomic_write_text(folder / "report.json", json.dumps(numbers, indent=1))
     page = folder / "index.html"
     atomic_write_text(page, _html(numbers, figures))
     return page
+
+
+def _stratified(labels: torch.Tensor, n: int) -> torch.Tensor:
+    """Up to ``n`` row indices, spread evenly over the classes present (first rows of each)."""
+    classes = labels.unique()
+    per = max(1, n // len(classes))
+    return torch.cat([torch.nonzero(labels == c).flatten()[:per] for c in classes])
 
 
 def _shap_section(model, dm, x, y, folder, figures) -> dict:  # noqa: ANN001
@@ -139,14 +150,17 @@ def _shap_section(model, dm, x, y, folder, figures) -> dict:  # noqa: ANN001
     for c, name in enumerate(model.class_names):
         if not (y == c).any():
             continue
-        refs = model.reference_reflections.get(name, [])
+        mean_pattern = x[y == c].mean(0).numpy()
+        _, refs = align_reflections(
+            mean_pattern, tt, model.reference_reflections.get(name, []), model.hparams.wavelength
+        )
         regions = strongest_regions(per_class[c].numpy(), tt, 3, reflections=refs)
         out[name] = [
             {"lo": r.lo, "hi": r.hi, "score": r.score, "hkl": r.reflections} for r in regions
         ]
         slug = "".join(ch if ch.isalnum() else "_" for ch in name)
         fig = attribution_figure(
-            tt, x[y == c].mean(0).numpy(), per_class[c].numpy(), regions, f"{name}: mean |SHAP|"
+            tt, mean_pattern, per_class[c].numpy(), regions, f"{name}: mean |SHAP|"
         )
         _save(fig, folder, f"shap_{slug}.png", figures)
     return out

@@ -197,7 +197,7 @@ def real_side(
     return entries, messages
 
 
-def assemble(config: BuildConfig, progress: bool = True) -> tuple[dict[str, Entry], list[str]]:
+def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
     """Run steps 1–3 of the module docstring: labelled, split entries and notes."""
     templates, notes = load_templates(config.templates)
     entries, more = real_side(config, templates)
@@ -206,8 +206,13 @@ def assemble(config: BuildConfig, progress: bool = True) -> tuple[dict[str, Entr
         {k: e.structure for k, e in entries.items()}, {k: e.symmetry for k, e in entries.items()}
     )
     groups = {k: f"{e.formula}|{e.symmetry.number}" for k, e in entries.items()}
+    protected = (
+        frozenset()
+        if config.split.hold_out_templates
+        else frozenset(groups[k] for k in entries if k in templates)
+    )
     splits, split_notes = split_groups(
-        groups, {k: e.symmetry.space_group for k, e in entries.items()}, config.split
+        groups, {k: e.symmetry.space_group for k, e in entries.items()}, config.split, protected
     )
     notes += split_notes
     for k, e in entries.items():
@@ -261,7 +266,7 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     """Run the whole job described by ``config``; print a summary; return the dataset path."""
     t0 = time.perf_counter()
     out = Path(config.output)
-    entries, notes = assemble(config, progress)
+    entries, notes = assemble(config)
     t_ter = time.perf_counter() - t0
     meta = {k: {"id": k, "formula": e.formula} for k, e in entries.items()}
     sim = simulate_to_dir(

@@ -30,6 +30,9 @@ class SplitConfig:
         pretrain_fraction: optional pre-training part.
         val_fraction: validation (model selection, calibration fitting).
         vss_val_fraction: fraction of VSS (TER) structures put in validation as well.
+        hold_out_templates: let template structures (and their groups) be drawn for test and
+            validation; their TER products are then not made. False keeps every template in
+            training, so test structures and templates are disjoint by construction.
         seed: seed of the draws.
     """
 
@@ -37,6 +40,7 @@ class SplitConfig:
     pretrain_fraction: float = 0.0
     val_fraction: float = 0.1
     vss_val_fraction: float = 0.1
+    hold_out_templates: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -49,7 +53,10 @@ class SplitConfig:
 
 
 def split_groups(
-    groups: dict[str, str], labels: dict[str, str], config: SplitConfig
+    groups: dict[str, str],
+    labels: dict[str, str],
+    config: SplitConfig,
+    keep_in_train: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, str], list[str]]:
     """Assign every id a split, drawing whole groups per label.
 
@@ -57,6 +64,7 @@ def split_groups(
         groups: id → group key (ids of one group always share a split).
         labels: id → class name used for stratification (a group takes its first id's).
         config: fractions and seed.
+        keep_in_train: group keys that always go to training (not counted in the draws).
 
     Returns:
         id → split name, and one note per class that is too small to be held out.
@@ -66,10 +74,13 @@ def split_groups(
     for sid in sorted(groups):
         members[groups[sid]].append(sid)
     by_label: dict[str, list[str]] = defaultdict(list)
-    for key in sorted(members):
-        by_label[labels[members[key][0]]].append(key)
-    fractions = (config.test_fraction, config.pretrain_fraction, config.val_fraction)
     split_of: dict[str, str] = {}
+    for key in sorted(members):
+        if key in keep_in_train:
+            split_of.update(dict.fromkeys(members[key], "train"))
+        else:
+            by_label[labels[members[key][0]]].append(key)
+    fractions = (config.test_fraction, config.pretrain_fraction, config.val_fraction)
     notes: list[str] = []
     for label in sorted(by_label):
         keys = list(rng.permutation(by_label[label]))

@@ -60,3 +60,11 @@ def test_leak_check_finds_each_kind_of_leak():
         "near-identical"
         in check_no_leak(split, ["t", "a", "b", "c"], ["t", "a", "b", "c"], clean, x)[0]
     )
+
+
+def test_protected_groups_stay_in_training():
+    groups = {f"s{i}": f"g{i}" for i in range(10)}
+    labels = dict.fromkeys(groups, "A")
+    split, _ = split_groups(groups, labels, SplitConfig(test_fraction=0.5), frozenset({"g0", "g1"}))
+    assert split["s0"] == split["s1"] == "train"
+    assert sum(v == "test" for v in split.values()) == 4  # half of the 8 unprotected groups

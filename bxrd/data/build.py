@@ -31,6 +31,7 @@ import torch
 from pymatgen.core import Structure
 
 from bxrd.crystal.builtin import builtin_templates
+from bxrd.crystal.generated import generated_templates
 from bxrd.crystal.io import load_structures
 from bxrd.crystal.template import SYMPREC, Template
 from bxrd.crystal.ter import TERConfig, run_ter, write_ter
@@ -65,8 +66,9 @@ class BuildConfig:
         output: folder for TER structures, stick files and ``dataset.h5``.
         real: real structure files or folders (CIF, mCIF, JSON, CSV with a ``cif`` column);
             their patterns are the RSS. None: only the templates (if included).
-        templates: ABX3 structure files or folders used as TER templates; the word
-            ``builtin`` adds the built-in set (None: the built-in set only).
+        templates: ABX3 structure files or folders used as TER templates; the words
+            ``builtin`` and ``generated`` add the built-in literature set and the generated
+            tilt-system set (None: the built-in set only).
         include_templates: the templates are real-side structures too (RSS, origin noted).
         ter: template element replacement options.
         split: split fractions and seed.
@@ -88,9 +90,9 @@ class BuildConfig:
 
     output: str = "data/quickstart"
     real: str | list[str] | None = None
-    templates: str | list[str] | None = None
+    templates: str | list[str] | None = field(default_factory=lambda: ["builtin", "generated"])
     include_templates: bool = True
-    ter: TERConfig = field(default_factory=lambda: TERConfig(max_per_template=30))
+    ter: TERConfig = field(default_factory=lambda: TERConfig(max_per_template=20))
     split: SplitConfig = field(default_factory=SplitConfig)
     n_structure_types: int = 30
     min_class_structures: int = 1
@@ -147,13 +149,16 @@ def load_templates(sources: str | list[str] | None) -> tuple[dict[str, Template]
 
     Args:
         sources: None (the built-in set), or files / folders, where the word ``builtin``
-            stands for the built-in set.
+            stands for the built-in literature set and ``generated`` for the tilt-system
+            templates of :mod:`bxrd.crystal.generated`.
     """
     if sources is None:
         return dict(builtin_templates()), []
     sources = [sources] if isinstance(sources, str) else list(sources)
     templates = dict(builtin_templates()) if "builtin" in sources else {}
-    files = [s for s in sources if s != "builtin"]
+    if "generated" in sources:
+        templates.update(generated_templates())
+    files = [s for s in sources if s not in ("builtin", "generated")]
     messages: list[str] = []
     if files:
         report = load_structures(files)

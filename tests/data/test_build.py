@@ -26,6 +26,7 @@ def built(tmp_path_factory):
     cfg = BuildConfig(
         output=str(root / "out"),
         real=str(real),
+        templates=["builtin"],
         ter=TERConfig(max_per_template=3),
         split=SplitConfig(test_fraction=0.3, val_fraction=0.0, vss_val_fraction=0.2),
         n_structure_types=7,

@@ -28,7 +28,8 @@ def conventional_abc(structure: Structure) -> np.ndarray:
 
 def lattice_errors(generated: Structure, real: Structure) -> np.ndarray:
     """Relative errors of the sorted conventional lengths; of the volume per formula unit
-    when the two conventional cells hold different numbers of formula units."""
+    when the two conventional cells hold different numbers of formula units.
+    """
     g, r = conventional_abc(generated), conventional_abc(real)
     vg = generated.volume / generated.composition.get_reduced_composition_and_factor()[1]
     vr = real.volume / real.composition.get_reduced_composition_and_factor()[1]
@@ -52,7 +53,11 @@ def fit_tilts(
 
     Args:
         real: the real structure.
-        a, b, x: elements; notation: Glazer symbol; charges: (q_A, q_B, q_X).
+        a: A element.
+        b: B element.
+        x: X element.
+        notation: Glazer symbol.
+        charges: oxidation states (q_A, q_B, q_X).
         fit_bond: also fit the B–X bond length (else bond valence).
 
     Returns:

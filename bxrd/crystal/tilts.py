@@ -144,7 +144,9 @@ def tilted_perovskite(
     """Build an ABX3 perovskite (2 × 2 × 2 pseudo-cubic cell, 40 atoms).
 
     Args:
-        a, b, x: element symbols of the sites.
+        a: A-site element.
+        b: B-site element.
+        x: X-site element.
         notation: Glazer tilt system, e.g. ``"a+b-b-"``.
         angles: tilt angles in degrees (see :func:`tilt_angles`).
         charges: oxidation states (q_A, q_B, q_X); default (2, 4, -2) for oxides, (1, 2, -1)
@@ -180,7 +182,7 @@ def tilted_perovskite(
 
 
 def hexagonal_2h(a: str, b: str, x: str, bond: float | None = None) -> Structure:
-    """The 2H polytype (P6_3/mmc, BaNiO3 type): face-sharing octahedral chains along c.
+    """Build the 2H polytype (P6_3/mmc, BaNiO3 type): face-sharing octahedra along c.
 
     Positions and axial ratio of BaNiO3 (Takeda et al., Mater. Res. Bull. 11, 1976):
     a = 5.629, c = 4.811 Å; Ba 2d (1/3, 2/3, 3/4), Ni 2a (0, 0, 0), O 6h (0.1486, 0.2972, 1/4).

@@ -27,8 +27,10 @@ def conventional_abc(structure: Structure) -> np.ndarray:
 
 
 def lattice_errors(generated: Structure, real: Structure) -> np.ndarray:
-    """Relative errors of the sorted conventional lengths; of the volume per formula unit
-    when the two conventional cells hold different numbers of formula units.
+    """Compute relative errors of the sorted conventional lengths.
+
+    When the two conventional cells hold different numbers of formula units, the error of
+    the cube root of the volume per formula unit is returned instead.
     """
     g, r = conventional_abc(generated), conventional_abc(real)
     vg = generated.volume / generated.composition.get_reduced_composition_and_factor()[1]

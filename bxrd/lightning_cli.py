@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.uq.base import BaseClassifier
@@ -50,11 +50,16 @@ class BxrdCLI(LightningCLI):
 
 
 def run_lightning(argv: list[str]) -> BxrdCLI:
-    """Run LightningCLI on ``argv`` (``fit --config ...``)."""
+    """Run LightningCLI on ``argv`` (``fit --config ...``).
+
+    Only ``fit`` writes the resolved ``config.yaml`` (into its run folder); evaluation runs
+    must not drop one into the working directory when they have no logger.
+    """
     return BxrdCLI(
         BaseClassifier,
         XRDDataModule,
         subclass_mode_model=True,
+        save_config_callback=SaveConfigCallback if argv[:1] == ["fit"] else None,
         seed_everything_default=0,
         trainer_defaults=TRAINER_DEFAULTS,
         save_config_kwargs={"overwrite": True},

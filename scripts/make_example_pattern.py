@@ -1,8 +1,8 @@
 """Write the bundled example pattern: CsPbI3 (cubic, Pm-3m), simulated by bxrd itself.
 
-Cubic CsPbI3 is a real-side structure held out of training (validation split) in the default
-model's data, and no TER structure made from it reaches training, so the example is a
-structure the shipped model never trained on. The pattern is rendered at 35 nm
+Cubic CsPbI3 is a real-side structure held out as test in the default model's data, and no
+TER structure made from it reaches training, so the example is a structure the shipped
+model never trained on. The pattern is rendered at 35 nm
 crystallite size with a decaying background and counting noise, and written in RRUFF text
 style (``##WAVELENGTH=`` header) so ``bxrd predict`` needs no wavelength option::
 

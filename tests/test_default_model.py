@@ -29,7 +29,7 @@ def test_shipped_model_is_small_and_self_describing(model):
 
 
 def test_held_out_cubic_cspbi3_is_pm3m(model):
-    # cubic CsPbI3 is held out of training (validation split) in the default model's data
+    # cubic CsPbI3 is held out as test in the default model's data
     sticks = simulate_sticks(builtin_templates()["CsPbI3_Pm-3m"].structure, "CuKa", (5, 90))
     renderer = Renderer(model.grid, model.hparams.wavelength, min_size_nm=20)
     batch = StickBatch.from_patterns([sticks] * 8)

@@ -28,6 +28,11 @@ class PublishedStructure:
     sites: tuple[tuple[str, tuple[float, float, float]], ...]
     reference: str
 
+    @property
+    def tilt_system(self) -> str:
+        """Glazer tilt system (plus polar shift direction) of this structure type."""
+        return TILT_SYSTEMS[self.id]
+
     def structure(self) -> Structure:
         """Expand the asymmetric unit with the space-group operations (pymatgen)."""
         lattice = Lattice.from_parameters(*self.abc, *self.angles)
@@ -35,6 +40,19 @@ class PublishedStructure:
         coords = [xyz for _, xyz in self.sites]
         return Structure.from_spacegroup(self.space_group, lattice, species, coords)
 
+
+#: Glazer tilt system of each published structure (polar shift of B in brackets).
+TILT_SYSTEMS: dict[str, str] = {
+    "SrTiO3_Pm-3m": "a0a0a0",
+    "CsPbBr3_Pm-3m": "a0a0a0",
+    "CsPbI3_Pm-3m": "a0a0a0",
+    "BaTiO3_P4mm": "a0a0a0 [001]",
+    "BaTiO3_Amm2": "a0a0a0 [011]",
+    "CaTiO3_Pnma": "a+b-b-",
+    "LaAlO3_R-3c": "a-a-a-",
+    "SrTiO3_I4mcm": "a0a0c-",
+    "BiFeO3_R3c": "a-a-a- [111]",
+}
 
 PUBLISHED: tuple[PublishedStructure, ...] = (
     PublishedStructure(
@@ -139,6 +157,8 @@ PUBLISHED: tuple[PublishedStructure, ...] = (
 def builtin_templates() -> dict[str, Template]:
     """All built-in templates by id (cached; structures are shared, copy before mutating)."""
     return {
-        p.id: Template.from_structure(p.id, p.structure(), origin="builtin", source=p.reference)
+        p.id: Template.from_structure(
+            p.id, p.structure(), origin="builtin", source=p.reference, tilt_system=p.tilt_system
+        )
         for p in PUBLISHED
     }

@@ -47,6 +47,14 @@ class GeneratedSpec:
         return tilted_perovskite(a, b, x, self.notation, self.angles or None, b_shift=self.b_shift)
 
     @property
+    def tilt_system(self) -> str:
+        """Glazer tilt system, with the polar shift direction when there is one."""
+        if self.notation == "2H":
+            return "2H (hexagonal, face-sharing)"
+        shift = f" [{' '.join(f'{v:g}' for v in self.b_shift)}] Å" if any(self.b_shift) else ""
+        return self.notation + shift
+
+    @property
     def source(self) -> str:
         """Provenance text stored with the template."""
         shift = f", B shift {self.b_shift} Å" if any(self.b_shift) else ""
@@ -85,6 +93,8 @@ GENERATED: tuple[GeneratedSpec, ...] = (
 def generated_templates() -> dict[str, Template]:
     """All generated templates by id (cached; copy structures before mutating)."""
     return {
-        g.id: Template.from_structure(g.id, g.structure(), origin="generated", source=g.source)
+        g.id: Template.from_structure(
+            g.id, g.structure(), origin="generated", source=g.source, tilt_system=g.tilt_system
+        )
         for g in GENERATED
     }

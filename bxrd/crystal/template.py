@@ -28,8 +28,10 @@ class Template:
         structure: the structure (plain elements, lattice in Å).
         sites: its A/B/X site roles and oxidation states.
         space_group_number, space_group_symbol: spglib result at :data:`SYMPREC`.
-        origin: ``"builtin"`` (literature table in bxrd) or ``"file"``.
-        source: literature reference or file path.
+        origin: ``"builtin"`` (literature table in bxrd), ``"generated"`` (tilt-system
+            generator) or ``"file"``.
+        source: literature reference, generation parameters, or file path.
+        tilt_system: Glazer tilt system (``""`` when not known, e.g. for files).
     """
 
     id: str
@@ -39,10 +41,16 @@ class Template:
     space_group_symbol: str
     origin: str
     source: str
+    tilt_system: str = ""
 
     @classmethod
     def from_structure(
-        cls, template_id: str, structure: Structure, origin: str, source: str
+        cls,
+        template_id: str,
+        structure: Structure,
+        origin: str,
+        source: str,
+        tilt_system: str = "",
     ) -> Template:
         """Identify sites and space group of ``structure`` and wrap it as a template.
 
@@ -53,4 +61,4 @@ class Template:
         plain = structure.copy()
         plain.remove_oxidation_states()
         number, symbol = space_group_of(plain)
-        return cls(template_id, plain, sites, number, symbol, origin, source)
+        return cls(template_id, plain, sites, number, symbol, origin, source, tilt_system)

@@ -66,6 +66,8 @@ def test_generated_templates_cover_the_missing_symmetries_and_feed_ter():
         len(numbers) >= 12 and {127, 74, 139, 204, 71, 137, 11, 63, 12, 15, 2, 160, 194} <= numbers
     )
     assert all(t.origin == "generated" and "generated" in t.source for t in gen.values())
+    assert all(t.tilt_system for t in (*gen.values(), *builtin_templates().values()))
+    assert builtin_templates()["CaTiO3_Pnma"].tilt_system == "a+b-b-"
     result = run_ter({"SrZrO3_P4mbm": gen["SrZrO3_P4mbm"]}, TERConfig(max_per_template=3))
     assert result.structures and all(s.space_group_number == 127 for s in result.structures)
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 from bxrd.errors import BxrdInputError
 
@@ -49,6 +50,8 @@ def _wants_lightning(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bxrd`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    # a dependency scripts a function at import time; the deprecation is not the user's concern
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
     if not argv or argv[0] in ("-h", "--help"):
         print(OVERVIEW)
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
@@ -18,7 +19,8 @@ class TERJob:
     """Run template element replacement and write CIFs plus ``manifest.jsonl``.
 
     Attributes:
-        templates: template structure files or folders (None: the built-in set).
+        templates: template structure files or folders; ``builtin`` and ``generated`` name
+            the built-in literature and tilt-system sets (None: the built-in set).
         output: output folder.
         ter: TER options.
     """
@@ -109,8 +111,6 @@ def build_parser() -> tuple[ArgumentParser, dict[str, ArgumentParser]]:
 
 def data_main(argv: list[str]) -> int:
     """Run ``bxrd data ...``; exit code 0, or 2 on bad input (message on stderr)."""
-    import sys
-
     parser, job_parsers = build_parser()
     args = parser.parse_args(argv)
     name = args.data_command

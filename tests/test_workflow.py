@@ -177,3 +177,35 @@ def test_predict_reports_bad_files_and_checkpoints(tmp_path, capsys):
         == 2
     )
     assert "bad.ckpt" in capsys.readouterr().err
+
+
+def test_test_run_logs_attribution_and_calibration_figures(dataset, fitted, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    path, _ = dataset
+    cli = run_lightning(
+        [
+            "test",
+            "--config",
+            str(ROOT / "configs" / "quickstart.yaml"),
+            "--model.init_args.backbone.channels",
+            "[8, 16, 32]",
+            "--model.init_args.backbone.hidden",
+            "32",
+            "--data.dataset",
+            str(path),
+            "--data.build_config",
+            "null",
+            "--trainer.logger.init_args.save_dir",
+            str(tmp_path),
+            "--trainer.enable_progress_bar",
+            "false",
+            "--ckpt_path",
+            str(fitted["mc_dropout"] / "checkpoints" / "final.ckpt"),
+        ]
+    )
+    acc = EventAccumulator(cli.trainer.log_dir)
+    acc.Reload()
+    images = acc.Tags()["images"]
+    assert "test/reliability" in images and "test/entropy" in images
+    assert any(tag.startswith("attribution/") for tag in images)

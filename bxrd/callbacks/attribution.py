@@ -8,13 +8,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from bxrd.explain.attributions import (
-    align_reflections,
-    integrated_gradients,
-    mean_abs_by_class,
-    shap_values,
-    strongest_regions,
-)
+from bxrd.explain.attributions import explain_classes, integrated_gradients, shap_values
 from bxrd.explain.figures import attribution_figure
 
 
@@ -54,20 +48,15 @@ class AttributionFigures(pl.Callback):
                 attr = shap_values(pl_module, x, background, pred)
             else:
                 attr = integrated_gradients(pl_module, x, pred)
-        tt = pl_module.grid.values
-        per_class = mean_abs_by_class(attr, pred, len(pl_module.class_names))
-        for c, name in enumerate(pl_module.class_names):
-            if not (pred == c).any():
-                continue
-            mean_pattern = x[pred == c].mean(0).numpy()
-            _, refs = align_reflections(
-                mean_pattern,
-                tt,
-                pl_module.reference_reflections.get(name, []),
-                pl_module.hparams.wavelength,
-            )
-            regions = strongest_regions(per_class[c].numpy(), tt, self.n_regions, reflections=refs)
+        explanations = explain_classes(
+            pl_module, x, pred, attr, pl_module.grid.values, self.n_regions
+        )
+        for e in explanations:
             fig = attribution_figure(
-                tt, mean_pattern, per_class[c].numpy(), regions, f"{name}: mean |{self.method}|"
+                pl_module.grid.values,
+                e.pattern,
+                e.attribution,
+                e.regions,
+                f"{e.label}: mean |{self.method}|",
             )
-            logger.experiment.add_figure(f"attribution/{name}", fig, trainer.current_epoch)
+            logger.experiment.add_figure(f"attribution/{e.label}", fig, trainer.current_epoch)

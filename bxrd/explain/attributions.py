@@ -133,6 +133,16 @@ class Region:
     score: float
     reflections: list[str]
 
+    def as_dict(self) -> dict:
+        """JSON-ready record (2θ window in degrees, score, hkl, and the text line)."""
+        return {
+            "lo": self.lo,
+            "hi": self.hi,
+            "score": self.score,
+            "hkl": self.reflections,
+            "text": str(self),
+        }
+
     def __str__(self) -> str:
         hkl = f" ({', '.join(self.reflections)})" if self.reflections else ""
         return f"{self.lo:.2f}–{self.hi:.2f}° 2θ{hkl}, {self.score:.0%} of attribution"
@@ -171,3 +181,77 @@ def strongest_regions(
         )
         window[max(i - 2 * half, 0) : i + 2 * half + 1] = 0.0
     return regions
+
+
+@dataclass
+class Explanation:
+    """Attribution of one pattern (or a class mean) read as 2θ regions with hkl.
+
+    Attributes:
+        label: the class explained.
+        pattern: intensities on the grid, shape (L,).
+        attribution: attribution per grid point, shape (L,).
+        regions: strongest regions, annotated with the aligned reference reflections.
+        cell_scale: isotropic scale that aligned the reference to ``pattern``.
+        reference: id of the reference structure of ``label`` ("" without reflections).
+    """
+
+    label: str
+    pattern: np.ndarray
+    attribution: np.ndarray
+    regions: list[Region]
+    cell_scale: float
+    reference: str
+
+
+def explain_pattern(
+    model: BaseClassifier,
+    pattern: np.ndarray,
+    attribution: np.ndarray,
+    label: str,
+    two_theta: np.ndarray,
+    n_regions: int = 3,
+) -> Explanation:
+    """Align ``label``'s reference reflections to ``pattern`` and find the strongest regions.
+
+    Args:
+        model: carries ``reference_reflections`` (class → sticks) and the wavelength.
+        pattern: intensities, shape (L,), on ``two_theta`` (degrees).
+        attribution: shape (L,).
+        label: class name whose reference reflections annotate the regions.
+        two_theta: grid, degrees, shape (L,).
+        n_regions: number of regions.
+    """
+    refs = model.reference_reflections.get(label, [])
+    scale, refs = align_reflections(pattern, two_theta, refs, model.hparams.wavelength)
+    regions = strongest_regions(attribution, two_theta, n_regions, reflections=refs)
+    reference = refs[0].get("structure", "") if refs else ""
+    return Explanation(label, pattern, attribution, regions, scale, reference)
+
+
+def explain_classes(
+    model: BaseClassifier,
+    x: torch.Tensor,
+    labels: torch.Tensor,
+    attr: torch.Tensor,
+    two_theta: np.ndarray,
+    n_regions: int = 3,
+) -> list[Explanation]:
+    """Explain each class present in ``labels`` by its mean pattern and mean |attribution|.
+
+    Args:
+        model: the classifier (class names, reference reflections, wavelength).
+        x: patterns (B, L).
+        labels: class index per pattern (B,).
+        attr: attributions (B, L).
+        two_theta: grid, degrees, shape (L,).
+        n_regions: regions per class.
+    """
+    per_class = mean_abs_by_class(attr, labels, len(model.class_names))
+    return [
+        explain_pattern(
+            model, x[labels == c].mean(0).numpy(), per_class[c].numpy(), name, two_theta, n_regions
+        )
+        for c, name in enumerate(model.class_names)
+        if (labels == c).any()
+    ]

@@ -10,12 +10,7 @@ import numpy as np
 import torch
 
 from bxrd.errors import BxrdInputError, PatternFileError
-from bxrd.explain.attributions import (
-    Region,
-    align_reflections,
-    integrated_gradients,
-    strongest_regions,
-)
+from bxrd.explain.attributions import Explanation, explain_pattern, integrated_gradients
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.checkpoint import load_classifier
 from bxrd.xrd.pattern_io import GriddedPattern, pattern_files, read_pattern, to_grid
@@ -98,22 +93,17 @@ def predict_files(
     x = torch.from_numpy(np.stack([p.intensity for p in patterns]))
     pred = model.predict_proba(x, threshold=threshold, k=k)
     names = model.class_names
-    regions: list[list[Region]] = [[] for _ in patterns]
-    references: list[dict] = [{} for _ in patterns]
+    explained: list[Explanation | None] = [None] * len(patterns)
     if explain and model.grid is not None:
         with torch.enable_grad():
             attr = integrated_gradients(model, x.clone(), pred.prediction)
-        for i, a in enumerate(attr):
-            refs = model.reference_reflections.get(names[int(pred.prediction[i])], [])
-            scale, refs = align_reflections(
-                patterns[i].intensity, model.grid.values, refs, model.hparams.wavelength
-            )
-            regions[i] = strongest_regions(a.numpy(), model.grid.values, 3, reflections=refs)
-            if refs:
-                references[i] = {"structure": refs[0].get("structure", ""), "cell_scale": scale}
+        explained = [
+            explain_pattern(model, p.intensity, a.numpy(), names[int(c)], model.grid.values)
+            for p, a, c in zip(patterns, attr, pred.prediction, strict=True)
+        ]
     method = METHODS.get(type(model).__name__, type(model).__name__)
     out = []
-    for i, p in enumerate(patterns):
+    for i, (p, e) in enumerate(zip(patterns, explained, strict=True)):
         probs, std = pred.probs[i].tolist(), pred.std[i].tolist()
         top = [
             (names[int(j)], float(pred.probs[i, j]), float(pred.std[i, j]))
@@ -133,13 +123,14 @@ def predict_files(
                 abstain=bool(pred.abstain[i]),
                 threshold=model.abstain_threshold if threshold is None else threshold,
                 top_k=top,
-                regions=[
-                    {"lo": r.lo, "hi": r.hi, "score": r.score, "hkl": r.reflections, "text": str(r)}
-                    for r in regions[i]
-                ],
+                regions=[r.as_dict() for r in e.regions] if e else [],
                 measured_range=p.measured_range,
                 coverage=p.coverage,
-                reference=references[i],
+                reference=(
+                    {"structure": e.reference, "cell_scale": e.cell_scale}
+                    if e and e.reference
+                    else {}
+                ),
             )
         )
     return out

@@ -20,12 +20,7 @@ from matplotlib.figure import Figure
 
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
-from bxrd.explain.attributions import (
-    align_reflections,
-    mean_abs_by_class,
-    shap_values,
-    strongest_regions,
-)
+from bxrd.explain.attributions import explain_classes, shap_values
 from bxrd.explain.figures import attribution_figure
 from bxrd.fileio import atomic_write_text
 from bxrd.report.answer import METHODS
@@ -144,24 +139,12 @@ def _shap_section(model, dm, x, y, folder, figures) -> dict:  # noqa: ANN001
     background = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:16]]
     with torch.enable_grad():
         attr = shap_values(model, x.clone(), background, y)
-    per_class = mean_abs_by_class(attr, y, len(model.class_names))
     tt = model.grid.values if model.grid is not None else dm.grid.values
     out = {}
-    for c, name in enumerate(model.class_names):
-        if not (y == c).any():
-            continue
-        mean_pattern = x[y == c].mean(0).numpy()
-        _, refs = align_reflections(
-            mean_pattern, tt, model.reference_reflections.get(name, []), model.hparams.wavelength
-        )
-        regions = strongest_regions(per_class[c].numpy(), tt, 3, reflections=refs)
-        out[name] = [
-            {"lo": r.lo, "hi": r.hi, "score": r.score, "hkl": r.reflections} for r in regions
-        ]
-        slug = "".join(ch if ch.isalnum() else "_" for ch in name)
-        fig = attribution_figure(
-            tt, mean_pattern, per_class[c].numpy(), regions, f"{name}: mean |SHAP|"
-        )
+    for e in explain_classes(model, x, y, attr, tt):
+        out[e.label] = [{k: v for k, v in r.as_dict().items() if k != "text"} for r in e.regions]
+        slug = "".join(ch if ch.isalnum() else "_" for ch in e.label)
+        fig = attribution_figure(tt, e.pattern, e.attribution, e.regions, f"{e.label}: mean |SHAP|")
         _save(fig, folder, f"shap_{slug}.png", figures)
     return out
 

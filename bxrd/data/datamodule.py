@@ -27,7 +27,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from bxrd.data.build import build_dataset, load_build_config
+from bxrd.data.build import TASKS, build_dataset, load_build_config
 from bxrd.data.datasets import SOURCES, AugmentedStream, FixedPatterns
 from bxrd.data.store import PatternSet, load_pattern_set
 from bxrd.errors import BxrdInputError
@@ -80,8 +80,8 @@ class XRDDataModule(pl.LightningDataModule):
         unknown = set(sources) - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown train_sources {sorted(unknown)}; choose from {SOURCES}")
-        if task not in ("space_group", "structure_type", "in_library"):
-            raise ValueError(f"unknown task {task!r}")
+        if task not in TASKS:
+            raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
         if not 0.0 <= rss_synthesis_fraction <= 1.0:
             raise ValueError(
                 f"rss_synthesis_fraction must be in [0, 1], got {rss_synthesis_fraction}"
@@ -160,7 +160,7 @@ class XRDDataModule(pl.LightningDataModule):
         prov, labels = self.data.provenance, self.data.labels[self.task]
         grid = self.grid
         chosen: dict[int, tuple[int, str]] = {}
-        for i, sid in enumerate(prov["structure_id"]):
+        for sid, i in zip(*self._structure_rows(), strict=True):
             rank = 0 if (prov["source"][i], prov["split"][i]) == ("rss", "train") else 1
             c = int(labels[i])
             if c not in chosen or (rank, sid) < chosen[c]:
@@ -183,17 +183,25 @@ class XRDDataModule(pl.LightningDataModule):
             ]
         return out
 
+    def _structure_rows(self) -> tuple[list[str], np.ndarray]:
+        """Return structure ids (sorted) and the first stored pattern of each.
+
+        All patterns of a structure share its labels, source and split.
+        """
+        first: dict[str, int] = {}
+        for i, sid in enumerate(self.data.provenance["structure_id"]):
+            first.setdefault(sid, i)
+        ids = sorted(first)
+        return ids, np.array([first[s] for s in ids], dtype=np.int64)
+
     # -- pools ------------------------------------------------------------------------------
     def training_pools(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """Structure ids, their labels, source → rows, and the SYN partner (VSS) rows."""
-        prov, labels = self.data.provenance, self.data.labels[self.task]
-        first: dict[str, int] = {}
-        for i, sid in enumerate(prov["structure_id"]):
-            first.setdefault(sid, i)
-        ids = sorted(first)
-        src = np.array([prov["source"][first[s]] for s in ids])
-        split = np.array([prov["split"][first[s]] for s in ids])
-        y = np.array([labels[first[s]] for s in ids])
+        prov = self.data.provenance
+        ids, first = self._structure_rows()
+        src = np.asarray(prov["source"])[first]
+        split = np.asarray(prov["split"])[first]
+        y = self.data.labels[self.task][first]
         train_splits = ("train", "pretrain") if self.use_pretrain else ("train",)
         rss = np.nonzero((src == "rss") & np.isin(split, train_splits))[0]
         vss = np.nonzero((src == "vss") & (split == "train"))[0] if self.with_ter else rss

@@ -124,3 +124,22 @@ def test_stream_is_deterministic_under_seed(built):
     torch.manual_seed(3)
     b = next(iter(dm.train_dataloader()))
     assert torch.equal(a["pattern"], b["pattern"]) and torch.equal(a["label"], b["label"])
+
+
+def test_class_reflections_come_from_a_real_training_structure(built):
+    _, path = built
+    dm = XRDDataModule(str(path), build_config=None)
+    refs = dm.class_reflections(n=5)
+    prov = dm.data.provenance
+    kind = {
+        s: (src, sp)
+        for s, src, sp in zip(prov["structure_id"], prov["source"], prov["split"], strict=True)
+    }
+    assert set(refs) == set(dm.class_names)
+    pnma = refs["Pnma (62)"]
+    assert {r["structure"] for r in pnma} == {"CaTiO3_Pnma"} and kind["CaTiO3_Pnma"] == (
+        "rss",
+        "train",
+    )
+    tt = [r["two_theta"] for r in pnma]
+    assert tt == sorted(tt) and 0 < len(tt) <= 5 and all(10 <= t <= 80 for t in tt)

@@ -20,10 +20,18 @@ from bxrd.crystal.tilts import bond_length, parse_glazer, tilted_perovskite
 from bxrd.xrd.simulate import simulate_sticks
 
 
-def conventional_abc(structure: Structure) -> np.ndarray:
-    """Sorted lengths (Å) of the conventional standard cell, per formula unit scaled to Z."""
+def cell_metrics(structure: Structure) -> tuple[np.ndarray, float]:
+    """Sorted lengths of the conventional standard cell (Å) and volume per formula unit (Å³)."""
     conv = SpacegroupAnalyzer(structure, symprec=0.01).get_conventional_standard_structure()
-    return np.sort(np.array(conv.lattice.abc))
+    per_fu = structure.volume / structure.composition.get_reduced_composition_and_factor()[1]
+    return np.sort(np.array(conv.lattice.abc)), per_fu
+
+
+def _errors(generated: tuple[np.ndarray, float], real: tuple[np.ndarray, float]) -> np.ndarray:
+    (g, vg), (r, vr) = generated, real
+    if abs((np.prod(g) / vg) / (np.prod(r) / vr) - 1.0) > 0.2:  # different formula units per cell
+        return np.array([(vg / vr) ** (1 / 3) - 1.0])
+    return g / r - 1.0
 
 
 def lattice_errors(generated: Structure, real: Structure) -> np.ndarray:
@@ -32,14 +40,7 @@ def lattice_errors(generated: Structure, real: Structure) -> np.ndarray:
     When the two conventional cells hold different numbers of formula units, the error of
     the cube root of the volume per formula unit is returned instead.
     """
-    g, r = conventional_abc(generated), conventional_abc(real)
-    vg = generated.volume / generated.composition.get_reduced_composition_and_factor()[1]
-    vr = real.volume / real.composition.get_reduced_composition_and_factor()[1]
-    zg = np.prod(g) / vg
-    zr = np.prod(r) / vr
-    if abs(zg / zr - 1.0) > 0.2:
-        return np.array([(vg / vr) ** (1 / 3) - 1.0])
-    return g / r - 1.0
+    return _errors(cell_metrics(generated), cell_metrics(real))
 
 
 def fit_tilts(
@@ -68,13 +69,14 @@ def fit_tilts(
     letters, signs = parse_glazer(notation)
     n = len({letter for letter, s in zip(letters, signs, strict=True) if s != "0"})
     bond0 = bond_length(b, charges[1], x, charges[2])
+    reference = cell_metrics(real)  # once, not in every loss evaluation
 
     def build(p: np.ndarray) -> Structure:
         bond = bond0 * float(np.exp(p[n])) if fit_bond else bond0
         return tilted_perovskite(a, b, x, notation, tuple(np.abs(p[:n])) or 0.0, charges, bond)
 
     def loss(p: np.ndarray) -> float:
-        return float(np.sum(lattice_errors(build(p), real) ** 2))
+        return float(np.sum(_errors(cell_metrics(build(p)), reference) ** 2))
 
     starts = [np.r_[np.full(n, t), [0.0] * fit_bond] for t in ((3.0, 8.0, 13.0) if n else (0.0,))]
     if n == 0 and not fit_bond:

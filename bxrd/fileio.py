@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -30,3 +30,23 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (UTF-8)."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def expand_files(
+    sources: str | Path | Iterable[str | Path], suffixes: tuple[str, ...]
+) -> list[Path]:
+    """Expand files and folders into file paths.
+
+    Folders are searched recursively for files whose suffix (case-insensitive) is one of
+    ``suffixes``, in sorted order; files given directly are kept whatever their suffix, so
+    the reader can name the problem.
+    """
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    files: list[Path] = []
+    for source in map(Path, sources):
+        if source.is_dir():
+            files += sorted(p for p in source.rglob("*") if p.suffix.lower() in suffixes)
+        else:
+            files.append(source)
+    return files

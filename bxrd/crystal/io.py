@@ -19,6 +19,7 @@ from pathlib import Path
 from pymatgen.core import Structure
 
 from bxrd.errors import StructureFileError
+from bxrd.fileio import expand_files
 
 #: File suffixes read as structures.
 STRUCTURE_SUFFIXES: tuple[str, ...] = (".cif", ".mcif", ".json", ".csv")
@@ -86,15 +87,7 @@ def read_structure_table(path: str | Path) -> Iterator[tuple[str, Structure | St
 
 def structure_files(sources: str | Path | Iterable[str | Path]) -> list[Path]:
     """Expand files and folders (recursively, sorted) into structure file paths."""
-    if isinstance(sources, (str, Path)):
-        sources = [sources]
-    files: list[Path] = []
-    for source in map(Path, sources):
-        if source.is_dir():
-            files += sorted(p for p in source.rglob("*") if p.suffix.lower() in STRUCTURE_SUFFIXES)
-        else:
-            files.append(source)
-    return files
+    return expand_files(sources, STRUCTURE_SUFFIXES)
 
 
 @dataclass

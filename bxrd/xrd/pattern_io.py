@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from bxrd.errors import PatternFileError
+from bxrd.fileio import expand_files
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.wavelength import d_from_two_theta, resolve_wavelength, two_theta_from_d
 
@@ -327,15 +328,7 @@ def to_grid(
 
 def pattern_files(sources: str | Path | Iterable[str | Path]) -> list[Path]:
     """Expand files and folders (recursively, sorted) into pattern file paths."""
-    if isinstance(sources, (str, Path)):
-        sources = [sources]
-    files: list[Path] = []
-    for source in map(Path, sources):
-        if source.is_dir():
-            files += sorted(p for p in source.rglob("*") if p.suffix.lower() in PATTERN_SUFFIXES)
-        else:
-            files.append(source)
-    return files
+    return expand_files(sources, PATTERN_SUFFIXES)
 
 
 def load_patterns(

@@ -177,6 +177,13 @@ def test_predict_reports_bad_files_and_checkpoints(tmp_path, capsys):
         == 2
     )
     assert "bad.ckpt" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["predict", str(empty)]) == 2
+    assert "no pattern files" in capsys.readouterr().err
+    (empty / "nan.xy").write_text("10 1\n11 nan\n" + "".join(f"{12 + i} 1\n" for i in range(20)))
+    assert main(["predict", str(empty), "--wavelength", "CuKa"]) == 2
+    assert "nan.xy" in capsys.readouterr().err
 
 
 def test_test_run_logs_attribution_and_calibration_figures(dataset, fitted, tmp_path):

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bxrd.errors import BxrdInputError, PatternFileError
+from bxrd.errors import BxrdInputError
 from bxrd.explain.attributions import Explanation, explain_pattern, integrated_gradients
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.checkpoint import load_classifier
-from bxrd.xrd.pattern_io import GriddedPattern, pattern_files, read_pattern, to_grid
+from bxrd.xrd.pattern_io import GriddedPattern, load_patterns
 
 #: Method name of each classifier class, as printed and in JSON.
 METHODS = {
@@ -142,16 +142,11 @@ def read_inputs(
     """Read measured files onto the model's grid; bad files give messages, not crashes."""
     if model.grid is None:
         raise BxrdInputError("this checkpoint has no 2θ grid; it cannot read measured files")
-    files = pattern_files(sources)
-    if not files:
+    done, failed = load_patterns(
+        sources, model.grid, model.hparams.wavelength, wavelength, background
+    )
+    if not done and not failed:
         raise BxrdInputError(f"no pattern files in {', '.join(sources)}")
-    done, failed = [], []
-    for path in files:
-        try:
-            measured = read_pattern(path, wavelength)
-            done.append(to_grid(measured, model.grid, model.hparams.wavelength, background))
-        except PatternFileError as exc:
-            failed.append(str(exc))
     return done, failed
 
 

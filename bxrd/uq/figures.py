@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from torchmetrics.functional.classification import multiclass_calibration_error  # noqa: E402
 
 from bxrd.uq.predictive import entropy  # noqa: E402
 
@@ -43,7 +44,7 @@ def accuracy_coverage(probs: torch.Tensor, labels: torch.Tensor) -> tuple[np.nda
 def reliability_figure(probs: torch.Tensor, labels: torch.Tensor, title: str = "") -> Figure:
     """Reliability diagram with the ECE in the title."""
     conf, acc, count = reliability_bins(probs, labels)
-    ece = float((np.abs(acc - conf) * count).sum() / max(count.sum(), 1))
+    ece = float(multiclass_calibration_error(probs, labels, probs.shape[-1], n_bins=len(conf)))
     fig, ax = plt.subplots(figsize=(4, 4))
     centres = (np.arange(len(conf)) + 0.5) / len(conf)
     used = count > 0

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -80,5 +81,22 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def run() -> None:
+    """Console script ``bxrd``: :func:`main`, then exit with its code.
+
+    ``bxrd predict FILE...`` leaves without tearing the interpreter down (``os._exit`` after
+    flushing): unloading torch, Captum and matplotlib takes ~0.7 s on 2 cores, a sixth of a
+    cold prediction, and that command holds no open file by then. Every other command exits
+    normally so that loggers and HDF5 files close.
+    """
+    argv = sys.argv[1:]
+    code = main(argv)
+    if argv and argv[0] == "predict" and not _wants_lightning(argv):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -11,14 +11,15 @@ import torch
 
 from bxrd.errors import BxrdInputError
 from bxrd.explain.attributions import Explanation, explain_pattern, integrated_gradients
-from bxrd.uq.base import BaseClassifier
-from bxrd.uq.checkpoint import load_classifier
+from bxrd.uq.checkpoint import load_predictor
+from bxrd.uq.predict_api import Classifier
 from bxrd.xrd.pattern_io import GriddedPattern, load_patterns
 
 #: Method name of each classifier class, as printed and in JSON.
 METHODS = {
     "DeterministicClassifier": "deterministic+temperature",
     "MCDropoutClassifier": "mc_dropout",
+    "DropoutPredictor": "mc_dropout",
     "VIClassifier": "variational_inference",
     "LaplaceClassifier": "laplace",
 }
@@ -83,15 +84,22 @@ class Answer:
 
 
 def predict_files(
-    model: BaseClassifier,
+    model: Classifier,
     patterns: list[GriddedPattern],
     threshold: float | None = None,
     k: int = 3,
     explain: bool = True,
+    seed: int = 0,
 ) -> list[Answer]:
-    """Predictive answers for gridded patterns (one per pattern)."""
+    """Predictive answers for gridded patterns (one per pattern).
+
+    Sampling methods draw from a generator seeded with ``seed`` (the caller's random state
+    is left untouched), so the same file gets the same answer every time.
+    """
     x = torch.from_numpy(np.stack([p.intensity for p in patterns]))
-    pred = model.predict_proba(x, threshold=threshold, k=k)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        pred = model.predict_proba(x, threshold=threshold, k=k)
     names = model.class_names
     explained: list[Explanation | None] = [None] * len(patterns)
     if explain and model.grid is not None:
@@ -137,13 +145,13 @@ def predict_files(
 
 
 def read_inputs(
-    sources: list[str], model: BaseClassifier, wavelength: str | float | None, background: bool
+    sources: list[str], model: Classifier, wavelength: str | float | None, background: bool
 ) -> tuple[list[GriddedPattern], list[str]]:
     """Read measured files onto the model's grid; bad files give messages, not crashes."""
     if model.grid is None:
         raise BxrdInputError("this checkpoint has no 2θ grid; it cannot read measured files")
     done, failed = load_patterns(
-        sources, model.grid, model.hparams.wavelength, wavelength, background
+        sources, model.grid, model.hparams["wavelength"], wavelength, background
     )
     if not done and not failed:
         raise BxrdInputError(f"no pattern files in {', '.join(sources)}")
@@ -160,7 +168,7 @@ def run_predict(
     explain: bool = True,
 ) -> tuple[list[Answer], list[str]]:
     """Load the checkpoint (default: the shipped model) and answer for every file."""
-    model = load_classifier(checkpoint or default_checkpoint())
+    model = load_predictor(checkpoint or default_checkpoint())
     patterns, failed = read_inputs(files, model, wavelength, background)
     answers = predict_files(model, patterns, threshold, top_k, explain) if patterns else []
     return answers, failed

@@ -16,18 +16,11 @@ import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 
-import bxrd
-from bxrd.errors import BxrdInputError
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
 from bxrd.uq.calibration import classification_metrics
 from bxrd.uq.predict_api import PredictiveMixin
+from bxrd.uq.stamp import check_stamp, make_stamp
 from bxrd.xrd.grid import TwoThetaGrid
-
-#: Version of the checkpoint layout; bump when saved keys change meaning.
-CHECKPOINT_FORMAT = 1
-
-# hyperparameters hold these dataclasses; let torch's safe loader (Lightning's default) read them
-torch.serialization.add_safe_globals([TwoThetaGrid, VGG1DConfig])
 
 
 class BaseClassifier(PredictiveMixin, pl.LightningModule):
@@ -147,22 +140,10 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Stamp the checkpoint with bxrd's format and version; keep reference reflections."""
-        checkpoint["bxrd"] = {
-            "format": CHECKPOINT_FORMAT,
-            "version": bxrd.__version__,
-            "class": f"{type(self).__module__}.{type(self).__qualname__}",
-        }
+        checkpoint["bxrd"] = make_stamp(self)
         checkpoint["reference_reflections"] = self.reference_reflections
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse checkpoints of another bxrd format with a clear message."""
-        stamp = checkpoint.get("bxrd")
-        if stamp is None:
-            raise BxrdInputError("checkpoint was not written by bxrd (no 'bxrd' stamp)")
-        if stamp.get("format") != CHECKPOINT_FORMAT:
-            raise BxrdInputError(
-                f"checkpoint format {stamp.get('format')} (bxrd {stamp.get('version')}) is not "
-                f"format {CHECKPOINT_FORMAT} of this bxrd {bxrd.__version__}; retrain or use "
-                f"bxrd {stamp.get('version')}"
-            )
+        check_stamp(checkpoint)
         self.reference_reflections = checkpoint.get("reference_reflections", {})

@@ -1,18 +1,31 @@
-"""Load any bxrd classifier checkpoint with one clear message when it cannot be used."""
+"""Load any bxrd checkpoint with one clear message when it cannot be used.
+
+:func:`load_predictor` is the inference entry point: MC-dropout checkpoints come back as a
+torch-only :class:`~bxrd.uq.predictor.DropoutPredictor` (no Lightning import), every other
+method as its LightningModule. :func:`load_classifier` always returns the LightningModule.
+"""
 
 from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from bxrd.errors import BxrdInputError
-from bxrd.uq.base import BaseClassifier
+from bxrd.uq.stamp import check_stamp
+
+if TYPE_CHECKING:
+    from bxrd.uq.base import BaseClassifier
+    from bxrd.uq.predict_api import Classifier
+
+#: Checkpoint classes whose predictive needs only the network (torch-only loading).
+DROPOUT_CLASSES = ("bxrd.uq.mc_dropout.MCDropoutClassifier",)
 
 
-def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifier:
-    """Rebuild the classifier saved in ``path`` (its class is read from the checkpoint).
+def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
+    """Read a checkpoint file with torch's weights-only loader and check its bxrd stamp.
 
     Raises:
         BxrdInputError: the file is missing, unreadable or truncated, was not written by
@@ -22,14 +35,27 @@ def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifi
     if not path.is_file():
         raise BxrdInputError(f"{path}: no such checkpoint")
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
         raise BxrdInputError(
             f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})"
         ) from None
-    stamp = checkpoint.get("bxrd") if isinstance(checkpoint, dict) else None
-    if not stamp:
-        raise BxrdInputError(f"{path}: not a bxrd checkpoint (no 'bxrd' stamp)")
+    try:
+        check_stamp(checkpoint)
+    except BxrdInputError as exc:
+        raise BxrdInputError(f"{path}: {exc}") from None
+    return checkpoint
+
+
+def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifier:
+    """Rebuild the LightningModule saved in ``path`` (its class is read from the stamp).
+
+    Raises:
+        BxrdInputError: see :func:`read_checkpoint`; also an unknown or non-bxrd class.
+    """
+    from bxrd.uq.base import BaseClassifier
+
+    stamp = read_checkpoint(path, map_location)["bxrd"]
     module_name, _, class_name = stamp["class"].rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
@@ -37,7 +63,14 @@ def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifi
         raise BxrdInputError(f"{path}: unknown model class {stamp['class']}") from None
     if not (isinstance(cls, type) and issubclass(cls, BaseClassifier)):
         raise BxrdInputError(f"{path}: {stamp['class']} is not a bxrd classifier")
-    try:
-        return cls.load_from_checkpoint(path, map_location=map_location, weights_only=False)
-    except BxrdInputError as exc:
-        raise BxrdInputError(f"{path}: {exc}") from None
+    return cls.load_from_checkpoint(path, map_location=map_location, weights_only=True)
+
+
+def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:
+    """Load the predictive model in ``path`` the cheapest way its method allows."""
+    checkpoint = read_checkpoint(path, map_location)
+    if checkpoint["bxrd"]["class"] in DROPOUT_CLASSES:
+        from bxrd.uq.predictor import DropoutPredictor
+
+        return DropoutPredictor.from_checkpoint(checkpoint).to(map_location)
+    return load_classifier(path, map_location)

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import torch
-import torch.nn.functional as F
-from torch import nn
 
+from bxrd.models.dropout_sampling import mc_dropout_samples
 from bxrd.uq.base import BaseClassifier
-
-
-@contextlib.contextmanager
-def dropout_active(module: nn.Module) -> Iterator[None]:
-    """Put only the dropout layers of ``module`` in training mode for the block."""
-    drops = [m for m in module.modules() if isinstance(m, nn.Dropout)]
-    states = [m.training for m in drops]
-    for m in drops:
-        m.train()
-    try:
-        yield
-    finally:
-        for m, state in zip(drops, states, strict=True):
-            m.train(state)
 
 
 class MCDropoutClassifier(BaseClassifier):
     """B-VGGNet with MC dropout; ``num_samples`` stochastic passes, batched.
 
-    When dropout sits only in the head (``backbone.conv_dropout == 0``) the backbone runs
-    once and only the head is sampled; otherwise the inputs are repeated along the batch
-    axis, in chunks of at most ``max_batch`` rows, never a Python loop over samples.
+    Sampling is :func:`~bxrd.models.dropout_sampling.mc_dropout_samples` (the backbone runs
+    once when dropout sits only in the head).
 
     Args:
         num_samples: T, stochastic passes per prediction.
@@ -47,14 +28,4 @@ class MCDropoutClassifier(BaseClassifier):
 
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
         """T dropout samples of the class probabilities, shape (T, B, C)."""
-        t, b = self.num_samples, x.shape[0]
-        net = self.net
-        with dropout_active(net):
-            if net.head_only_dropout:
-                feats = net.embed(x)
-                rows = feats.repeat(t, 1, 1)
-                logits = torch.cat([net.head(c) for c in rows.split(self.max_batch)])
-            else:
-                rows = x.repeat(t, *([1] * (x.dim() - 1)))
-                logits = torch.cat([net(c) for c in rows.split(self.max_batch)])
-        return F.softmax(logits, dim=-1).view(t, b, -1)
+        return mc_dropout_samples(self.net, x, self.num_samples, self.max_batch)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
+from torch import nn
 
 from bxrd.uq.predictive import Predictive, summarize
+
+if TYPE_CHECKING:
+    from bxrd.xrd.grid import TwoThetaGrid
 
 
 def as_batch(x: torch.Tensor) -> torch.Tensor:
@@ -30,6 +35,31 @@ def batch_inputs(batch: torch.Tensor | Mapping | tuple | list) -> torch.Tensor:
     if isinstance(batch, (tuple, list)):
         return batch[0]
     return batch
+
+
+class Classifier(Protocol):
+    """What prediction, explanation and reports read of a model.
+
+    Both the Lightning classifiers (:class:`~bxrd.uq.base.BaseClassifier`) and the torch-only
+    :class:`~bxrd.uq.predictor.DropoutPredictor` provide it.
+    """
+
+    net: nn.Module
+    hparams: Mapping[str, Any]
+    class_names: list[str]
+    grid: TwoThetaGrid | None
+    abstain_threshold: float
+    reference_reflections: dict[str, list[dict]]
+
+    def predict_proba(
+        self, inputs: torch.Tensor | Iterable, threshold: float | None = None, k: int = 3
+    ) -> Predictive:
+        """Predictive summary (see :meth:`PredictiveMixin.predict_proba`)."""
+        ...
+
+    def eval(self) -> nn.Module:
+        """Switch to evaluation mode (dropout off, batch norm frozen)."""
+        ...
 
 
 class PredictiveMixin:

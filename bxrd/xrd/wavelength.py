@@ -18,26 +18,25 @@ def resolve_wavelength(wavelength: str | float) -> float:
     Raises:
         BxrdInputError: unknown name, or a number outside 0.1–5 Å.
     """
-    if isinstance(wavelength, str):
-        from pymatgen.analysis.diffraction.xrd import WAVELENGTHS  # slow import: names only
-
-        name = wavelength.strip()
-        table = {k.lower(): v for k, v in WAVELENGTHS.items()}
-        table.update({a.lower(): WAVELENGTHS[f"{a}Ka"] for a in ANODES})
-        if name.lower() in table:
-            return float(table[name.lower()])
-        try:
-            value = float(name)
-        except ValueError:
-            known = ", ".join(sorted(WAVELENGTHS))
-            raise BxrdInputError(
-                f"unknown wavelength {wavelength!r}: give a value in Å or one of {known}"
-            ) from None
-    else:
+    try:
         value = float(wavelength)
+    except ValueError:
+        value = _named_wavelength(wavelength.strip())
     if not 0.1 <= value <= 5.0:
         raise BxrdInputError(f"wavelength {value} Å is outside the X-ray range 0.1–5 Å")
     return value
+
+
+def _named_wavelength(name: str) -> float:
+    """Å of a named line (pymatgen's table, imported only for names: it is slow to import)."""
+    from pymatgen.analysis.diffraction.xrd import WAVELENGTHS
+
+    table = {k.lower(): v for k, v in WAVELENGTHS.items()}
+    table.update({a.lower(): WAVELENGTHS[f"{a}Ka"] for a in ANODES})
+    if name.lower() not in table:
+        known = ", ".join(sorted(WAVELENGTHS))
+        raise BxrdInputError(f"unknown wavelength {name!r}: give a value in Å or one of {known}")
+    return float(table[name.lower()])
 
 
 def two_theta_from_d(d_angstrom: np.ndarray, wavelength: float) -> np.ndarray:

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from bxrd.errors import BxrdInputError
-from bxrd.uq.checkpoint import load_classifier
+from bxrd.uq.checkpoint import load_classifier, load_predictor
 from bxrd.uq.ensemble import DeepEnsemble
 from bxrd.uq.laplace import LaplaceClassifier
 
@@ -60,6 +60,24 @@ def test_checkpoint_round_trip_gives_same_predictive(trained, tmp_path, name):
     after = back.predict_proba(x)
     assert torch.allclose(before.probs, after.probs, atol=1e-5)
     assert torch.allclose(before.std, after.std, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_inference_loader_matches_the_lightning_module(trained, tmp_path, name):
+    model, trainer, _ = trained(name)
+    x, _ = patterns((0, 1, 2), 3, seed=15)
+    path = tmp_path / f"{name}.ckpt"
+    trainer.save_checkpoint(path)
+    fast = load_predictor(path)
+    # MC dropout needs only the network: it comes back without its Lightning class
+    assert (type(fast).__name__ == "DropoutPredictor") == (name == "mc_dropout")
+    assert fast.class_names == model.class_names
+    torch.manual_seed(0)
+    expected = model.predict_proba(x)
+    torch.manual_seed(0)
+    got = fast.predict_proba(x)
+    assert torch.allclose(expected.probs, got.probs, atol=1e-5)
+    assert torch.allclose(expected.std, got.std, atol=1e-5)
 
 
 def test_temperature_scaling_softens_an_overconfident_model(trained):

@@ -1,0 +1,50 @@
+"""Monte Carlo dropout sampling of a :class:`~bxrd.models.vgg1d.VGG1D` (Gal & Ghahramani 2016).
+
+Torch only, so the Lightning classifier and the fast inference path of ``bxrd predict``
+draw the same samples with the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bxrd.models.vgg1d import VGG1D
+
+
+@contextlib.contextmanager
+def dropout_active(module: nn.Module) -> Iterator[None]:
+    """Put only the dropout layers of ``module`` in training mode for the block."""
+    drops = [m for m in module.modules() if isinstance(m, nn.Dropout)]
+    states = [m.training for m in drops]
+    for m in drops:
+        m.train()
+    try:
+        yield
+    finally:
+        for m, state in zip(drops, states, strict=True):
+            m.train(state)
+
+
+def mc_dropout_samples(
+    net: VGG1D, x: torch.Tensor, num_samples: int, max_batch: int = 512
+) -> torch.Tensor:
+    """``num_samples`` dropout samples of the class probabilities, shape (T, B, C).
+
+    When dropout sits only in the head (``conv_dropout == 0``) the backbone runs once and
+    only the head is sampled; otherwise the inputs (B, L) are repeated along the batch axis,
+    in chunks of at most ``max_batch`` rows, never a Python loop over samples.
+    """
+    t, b = num_samples, x.shape[0]
+    with dropout_active(net):
+        if net.head_only_dropout:
+            rows = net.embed(x).repeat(t, 1, 1)
+            logits = torch.cat([net.head(c) for c in rows.split(max_batch)])
+        else:
+            rows = x.repeat(t, *([1] * (x.dim() - 1)))
+            logits = torch.cat([net(c) for c in rows.split(max_batch)])
+    return F.softmax(logits, dim=-1).view(t, b, -1)

@@ -1,0 +1,57 @@
+"""MC-dropout predictive read straight from a checkpoint: the torch-only path of ``bxrd predict``.
+
+Importing Lightning, torchmetrics and laplace-torch costs about 4 s on 2 CPU cores, more than
+a prediction. An MC-dropout checkpoint needs none of them at inference: the network, its
+dropout samples (:func:`~bxrd.models.dropout_sampling.mc_dropout_samples`, the same code the
+Lightning classifier runs) and the metadata stored with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from bxrd.models.dropout_sampling import mc_dropout_samples
+from bxrd.models.vgg1d import VGG1D, VGG1DConfig
+from bxrd.uq.predict_api import PredictiveMixin
+
+
+class DropoutPredictor(PredictiveMixin, nn.Module):
+    """Predictive of an ``MCDropoutClassifier`` checkpoint, without its training code.
+
+    Attributes mirror :class:`~bxrd.uq.base.BaseClassifier` where prediction and explanation
+    read them: ``net``, ``hparams``, ``class_names``, ``grid`` (2θ, degrees),
+    ``abstain_threshold`` and ``reference_reflections``.
+    """
+
+    def __init__(self, net: VGG1D, hparams: dict[str, Any], reference_reflections: dict) -> None:
+        super().__init__()
+        self.net = net
+        self.hparams = hparams
+        self.class_names: list[str] = hparams["class_names"]
+        self.grid = hparams["grid"]
+        self.abstain_threshold: float = hparams["abstain_threshold"]
+        self.reference_reflections = reference_reflections
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict[str, Any]) -> DropoutPredictor:
+        """Build from a loaded checkpoint dict (hyper-parameters and ``net.*`` weights)."""
+        hp = dict(checkpoint["hyper_parameters"])
+        backbone = hp["backbone"]
+        config = VGG1DConfig(**backbone) if isinstance(backbone, dict) else backbone
+        net = VGG1D(hp["n_classes"], hp["in_length"], config)
+        state = {
+            k.removeprefix("net."): v
+            for k, v in checkpoint["state_dict"].items()
+            if k.startswith("net.")
+        }
+        net.load_state_dict(state)
+        model = cls(net, hp, checkpoint.get("reference_reflections", {}))
+        return model.eval()
+
+    def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
+        """T dropout samples of the class probabilities, shape (T, B, C)."""
+        hp = self.hparams
+        return mc_dropout_samples(self.net, x, hp["num_samples"], hp["max_batch"])

@@ -1,6 +1,6 @@
 """Attributions of a classifier's decision to 2θ points, and the 2θ regions that matter.
 
-* Integrated Gradients (Captum) from a zero baseline on the class probability.
+* Integrated Gradients (Captum) from a flat-pattern baseline on the class probability.
 * SHAP ``GradientExplainer`` (expected gradients) with training patterns as background.
   SHAP's ``DeepExplainer`` is not used: its DeepLIFT rules do not support the
   ``AdaptiveMaxPool1d`` of the B-VGGNet head and in-place ReLUs, and it silently returns
@@ -18,49 +18,69 @@ import numpy as np
 import torch
 from torch import nn
 
-from bxrd.uq.base import BaseClassifier
+from bxrd.uq.predict_api import Classifier
 
 
 class ProbabilityOf(nn.Module):
-    """Softmax of a classifier's network, shape (B, C), for attribution methods."""
+    """Softmax of a classifier's network for attribution methods.
 
-    def __init__(self, model: BaseClassifier) -> None:
+    Output shape (B, C), or (B, 1) with only class ``index`` when one is given (explainers
+    that differentiate every output then take one gradient pass instead of C).
+    """
+
+    def __init__(self, model: Classifier, index: int | None = None) -> None:
         super().__init__()
-        self.net = model.net
+        self.net, self.index = model.net, index
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities of patterns ``x`` (B, L)."""
-        return torch.softmax(self.net(x), dim=-1)
+        p = torch.softmax(self.net(x), dim=-1)
+        return p if self.index is None else p[:, self.index : self.index + 1]
 
 
 def integrated_gradients(
-    model: BaseClassifier, x: torch.Tensor, target: torch.Tensor, n_steps: int = 32
+    model: Classifier, x: torch.Tensor, target: torch.Tensor, n_steps: int = 32
 ) -> torch.Tensor:
-    """Captum Integrated Gradients of p(target | x) from a zero pattern, shape (B, L)."""
+    """Captum Integrated Gradients of p(target | x) from a flat pattern, shape (B, L).
+
+    The baseline of each pattern is a featureless line at its median intensity (its
+    background level), so the attributions sum to p(target | x) − p(target | flat). A zero
+    baseline would be degenerate: the network scales every pattern to maximum 1, so p is
+    constant along the path α·x and the attributions would sum to zero.
+    """
     from captum.attr import IntegratedGradients
 
     model.eval()
     ig = IntegratedGradients(ProbabilityOf(model))
-    return ig.attribute(x, baselines=torch.zeros_like(x), target=target, n_steps=n_steps).detach()
+    flat = x.median(dim=-1, keepdim=True).values.expand_as(x)
+    return ig.attribute(x, baselines=flat, target=target, n_steps=n_steps).detach()
 
 
 def shap_values(
-    model: BaseClassifier,
+    model: Classifier,
     x: torch.Tensor,
     background: torch.Tensor,
     target: torch.Tensor,
     nsamples: int = 32,
     seed: int = 0,
 ) -> torch.Tensor:
-    """SHAP expected-gradient values of p(target | x), shape (B, L)."""
+    """SHAP expected-gradient values of p(target | x), shape (B, L).
+
+    One explainer per target class, each explaining that class's probability only: SHAP's
+    GradientExplainer differentiates every output, so explaining all C classes to keep one
+    would cost C times as much.
+    """
     import shap
 
     model.eval()
-    explainer = shap.GradientExplainer(ProbabilityOf(model), background)
-    values = explainer.shap_values(x, nsamples=nsamples, rseed=seed)
-    arr = np.stack(values, axis=-1) if isinstance(values, list) else np.asarray(values)
-    arr = arr.reshape(x.shape[0], x.shape[-1], -1)
-    return torch.from_numpy(arr[np.arange(len(target)), :, target.cpu().numpy()]).float()
+    out = torch.zeros(x.shape[0], x.shape[-1])
+    for c in target.unique().tolist():
+        rows = torch.nonzero(target == c).flatten()
+        explainer = shap.GradientExplainer(ProbabilityOf(model, c), background)
+        values = explainer.shap_values(x[rows], nsamples=nsamples, rseed=seed)
+        arr = values[0] if isinstance(values, list) else np.asarray(values)
+        out[rows] = torch.from_numpy(arr.reshape(len(rows), x.shape[-1])).float()
+    return out
 
 
 def mean_abs_by_class(attr: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -205,7 +225,7 @@ class Explanation:
 
 
 def explain_pattern(
-    model: BaseClassifier,
+    model: Classifier,
     pattern: np.ndarray,
     attribution: np.ndarray,
     label: str,
@@ -223,14 +243,14 @@ def explain_pattern(
         n_regions: number of regions.
     """
     refs = model.reference_reflections.get(label, [])
-    scale, refs = align_reflections(pattern, two_theta, refs, model.hparams.wavelength)
+    scale, refs = align_reflections(pattern, two_theta, refs, model.hparams["wavelength"])
     regions = strongest_regions(attribution, two_theta, n_regions, reflections=refs)
     reference = refs[0].get("structure", "") if refs else ""
     return Explanation(label, pattern, attribution, regions, scale, reference)
 
 
 def explain_classes(
-    model: BaseClassifier,
+    model: Classifier,
     x: torch.Tensor,
     labels: torch.Tensor,
     attr: torch.Tensor,

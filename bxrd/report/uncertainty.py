@@ -14,6 +14,7 @@ import json
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
@@ -37,6 +38,7 @@ from bxrd.uq.figures import (
 
 def _save(fig: Figure, folder: Path, name: str, figures: list[str]) -> None:
     fig.savefig(folder / name, dpi=110)
+    plt.close(fig)
     figures.append(name)
 
 

@@ -1,0 +1,48 @@
+"""Attributions: SHAP per target class, completeness of Integrated Gradients and SHAP."""
+
+import torch
+
+from bxrd.explain.attributions import ProbabilityOf, integrated_gradients, shap_values
+
+from .toy import patterns
+
+
+def _p(model, x, y):
+    with torch.no_grad():
+        return ProbabilityOf(model)(x)[torch.arange(len(y)), y]
+
+
+def test_shap_of_one_class_equals_that_column_of_the_all_class_explainer(trained):
+    import shap
+
+    model, _, _ = trained("deterministic")
+    x, _ = patterns((1,), 3, seed=21)
+    target = torch.full((3,), 1)
+    background = patterns((0, 1, 2), 4, seed=22)[0]
+    got = shap_values(model, x, background, target, nsamples=16, seed=3)
+    full = shap.GradientExplainer(ProbabilityOf(model), background)
+    values = torch.as_tensor(full.shap_values(x, nsamples=16, rseed=3)).reshape(3, x.shape[1], 3)
+    assert torch.allclose(got, values[:, :, 1].float(), atol=1e-6)
+
+
+def test_shap_values_sum_to_the_probability_gain_over_background(trained):
+    model, _, _ = trained("deterministic")
+    x, y = patterns((0, 1, 2), 2, seed=24)
+    background = patterns((0, 1, 2), 10, seed=25)[0]
+    values = shap_values(model, x, background, y, nsamples=400, seed=0)
+    expected = torch.stack([_p(model, background, torch.full((30,), c)).mean() for c in y])
+    # expected gradients are complete in expectation: Σ φ ≈ p(x) − E_background p; single
+    # rows are noisy (sampled paths through a saturating softmax), their mean much less so
+    gain = _p(model, x, y) - expected
+    assert gain.min() > 0.5
+    assert abs(float(values.sum(dim=1).mean() - gain.mean())) < 0.1
+
+
+def test_integrated_gradients_sum_to_the_gain_over_a_flat_pattern(trained):
+    model, _, _ = trained("deterministic")
+    x, y = patterns((0, 1, 2), 2, seed=23)
+    attr = integrated_gradients(model, x.clone(), y, n_steps=256)
+    flat = x.median(dim=-1, keepdim=True).values.expand_as(x)
+    gain = _p(model, x, y) - _p(model, flat, y)
+    assert gain.abs().max() > 0.5  # the test means something: the peaks matter
+    assert torch.allclose(attr.sum(dim=1), gain, atol=0.03)

@@ -18,8 +18,8 @@ import pytorch_lightning as pl
 import torch
 
 from bxrd.data.datamodule import XRDDataModule
-from bxrd.models.classical import BASELINES, features, make_baseline
-from bxrd.uq.checkpoint import load_classifier
+from bxrd.models.classical import BASELINES, features, load_baseline_params, make_baseline
+from bxrd.uq.checkpoint import load_predictor
 
 
 def main() -> None:
@@ -31,6 +31,7 @@ def main() -> None:
     p.add_argument("--split", default="val", choices=["val", "test"])
     p.add_argument("--n_train", type=int, default=4096)
     p.add_argument("--models", default=",".join(BASELINES))
+    p.add_argument("--baselines", default="configs/baselines.yaml", help="hyperparameters")
     p.add_argument("--output", default="runs/baselines")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
@@ -50,16 +51,17 @@ def main() -> None:
     data = dm.val_set if args.split == "val" else dm.test_set
     x_eval, y_eval = data.patterns.numpy(), data.labels.numpy()
     f_train, f_eval = features(x_train), features(x_eval)
+    params = load_baseline_params(args.baselines)
     rows = []
     for name in args.models.split(","):
         t0 = time.perf_counter()
-        model = make_baseline(name, args.seed).fit(f_train, y_train)
+        model = make_baseline(name, args.seed, params.get(name)).fit(f_train, y_train)
         acc = float((model.predict(f_eval) == y_eval).mean())
         rows.append((name, acc, time.perf_counter() - t0))
         print(f"{name:20s} acc={acc:.3f} ({rows[-1][2]:.1f} s)", flush=True)
     if args.checkpoint:
         t0 = time.perf_counter()
-        pred = load_classifier(args.checkpoint).predict_proba(data.patterns)
+        pred = load_predictor(args.checkpoint).predict_proba(data.patterns)
         acc = float((pred.prediction.numpy() == y_eval).mean())
         rows.append((f"B-VGGNet ({Path(args.checkpoint).name})", acc, time.perf_counter() - t0))
     out = Path(args.output)

@@ -1,7 +1,9 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from bxrd.models.classical import BASELINES, features, make_baseline
+from bxrd.models.classical import BASELINES, features, load_baseline_params, make_baseline
 
 
 def test_features_keep_narrow_peaks():
@@ -26,3 +28,19 @@ def test_each_baseline_learns_separable_peaks(name):
 def test_unknown_baseline():
     with pytest.raises(ValueError, match="unknown baseline"):
         make_baseline("xgboost")
+
+
+def test_baseline_params_come_from_yaml(tmp_path):
+    path = tmp_path / "b.yaml"
+    path.write_text("knn: {n_neighbors: 3}\nsvm: {C: 2.0}\n")
+    params = load_baseline_params(path)
+    assert make_baseline("knn", params=params["knn"]).get_params()["n_neighbors"] == 3
+    assert make_baseline("svm", params=params["svm"]).get_params()["svc__C"] == 2.0
+    path.write_text("xgboost: {}\n")
+    with pytest.raises(ValueError, match="unknown baselines"):
+        load_baseline_params(path)
+
+
+def test_shipped_baseline_config_names_all_seven():
+    root = Path(__file__).resolve().parents[1]
+    assert set(load_baseline_params(root / "configs" / "baselines.yaml")) == set(BASELINES)

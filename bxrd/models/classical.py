@@ -1,16 +1,19 @@
 """Classical baselines of the paper (scikit-learn), trained and scored on bxrd's splits.
 
 Patterns are max-normalised and down-sampled by ``pool`` (max-pooling in 2θ, so narrow
-peaks survive) before fitting; the same features serve every model. Hyperparameters are
-plain keyword dictionaries so that YAML can set them.
+peaks survive) before fitting; the same features serve every model. Hyperparameters come
+from a YAML file (``configs/baselines.yaml``: baseline name → keyword arguments); a baseline
+missing from it runs with scikit-learn's defaults.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from sklearn.base import ClassifierMixin
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -22,16 +25,33 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
-#: Baseline name → (estimator class, default hyperparameters).
-BASELINES: dict[str, tuple[type, dict[str, Any]]] = {
-    "naive_bayes": (GaussianNB, {}),
-    "random_forest": (RandomForestClassifier, {"n_estimators": 200, "n_jobs": -1}),
-    "logistic_regression": (LogisticRegression, {"max_iter": 500, "C": 1.0}),
-    "svm": (SVC, {"C": 10.0, "kernel": "rbf", "probability": True}),
-    "knn": (KNeighborsClassifier, {"n_neighbors": 5}),
-    "decision_tree": (DecisionTreeClassifier, {}),
-    "mlp": (MLPClassifier, {"hidden_layer_sizes": (256,), "max_iter": 300}),
+#: Baseline name → estimator class.
+BASELINES: dict[str, type] = {
+    "naive_bayes": GaussianNB,
+    "random_forest": RandomForestClassifier,
+    "logistic_regression": LogisticRegression,
+    "svm": SVC,
+    "knn": KNeighborsClassifier,
+    "decision_tree": DecisionTreeClassifier,
+    "mlp": MLPClassifier,
 }
+#: Baselines fitted on standardised features.
+SCALED = ("logistic_regression", "svm", "mlp")
+
+
+def load_baseline_params(path: str | Path) -> dict[str, dict[str, Any]]:
+    """Read baseline hyperparameters (name → keyword arguments) from a YAML file.
+
+    Raises:
+        ValueError: the file names a baseline that does not exist, or is not a mapping.
+    """
+    params = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(params, dict):
+        raise ValueError(f"{path}: expected a mapping of baseline name to keyword arguments")
+    unknown = sorted(set(params) - set(BASELINES))
+    if unknown:
+        raise ValueError(f"{path}: unknown baselines {unknown}; choose from {sorted(BASELINES)}")
+    return {name: dict(kwargs or {}) for name, kwargs in params.items()}
 
 
 def features(patterns: np.ndarray, pool: int = 5) -> np.ndarray:
@@ -51,11 +71,11 @@ def make_baseline(
     """
     if name not in BASELINES:
         raise ValueError(f"unknown baseline {name!r}; choose from {sorted(BASELINES)}")
-    cls, defaults = BASELINES[name]
-    kwargs = {**defaults, **(params or {})}
+    cls = BASELINES[name]
+    kwargs = dict(params or {})
     if "random_state" in cls().get_params():
         kwargs.setdefault("random_state", seed)
     model = cls(**kwargs)
-    if name in ("logistic_regression", "svm", "mlp"):
+    if name in SCALED:
         return make_pipeline(StandardScaler(), model)
     return model

@@ -1,31 +1,22 @@
 """Run a checkpoint on measured thin-film patterns whose folders name the space group.
 
-Reads ``../shared/data/patterns/thinfilm_perovskites/<label>/`` (Oviedo et al. 2019, Cu Kα),
-maps folder names to space groups, and prints per folder: patterns, predictions, mean top
-probability, abstentions; then accuracy on folders whose space group is one of the model's
-classes (answered and overall) and the fraction of out-of-class patterns the model abstains
-on. Last line: ``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f>``::
+Reads ``../shared/data/patterns/thinfilm_perovskites/<label>/`` (Oviedo et al. 2019, Cu Kα)
+and prints per folder: patterns, predictions, mean top probability, abstentions; then
+accuracy on folders whose space group is one of the model's classes (overall and among
+answered patterns) and the abstention inside and outside the classes. Last line:
+``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f>``::
 
     python scripts/evaluate_measured.py [--checkpoint checkpoints/default.ckpt]
 """
 
 import argparse
-import collections
 from pathlib import Path
 
-from bxrd.report.answer import default_checkpoint, predict_files, read_inputs
-from bxrd.uq.checkpoint import load_classifier
+from bxrd.report.answer import default_checkpoint
+from bxrd.report.measured import film_summary, score_films
+from bxrd.uq.checkpoint import load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {
-    "pm-3m": "Pm-3m (221)",
-    "I4Imcm": "I4/mcm (140)",
-    "P3m1": "P-3m1 (164)",
-    "P61mmc": "P6_3/mmc (194)",
-    "Fm-3m": "Fm-3m (225)",
-    "Pc": "Pc (7)",
-    "P21a": "P2_1/c (14)",
-}
 
 
 def main() -> None:
@@ -35,34 +26,17 @@ def main() -> None:
         "--patterns", default=str(ROOT.parent / "shared/data/patterns/thinfilm_perovskites")
     )
     args = parser.parse_args()
-    model = load_classifier(args.checkpoint)
-    rows = []
-    for folder, truth in FOLDERS.items():
-        path = Path(args.patterns) / folder
-        if not path.is_dir():
-            continue
-        patterns, failed = read_inputs([str(path)], model, "CuKa", background=True)
-        answers = predict_files(model, patterns, explain=False) if patterns else []
-        counts = collections.Counter(a.label for a in answers)
-        n_abstain = sum(a.abstain for a in answers)
-        top = sum(max(a.probabilities.values()) for a in answers) / max(len(answers), 1)
-        known = truth in model.class_names
+    rows = score_films(load_predictor(args.checkpoint), args.patterns)
+    for r in rows:
         print(
-            f"{folder:8s} truth {truth:16s} {'in ' if known else 'out'} n={len(answers):2d} "
-            f"skipped={len(failed)} abstain={n_abstain:2d} mean top p={top:.2f} "
-            f"predicted {dict(counts.most_common(3))}"
+            f"{r.folder:8s} truth {r.truth:16s} {'in ' if r.in_classes else 'out'} n={r.n:2d} "
+            f"skipped={r.skipped} abstain={r.abstained:2d} mean top p={r.mean_top_p:.2f} "
+            f"predicted {r.predicted}"
         )
-        rows += [(known, a.label == truth, a.abstain) for a in answers]
-    inside = [r for r in rows if r[0]]
-    outside = [r for r in rows if not r[0]]
-    answered = [r for r in inside if not r[2]]
-    acc = sum(r[1] for r in inside) / max(len(inside), 1)
-    acc_answered = sum(r[1] for r in answered) / max(len(answered), 1)
-    ab_in = sum(r[2] for r in inside) / max(len(inside), 1)
-    ab_out = sum(r[2] for r in outside) / max(len(outside), 1)
+    s = film_summary(rows)
     print(
-        f"in_class_acc={acc:.3f} answered_acc={acc_answered:.3f} "
-        f"abstain_in={ab_in:.3f} abstain_out={ab_out:.3f}"
+        f"in_class_acc={s['in_class_accuracy']:.3f} answered_acc={s['answered_accuracy']:.3f} "
+        f"abstain_in={s['abstain_in_class']:.3f} abstain_out={s['abstain_out_of_class']:.3f}"
     )
 
 

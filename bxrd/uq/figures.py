@@ -108,3 +108,36 @@ def class_probability_figure(
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def confusion_figure(
+    labels: np.ndarray, predicted: np.ndarray, names: list[str], title: str
+) -> Figure:
+    """Row-normalised confusion matrix over the classes present in ``labels`` or predicted.
+
+    Args:
+        labels: true class indices, shape (N,).
+        predicted: predicted class indices, shape (N,).
+        names: class names (index order).
+        title: figure title (the accuracy is appended).
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    present = np.union1d(np.unique(labels), np.unique(predicted))
+    size = max(5.0, 0.32 * len(present) + 2.5)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ConfusionMatrixDisplay.from_predictions(
+        labels,
+        predicted,
+        labels=present,
+        display_labels=[names[i] for i in present],
+        normalize="true",
+        values_format=".2f",
+        include_values=len(present) <= 12,
+        xticks_rotation="vertical",
+        colorbar=False,
+        ax=ax,
+    )
+    ax.set_title(f"{title}: accuracy {(labels == predicted).mean():.3f} (rows: true)")
+    fig.tight_layout()
+    return fig

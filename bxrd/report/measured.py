@@ -1,0 +1,224 @@
+"""Validation on measured patterns: thin-film space groups, out-of-library flags, distances.
+
+* :func:`score_films` — space-group answers on measured films whose folder names the space
+  group (Oviedo et al. 2019 layout), with abstention, split into folders whose space group is
+  among the model's classes and those that are not.
+* :func:`outside_scores` — how strongly a model says "not in my library" for each pattern:
+  p(no) for a yes/no model, otherwise one minus the top mean probability;
+  :func:`flag_summary` turns scores of in-library and outside patterns into the fraction
+  flagged and an AUROC.
+* :func:`distance_report` — Euclidean and cosine distance matrices between measured
+  patterns and each one's distance to the nearest training pattern, with a flag for
+  patterns farther from training than any held-out simulated test pattern (the paper's
+  R050456 case: a pattern unlike everything the model saw).
+
+Patterns are (N, L) arrays on the model's 2θ grid (degrees); each row is scaled to max 1
+before distances are taken.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import pairwise_distances, roc_auc_score
+
+from bxrd.report.answer import predict_files, read_inputs
+from bxrd.uq.predict_api import Classifier
+from bxrd.xrd.pattern_io import GriddedPattern
+
+#: Folder of the thin-film data set → space group label (Oviedo et al. 2019, Cu Kα).
+FILM_SPACE_GROUPS: dict[str, str] = {
+    "pm-3m": "Pm-3m (221)",
+    "I4Imcm": "I4/mcm (140)",
+    "P3m1": "P-3m1 (164)",
+    "P61mmc": "P6_3/mmc (194)",
+    "Fm-3m": "Fm-3m (225)",
+    "Pc": "Pc (7)",
+    "P21a": "P2_1/c (14)",
+}
+#: Film folders holding ABX3 perovskites (the in-library side of the out-of-library test).
+ABX3_FILM_FOLDERS: tuple[str, ...] = ("pm-3m", "I4Imcm")
+
+
+@dataclass
+class FolderScore:
+    """Answers of a model on one folder of measured patterns.
+
+    Attributes:
+        folder: folder name; truth: its space group; in_classes: truth is a model class.
+        n: patterns answered; skipped: files refused (with reasons in ``messages``).
+        correct, abstained: counts; correct_answered: correct among the not abstained;
+        predicted: the three most frequent answers.
+        mean_top_p: mean of the top mean probability.
+    """
+
+    folder: str
+    truth: str
+    in_classes: bool
+    n: int
+    skipped: int
+    correct: int
+    abstained: int
+    correct_answered: int
+    predicted: dict[str, int]
+    mean_top_p: float
+    messages: list[str]
+
+
+def read_folder(
+    model: Classifier, folder: Path, wavelength: str | None = None
+) -> tuple[list[GriddedPattern], list[str]]:
+    """Measured patterns of one folder on the model's grid, and messages for skipped files."""
+    return read_inputs([str(folder)], model, wavelength, background=True)
+
+
+def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
+    """Score ``model`` on every film folder of ``root`` named in :data:`FILM_SPACE_GROUPS`."""
+    rows = []
+    for folder, truth in FILM_SPACE_GROUPS.items():
+        path = Path(root) / folder
+        if not path.is_dir():
+            continue
+        patterns, failed = read_folder(model, path, "CuKa")
+        answers = predict_files(model, patterns, explain=False) if patterns else []
+        rows.append(
+            FolderScore(
+                folder=folder,
+                truth=truth,
+                in_classes=truth in model.class_names,
+                n=len(answers),
+                skipped=len(failed),
+                correct=sum(a.label == truth for a in answers),
+                abstained=sum(a.abstain for a in answers),
+                correct_answered=sum(a.label == truth and not a.abstain for a in answers),
+                predicted=dict(Counter(a.label for a in answers).most_common(3)),
+                mean_top_p=float(np.mean([max(a.probabilities.values()) for a in answers]))
+                if answers
+                else float("nan"),
+                messages=failed,
+            )
+        )
+    return rows
+
+
+def film_summary(rows: list[FolderScore]) -> dict[str, float]:
+    """Accuracy over in-class folders (all and answered) and abstention inside and outside."""
+    inside = [r for r in rows if r.in_classes]
+    outside = [r for r in rows if not r.in_classes]
+    n_in = sum(r.n for r in inside)
+    answered = n_in - sum(r.abstained for r in inside)
+    ratio = lambda a, b: a / b if b else float("nan")  # noqa: E731
+    return {
+        "in_class_patterns": n_in,
+        "in_class_accuracy": ratio(sum(r.correct for r in inside), n_in),
+        "answered_accuracy": ratio(sum(r.correct_answered for r in inside), answered),
+        "abstain_in_class": ratio(sum(r.abstained for r in inside), n_in),
+        "abstain_out_of_class": ratio(sum(r.abstained for r in outside), sum(r.n for r in outside)),
+    }
+
+
+def outside_scores(model: Classifier, patterns: np.ndarray) -> np.ndarray:
+    """Per-pattern score of "outside the library", shape (N,); higher = more outside.
+
+    A yes/no model (classes ``no``/``yes``) gives p(no); any other model one minus its top
+    mean probability, the quantity its abstention thresholds.
+    """
+    probs = model.predict_proba(np.asarray(patterns, dtype=np.float32)).probs
+    if "no" in model.class_names:
+        return probs[:, model.class_names.index("no")].numpy()
+    return (1.0 - probs.max(dim=1).values).numpy()
+
+
+def flag_summary(
+    inside: np.ndarray, outside: np.ndarray, threshold: float = 0.5
+) -> dict[str, float]:
+    """Fraction of each group flagged (score ≥ ``threshold``) and the AUROC outside vs inside."""
+    labels = np.r_[np.zeros(len(inside)), np.ones(len(outside))]
+    scores = np.r_[inside, outside]
+    auroc = float(roc_auc_score(labels, scores)) if len(inside) and len(outside) else float("nan")
+    return {
+        "flagged_inside": float((inside >= threshold).mean()) if len(inside) else float("nan"),
+        "flagged_outside": float((outside >= threshold).mean()) if len(outside) else float("nan"),
+        "auroc": auroc,
+    }
+
+
+def _unit_max(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.maximum(x.max(axis=1, keepdims=True), 1e-12)
+
+
+@dataclass
+class DistanceReport:
+    """Distances of measured patterns to each other and to the training set.
+
+    Attributes:
+        euclidean, cosine: (N, N) matrices between the measured patterns.
+        nearest_euclidean, nearest_cosine: distance of each measured pattern to its
+            nearest training pattern, shape (N,).
+        threshold_cosine: largest nearest-training cosine distance of a held-out
+            simulated test pattern; measured patterns beyond it are ``far``.
+        far: shape (N,) bool.
+    """
+
+    euclidean: np.ndarray
+    cosine: np.ndarray
+    nearest_euclidean: np.ndarray
+    nearest_cosine: np.ndarray
+    threshold_cosine: float
+    far: np.ndarray
+
+
+def nearest_distance(x: np.ndarray, reference: np.ndarray, metric: str) -> np.ndarray:
+    """Distance of each row of ``x`` (N, L) to its nearest row of ``reference`` (M, L)."""
+    return pairwise_distances(_unit_max(x), _unit_max(reference), metric=metric).min(axis=1)
+
+
+def distance_report(
+    measured: np.ndarray, training: np.ndarray, held_out: np.ndarray
+) -> DistanceReport:
+    """Distance matrices of ``measured`` (N, L) and the far-from-training flag.
+
+    Args:
+        measured: measured patterns on the model grid.
+        training: training patterns (clean stored training split), (M, L).
+        held_out: held-out simulated test patterns, (K, L); they set the flag's threshold.
+    """
+    x = _unit_max(measured)
+    near_cos = nearest_distance(x, training, "cosine")
+    threshold = float(nearest_distance(held_out, training, "cosine").max())
+    return DistanceReport(
+        euclidean=pairwise_distances(x, metric="euclidean"),
+        cosine=pairwise_distances(x, metric="cosine"),
+        nearest_euclidean=nearest_distance(x, training, "euclidean"),
+        nearest_cosine=near_cos,
+        threshold_cosine=threshold,
+        far=near_cos > threshold,
+    )
+
+
+def distance_figure(report: DistanceReport, names: list[str]):  # noqa: ANN201
+    """Euclidean and cosine matrices side by side; far-from-training patterns marked in red."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.4))
+    for ax, (title, m) in zip(
+        axes, (("Euclidean", report.euclidean), ("cosine", report.cosine)), strict=True
+    ):
+        im = ax.imshow(m, cmap="viridis")
+        ax.set_title(f"{title} distance between measured patterns")
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        ticks = np.arange(len(names))
+        ax.set_yticks(ticks, names, fontsize=5)
+        ax.set_xticks([])
+        for t in ticks[report.far]:
+            ax.get_yticklabels()[t].set_color("red")
+    fig.suptitle(
+        f"red: farther from every training pattern than any held-out test pattern "
+        f"(cosine > {report.threshold_cosine:.3f}); {int(report.far.sum())}/{len(names)}"
+    )
+    fig.tight_layout()
+    return fig

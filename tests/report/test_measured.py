@@ -1,0 +1,84 @@
+"""Measured-pattern validation: out-of-library flags, yes/no metrics, distances, films."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from bxrd.report.measured import (
+    FILM_SPACE_GROUPS,
+    distance_report,
+    film_summary,
+    flag_summary,
+    outside_scores,
+    score_films,
+)
+from bxrd.report.yes_no import yes_no_metrics
+from bxrd.uq.checkpoint import load_predictor
+from bxrd.uq.predict_api import PredictiveMixin
+
+ROOT = Path(__file__).resolve().parents[2]
+FILMS = ROOT.parent / "shared" / "data" / "patterns" / "thinfilm_perovskites"
+
+
+class Fixed(PredictiveMixin, torch.nn.Module):
+    """Predicts the first two grid points' values as class probabilities (softmaxed)."""
+
+    def __init__(self, class_names):
+        super().__init__()
+        self.class_names = class_names
+
+    def predict_samples(self, x):
+        return torch.softmax(x[:, :2] * 10, dim=-1)[None]
+
+
+def test_outside_score_is_p_no_for_yes_no_and_uncertainty_otherwise():
+    x = np.array([[1.0, 0.0, 0.3], [0.5, 0.5, 0.3]], dtype=np.float32)
+    p = torch.softmax(torch.tensor(x[:, :2]) * 10, dim=-1).numpy()
+    assert np.allclose(outside_scores(Fixed(["no", "yes"]), x), p[:, 0], atol=1e-6)
+    # any other model: one minus the top probability; 0.5 for the even split
+    assert np.allclose(outside_scores(Fixed(["a", "b"]), x), 1 - p.max(axis=1), atol=1e-6)
+
+
+def test_flag_summary_counts_and_auroc():
+    inside, outside = np.array([0.1, 0.2, 0.6]), np.array([0.7, 0.9, 0.4, 0.8])
+    f = flag_summary(inside, outside)
+    assert f["flagged_inside"] == pytest.approx(1 / 3) and f["flagged_outside"] == 0.75
+    # 12 pairs, outside ranked above inside in all but (0.4 < 0.6)
+    assert f["auroc"] == pytest.approx(11 / 12)
+
+
+def test_yes_no_metrics():
+    y = np.array([0, 0, 1, 1, 1])
+    m = yes_no_metrics(y, np.array([0.2, 0.7, 0.9, 0.6, 0.4]))
+    assert m["confusion"] == [[1, 1], [1, 2]] and m["accuracy"] == pytest.approx(0.6)
+    assert m["auc"] == pytest.approx(4 / 6)
+
+
+def test_distance_report_flags_patterns_unlike_training():
+    grid = np.linspace(0, 1, 200)
+    peaks = lambda *c: sum(np.exp(-0.5 * ((grid - p) / 0.01) ** 2) for p in c)  # noqa: E731
+    training = np.stack([peaks(0.2, 0.5), peaks(0.3, 0.7), peaks(0.4, 0.8)])
+    held_out = np.stack([peaks(0.21, 0.5), peaks(0.3, 0.71)])
+    measured = np.stack([3 * peaks(0.2, 0.5), peaks(0.6, 0.9)])
+    r = distance_report(measured, training, held_out)
+    assert r.cosine.shape == (2, 2) and np.allclose(np.diag(r.cosine), 0, atol=1e-9)
+    assert r.nearest_cosine[0] == pytest.approx(0, abs=1e-9)  # scale does not matter
+    assert list(r.far) == [False, True]
+    assert np.allclose(r.euclidean, r.euclidean.T)
+
+
+@pytest.mark.skipif(not FILMS.is_dir(), reason=f"shared film patterns not found at {FILMS}")
+def test_films_scored_per_folder_with_shipped_model():
+    model = load_predictor(ROOT / "checkpoints" / "default.ckpt")
+    rows = score_films(model, FILMS)
+    assert {r.folder for r in rows} <= set(FILM_SPACE_GROUPS)
+    for r in rows:
+        files = [p for p in (FILMS / r.folder).iterdir() if p.is_file()]
+        assert r.n + r.skipped == len(files)
+        assert r.correct_answered <= min(r.correct, r.n - r.abstained)
+    s = film_summary(rows)
+    pm3m = next(r for r in rows if r.folder == "pm-3m")
+    assert pm3m.in_classes and pm3m.correct / pm3m.n > 0.5
+    assert 0 <= s["abstain_out_of_class"] <= 1

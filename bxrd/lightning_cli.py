@@ -12,6 +12,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveCon
 
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.uq.base import BaseClassifier
+from bxrd.uq.feature_density import fit_feature_density
 
 #: Trainer defaults (a YAML's ``trainer:`` overrides them): TensorBoard logs in ``runs/``.
 TRAINER_DEFAULTS = {"max_epochs": 10, "log_every_n_steps": 10}
@@ -37,12 +38,18 @@ class BxrdCLI(LightningCLI):
         self.model.reference_reflections = self.datamodule.class_reflections()
 
     def after_fit(self) -> None:
-        """Run the model's post-hoc step and save ``final.ckpt``."""
+        """Run the model's post-hoc step, fit the feature density, save ``final.ckpt``."""
         note = self.model.post_fit(
             self.datamodule.train_dataloader(), self.datamodule.val_dataloader()
         )
         if note:
             print(note)
+        dm = self.datamodule
+        self.model.feature_density = fit_feature_density(
+            self.model.net, dm.train_dataloader(), dm.val_dataloader(), dm.n_classes
+        )
+        threshold = self.model.feature_density.threshold
+        print(f"feature density fitted, far-from-training threshold {threshold:.1f}")
         folder = Path(self.trainer.log_dir or ".") / "checkpoints"
         path = folder / "final.ckpt"
         self.trainer.save_checkpoint(path, weights_only=True)

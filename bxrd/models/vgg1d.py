@@ -122,6 +122,10 @@ class VGG1D(nn.Module):
         """Logits, shape (B, n_classes)."""
         return self.head(self.embed(x))
 
+    def penultimate(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden activations before dropout and the output layer, shape (B, hidden)."""
+        return self.head.act(self.head.fc(self.head.flatten(self.embed(x))))
+
     @property
     def head_only_dropout(self) -> bool:
         """True when dropout sits only in the head (backbone is deterministic)."""

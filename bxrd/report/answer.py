@@ -52,6 +52,8 @@ class Answer:
     measured_range: tuple[float, float] = (0.0, 0.0)
     coverage: float = 1.0
     reference: dict = field(default_factory=dict)
+    feature_distance: float | None = None
+    far_from_training: bool | None = None
 
     def text(self) -> str:
         """Format the answer as a few readable lines."""
@@ -73,6 +75,15 @@ class Answer:
             f"  used 2θ {self.measured_range[0]:.2f}–{self.measured_range[1]:.2f}° "
             f"({self.coverage:.0%} of the model grid)"
         )
+        if self.far_from_training is not None:
+            where = (
+                "FAR FROM TRAINING: unlike every pattern the model learned from (noise, "
+                "another kind of phase, or texture / substrate peaks); check the answer "
+                "against the peaks"
+                if self.far_from_training
+                else "within the range of the training data"
+            )
+            lines.append(f"  feature distance {self.feature_distance:.0f}: {where}")
         if self.regions:
             lines.append("  decided by: " + "; ".join(r["text"] for r in self.regions))
         if self.reference:
@@ -100,6 +111,8 @@ def predict_files(
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         pred = model.predict_proba(x, threshold=threshold, k=k)
+    density = model.feature_density
+    distance, far = density.assess(model.net, x) if density is not None else (None, None)
     names = model.class_names
     explained: list[Explanation | None] = [None] * len(patterns)
     if explain and model.grid is not None:
@@ -139,6 +152,8 @@ def predict_files(
                     if e and e.reference
                     else {}
                 ),
+                feature_distance=None if distance is None else float(distance[i]),
+                far_from_training=None if far is None else bool(far[i]),
             )
         )
     return out

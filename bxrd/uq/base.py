@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
 from bxrd.uq.calibration import classification_metrics
+from bxrd.uq.feature_density import FeatureDensity
 from bxrd.uq.predict_api import PredictiveMixin
 from bxrd.uq.stamp import check_stamp, make_stamp
 from bxrd.xrd.grid import TwoThetaGrid
@@ -69,6 +70,7 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         if grid is not None and grid.n_points != in_length:
             raise ValueError(f"grid has {self.grid.n_points} points but in_length is {in_length}")
         self.reference_reflections: dict[str, list[dict]] = {}
+        self.feature_density: FeatureDensity | None = None
         self.configure_models()
         self.val_metrics = classification_metrics(n_classes, prefix="val/")
         self.test_metrics = classification_metrics(n_classes, prefix="test/")
@@ -139,11 +141,15 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         return torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Stamp the checkpoint with bxrd's format and version; keep reference reflections."""
+        """Stamp the checkpoint (format, version); keep reference reflections, feature density."""
         checkpoint["bxrd"] = make_stamp(self)
         checkpoint["reference_reflections"] = self.reference_reflections
+        if self.feature_density is not None:
+            checkpoint["feature_density"] = self.feature_density.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse checkpoints of another bxrd format with a clear message."""
         check_stamp(checkpoint)
         self.reference_reflections = checkpoint.get("reference_reflections", {})
+        if "feature_density" in checkpoint:
+            self.feature_density = FeatureDensity.from_state_dict(checkpoint["feature_density"])

@@ -11,6 +11,7 @@ from torch import nn
 from bxrd.uq.predictive import Predictive, summarize
 
 if TYPE_CHECKING:
+    from bxrd.uq.feature_density import FeatureDensity
     from bxrd.xrd.grid import TwoThetaGrid
 
 
@@ -50,6 +51,7 @@ class Classifier(Protocol):
     grid: TwoThetaGrid | None
     abstain_threshold: float
     reference_reflections: dict[str, list[dict]]
+    feature_density: FeatureDensity | None
 
     def predict_proba(
         self, inputs: torch.Tensor | Iterable, threshold: float | None = None, k: int = 3

@@ -15,6 +15,7 @@ from torch import nn
 
 from bxrd.models.dropout_sampling import mc_dropout_samples
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
+from bxrd.uq.feature_density import FeatureDensity
 from bxrd.uq.predict_api import PredictiveMixin
 
 
@@ -23,7 +24,7 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
 
     Attributes mirror :class:`~bxrd.uq.base.BaseClassifier` where prediction and explanation
     read them: ``net``, ``hparams``, ``class_names``, ``grid`` (2θ, degrees),
-    ``abstain_threshold`` and ``reference_reflections``.
+    ``abstain_threshold``, ``reference_reflections`` and ``feature_density``.
     """
 
     def __init__(self, net: VGG1D, hparams: dict[str, Any], reference_reflections: dict) -> None:
@@ -34,6 +35,7 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         self.grid = hparams["grid"]
         self.abstain_threshold: float = hparams["abstain_threshold"]
         self.reference_reflections = reference_reflections
+        self.feature_density: FeatureDensity | None = None
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict[str, Any]) -> DropoutPredictor:
@@ -49,6 +51,8 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         }
         net.load_state_dict(state)
         model = cls(net, hp, checkpoint.get("reference_reflections", {}))
+        if "feature_density" in checkpoint:
+            model.feature_density = FeatureDensity.from_state_dict(checkpoint["feature_density"])
         return model.eval()
 
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:

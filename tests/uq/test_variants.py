@@ -136,3 +136,25 @@ def test_other_format_is_refused(trained, tmp_path):
     torch.save(ckpt, path)
     with pytest.raises(BxrdInputError, match="old.ckpt: checkpoint format 0"):
         load_classifier(path)
+
+
+def test_feature_density_flags_noise_and_survives_the_checkpoint(trained, tmp_path):
+    from bxrd.uq.feature_density import fit_feature_density
+
+    from .toy import loaders
+
+    model, trainer, val = trained("mc_dropout")
+    train_loader, _ = loaders(0)
+    density = fit_feature_density(model.net, train_loader, val, 3, quantile=0.95)
+    x_in, _ = patterns((0, 1, 2), 20, seed=31)
+    noise = torch.rand(30, LENGTH, generator=torch.Generator().manual_seed(32))
+    _, far_in = density.assess(model.net, x_in)
+    _, far_noise = density.assess(model.net, noise)
+    assert far_in.float().mean() <= 0.2 and far_noise.all()
+    model.feature_density = density
+    path = tmp_path / "density.ckpt"
+    trainer.save_checkpoint(path)
+    model.feature_density = None
+    for back in (load_classifier(path), load_predictor(path)):
+        scores, _ = back.feature_density.assess(back.net, noise)
+        assert torch.allclose(scores, density.score(model.net.penultimate(noise).detach()))

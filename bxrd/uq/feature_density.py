@@ -1,0 +1,104 @@
+"""Distance of a pattern from the training data in the network's feature space.
+
+MC dropout and even Laplace can be confident on inputs unlike anything seen in training
+(pure noise, a mineral outside the library). Following Lee et al. (2018) and Mukhoti et al.
+(2023, DDU), the penultimate activations of the trained network are modelled by one Gaussian
+per class with a shared covariance (Ledoit–Wolf shrinkage, scikit-learn). A pattern's score
+is its smallest squared Mahalanobis distance to a class mean; it is *far from training*
+when the score exceeds the ``quantile`` of the scores of held-out validation patterns.
+
+Fitting needs scikit-learn; scoring is torch only (the fast inference path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import torch
+
+from bxrd.models.vgg1d import VGG1D
+
+
+@dataclass
+class FeatureDensity:
+    """Class-conditional Gaussians on penultimate features.
+
+    Attributes:
+        means: means of the classes seen in training, shape (C', D).
+        precision: shared precision matrix, shape (D, D).
+        threshold: squared-distance threshold (the validation ``quantile``).
+        quantile: the quantile of validation scores used as threshold.
+    """
+
+    means: torch.Tensor
+    precision: torch.Tensor
+    threshold: float
+    quantile: float
+
+    def score(self, features: torch.Tensor) -> torch.Tensor:
+        """Smallest squared Mahalanobis distance to a class mean, shape (B,)."""
+        diff = features[:, None, :] - self.means[None]  # (B, C, D)
+        return torch.einsum("bcd,de,bce->bc", diff, self.precision, diff).min(dim=1).values
+
+    @torch.no_grad()
+    def assess(self, net: VGG1D, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores (B,) of patterns ``x`` (B, L) under ``net`` (eval mode) and far flags (B,)."""
+        was_training = net.training
+        net.eval()
+        try:
+            scores = self.score(net.penultimate(x))
+        finally:
+            net.train(was_training)
+        return scores, scores > self.threshold
+
+    def state_dict(self) -> dict:
+        """Tensors and numbers for a checkpoint (torch's weights-only loader reads them)."""
+        return {
+            "means": self.means,
+            "precision": self.precision,
+            "threshold": self.threshold,
+            "quantile": self.quantile,
+        }
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> FeatureDensity:
+        """Rebuild from :meth:`state_dict`."""
+        return cls(state["means"], state["precision"], state["threshold"], state["quantile"])
+
+
+@torch.no_grad()
+def _features(net: VGG1D, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+    feats, labels = [], []
+    for batch in loader:
+        feats.append(net.penultimate(batch["pattern"]))
+        labels.append(batch["label"])
+    return torch.cat(feats).double(), torch.cat(labels)
+
+
+def fit_feature_density(
+    net: VGG1D, train: Iterable, val: Iterable, n_classes: int, quantile: float = 0.99
+) -> FeatureDensity:
+    """Fit class means and the shared covariance on ``train``; set the threshold on ``val``.
+
+    Args:
+        net: the trained network (put in eval mode here).
+        train: loader of dict batches (``pattern`` (B, L), ``label`` (B,)) for the Gaussians.
+        val: loader of held-out dict batches for the threshold.
+        n_classes: number of classes; a class absent from ``train`` gets no Gaussian.
+        quantile: validation quantile used as the far-from-training threshold.
+    """
+    from sklearn.covariance import LedoitWolf
+
+    net.eval()
+    z, y = _features(net, train)
+    present = [c for c in range(n_classes) if (y == c).any()]
+    means = torch.stack([z[y == c].mean(dim=0) for c in present])
+    index = torch.full((n_classes,), -1, dtype=torch.long)
+    index[present] = torch.arange(len(present))
+    centred = (z - means[index[y]]).numpy()
+    precision = torch.from_numpy(LedoitWolf().fit(centred).precision_)
+    density = FeatureDensity(means.float(), precision.float(), 0.0, quantile)
+    z_val, _ = _features(net, val)
+    density.threshold = float(torch.quantile(density.score(z_val.float()), quantile))
+    return density

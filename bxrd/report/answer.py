@@ -104,13 +104,11 @@ def predict_files(
 ) -> list[Answer]:
     """Predictive answers for gridded patterns (one per pattern).
 
-    Sampling methods draw from a generator seeded with ``seed`` (the caller's random state
-    is left untouched), so the same file gets the same answer every time.
+    Sampling methods draw with ``seed`` (the caller's random state is left untouched), so
+    the same file gets the same answer every time.
     """
     x = torch.from_numpy(np.stack([p.intensity for p in patterns]))
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        pred = model.predict_proba(x, threshold=threshold, k=k)
+    pred = model.predict_proba(x, threshold=threshold, k=k, seed=seed)
     density = model.feature_density
     distance, far = density.assess(model.net, x) if density is not None else (None, None)
     names = model.class_names

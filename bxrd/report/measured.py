@@ -126,7 +126,7 @@ def outside_scores(model: Classifier, patterns: np.ndarray) -> np.ndarray:
     A yes/no model (classes ``no``/``yes``) gives p(no); any other model one minus its top
     mean probability, the quantity its abstention thresholds.
     """
-    probs = model.predict_proba(np.asarray(patterns, dtype=np.float32)).probs
+    probs = model.predict_proba(np.asarray(patterns, dtype=np.float32), seed=0).probs
     if "no" in model.class_names:
         return probs[:, model.class_names.index("no")].numpy()
     return (1.0 - probs.max(dim=1).values).numpy()

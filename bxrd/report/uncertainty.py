@@ -79,7 +79,7 @@ def build_report(
         method = METHODS.get(type(model).__name__, type(model).__name__)
         key = method if method not in numbers["methods"] else f"{method} ({Path(ckpt).name})"
         t = time.perf_counter()
-        pred = model.predict_proba(torch.utils.data.DataLoader(data, batch_size=128))
+        pred = model.predict_proba(torch.utils.data.DataLoader(data, batch_size=128), seed=0)
         seconds = time.perf_counter() - t
         metrics = classification_metrics(len(names))
         metrics.update(pred.probs, y)

@@ -54,7 +54,11 @@ class Classifier(Protocol):
     feature_density: FeatureDensity | None
 
     def predict_proba(
-        self, inputs: torch.Tensor | Iterable, threshold: float | None = None, k: int = 3
+        self,
+        inputs: torch.Tensor | Iterable,
+        threshold: float | None = None,
+        k: int = 3,
+        seed: int | None = None,
     ) -> Predictive:
         """Predictive summary (see :meth:`PredictiveMixin.predict_proba`)."""
         ...
@@ -100,6 +104,7 @@ class PredictiveMixin:
         inputs: torch.Tensor | Iterable,
         threshold: float | None = None,
         k: int = 3,
+        seed: int | None = None,
     ) -> Predictive:
         """Predictive summary for one pattern, a batch, or a DataLoader.
 
@@ -108,14 +113,19 @@ class PredictiveMixin:
                 ``pattern``, or (x, y) pairs).
             threshold: abstain below this top probability (default: the model's setting).
             k: number of top classes reported.
+            seed: seed of the predictive samples (the caller's random state is left as it
+                was), so the same inputs give the same summary; None: the global state.
         """
         was_training = self.training  # type: ignore[attr-defined]
         self.eval()  # type: ignore[attr-defined]
         threshold = self.abstain_threshold if threshold is None else threshold
         try:
-            if isinstance(inputs, torch.Tensor):
-                return self._predict_batch(inputs, threshold, k)
-            parts = [self._predict_batch(batch_inputs(b), threshold, k) for b in inputs]
+            with torch.random.fork_rng(enabled=seed is not None):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                if isinstance(inputs, torch.Tensor):
+                    return self._predict_batch(inputs, threshold, k)
+                parts = [self._predict_batch(batch_inputs(b), threshold, k) for b in inputs]
         finally:
             self.train(was_training)  # type: ignore[attr-defined]
         return concat(parts)

@@ -158,3 +158,13 @@ def test_feature_density_flags_noise_and_survives_the_checkpoint(trained, tmp_pa
     for back in (load_classifier(path), load_predictor(path)):
         scores, _ = back.feature_density.assess(back.net, noise)
         assert torch.allclose(scores, density.score(model.net.penultimate(noise).detach()))
+
+
+def test_seeded_predictions_repeat_and_leave_the_global_state_alone(trained):
+    model, _, _ = trained("mc_dropout")
+    x, _ = patterns((0, 1, 2), 3, seed=33)
+    state = torch.random.get_rng_state()
+    a, b = model.predict_proba(x, seed=5), model.predict_proba(x, seed=5)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert torch.equal(a.probs, b.probs) and torch.equal(a.std, b.std)
+    assert not torch.equal(a.std, model.predict_proba(x, seed=6).std)

@@ -407,7 +407,8 @@ def measured(run: Run, sg_model: BaseClassifier, yes_no_model: BaseClassifier) -
         ],
     )
     run.record["far_threshold_cosine"] = report.threshold_cosine
-    run.figure(distance_figure(report, names), "measured_distances")
+    groups = [("ABX3 films", n_in), ("RRUFF minerals", len(x_out))]
+    run.figure(distance_figure(report, names, groups), "measured_distances")
     run.timed("measured")
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 from sklearn.metrics import pairwise_distances, roc_auc_score
 
 from bxrd.report.answer import predict_files, read_inputs
@@ -200,25 +201,49 @@ def distance_report(
     )
 
 
-def distance_figure(report: DistanceReport, names: list[str]):  # noqa: ANN201
-    """Euclidean and cosine matrices side by side; far-from-training patterns marked in red."""
+def distance_figure(
+    report: DistanceReport, names: list[str], groups: list[tuple[str, int]] | None = None
+) -> Figure:
+    """Euclidean and cosine matrices side by side; far-from-training patterns marked in red.
+
+    Args:
+        report: the distances.
+        names: one name per pattern (tick labels when there are at most 60 patterns).
+        groups: consecutive (name, count) blocks of patterns, drawn as separated blocks.
+    """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.4))
+    n = len(names)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6))
     for ax, (title, m) in zip(
         axes, (("Euclidean", report.euclidean), ("cosine", report.cosine)), strict=True
     ):
-        im = ax.imshow(m, cmap="viridis")
+        im = ax.imshow(m, cmap="viridis", interpolation="nearest")
         ax.set_title(f"{title} distance between measured patterns")
         fig.colorbar(im, ax=ax, shrink=0.8)
-        ticks = np.arange(len(names))
-        ax.set_yticks(ticks, names, fontsize=5)
         ax.set_xticks([])
-        for t in ticks[report.far]:
-            ax.get_yticklabels()[t].set_color("red")
+        if n <= 60:
+            ax.set_yticks(np.arange(n), names, fontsize=6)
+            for t in np.nonzero(report.far)[0]:
+                ax.get_yticklabels()[t].set_color("red")
+        else:
+            ax.set_yticks([])
+        rows = np.nonzero(report.far)[0]
+        ax.scatter(
+            np.full(len(rows), -0.02 * n), rows, marker=">", color="red", s=12, clip_on=False
+        )
+        ax.set_xlim(-0.5, n - 0.5)
+        ax.set_ylim(n - 0.5, -0.5)
+        edge = 0
+        for label, count in groups or []:
+            ax.text(-0.06 * n, edge + count / 2, label, rotation=90, ha="right", va="center")
+            edge += count
+            if edge < n:
+                ax.axhline(edge - 0.5, color="white", lw=0.8)
+                ax.axvline(edge - 0.5, color="white", lw=0.8)
     fig.suptitle(
-        f"red: farther from every training pattern than any held-out test pattern "
-        f"(cosine > {report.threshold_cosine:.3f}); {int(report.far.sum())}/{len(names)}"
+        f"red ▶: farther from every training pattern than any held-out test pattern "
+        f"(cosine > {report.threshold_cosine:.3f}); {int(report.far.sum())} of {n}"
     )
     fig.tight_layout()
     return fig

@@ -63,6 +63,9 @@ def test_bundled_example_gets_the_right_answer():
     answers, failed = run_predict([str(CHECKPOINTS / "example_CsPbI3.txt")])
     assert not failed and answers[0].label == "Pm-3m (221)" and not answers[0].abstain
     assert answers[0].regions and answers[0].regions[0]["hkl"]
+    # the shipped model carries its feature density: the example is within training range
+    assert answers[0].far_from_training is False
+    assert "within the range of the training data" in answers[0].text()
 
 
 def test_predict_command_does_not_import_training_stack():

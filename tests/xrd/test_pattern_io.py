@@ -120,3 +120,13 @@ def test_shared_measured_patterns_read(tmp_path):
     done, failed = load_patterns(root / "thinfilm_perovskites", GRID, CU, file_wavelength="CuKa")
     assert len(done) >= 40
     assert all("covers" in f for f in failed)  # only the two 13.75–14.4° scans
+
+
+def test_background_filter_matches_scipy_ndimage():
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    from bxrd.xrd.pattern_io import _moving
+
+    y = np.random.default_rng(0).random(500)
+    assert np.allclose(_moving(y, 31, "min"), minimum_filter1d(y, 31, mode="nearest"))
+    assert np.allclose(_moving(y, 31, "mean"), uniform_filter1d(y, 31, mode="nearest"))

@@ -23,7 +23,7 @@ augmentation, class balance, seed). ``run.json`` records seed, dataset hash, ver
 wall time per section; ``summary.md`` gathers every table::
 
     python scripts/run_experiments.py --size small     # data/paper, ~25 min on 2 cores
-    python scripts/run_experiments.py --size full      # 4x the training patterns, ~75 min
+    python scripts/run_experiments.py --size full      # 4x the training patterns, ~80 min
 """
 
 import argparse

@@ -151,5 +151,4 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         """Refuse checkpoints of another bxrd format with a clear message."""
         check_stamp(checkpoint)
         self.reference_reflections = checkpoint.get("reference_reflections", {})
-        if "feature_density" in checkpoint:
-            self.feature_density = FeatureDensity.from_state_dict(checkpoint["feature_density"])
+        self.feature_density = FeatureDensity.from_checkpoint(checkpoint)

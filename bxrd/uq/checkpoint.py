@@ -53,9 +53,13 @@ def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifi
     Raises:
         BxrdInputError: see :func:`read_checkpoint`; also an unknown or non-bxrd class.
     """
+    return _lightning_module(path, read_checkpoint(path, map_location)["bxrd"], map_location)
+
+
+def _lightning_module(path: str | Path, stamp: dict, map_location: str) -> BaseClassifier:
+    """Import the class named by ``stamp`` and let Lightning rebuild it from ``path``."""
     from bxrd.uq.base import BaseClassifier
 
-    stamp = read_checkpoint(path, map_location)["bxrd"]
     module_name, _, class_name = stamp["class"].rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
@@ -73,4 +77,4 @@ def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:
         from bxrd.uq.predictor import DropoutPredictor
 
         return DropoutPredictor.from_checkpoint(checkpoint).to(map_location)
-    return load_classifier(path, map_location)
+    return _lightning_module(path, checkpoint["bxrd"], map_location)

@@ -62,8 +62,11 @@ class FeatureDensity:
         }
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> FeatureDensity:
-        """Rebuild from :meth:`state_dict`."""
+    def from_checkpoint(cls, checkpoint: dict) -> FeatureDensity | None:
+        """Rebuild from the ``feature_density`` entry of a checkpoint (None without one)."""
+        state = checkpoint.get("feature_density")
+        if state is None:
+            return None
         return cls(state["means"], state["precision"], state["threshold"], state["quantile"])
 
 

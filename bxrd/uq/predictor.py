@@ -27,7 +27,13 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
     ``abstain_threshold``, ``reference_reflections`` and ``feature_density``.
     """
 
-    def __init__(self, net: VGG1D, hparams: dict[str, Any], reference_reflections: dict) -> None:
+    def __init__(
+        self,
+        net: VGG1D,
+        hparams: dict[str, Any],
+        reference_reflections: dict,
+        feature_density: FeatureDensity | None = None,
+    ) -> None:
         super().__init__()
         self.net = net
         self.hparams = hparams
@@ -35,7 +41,7 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         self.grid = hparams["grid"]
         self.abstain_threshold: float = hparams["abstain_threshold"]
         self.reference_reflections = reference_reflections
-        self.feature_density: FeatureDensity | None = None
+        self.feature_density = feature_density
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict[str, Any]) -> DropoutPredictor:
@@ -50,10 +56,8 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
             if k.startswith("net.")
         }
         net.load_state_dict(state)
-        model = cls(net, hp, checkpoint.get("reference_reflections", {}))
-        if "feature_density" in checkpoint:
-            model.feature_density = FeatureDensity.from_state_dict(checkpoint["feature_density"])
-        return model.eval()
+        references = checkpoint.get("reference_reflections", {})
+        return cls(net, hp, references, FeatureDensity.from_checkpoint(checkpoint)).eval()
 
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
         """T dropout samples of the class probabilities, shape (T, B, C)."""

@@ -173,9 +173,9 @@ class DistanceReport:
     far: np.ndarray
 
 
-def nearest_distance(x: np.ndarray, reference: np.ndarray, metric: str) -> np.ndarray:
+def _nearest(x: np.ndarray, reference: np.ndarray, metric: str) -> np.ndarray:
     """Distance of each row of ``x`` (N, L) to its nearest row of ``reference`` (M, L)."""
-    return pairwise_distances(_unit_max(x), _unit_max(reference), metric=metric).min(axis=1)
+    return pairwise_distances(x, reference, metric=metric).min(axis=1)
 
 
 def distance_report(
@@ -188,13 +188,13 @@ def distance_report(
         training: training patterns (clean stored training split), (M, L).
         held_out: held-out simulated test patterns, (K, L); they set the flag's threshold.
     """
-    x = _unit_max(measured)
-    near_cos = nearest_distance(x, training, "cosine")
-    threshold = float(nearest_distance(held_out, training, "cosine").max())
+    x, train = _unit_max(measured), _unit_max(training)
+    near_cos = _nearest(x, train, "cosine")
+    threshold = float(_nearest(_unit_max(held_out), train, "cosine").max())
     return DistanceReport(
         euclidean=pairwise_distances(x, metric="euclidean"),
         cosine=pairwise_distances(x, metric="cosine"),
-        nearest_euclidean=nearest_distance(x, training, "euclidean"),
+        nearest_euclidean=_nearest(x, train, "euclidean"),
         nearest_cosine=near_cos,
         threshold_cosine=threshold,
         far=near_cos > threshold,

@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 from bxrd.cli import main
 
@@ -43,3 +46,15 @@ def test_config_file_drives_a_command(tmp_path):
     assert main(["data", "ter", "--config", str(cfg)]) == 0
     rows = [json.loads(r) for r in (tmp_path / "o" / "manifest.jsonl").read_text().splitlines()]
     assert {r["formula"] for r in rows} == {"BaZrO3"}
+
+
+def test_console_script_exit_codes_and_flushed_output(tmp_path):
+    # `bxrd predict` leaves through os._exit: its output must still be flushed, its code kept
+    example = Path(__file__).resolve().parents[1] / "checkpoints" / "example_CsPbI3.txt"
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "bxrd.cli", "predict", *a], capture_output=True, text=True
+    )
+    ok = run(str(example), "--no_explain")
+    assert ok.returncode == 0 and "space_group:" in ok.stdout and "1 pattern(s)" in ok.stdout
+    bad = run(str(tmp_path / "missing.xy"))
+    assert bad.returncode == 2 and "missing.xy" in bad.stderr

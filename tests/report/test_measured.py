@@ -82,3 +82,19 @@ def test_films_scored_per_folder_with_shipped_model():
     pm3m = next(r for r in rows if r.folder == "pm-3m")
     assert pm3m.in_classes and pm3m.correct / pm3m.n > 0.5
     assert 0 <= s["abstain_out_of_class"] <= 1
+
+
+def test_distance_and_confusion_figures():
+    from bxrd.report.measured import DistanceReport, distance_figure
+    from bxrd.uq.figures import confusion_figure
+
+    m = np.array([[0.0, 0.5, 0.9], [0.5, 0.0, 0.4], [0.9, 0.4, 0.0]])
+    far = np.array([False, False, True])
+    r = DistanceReport(m, m, m[0], m[0], 0.7, far)
+    fig = distance_figure(r, ["a", "b", "c"], [("films", 1), ("minerals", 2)])
+    assert len(fig.axes) == 4 and "1 of 3" in fig._suptitle.get_text()
+    labels = [t.get_color() for t in fig.axes[0].get_yticklabels()]
+    assert labels[2] == "red" and labels[0] != "red"
+    fig = confusion_figure(np.array([0, 1, 1]), np.array([0, 1, 0]), ["x", "y", "z"], "t")
+    assert "accuracy 0.667" in fig.axes[0].get_title()
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["x", "y"]

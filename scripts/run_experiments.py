@@ -13,17 +13,20 @@ Sections (each writes CSV + Markdown tables and PNG figures into ``--output/<siz
    confusion matrix.
 5. ``yes_no`` (Fig. 4a, b): is the pattern one of the kept structure types? Confusion, ROC
    with AUC, precision–recall with AP.
-6. ``measured`` (needs ``../shared/data/patterns``): space group on measured thin films
-   (with abstention); RRUFF minerals flagged as outside the library by the yes/no model and
-   by the space-group model's uncertainty (fraction flagged, AUROC against the ABX3 films);
-   Euclidean and cosine distance matrices and a far-from-training flag.
+6. ``measured`` (``--patterns``, default ``../shared/data/patterns``): space group on
+   measured thin films (with abstention); RRUFF minerals flagged as outside the library by
+   the yes/no model and by the space-group model's uncertainty (fraction flagged, AUROC
+   against the ABX3 films); Euclidean and cosine distance matrices and a far-from-training
+   flag. Uses the models of sections 3 and 5 (from ``models/`` if not run in this call).
 
 Every model of a section sees patterns drawn from the same on-the-fly stream (same sources,
 augmentation, class balance, seed). ``run.json`` records seed, dataset hash, versions and
-wall time per section; ``summary.md`` gathers every table::
+wall time per section; ``summary.md`` gathers every table in the folder. ``--sections``
+reruns some sections only (their tables are replaced, the others kept)::
 
     python scripts/run_experiments.py --size small     # data/paper, ~25 min on 2 cores
     python scripts/run_experiments.py --size full      # 4x the training patterns, ~80 min
+    python scripts/run_experiments.py --size small --sections yes_no measured
 """
 
 import argparse
@@ -41,6 +44,7 @@ import numpy as np  # noqa: E402
 import pytorch_lightning as pl  # noqa: E402
 import sklearn  # noqa: E402
 import torch  # noqa: E402
+from sklearn.base import ClassifierMixin  # noqa: E402
 
 import bxrd  # noqa: E402
 from bxrd.data.datamodule import XRDDataModule  # noqa: E402
@@ -64,6 +68,7 @@ from bxrd.report.measured import (  # noqa: E402
 from bxrd.report.uncertainty import build_report  # noqa: E402
 from bxrd.report.yes_no import yes_no_figure, yes_no_metrics  # noqa: E402
 from bxrd.uq.base import BaseClassifier  # noqa: E402
+from bxrd.uq.checkpoint import load_classifier  # noqa: E402
 from bxrd.uq.figures import confusion_figure  # noqa: E402
 from bxrd.uq.laplace import LaplaceClassifier  # noqa: E402
 from bxrd.uq.mc_dropout import MCDropoutClassifier  # noqa: E402
@@ -81,6 +86,26 @@ ROWS = {
 #: The paper's best training set, used by the method, structure-type and yes/no sections.
 BEST = {"train_sources": ["syn", "rss"], "rss_synthesis_fraction": 0.7}
 METHODS = {"mc_dropout": MCDropoutClassifier, "vi": VIClassifier, "laplace": LaplaceClassifier}
+SECTIONS = (
+    "space_group_rows",
+    "rss_fraction_sweep",
+    "methods",
+    "structure_type",
+    "yes_no",
+    "measured",
+)
+#: Tables in the order of ``summary.md``.
+TABLES = (
+    "space_group_rows",
+    "rss_fraction_sweep",
+    "methods",
+    "structure_type",
+    "structure_type_per_class",
+    "yes_no",
+    "measured_films",
+    "measured_outside",
+    "measured_distances",
+)
 SIZES = {
     "tiny": {"samples": 256, "epochs": 1, "n_train": 512, "sweep": (0.3, 0.7)},
     "small": {"samples": 2048, "epochs": 4, "n_train": 2048, "sweep": (0.1, 0.3, 0.5, 0.7, 0.9)},
@@ -96,9 +121,10 @@ class Run:
         self.out = Path(args.output) / args.size
         (self.out / "models").mkdir(parents=True, exist_ok=True)
         self.params = load_baseline_params(args.baselines)
-        self.tables: list[str] = []
-        self.record: dict = {"seed": args.seed, "size": args.size, "dataset": args.dataset}
-        self.t0 = time.perf_counter()
+        previous = self.out / "run.json"
+        self.record: dict = json.loads(previous.read_text()) if previous.is_file() else {}
+        self.record.update(seed=args.seed, size=args.size, dataset=args.dataset)
+        self.t0 = self.t_section = time.perf_counter()
 
     def module(self, task: str = "space_group", **kwargs: object) -> XRDDataModule:
         """Make a data module on the dataset (never builds) with one row's training sources."""
@@ -150,8 +176,8 @@ class Run:
         self.trainer.save_checkpoint(path, weights_only=True)
         return path
 
-    def classical(self, dm: XRDDataModule) -> dict[str, float]:
-        """Accuracy on the test split of the seven baselines fitted on ``n_train`` patterns."""
+    def classical(self, dm: XRDDataModule) -> dict[str, ClassifierMixin]:
+        """Fit the seven baselines on ``n_train`` patterns of the module's stream."""
         torch.manual_seed(self.args.seed)
         batches, total = [], 0
         while total < self.size["n_train"]:
@@ -162,26 +188,18 @@ class Run:
                     break
         x = features(torch.cat([b["pattern"] for b in batches]).numpy())
         y = torch.cat([b["label"] for b in batches]).numpy()
-        xt, yt = features(dm.test_set.patterns.numpy()), dm.test_set.labels.numpy()
-        return {
-            n: float(
-                (
-                    make_baseline(n, self.args.seed, self.params.get(n)).fit(x, y).predict(xt) == yt
-                ).mean()
-            )
-            for n in BASELINES
-        }
+        seed, params = self.args.seed, self.params
+        return {n: make_baseline(n, seed, params.get(n)).fit(x, y) for n in BASELINES}
 
     def table(self, name: str, title: str, header: list[str], rows: list[list[object]]) -> None:
-        """Write ``name``.csv and ``name``.md; keep the Markdown for ``summary.md``."""
+        """Write ``name``.csv and ``name``.md (titled, gathered into ``summary.md``)."""
         with open(self.out / f"{name}.csv", "w", newline="") as fh:
             csv.writer(fh).writerows([header, *rows])
         fmt = lambda v: f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
         text = "\n".join(lines) + "\n"
-        (self.out / f"{name}.md").write_text(text)
-        self.tables.append(f"## {title}\n\n{text}")
+        (self.out / f"{name}.md").write_text(f"## {title}\n\n{text}")
         print(f"\n{title}\n{text}", flush=True)
 
     def figure(self, fig: plt.Figure, name: str) -> None:
@@ -190,11 +208,41 @@ class Run:
         plt.close(fig)
 
     def timed(self, section: str) -> None:
-        """Record the wall time reached at the end of ``section``."""
-        self.record.setdefault("section_end_s", {})[section] = round(
-            time.perf_counter() - self.t0, 1
-        )
-        print(f"[{section} done at {time.perf_counter() - self.t0:.0f} s]", flush=True)
+        """Record the wall time ``section`` took."""
+        now = time.perf_counter()
+        self.record.setdefault("section_s", {})[section] = round(now - self.t_section, 1)
+        self.t_section = now
+        print(f"[{section} done in {self.record['section_s'][section]:.0f} s]", flush=True)
+
+    def model(self, name: str) -> BaseClassifier:
+        """Load ``models/<name>.ckpt`` written by an earlier run of its section."""
+        path = self.out / "models" / f"{name}.ckpt"
+        if not path.is_file():
+            raise SystemExit(f"{path} not found: run its section first (see --sections)")
+        return load_classifier(path)
+
+    def summary(self) -> str:
+        """Every table in the output folder, in section order."""
+        head = f"# bxrd experiments, size {self.args.size}, seed {self.args.seed}\n\n"
+        parts = [(self.out / f"{t}.md") for t in TABLES]
+        return head + "\n".join(p.read_text() for p in parts if p.is_file())
+
+
+def classical_accuracy(fitted: dict[str, ClassifierMixin], dm: XRDDataModule) -> dict[str, float]:
+    """Accuracy of each fitted baseline on the stored test split."""
+    xt, yt = features(dm.test_set.patterns.numpy()), dm.test_set.labels.numpy()
+    return {n: float((m.predict(xt) == yt).mean()) for n, m in fitted.items()}
+
+
+def yes_score(model: ClassifierMixin, x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Score of class 1 ("yes") of a fitted binary baseline and the score at which it says yes.
+
+    p(yes) with threshold 0.5, or the decision value with threshold 0 (SVM without
+    probabilities).
+    """
+    if hasattr(model, "predict_proba"):
+        return model.predict_proba(x)[:, list(model.classes_).index(1)], 0.5
+    return model.decision_function(x), 0.0
 
 
 def accuracy(model: BaseClassifier, dm: XRDDataModule) -> float:
@@ -208,7 +256,7 @@ def space_group_rows(run: Run) -> dict[str, BaseClassifier]:
     rows, models = [], {}
     for row, kwargs in ROWS.items():
         dm = run.module(**kwargs)
-        acc = run.classical(dm)
+        acc = classical_accuracy(run.classical(dm), dm)
         models[row] = run.train(dm)
         bvgg = accuracy(models[row], dm)
         rows.append([row, *acc.values(), bvgg, bvgg - max(acc.values())])
@@ -280,7 +328,7 @@ def methods(run: Run) -> BaseClassifier:
 def structure_type(run: Run) -> None:
     """Section 4: structure-type accuracy and confusion matrix."""
     dm = run.module("structure_type", **BEST)
-    acc = run.classical(dm)
+    acc = classical_accuracy(run.classical(dm), dm)
     model = run.train(dm)
     pred = model.predict_proba(dm.test_set.patterns, seed=0).prediction.numpy()
     y = dm.test_set.labels.numpy()
@@ -312,22 +360,25 @@ def structure_type(run: Run) -> None:
 def yes_no(run: Run) -> BaseClassifier:
     """Section 5: the yes/no model on the RSS test split."""
     dm = run.module("in_library", **BEST)
-    acc = run.classical(dm)
+    fitted = run.classical(dm)
     model = run.train(dm)
     run.save(model, "in_library_mc_dropout")
     y = dm.test_set.labels.numpy()
     p_yes = model.predict_proba(dm.test_set.patterns, seed=0).probs[:, dm.class_names.index("yes")]
     p_yes = p_yes.numpy()
-    m = yes_no_metrics(y, p_yes)
-    (tn, fp), (fn, tp) = m["confusion"]
+    xt = features(dm.test_set.patterns.numpy())
+    scores = {"B-VGGNet": (p_yes, 0.5), **{n: yes_score(m, xt) for n, m in fitted.items()}}
+    rows = []
+    for name, (score, threshold) in scores.items():
+        m = yes_no_metrics(y, score, threshold)
+        (tn, fp), (fn, tp) = m["confusion"]
+        rows.append([name, m["accuracy"], m["auc"], m["ap"], tn, fp, fn, tp])
     run.table(
         "yes_no",
-        "Yes/no (is it one of the kept structure types?), RSS test",
+        f"Yes/no (is it one of the kept structure types?), RSS test, "
+        f"{int(y.sum())} yes / {int((y == 0).sum())} no",
         ["model", "accuracy", "AUC", "AP", "TN", "FP", "FN", "TP"],
-        [
-            ["B-VGGNet", m["accuracy"], m["auc"], m["ap"], tn, fp, fn, tp],
-            ["best classical", max(acc.values()), "", "", "", "", "", ""],
-        ],
+        rows,
     )
     run.figure(yes_no_figure(y, p_yes, "B-VGGNet"), "yes_no")
     run.timed("yes_no")
@@ -336,9 +387,11 @@ def yes_no(run: Run) -> BaseClassifier:
 
 def measured(run: Run, sg_model: BaseClassifier, yes_no_model: BaseClassifier) -> None:
     """Section 6: measured films and RRUFF minerals."""
-    films, rruff = PATTERNS / "thinfilm_perovskites", PATTERNS / "rruff_minerals"
+    patterns = Path(run.args.patterns)
+    films, rruff = patterns / "thinfilm_perovskites", patterns / "rruff_minerals"
     if not films.is_dir() or not rruff.is_dir():
-        print(f"measured section skipped: {PATTERNS} not found", flush=True)
+        print(f"measured section skipped: {patterns} has no {films.name}/ and {rruff.name}/")
+        run.record["measured"] = f"skipped: {patterns} not found"
         return
     rows = score_films(sg_model, films)
     s = film_summary(rows)
@@ -409,6 +462,7 @@ def measured(run: Run, sg_model: BaseClassifier, yes_no_model: BaseClassifier) -
     run.record["far_threshold_cosine"] = report.threshold_cosine
     groups = [("ABX3 films", n_in), ("RRUFF minerals", len(x_out))]
     run.figure(distance_figure(report, names, groups), "measured_distances")
+    run.record["measured"] = f"{len(abx3)} ABX3 films, {len(minerals)} RRUFF minerals"
     run.timed("measured")
 
 
@@ -419,14 +473,23 @@ def main() -> None:
     p.add_argument("--output", default="runs/experiments")
     p.add_argument("--baselines", default=str(ROOT / "configs" / "baselines.yaml"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patterns", default=str(PATTERNS), help="measured patterns (section 6)")
+    p.add_argument("--sections", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     run = Run(p.parse_args())
-    space_group_rows(run)
-    rss_sweep(run)
-    sg_model = methods(run)
-    structure_type(run)
-    in_library = yes_no(run)
-    measured(run, sg_model, in_library)
+    todo = set(run.args.sections)
+    if "space_group_rows" in todo:
+        space_group_rows(run)
+    if "rss_fraction_sweep" in todo:
+        rss_sweep(run)
+    sg_model = methods(run) if "methods" in todo else None
+    if "structure_type" in todo:
+        structure_type(run)
+    in_library = yes_no(run) if "yes_no" in todo else None
+    if "measured" in todo:
+        sg_model = sg_model or run.model("space_group_mc_dropout")
+        measured(run, sg_model, in_library or run.model("in_library_mc_dropout"))
     run.record.update(
+        sections_run=[s for s in SECTIONS if s in todo],
         wall_time_s=round(time.perf_counter() - run.t0, 1),
         versions={
             "bxrd": bxrd.__version__,
@@ -438,8 +501,7 @@ def main() -> None:
         },
     )
     (run.out / "run.json").write_text(json.dumps(run.record, indent=1))
-    head = f"# bxrd experiments, size {run.args.size}, seed {run.args.seed}\n\n"
-    (run.out / "summary.md").write_text(head + "\n".join(run.tables))
+    (run.out / "summary.md").write_text(run.summary())
     print(f"wall_time_s={run.record['wall_time_s']:.0f} output={run.out}")
 
 

@@ -5,7 +5,12 @@ is real-structure patterns only). Training patterns are rendered on the fly from
 (:class:`~bxrd.data.datasets.AugmentedStream`) from the sources named in ``train_sources``:
 
 * ``rss``: real-side training structures (minus those reserved for synthesis when ``syn``
-  is also used);
+  is also used). Every class reserves its share, as in the paper; in a class without VSS
+  the reserved structures are left unused, so ``[syn, rss]`` trains such a class on
+  ``1 - rss_synthesis_fraction`` of its real structures and drops one-structure classes.
+  (Keeping them all was measured on ``data/paper``: SYN + RSS accuracy fell from 0.363 to
+  0.175 at the experiment suite's small size, because one-structure classes then attract
+  the predictions for the test patterns of other classes.)
 * ``vss``: TER structures (or, with ``with_ter=False``, the real-side training structures
   themselves: the "templates only" row);
 * ``syn``: X = e + ε·t with e from the ``rss_synthesis_fraction`` of RSS training structures

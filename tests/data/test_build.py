@@ -143,3 +143,31 @@ def test_class_reflections_come_from_a_real_training_structure(built):
     )
     tt = [r["two_theta"] for r in pnma]
     assert tt == sorted(tt) and 0 < len(tt) <= 5 and all(10 <= t <= 80 for t in tt)
+
+
+@pytest.mark.parametrize("fraction", [0.5, 1.0])
+def test_synthesis_reserves_a_share_of_every_class(built, fraction):
+    _, path = built
+    dm = XRDDataModule(
+        str(path),
+        build_config=None,
+        train_sources=["syn", "rss"],
+        rss_synthesis_fraction=fraction,
+    )
+    ids, y, pools, partners = dm.training_pools()
+    prov = dm.data.provenance
+    pairs = zip(prov["source"], prov["split"], strict=True)
+    kind = dict(zip(prov["structure_id"], pairs, strict=True))
+    real = np.array([i for i, s in enumerate(ids) if kind[s] == ("rss", "train")])
+    assert not set(pools["rss"]) & set(pools["syn"])
+    assert set(pools["rss"]) | set(pools["syn"]) <= set(real)
+    for c in np.unique(y[real]):
+        n = int((y[real] == c).sum())
+        kept = int((y[pools["rss"]] == c).sum())
+        assert kept == n - round(fraction * n)
+        assert int((y[pools["syn"]] == c).sum()) == n - kept
+    # reserved structures are only used where a VSS partner exists
+    dm.setup("fit")
+    no_vss = set(np.unique(y[real]).tolist()) - set(y[partners].tolist())
+    if fraction == 1.0:
+        assert no_vss and not no_vss & set(dm.train_set.classes)

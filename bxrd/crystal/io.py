@@ -19,7 +19,7 @@ from pathlib import Path
 from pymatgen.core import Structure
 
 from bxrd.errors import StructureFileError
-from bxrd.fileio import expand_files
+from bxrd.fileio import atomic_path, atomic_write_text, expand_files
 
 #: File suffixes read as structures.
 STRUCTURE_SUFFIXES: tuple[str, ...] = (".cif", ".mcif", ".json", ".csv")
@@ -131,3 +131,27 @@ def load_structures(sources: str | Path | Iterable[str | Path]) -> LoadReport:
         except StructureFileError as exc:
             report.failures.append((path, str(exc)))
     return report
+
+
+def write_structures(items: Iterable[tuple[str, Structure, dict]], out_dir: str | Path) -> Path:
+    """Write ``out_dir/cif/<id>.cif`` per structure and ``out_dir/manifest.jsonl``; atomic.
+
+    Args:
+        items: (id, structure, JSON-serialisable provenance row) per structure.
+        out_dir: destination folder.
+
+    Returns:
+        the manifest path.
+    """
+    from pymatgen.io.cif import CifWriter
+
+    out_dir = Path(out_dir)
+    rows = []
+    for sid, structure, row in items:
+        with atomic_path(out_dir / "cif" / f"{sid}.cif") as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pymatgen: non-unique site labels, harmless here
+            CifWriter(structure).write_file(tmp)
+        rows.append(json.dumps(row) + "\n")
+    manifest = out_dir / "manifest.jsonl"
+    atomic_write_text(manifest, "".join(rows))
+    return manifest

@@ -16,8 +16,6 @@ hence its space group, which is checked with spglib) are kept.
 
 from __future__ import annotations
 
-import json
-import warnings
 from dataclasses import asdict, dataclass, field
 from itertools import product
 from pathlib import Path
@@ -26,9 +24,9 @@ from typing import Literal
 import numpy as np
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
-from pymatgen.io.cif import CifWriter
 
 import bxrd
+from bxrd.crystal.io import write_structures
 from bxrd.crystal.ions import (
     Ion,
     candidate_ions,
@@ -38,7 +36,6 @@ from bxrd.crystal.ions import (
     tolerance_factor,
 )
 from bxrd.crystal.template import Template, space_group_of
-from bxrd.fileio import atomic_path, atomic_write_text
 
 
 @dataclass
@@ -253,12 +250,5 @@ def run_ter(templates: dict[str, Template], config: TERConfig) -> TERResult:
 
 def write_ter(result: TERResult, out_dir: str | Path) -> Path:
     """Write ``out_dir/cif/<id>.cif`` per structure and ``out_dir/manifest.jsonl``; atomic."""
-    out_dir = Path(out_dir)
-    for item in result.structures:
-        with atomic_path(out_dir / "cif" / f"{item.id}.cif") as tmp, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pymatgen: non-unique site labels, harmless here
-            CifWriter(item.structure).write_file(tmp)
-    rows = "".join(json.dumps(s.manifest_row()) + "\n" for s in result.structures)
-    manifest = out_dir / "manifest.jsonl"
-    atomic_write_text(manifest, rows)
-    return manifest
+    rows = ((s.id, s.structure, s.manifest_row()) for s in result.structures)
+    return write_structures(rows, out_dir)

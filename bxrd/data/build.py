@@ -6,15 +6,17 @@ Order matters and is fixed:
    themselves — published or file structures) are labelled (space group, structure type).
 2. They are split into test / pretrain / val / train by group (same formula and space group),
    stratified by space group, **before anything else** (:mod:`bxrd.data.splits`).
-3. TER runs only on templates in the training splits; TER structures twinning a held-out
-   structure (same formula and space group) are dropped; a fraction goes to validation.
+3. TER runs only on templates in the training splits; with ``isotypes``, every other
+   real training structure gets same-charge substituted isotypes
+   (:mod:`bxrd.crystal.isotypes`). Virtual structures twinning a held-out structure (same
+   formula and space group) are dropped; a fraction goes to validation.
 4. Everything is simulated once (stick files, resumable), rendered clean and augmented, and
    written with labels, provenance, splits and the sticks to one HDF5 file; the leak check of
    :func:`bxrd.data.splits.check_no_leak` runs on the result and its findings are printed.
 
 Provenance per pattern: ``structure_id``, ``formula``, ``template_id`` (the structure itself
 for real ones), ``source`` (``rss`` real side, ``vss`` TER), ``origin`` (``file``,
-``builtin``, ``ter``), ``split`` and ``augmentation``.
+``builtin``, ``ter``, ``isotype``), ``split`` and ``augmentation``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from pymatgen.core import Structure
 
 from bxrd.crystal.builtin import builtin_templates
 from bxrd.crystal.generated import generated_templates
-from bxrd.crystal.io import load_structures
+from bxrd.crystal.io import load_structures, write_structures
+from bxrd.crystal.isotypes import IsotypeConfig, run_isotypes
 from bxrd.crystal.template import SYMPREC, Template
 from bxrd.crystal.ter import TERConfig, run_ter, write_ter
 from bxrd.data.labels import (
@@ -46,6 +49,7 @@ from bxrd.data.labels import (
 from bxrd.data.splits import SplitConfig, check_no_leak, held_out_twins, split_groups
 from bxrd.data.store import PatternSet, save_pattern_set
 from bxrd.errors import BxrdInputError
+from bxrd.fileio import atomic_write_text
 from bxrd.xrd.augment import METHODS, AugmentConfig, Augmenter, render_clean
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.render import Renderer
@@ -71,10 +75,13 @@ class BuildConfig:
             tilt-system set (None: the built-in set only).
         include_templates: the templates are real-side structures too (RSS, origin noted).
         ter: template element replacement options.
+        isotypes: also make virtual structures of the non-template real training structures
+            by same-charge cation substitution (None: off, the paper's protocol).
         split: split fractions and seed.
-        n_structure_types: keep this many structure types (most structures, TER included);
-            the rest is ``other`` and ``in_library = no``.
-        min_class_structures: space groups with fewer structures are handled by ``rare``.
+        n_structure_types: keep this many structure types (most structures, TER included,
+            isotypes not counted); the rest is ``other`` and ``in_library = no``.
+        min_class_structures: space groups with fewer structures (TER included, isotypes
+            not counted) are handled by ``rare``.
         rare: ``other`` merges rare space groups into one class, ``drop`` removes them,
             ``keep`` keeps them (each choice is reported).
         symprec: spglib tolerance for labels, Å.
@@ -93,6 +100,7 @@ class BuildConfig:
     templates: str | list[str] | None = field(default_factory=lambda: ["builtin", "generated"])
     include_templates: bool = True
     ter: TERConfig = field(default_factory=lambda: TERConfig(max_per_template=20))
+    isotypes: IsotypeConfig | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     n_structure_types: int = 30
     min_class_structures: int = 1
@@ -228,39 +236,48 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
         if tid not in entries or entries[tid].split in ("train", "pretrain")
     }
     ter = run_ter(usable, config.ter)
-    write_ter(ter, Path(config.output) / "ter")
+    out = Path(config.output)
+    write_ter(ter, out / "ter")
     notes.append(ter.summary())
+    # (id, structure, parent id, origin) of every virtual structure
+    virtual = [(s.id, s.structure, s.template_id, "ter") for s in ter.structures]
+    if config.isotypes is not None:
+        parents = {
+            k: e.structure
+            for k, e in entries.items()
+            if e.split in ("train", "pretrain") and k not in usable
+        }
+        iso, skipped = run_isotypes(parents, config.isotypes)
+        write_structures(((i.id, i.structure, i.manifest_row()) for i in iso), out / "isotypes")
+        atomic_write_text(out / "isotypes" / "skipped.txt", "".join(m + "\n" for m in skipped))
+        notes.append(
+            f"isotypes: {len(iso)} from {len(parents) - len(skipped)} of {len(parents)} real "
+            f"training structures ({len(skipped)} skipped, reasons in isotypes/skipped.txt)"
+        )
+        virtual += [(i.id, i.structure, i.parent_id, "isotype") for i in iso]
     held = [(e.formula, e.symmetry.number) for e in entries.values() if e.split in ("test", "val")]
+    labels = {sid: symmetry_label(st, config.symprec) for sid, st, _, _ in virtual}
     candidates = {
-        s.id: (s.structure.composition.reduced_formula, s.space_group_number)
-        for s in ter.structures
+        sid: (st.composition.reduced_formula, labels[sid].number) for sid, st, _, _ in virtual
     }
     twins = held_out_twins(candidates, held)
     if twins:
         notes.append(
-            f"dropped {len(twins)} TER structure(s) identical in formula and space group "
+            f"dropped {len(twins)} virtual structure(s) identical in formula and space group "
             "to a held-out real structure"
         )
     rng = np.random.default_rng(config.split.seed + 1)
-    template_type = {tid: entries[tid].structure_type if tid in entries else None for tid in usable}
-    for s in ter.structures:
-        if s.id in twins:
+    for sid, structure, parent, origin in virtual:
+        if sid in twins:
             continue
-        label = symmetry_label(s.structure, config.symprec)
-        stype = template_type[s.template_id]
+        label = labels[sid]
+        stype = entries[parent].structure_type if parent in entries else label.prototype_key
         split = "val" if rng.random() < config.split.vss_val_fraction else "train"
-        entries[s.id] = Entry(
-            s.id,
-            s.structure,
-            "vss",
-            "ter",
-            s.template_id,
-            label,
-            stype or label.prototype_key,
-            split,
-        )
+        entries[sid] = Entry(sid, structure, "vss", origin, parent, label, stype, split)
+    # classes are defined by real and TER structures; isotypes only add to existing ones
+    defining = [k for k, e in entries.items() if e.origin != "isotype"]
     _, kept = keep_most_common(
-        {k: e.structure_type for k, e in entries.items()}, config.n_structure_types
+        {k: e.structure_type for k, e in entries.items()}, config.n_structure_types, defining
     )
     for k, e in entries.items():
         e.structure_type = kept[k]
@@ -322,7 +339,7 @@ def _space_group_classes(
     entries: list[Entry], config: BuildConfig, notes: list[str]
 ) -> tuple[list[str], dict[str, str]]:
     """Space-group class names and entry id → class, with rare classes handled per config."""
-    counts = Counter(e.symmetry.space_group for e in entries)
+    counts = Counter(e.symmetry.space_group for e in entries if e.origin != "isotype")
     numbers = {e.symmetry.space_group: e.symmetry.number for e in entries}
     rare = sorted(n for n, c in counts.items() if c < config.min_class_structures)
     if rare and config.rare != "keep":

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pymatgen.analysis.structure_matcher import FrameworkComparator, StructureMatcher
@@ -89,13 +90,21 @@ def structure_types(
     return names
 
 
-def keep_most_common(names: dict[str, str], n: int) -> tuple[list[str], dict[str, str]]:
+def keep_most_common(
+    names: dict[str, str], n: int, counted: Iterable[str] | None = None
+) -> tuple[list[str], dict[str, str]]:
     """Keep the ``n`` most common names (ties by name); others become :data:`OTHER`.
+
+    Args:
+        names: id → name.
+        n: names to keep.
+        counted: the ids whose names are counted (None: all); every id is relabelled.
 
     Returns:
         The kept names (by decreasing count) and the relabelled mapping.
     """
-    counts = Counter(names.values())
+    ids = names if counted is None else set(counted)
+    counts = Counter(names[i] for i in ids)
     kept = [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:n]
     keep = set(kept)
     return kept, {sid: (name if name in keep else OTHER) for sid, name in names.items()}

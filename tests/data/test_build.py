@@ -3,6 +3,7 @@ import pytest
 import torch
 from pymatgen.core import Lattice, Structure
 
+from bxrd.crystal.isotypes import IsotypeConfig
 from bxrd.crystal.ter import TERConfig
 from bxrd.data.build import BuildConfig, build_dataset
 from bxrd.data.datamodule import XRDDataModule
@@ -171,3 +172,27 @@ def test_synthesis_reserves_a_share_of_every_class(built, fraction):
     no_vss = set(np.unique(y[real]).tolist()) - set(y[partners].tolist())
     if fraction == 1.0:
         assert no_vss and not no_vss & set(dm.train_set.classes)
+
+
+def test_isotypes_add_virtual_structures_without_changing_classes(built, tmp_path):
+    cfg, path = built
+    iso_cfg = BuildConfig(**{**cfg.__dict__, "output": str(tmp_path), "isotypes": IsotypeConfig()})
+    data = load_pattern_set(build_dataset(iso_cfg, progress=False))
+    plain = load_pattern_set(path)
+    prov = data.provenance
+    origin, split = np.array(prov["origin"]), np.array(prov["split"])
+    kind = dict(zip(prov["structure_id"], zip(origin, split, strict=True), strict=True))
+    iso = origin == "isotype"
+    assert iso.any() and set(np.array(prov["source"])[iso]) == {"vss"}
+    assert "test" not in set(split[iso])
+    # every isotype descends from a real training structure that is not a TER template
+    for parent in set(np.array(prov["template_id"])[iso]):
+        assert kind[parent] == ("file", "train")
+    # classes are defined without isotypes: same class lists, same labels for the rest
+    assert data.classes == plain.classes
+    ids = np.array(prov["structure_id"])
+    for task in data.labels:
+        a = dict(zip(ids[~iso], data.labels[task][~iso], strict=True))
+        b = dict(zip(plain.provenance["structure_id"], plain.labels[task], strict=True))
+        assert a == b, task
+    assert (tmp_path / "isotypes" / "manifest.jsonl").read_text().count("\n") == len(set(ids[iso]))

@@ -14,10 +14,11 @@ Sections (each writes CSV + Markdown tables and PNG figures into ``--output/<siz
 5. ``yes_no`` (Fig. 4a, b): is the pattern one of the kept structure types? Confusion, ROC
    with AUC, precision–recall with AP.
 6. ``measured`` (``--patterns``, default ``../shared/data/patterns``): space group on
-   measured thin films (with abstention); RRUFF minerals flagged as outside the library by
-   the yes/no model and by the space-group model's uncertainty (fraction flagged, AUROC
-   against the ABX3 films); Euclidean and cosine distance matrices and a far-from-training
-   flag. Uses the models of sections 3 and 5 (from ``models/`` if not run in this call).
+   measured thin films (with abstention) and on RRUFF minerals (their space-group labels);
+   RRUFF minerals flagged as outside the library by the yes/no model and by the space-group
+   model's uncertainty (fraction flagged, AUROC against the ABX3 films); Euclidean and
+   cosine distance matrices and a far-from-training flag. Uses the models of sections 3
+   and 5 (from ``models/`` if not run in this call).
 
 Every model of a section sees patterns drawn from the same on-the-fly stream (same sources,
 augmentation, class balance, seed). ``run.json`` records seed, dataset hash, versions and
@@ -61,8 +62,10 @@ from bxrd.report.measured import (  # noqa: E402
     distance_report,
     film_summary,
     flag_summary,
+    labelled_accuracy,
     outside_scores,
     read_folder,
+    rruff_space_group,
     score_films,
 )
 from bxrd.report.uncertainty import build_report  # noqa: E402
@@ -103,6 +106,7 @@ TABLES = (
     "structure_type_per_class",
     "yes_no",
     "measured_films",
+    "measured_rruff",
     "measured_outside",
     "measured_distances",
 )
@@ -418,6 +422,22 @@ def measured(run: Run, sg_model: BaseClassifier, yes_no_model: BaseClassifier) -
     minerals, skipped = read_folder(sg_model, rruff)
     x_in = np.stack([p.intensity for p in abx3])
     x_out = np.stack([p.intensity for p in minerals])
+    acc = labelled_accuracy(sg_model, x_out, [rruff_space_group(p.source) for p in minerals])
+    run.table(
+        "measured_rruff",
+        "RRUFF minerals, space group (a group outside the model's classes counts as `other`)",
+        ["scored", "named class", "accuracy", "named-class accuracy", "abstained", "answered"],
+        [
+            [
+                acc["scored"],
+                acc.get("named", 0),
+                acc.get("accuracy", float("nan")),
+                acc.get("named_accuracy", float("nan")),
+                acc.get("abstained", float("nan")),
+                acc.get("answered_accuracy", float("nan")),
+            ]
+        ],
+    )
     flags = []
     for name, model in (
         ("yes/no model, p(no) ≥ 0.5", yes_no_model),

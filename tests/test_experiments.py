@@ -24,6 +24,7 @@ TABLES = [
     "structure_type_per_class",
     "yes_no",
     "measured_films",
+    "measured_rruff",
     "measured_outside",
     "measured_distances",
 ]
@@ -94,7 +95,8 @@ def measured(dataset, tmp_path_factory) -> Path:
         np.savetxt(films / f"film{i}.xy", np.c_[data.two_theta, data.patterns[i]])
     for i in np.nonzero(real & (sg != "Pm-3m (221)"))[0][:6]:
         y = np.interp(fine, data.two_theta, data.patterns[i], left=0.0, right=0.0)
-        np.save(rruff / f"R{i:06d}.npy", {"features": 1000 * y[None], "labels230": 224})
+        number = int(sg[i].split("(")[-1].rstrip(")")) if sg[i] != "other" else 1
+        np.save(rruff / f"R{i:06d}.npy", {"features": 1000 * y[None], "labels230": number - 1})
     return root
 
 
@@ -140,6 +142,7 @@ def test_suite_writes_every_table_and_reruns_identically(dataset, measured, tmp_
     assert {"torch", "pytorch_lightning", "sklearn", "bxrd"} <= set(record["versions"])
     summary = (first / "summary.md").read_text()
     assert all(f"## {t}" in summary for t in ["Space group", "Yes/no", "Structure type"])
+    assert _rows(first / "measured_rruff.csv")[1][:2] == ["6", "6"]  # all named classes
     films = _rows(first / "measured_films.csv")
     assert [r[:4] for r in films[1:]] == [["pm-3m", "Pm-3m (221)", "True", "4"]]
     # seeded end to end: a second run writes the same numbers

@@ -3,6 +3,9 @@
 * :func:`score_films` — space-group answers on measured films whose folder names the space
   group (Oviedo et al. 2019 layout), with abstention, split into folders whose space group is
   among the model's classes and those that are not.
+* :func:`labelled_accuracy` — space-group accuracy on measured patterns whose space group is
+  known (RRUFF ``labels230``), with abstention; a space group that is not a model class
+  counts as ``other`` when the model has that class.
 * :func:`outside_scores` — how strongly a model says "not in my library" for each pattern:
   p(no) for a yes/no model, otherwise one minus the top mean probability;
   :func:`flag_summary` turns scores of in-library and outside patterns into the fraction
@@ -28,7 +31,7 @@ from sklearn.metrics import pairwise_distances, roc_auc_score
 
 from bxrd.report.answer import predict_files, read_inputs
 from bxrd.uq.predict_api import Classifier
-from bxrd.xrd.pattern_io import GriddedPattern
+from bxrd.xrd.pattern_io import GriddedPattern, read_pattern
 
 #: Folder of the thin-film data set → space group label (Oviedo et al. 2019, Cu Kα).
 FILM_SPACE_GROUPS: dict[str, str] = {
@@ -118,6 +121,57 @@ def film_summary(rows: list[FolderScore]) -> dict[str, float]:
         "answered_accuracy": ratio(sum(r.correct_answered for r in inside), answered),
         "abstain_in_class": ratio(sum(r.abstained for r in inside), n_in),
         "abstain_out_of_class": ratio(sum(r.abstained for r in outside), sum(r.n for r in outside)),
+    }
+
+
+def class_of_number(number: int, class_names: list[str]) -> str | None:
+    """Return the class ``"<symbol> (<number>)"`` of a space-group number, else ``other``.
+
+    None when neither exists (the pattern cannot be scored).
+    """
+    named = next((c for c in class_names if c.endswith(f"({number})")), None)
+    return named or ("other" if "other" in class_names else None)
+
+
+def rruff_space_group(path: str | Path) -> int | None:
+    """Space-group number of a RRUFF-style ``.npy`` pattern (``labels230`` + 1), or None."""
+    label = read_pattern(path).meta.get("labels230")
+    return None if label is None else int(np.ravel(label)[0]) + 1
+
+
+def labelled_accuracy(
+    model: Classifier, patterns: np.ndarray, numbers: list[int | None]
+) -> dict[str, float]:
+    """Accuracy of a space-group model on measured patterns with known space groups.
+
+    Args:
+        model: a space-group classifier.
+        patterns: (N, L) on the model grid.
+        numbers: true space-group number per pattern (None: unknown, not scored).
+
+    Returns:
+        ``scored`` patterns (truth is a class or ``other``), ``named`` (truth is a named
+        class), ``accuracy`` over scored, ``named_accuracy``, ``abstained`` fraction and
+        ``answered_accuracy`` (accuracy where the model did not abstain).
+    """
+    names = model.class_names
+    truth = [None if n is None else class_of_number(n, names) for n in numbers]
+    keep = np.array([t is not None for t in truth])
+    if not keep.any():
+        return {"scored": 0}
+    pred = model.predict_proba(np.asarray(patterns, dtype=np.float32)[keep], seed=0)
+    label = np.array(names)[pred.prediction.numpy()]
+    true = np.array([t for t in truth if t is not None])
+    right, abstain = label == true, pred.abstain.numpy()
+    named = true != "other"
+    mean = lambda x: float(x.mean()) if x.size else float("nan")  # noqa: E731
+    return {
+        "scored": int(keep.sum()),
+        "named": int(named.sum()),
+        "accuracy": mean(right),
+        "named_accuracy": mean(right[named]),
+        "abstained": mean(abstain),
+        "answered_accuracy": mean(right[~abstain]),
     }
 
 

@@ -8,10 +8,13 @@ import torch
 
 from bxrd.report.measured import (
     FILM_SPACE_GROUPS,
+    class_of_number,
     distance_report,
     film_summary,
     flag_summary,
+    labelled_accuracy,
     outside_scores,
+    rruff_space_group,
     score_films,
 )
 from bxrd.report.yes_no import yes_no_metrics
@@ -39,6 +42,19 @@ def test_outside_score_is_p_no_for_yes_no_and_uncertainty_otherwise():
     assert np.allclose(outside_scores(Fixed(["no", "yes"]), x), p[:, 0], atol=1e-6)
     # any other model: one minus the top probability; 0.5 for the even split
     assert np.allclose(outside_scores(Fixed(["a", "b"]), x), 1 - p.max(axis=1), atol=1e-6)
+
+
+def test_labelled_accuracy_maps_unknown_groups_to_other(tmp_path):
+    names = ["Pnma (62)", "other"]
+    assert class_of_number(62, names) == "Pnma (62)" and class_of_number(225, names) == "other"
+    assert class_of_number(225, ["Pnma (62)"]) is None
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.52, 0.48], [0.0, 1.0]], np.float32)
+    # predicted: Pnma, other, Pnma, Pnma (p = 0.60), other; truth: Pnma, other, other, Pnma
+    m = labelled_accuracy(Fixed(names), x, [62, 225, 225, 62, None])
+    assert m["scored"] == 4 and m["named"] == 2
+    assert m["accuracy"] == pytest.approx(3 / 4) and m["named_accuracy"] == 1.0
+    np.save(tmp_path / "R1.npy", {"features": np.ones((1, 50)), "labels230": np.array([61])})
+    assert rruff_space_group(tmp_path / "R1.npy") == 62
 
 
 def test_flag_summary_counts_and_auroc():

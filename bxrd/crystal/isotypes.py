@@ -27,12 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 from pymatgen.analysis.structure_prediction.volume_predictor import RLSVolumePredictor
 from pymatgen.core import Element, Species, Structure
-from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from tqdm.auto import tqdm
 
 import bxrd
 from bxrd.crystal.ions import EXCLUDED_ELEMENTS
-from bxrd.crystal.template import SYMPREC
+from bxrd.crystal.template import space_group_of
 
 
 @dataclass
@@ -152,10 +151,6 @@ def substitutes(element: str, charge: int, tolerance: float, max_z: int = 83) ->
     return found
 
 
-def _space_group(structure: Structure) -> int:
-    return SpacegroupAnalyzer(structure, symprec=SYMPREC).get_space_group_number()
-
-
 def make_isotypes(sid: str, structure: Structure, config: IsotypeConfig) -> list[Isotype]:
     """Up to ``config.max_per_structure`` isotypes of one structure (see module docstring).
 
@@ -174,7 +169,7 @@ def make_isotypes(sid: str, structure: Structure, config: IsotypeConfig) -> list
     if not options:
         raise ValueError("no cation has a same-charge substitute of similar radius")
     rng = np.random.default_rng([config.seed, *sid.encode()])
-    number = _space_group(structure)
+    number = space_group_of(structure)[0]
     parent = structure.copy()
     parent.add_oxidation_state_by_element(charges)
     predictor = RLSVolumePredictor(radii_type="ionic", use_bv=False, check_isostructural=False)
@@ -198,7 +193,7 @@ def make_isotypes(sid: str, structure: Structure, config: IsotypeConfig) -> list
             except (ValueError, KeyError, ZeroDivisionError):
                 continue  # a radius pymatgen does not tabulate
         scaled.remove_oxidation_states()
-        if _space_group(scaled) != number:
+        if space_group_of(scaled)[0] != number:
             continue
         made[formula] = Isotype(
             f"{sid}_iso_{formula}",

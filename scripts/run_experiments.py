@@ -25,7 +25,7 @@ augmentation, class balance, seed). ``run.json`` records seed, dataset hash, ver
 wall time per section; ``summary.md`` gathers every table in the folder. ``--sections``
 reruns some sections only (their tables are replaced, the others kept)::
 
-    python scripts/run_experiments.py --size small     # data/paper, ~25 min on 2 cores
+    python scripts/run_experiments.py --size small     # data/paper, ~17 min on 2 cores
     python scripts/run_experiments.py --size full      # 4x the training patterns, ~80 min
     python scripts/run_experiments.py --size small --sections yes_no measured
 """

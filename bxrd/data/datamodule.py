@@ -8,7 +8,7 @@ is real-structure patterns only). Training patterns are rendered on the fly from
   is also used). Every class reserves its share, as in the paper; in a class without VSS
   the reserved structures are left unused, so ``[syn, rss]`` trains such a class on
   ``1 - rss_synthesis_fraction`` of its real structures and drops one-structure classes.
-  (Keeping them all was measured on ``data/paper``: SYN + RSS accuracy fell from 0.363 to
+  (Keeping them all was measured on ``data/paper``: SYN + RSS accuracy fell from 0.356 to
   0.175 at the experiment suite's small size, because one-structure classes then attract
   the predictions for the test patterns of other classes.)
 * ``vss``: TER structures (or, with ``with_ter=False``, the real-side training structures

@@ -422,7 +422,7 @@ def measured(run: Run, sg_model: BaseClassifier, yes_no_model: BaseClassifier) -
     minerals, skipped = read_folder(sg_model, rruff)
     x_in = np.stack([p.intensity for p in abx3])
     x_out = np.stack([p.intensity for p in minerals])
-    acc = labelled_accuracy(sg_model, x_out, [rruff_space_group(p.source) for p in minerals])
+    acc = labelled_accuracy(sg_model, x_out, [rruff_space_group(p) for p in minerals])
     run.table(
         "measured_rruff",
         "RRUFF minerals, space group (a group outside the model's classes counts as `other`)",

@@ -31,7 +31,7 @@ from sklearn.metrics import pairwise_distances, roc_auc_score
 
 from bxrd.report.answer import predict_files, read_inputs
 from bxrd.uq.predict_api import Classifier
-from bxrd.xrd.pattern_io import GriddedPattern, read_pattern
+from bxrd.xrd.pattern_io import GriddedPattern
 
 #: Folder of the thin-film data set → space group label (Oviedo et al. 2019, Cu Kα).
 FILM_SPACE_GROUPS: dict[str, str] = {
@@ -133,9 +133,9 @@ def class_of_number(number: int, class_names: list[str]) -> str | None:
     return named or ("other" if "other" in class_names else None)
 
 
-def rruff_space_group(path: str | Path) -> int | None:
+def rruff_space_group(pattern: GriddedPattern) -> int | None:
     """Space-group number of a RRUFF-style ``.npy`` pattern (``labels230`` + 1), or None."""
-    label = read_pattern(path).meta.get("labels230")
+    label = pattern.meta.get("labels230")
     return None if label is None else int(np.ravel(label)[0]) + 1
 
 

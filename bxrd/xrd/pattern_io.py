@@ -292,12 +292,14 @@ class GriddedPattern:
         coverage: fraction of the grid covered by the measurement, in [0, 1].
         measured_range: 2θ range (degrees, at the model wavelength) that survived conversion.
         source: file name.
+        meta: the file's header fields (see :class:`MeasuredPattern`).
     """
 
     intensity: np.ndarray
     coverage: float
     measured_range: tuple[float, float]
     source: str
+    meta: dict = field(default_factory=dict)
 
 
 def to_grid(
@@ -331,7 +333,8 @@ def to_grid(
     top = y.max()
     if top <= 0:
         raise PatternFileError(f"{pattern.source}: no signal left on the model grid")
-    return GriddedPattern((y / top).astype(np.float32), coverage, (float(lo), float(hi)), p.source)
+    span = (float(lo), float(hi))
+    return GriddedPattern((y / top).astype(np.float32), coverage, span, p.source, p.meta)
 
 
 def pattern_files(sources: str | Path | Iterable[str | Path]) -> list[Path]:

@@ -20,6 +20,8 @@ from bxrd.report.measured import (
 from bxrd.report.yes_no import yes_no_metrics
 from bxrd.uq.checkpoint import load_predictor
 from bxrd.uq.predict_api import PredictiveMixin
+from bxrd.xrd.grid import TwoThetaGrid
+from bxrd.xrd.pattern_io import read_pattern, to_grid
 
 ROOT = Path(__file__).resolve().parents[2]
 FILMS = ROOT.parent / "shared" / "data" / "patterns" / "thinfilm_perovskites"
@@ -54,7 +56,9 @@ def test_labelled_accuracy_maps_unknown_groups_to_other(tmp_path):
     assert m["scored"] == 4 and m["named"] == 2
     assert m["accuracy"] == pytest.approx(3 / 4) and m["named_accuracy"] == 1.0
     np.save(tmp_path / "R1.npy", {"features": np.ones((1, 50)), "labels230": np.array([61])})
-    assert rruff_space_group(tmp_path / "R1.npy") == 62
+    grid = TwoThetaGrid(5.0, 5.49, 0.01)
+    gridded = to_grid(read_pattern(tmp_path / "R1.npy"), grid, 1.5406, background=False)
+    assert rruff_space_group(gridded) == 62
 
 
 def test_flag_summary_counts_and_auroc():

@@ -14,6 +14,7 @@ from bxrd.crystal.ter import TERConfig
 from bxrd.data.build import BuildConfig, build_dataset
 from bxrd.data.splits import SplitConfig
 from bxrd.data.store import load_pattern_set
+from bxrd.models.classical import BASELINES
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = [
@@ -142,6 +143,8 @@ def test_suite_writes_every_table_and_reruns_identically(dataset, measured, tmp_
     assert {"torch", "pytorch_lightning", "sklearn", "bxrd"} <= set(record["versions"])
     summary = (first / "summary.md").read_text()
     assert all(f"## {t}" in summary for t in ["Space group", "Yes/no", "Structure type"])
+    # the yes/no table scores B-VGGNet and every classical model
+    assert [r[0] for r in _rows(first / "yes_no.csv")[1:]] == ["B-VGGNet", *BASELINES]
     assert _rows(first / "measured_rruff.csv")[1][:2] == ["6", "6"]  # all named classes
     films = _rows(first / "measured_films.csv")
     assert [r[:4] for r in films[1:]] == [["pm-3m", "Pm-3m (221)", "True", "4"]]

@@ -24,15 +24,14 @@ Space groups of the 15 tilt systems follow Howard & Stokes, Acta Cryst. B54, 782
 
 from __future__ import annotations
 
-import math
 import re
+from functools import lru_cache
 from itertools import product
 
 import numpy as np
-from pymatgen.analysis.bond_valence import BV_PARAMS
-from pymatgen.core import Element, Lattice, Structure
+from pymatgen.core import Lattice, Structure
 
-from bxrd.crystal.ions import ion_for
+from bxrd.crystal.bond_valence import ideal_bond_length
 
 #: Glazer tilt system → space-group number (Howard & Stokes 1998, Table 2).
 TILT_SPACE_GROUPS: dict[str, int] = {
@@ -109,16 +108,7 @@ def tilt_angles(
 
 def bond_length(b: str, b_charge: int, x: str, x_charge: int) -> float:
     """B–X bond length in Å from bond valence (see module docstring), Shannon as fallback."""
-    eb, ex = Element(b), Element(x)
-    if eb in BV_PARAMS and ex in BV_PARAMS:
-        rb, cb = BV_PARAMS[eb]["r"], BV_PARAMS[eb]["c"]
-        rx, cx = BV_PARAMS[ex]["r"], BV_PARAMS[ex]["c"]
-        r0 = rb + rx - rb * rx * (math.sqrt(cb) - math.sqrt(cx)) ** 2 / (cb * rb + cx * rx)
-        return r0 - 0.37 * math.log(b_charge / 6.0)
-    ion_b, ion_x = ion_for(b, b_charge, "B"), ion_for(x, x_charge, "X")
-    if ion_b is None or ion_x is None:
-        raise ValueError(f"no bond-valence parameters or Shannon radii for {b}{b_charge:+d}-{x}")
-    return ion_b.radius + ion_x.radius
+    return ideal_bond_length(b, b_charge, x, x_charge, 6, "B")
 
 
 def _signs(i: int, j: int, k: int, signs: tuple[str, str, str]) -> np.ndarray:
@@ -128,6 +118,74 @@ def _signs(i: int, j: int, k: int, signs: tuple[str, str, str]) -> np.ndarray:
     sy = (-1) ** (i + k) * (alt[1] if signs[1] == "-" else 1)
     sz = (-1) ** (i + j) * (alt[2] if signs[2] == "-" else 1)
     return np.array([sx, sy, sz], dtype=float)
+
+
+def jahn_teller_axis(notation: str) -> int:
+    """Axis (0, 1, 2) normal to the plane of the cooperative Jahn–Teller pattern.
+
+    The in-phase tilt axis when there is one (c⁺ of LaMnO3 in Pbnm), else z.
+    """
+    _, signs = parse_glazer(notation)
+    return signs.index("+") if "+" in signs else 2
+
+
+def tilted_perovskite_arrays(
+    a: str,
+    b: str,
+    x: str,
+    notation: str,
+    omega_deg: tuple[float, float, float],
+    bond: float,
+    b_shift: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    a_shift: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    jahn_teller: float = 0.0,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Lattice (3, 3) Å, species (40,) and fractional coordinates (40, 3) of the 2×2×2 cell.
+
+    ``omega_deg`` are the tilt angles about x, y, z (degrees); ``jahn_teller`` is the
+    amplitude (Å) of the cooperative Q2 mode: in the plane normal to
+    :func:`jahn_teller_axis`, each B has two long bonds (+δ) along one in-plane axis and two
+    short ones (−δ) along the other, alternating like a checkerboard, stacked in phase.
+    """
+    _, signs = parse_glazer(notation)
+    omega = np.radians(omega_deg)
+    cos = np.cos(omega)
+    pc = 2.0 * bond * np.array([cos[1] * cos[2], cos[0] * cos[2], cos[0] * cos[1]])
+    sites, senses, stretch = _cell_pattern(signs, jahn_teller_axis(notation))
+    half = np.eye(3)[None] * (pc / 2)  # (1, axis, xyz): B→X of each of the three X
+    w = omega * senses  # (8, 3) rotation vector of each octahedron
+    x_pos = sites[:, None] * pc + half + np.cross(w[:, None], half) + stretch * jahn_teller
+    coords = np.concatenate(
+        [
+            (sites * pc + np.asarray(b_shift))[:, None],
+            ((sites + 0.5) * pc + np.asarray(a_shift))[:, None],
+            x_pos,
+        ],
+        axis=1,
+    ).reshape(-1, 3) / (2 * pc)
+    species = [b, a, x, x, x] * 8
+    return np.diag(2 * pc), species, np.mod(coords, 1.0)
+
+
+@lru_cache(maxsize=64)
+def _cell_pattern(
+    signs: tuple[str, str, str], jt_axis: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sites (8, 3), rotation senses (8, 3) and unit Jahn–Teller bond changes (8, 3, 3)."""
+    plane = [k for k in range(3) if k != jt_axis]
+    sites = np.array(list(product(range(2), repeat=3)), dtype=float)
+    senses = np.array([_signs(*map(int, site), signs) for site in sites])
+    stretch = np.zeros((8, 3, 3))
+    for n, site in enumerate(sites):
+        parity = (-1) ** int(site[plane[0]] + site[plane[1]])
+        stretch[n, plane[0], plane[0]] = parity  # long bond along plane[0] where parity is +1
+        stretch[n, plane[1], plane[1]] = -parity
+    return sites, senses, stretch
+
+
+def default_charges(x: str) -> tuple[int, int, int]:
+    """(q_A, q_B, q_X): (2, 4, −2) for chalcogenides and oxides, (1, 2, −1) for halides."""
+    return (2, 4, -2) if x in ("O", "S", "Se", "Te") else (1, 2, -1)
 
 
 def tilted_perovskite(
@@ -140,6 +198,7 @@ def tilted_perovskite(
     bond: float | None = None,
     b_shift: tuple[float, float, float] = (0.0, 0.0, 0.0),
     a_shift: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    jahn_teller: float = 0.0,
 ) -> Structure:
     """Build an ABX3 perovskite (2 × 2 × 2 pseudo-cubic cell, 40 atoms).
 
@@ -149,36 +208,22 @@ def tilted_perovskite(
         x: X-site element.
         notation: Glazer tilt system, e.g. ``"a+b-b-"``.
         angles: tilt angles in degrees (see :func:`tilt_angles`).
-        charges: oxidation states (q_A, q_B, q_X); default (2, 4, -2) for oxides, (1, 2, -1)
-            for halides.
+        charges: oxidation states (q_A, q_B, q_X); default :func:`default_charges`.
         bond: B–X bond length, Å (default: :func:`bond_length`).
         b_shift: polar displacement of every B, Cartesian Å.
         a_shift: polar displacement of every A, Cartesian Å.
+        jahn_teller: amplitude of the cooperative Jahn–Teller bond pattern, Å
+            (see :func:`tilted_perovskite_arrays`).
     """
-    _, signs = parse_glazer(notation)
     if charges is None:
-        charges = (2, 4, -2) if x in ("O", "S", "Se", "Te") else (1, 2, -1)
+        charges = default_charges(x)
     if charges[0] + charges[1] + 3 * charges[2] != 0:
         raise ValueError(f"charges {charges} are not neutral for ABX3")
     d = bond if bond is not None else bond_length(b, charges[1], x, charges[2])
-    omega = np.radians(tilt_angles(notation, angles))
-    cos = np.cos(omega)
-    pc = 2.0 * d * np.array([cos[1] * cos[2], cos[0] * cos[2], cos[0] * cos[1]])
-    lattice = Lattice.orthorhombic(*(2 * pc))
-    species, coords = [], []
-    for i, j, k in product(range(2), repeat=3):
-        site = np.array([i, j, k], dtype=float)
-        w = omega * _signs(i, j, k, signs)
-        species.append(b)
-        coords.append((site * pc + np.asarray(b_shift)) / (2 * pc))
-        species.append(a)
-        coords.append(((site + 0.5) * pc + np.asarray(a_shift)) / (2 * pc))
-        for axis in range(3):
-            r = np.zeros(3)
-            r[axis] = pc[axis] / 2
-            species.append(x)
-            coords.append((site * pc + r + np.cross(w, r)) / (2 * pc))
-    return Structure(lattice, species, np.mod(coords, 1.0))
+    lattice, species, frac = tilted_perovskite_arrays(
+        a, b, x, notation, tilt_angles(notation, angles), d, b_shift, a_shift, jahn_teller
+    )
+    return Structure(Lattice(lattice), species, frac)
 
 
 def hexagonal_2h(a: str, b: str, x: str, bond: float | None = None) -> Structure:

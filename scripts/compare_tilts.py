@@ -8,8 +8,12 @@ generated reflection. Prints one table per bond rule::
     python scripts/compare_tilts.py
 """
 
+import numpy as np
+from pymatgen.core import Structure
+
 from bxrd.crystal.builtin import builtin_templates
 from bxrd.crystal.tilt_fit import compare, fit_tilts
+from bxrd.xrd.simulate import simulate_sticks
 
 CASES = [
     ("SrTiO3_Pm-3m", ("Sr", "Ti", "O"), "a0a0a0", (2, 4, -2)),
@@ -19,6 +23,12 @@ CASES = [
     ("LaAlO3_R-3c", ("La", "Al", "O"), "a-a-a-", (3, 3, -2)),
     ("CaTiO3_Pnma", ("Ca", "Ti", "O"), "a+b-b-", (2, 4, -2)),
 ]
+
+
+def cu_sticks(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """Reflections (2θ degrees, intensity) for Cu Kα over 10–80° 2θ."""
+    s = simulate_sticks(structure, "CuKa", (10.0, 80.0))
+    return s.two_theta, s.intensity
 
 
 def main() -> None:
@@ -33,7 +43,7 @@ def main() -> None:
         for name, elements, notation, charges in CASES:
             real = templates[name].structure
             angles, bond, gen = fit_tilts(real, *elements, notation, charges, fit_bond)
-            c = compare(name, real, gen, notation, angles)
+            c = compare(name, real, gen, notation, angles, cu_sticks)
             ang = ", ".join(f"{a:.1f}" for a in angles) or "-"
             print(
                 f"| {name} | {notation} | {ang} | {bond:.3f} | {c.space_group} | "

@@ -13,7 +13,10 @@ pseudo-cubic cell of :func:`bxrd.crystal.tilts.tilted_perovskite_arrays`:
    a ≈ 4.0 Å where 2 d_BX = 3.93 and √2 d_AX = 4.17 Å).
 3. A-site displacements: the symmetry-allowed A coordinates (identity-irrep fields of
    :mod:`bxrd.crystal.symmetric_displacements`, e.g. x and z of Pnma 4c) are optimised
-   with φ and s, again on the GII.
+   with φ and s, again on the GII. The GII alone leaves a family of equally good cells
+   (tilt and A shift both raise the A bond-valence sum); a weak penalty picks the one whose
+   A shift per degree of tilt is the measured median of real structures of that anion family
+   and tilt system (:mod:`bxrd.crystal.distributions`).
 4. Polar families: every B moves by :data:`POLAR_SHIFT` Å along [001], [011] or [111].
 5. Jahn–Teller: high-spin d⁴ (Mn³⁺, Cr²⁺) and d⁹ (Cu²⁺) B ions get the cooperative Q2
    pattern with amplitude :data:`JAHN_TELLER_FRACTION` × d_BX (LaMnO3: Mn–O 1.91/2.18 Å).
@@ -35,6 +38,7 @@ from scipy.optimize import minimize
 
 from bxrd.crystal.bond_valence import bond_valence_sums, global_instability_index, ideal_bond_length
 from bxrd.crystal.bond_valence import r0 as pair_r0
+from bxrd.crystal.distributions import anion_family, ranges_for
 from bxrd.crystal.ions import ion_for
 from bxrd.crystal.symmetric_displacements import displacement_basis
 from bxrd.crystal.tilts import (
@@ -60,7 +64,8 @@ POLAR_SHIFT = 0.12
 #: Below this optimal a⁺b⁻b⁻ tilt (degrees) a composition is predicted cubic.
 TILT_THRESHOLD = 4.0
 
-#: Weight (v.u.² / Å²) that picks the smallest A displacement among equal-GII cells.
+#: Weight (v.u.² / Å²) that picks, among equal-GII cells, the A displacement nearest the
+#: measured median for the tilt (:mod:`bxrd.crystal.distributions`).
 A_SHIFT_PENALTY = 1e-3
 
 #: Largest tilt (degrees) and A-site displacement (Å) the optimiser may choose.
@@ -177,6 +182,15 @@ def _tilted_axes(notation: str, tilt: float) -> tuple[float, float, float]:
     return tuple(0.0 if s == "0" else tilt for s in signs)  # type: ignore[return-value]
 
 
+def _a_shift_target(ions: PerovskiteIons, notation: str, polar: bool) -> float:
+    """Measured median A shift per degree of tilt (Å/°) for the family and tilt system."""
+    try:
+        r = ranges_for(anion_family(ions.x), notation, polar)
+    except KeyError:
+        return 0.0
+    return r["a_shift"].mid / r["tilt"].mid if r["tilt"].mid > 0 else 0.0
+
+
 def fit_cell(
     ions: PerovskiteIons,
     notation: str = "a+b-b-",
@@ -228,8 +242,11 @@ def fit_cell(
         bvs = bond_valence_sums(lat, fr, symbols, charges, ions.r0_table)
         return global_instability_index(bvs, charges)
 
-    def objective(p: np.ndarray) -> float:  # GII², with the least A displacement among equals
-        return gii(p) ** 2 + A_SHIFT_PENALTY * float(np.sum(p[2:] ** 2))
+    target = _a_shift_target(ions, notation, polar is not None)
+
+    def objective(p: np.ndarray) -> float:  # GII², A shift nearest the measured one among equals
+        a_size = math.sqrt(float(np.sum(p[2:] ** 2)))
+        return gii(p) ** 2 + A_SHIFT_PENALTY * (a_size - target * abs(p[0])) ** 2
 
     n_modes = len(basis)
     bounds = [(0.0, MAX_TILT if tilted else 0.0), (-0.1, 0.15)]

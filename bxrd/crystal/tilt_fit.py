@@ -4,11 +4,14 @@
 reproduce the real structure's volume per formula unit and sorted conventional lattice
 lengths, with d_BX from bond valence (not fitted). :func:`compare` then reports the largest
 relative lattice-length error and, for the ten strongest reflections of the real structure,
-the distance to the nearest reflection of the generated one (degrees 2θ, Cu Kα).
+the distance to the nearest reflection of the generated one (degrees 2θ). The reflections
+come from a callable the caller passes (e.g. :func:`bxrd.xrd.simulate.simulate_sticks`
+wrapped, see ``scripts/compare_tilts.py``): crystal does not import xrd.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +20,6 @@ from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 from scipy.optimize import minimize
 
 from bxrd.crystal.tilts import bond_length, parse_glazer, tilted_perovskite
-from bxrd.xrd.simulate import simulate_sticks
 
 
 def cell_metrics(structure: Structure) -> tuple[np.ndarray, float]:
@@ -116,19 +118,32 @@ class Comparison:
         return float(self.peak_offsets.max())
 
 
+#: Reflections of a structure: (2θ in degrees, intensity), each of shape (n_reflections,).
+Sticks = Callable[[Structure], tuple[np.ndarray, np.ndarray]]
+
+
 def compare(
     name: str,
     real: Structure,
     generated: Structure,
     notation: str,
     angles: tuple[float, ...],
-    two_theta_range: tuple[float, float] = (10.0, 80.0),
+    sticks: Sticks,
 ) -> Comparison:
-    """Lattice error and peak offsets of ``generated`` against ``real`` (Cu Kα)."""
-    sr = simulate_sticks(real, "CuKa", two_theta_range)
-    sg = simulate_sticks(generated, "CuKa", two_theta_range)
-    strongest = sr.two_theta[np.argsort(sr.intensity)[::-1][:10]]
-    offsets = np.array([np.min(np.abs(sg.two_theta - t)) for t in strongest])
+    """Lattice error and peak offsets of ``generated`` against ``real``.
+
+    Args:
+        name: label of the comparison.
+        real: the real structure.
+        generated: the generated one.
+        notation: its Glazer system.
+        angles: its tilt angles, degrees.
+        sticks: reflections (2θ degrees, intensity) of a structure at one wavelength.
+    """
+    tr, ir = sticks(real)
+    tg, _ = sticks(generated)
+    strongest = tr[np.argsort(ir)[::-1][:10]]
+    offsets = np.array([np.min(np.abs(tg - t)) for t in strongest])
     number = SpacegroupAnalyzer(generated, 0.01).get_space_group_number()
     return Comparison(
         name,

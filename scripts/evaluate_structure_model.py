@@ -1,8 +1,9 @@
 """The structure model against the experimentally reported structures of ``mp_abx3``.
 
-For every entry with ``synthesized = 1`` that is an ABX3 perovskite (sites identified by
-:func:`bxrd.crystal.sites.identify_abx3_sites`, which also gives which cation is A and the
-oxidation states: composition-level facts), prints:
+For every entry with ``synthesized = 1`` that is an ABX3 perovskite — the ``mp_abx3`` rows
+of ``data/measured_perovskites.csv`` written by ``scripts/measure_perovskites.py`` (run it
+first), which also give which cation is A and the oxidation states: composition-level
+facts — prints:
 
 * cells: median absolute error of the volume per formula unit predicted from composition
   alone, by the model (:func:`bxrd.crystal.structure_model.predict_tilt_system`) and by
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import warnings
+from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +34,6 @@ from pymatgen.analysis.diffraction.xrd import XRDCalculator
 from pymatgen.core import Structure
 
 from bxrd.crystal.ions import ion_for, pseudocubic_parameter
-from bxrd.crystal.sites import identify_abx3_sites
 from bxrd.crystal.structure_model import (
     SPACE_GROUP_RECIPES,
     PerovskiteIons,
@@ -40,7 +41,6 @@ from bxrd.crystal.structure_model import (
     predict_tilt_system,
 )
 from bxrd.crystal.tilts import TILT_SPACE_GROUPS
-from bxrd.errors import BxrdInputError
 
 ROOT = Path(__file__).resolve().parents[1]
 XRD = XRDCalculator("CuKa")
@@ -55,50 +55,54 @@ def peak_offsets(real: Structure, generated: Structure) -> np.ndarray:
     return np.array([np.min(np.abs(gx - t)) for t in strongest])
 
 
+def evaluate(job: tuple[dict, dict, Path]) -> dict:
+    """Numbers of one structure (see module docstring)."""
+    measured, entry, folder = job
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        real = Structure.from_file(folder / entry["file"])
+    charges = tuple(int(q) for q in measured["charges"].split("/"))
+    ions = PerovskiteIons.of(measured["a"], measured["b"], measured["x"], charges)
+    radii = [
+        ion_for(e, q, r) for e, q, r in zip((ions.a, ions.b, ions.x), charges, "ABX", strict=True)
+    ]
+    v_rule = pseudocubic_parameter(*radii) ** 3 if all(radii) else float("nan")
+    notation, cell = predict_tilt_system(ions)
+    number = int(entry["spacegroup_number_symprec0.1"])
+    offsets = np.full(10, np.nan)
+    if number in SPACE_GROUP_RECIPES:
+        same = SPACE_GROUP_RECIPES[number] == (notation, None)
+        generated = cell if same else cell_for_space_group(ions, number)
+        offsets = peak_offsets(real, generated.structure)
+    return {
+        "file": entry["file"],
+        "formula": ions.formula,
+        "space_group": number,
+        "predicted": TILT_SPACE_GROUPS[notation],
+        "v_real": real.volume / (len(real) / 5),
+        "v_model": cell.volume_per_formula_unit,
+        "v_rule": v_rule,
+        "peak_offset_median": float(np.median(offsets)),
+        "peak_offset_max": float(np.max(offsets)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared/data/structures")
+    parser.add_argument("--measured", type=Path, default=ROOT / "data/measured_perovskites.csv")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "data/structure_model_eval.csv")
     args = parser.parse_args()
     folder = args.shared / "mp_abx3"
     with open(folder / "manifest.csv") as fh:
-        entries = [r for r in csv.DictReader(fh) if r["synthesized"] == "1"]
-    rows = []
-    for entry in entries[: args.limit]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            real = Structure.from_file(folder / entry["file"])
-            try:
-                sites = identify_abx3_sites(real, name=entry["file"])
-            except BxrdInputError:
-                continue
-        charges = (sites.a_charge, sites.b_charge, sites.x_charge)
-        ions = PerovskiteIons.of(sites.a, sites.b, sites.x, charges)
-        v_real = real.volume / len(sites.b_indices)
-        radii = [ion_for(e, q, r) for e, q, r in zip((ions.a, ions.b, ions.x), charges, "ABX", strict=True)]
-        v_rule = pseudocubic_parameter(*radii) ** 3 if all(radii) else float("nan")
-        notation, cell = predict_tilt_system(ions)
-        number = int(entry["spacegroup_number_symprec0.1"])
-        offsets = np.full(10, np.nan)
-        if number in SPACE_GROUP_RECIPES:
-            same = SPACE_GROUP_RECIPES[number] == (notation, None)
-            generated = cell if same else cell_for_space_group(ions, number)
-            offsets = peak_offsets(real, generated.structure)
-        rows.append(
-            {
-                "file": entry["file"],
-                "formula": ions.formula,
-                "space_group": number,
-                "predicted": TILT_SPACE_GROUPS[notation],
-                "v_real": v_real,
-                "v_model": cell.volume_per_formula_unit,
-                "v_rule": v_rule,
-                "peak_offset_median": float(np.median(offsets)),
-                "peak_offset_max": float(np.max(offsets)),
-            }
-        )
-        print(rows[-1], flush=True)
+        entries = {r["file"]: r for r in csv.DictReader(fh) if r["synthesized"] == "1"}
+    with open(args.measured) as fh:
+        measured = [r for r in csv.DictReader(fh) if r["source"] == "mp_abx3"]
+    jobs = [(m, entries[m["id"]], folder) for m in measured][: args.limit]
+    with Pool(args.workers) as pool:
+        rows = pool.map(evaluate, jobs, chunksize=4)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

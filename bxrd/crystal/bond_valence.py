@@ -26,8 +26,8 @@ from bxrd.crystal.ions import Role, ion_for
 #: Softness parameter b of the bond-valence law, Å.
 B_SOFTNESS = 0.37
 
-#: Bonds longer than R₀ + this (Å) carry < 0.03 v.u. and are ignored in sums.
-BOND_REACH = 1.3
+#: Bonds longer than R₀ + this (Å) carry < 0.005 v.u. and are ignored in sums.
+BOND_REACH = 2.0
 
 
 def element_r0(cation: str, anion: str) -> float | None:
@@ -73,10 +73,13 @@ def ideal_bond_length(
 
 
 def _images(lattice: np.ndarray, reach: float) -> np.ndarray:
-    """Integer translations (n, 3) that, added to minimum-image fractional differences in
-    [−½, ½), reach every neighbour within ``reach`` Å."""
-    spacing = 1.0 / np.linalg.norm(np.linalg.inv(lattice), axis=0)  # interplanar, Å
-    n = np.ceil(reach / spacing - 0.5).astype(int) + 1
+    """Integer translations (n, 3) reaching every neighbour within ``reach`` Å.
+
+    They are added to minimum-image fractional differences in [−½, ½]: an image k along a
+    lattice vector is needed only if |k| ≤ reach / spacing + ½ (spacing: interplanar).
+    """
+    spacing = 1.0 / np.linalg.norm(np.linalg.inv(lattice), axis=0)
+    n = np.floor(reach / spacing + 0.5).astype(int)
     grid = np.stack(np.meshgrid(*(np.arange(-k, k + 1) for k in n), indexing="ij"), -1)
     return grid.reshape(-1, 3)
 

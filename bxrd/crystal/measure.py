@@ -76,7 +76,7 @@ class PerovskiteGeometry:
         return float(self.tilts.max())
 
 
-def _nearest(
+def nearest_vectors(
     structure: Structure, center: int, targets: list[int], k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cartesian vectors (k, 3) and indices (k,) of the k nearest ``targets`` (with images)."""
@@ -146,12 +146,12 @@ def measure(structure: Structure, sites: ABX3Sites | None = None) -> PerovskiteG
     """
     sites = sites or identify_abx3_sites(structure)
     b_idx, a_idx, x_idx = list(sites.b_indices), list(sites.a_indices), list(sites.x_indices)
-    bb0, _ = _nearest(structure, b_idx[0], b_idx, 7)
+    bb0, _ = nearest_vectors(structure, b_idx[0], b_idx, 7)
     axes = _pc_axes(bb0[1:])
     rotations, offsets, distortions, bonds, lengths = [], [], [], [], []
     neighbour_along: list[list[int]] = []
     for i in b_idx:
-        bx, _ = _nearest(structure, i, x_idx, 6)
+        bx, _ = nearest_vectors(structure, i, x_idx, 6)
         d = np.linalg.norm(bx, axis=1)
         proj = bx @ axes.T  # components on the pc axes
         k = np.argmax(np.abs(proj), axis=1)
@@ -163,7 +163,7 @@ def measure(structure: Structure, sites: ABX3Sites | None = None) -> PerovskiteG
         offsets.append(np.linalg.norm(bx.mean(axis=0)))
         distortions.append(np.mean(((d - d.mean()) / d.mean()) ** 2))
         bonds.append(d.mean())
-        bbv, bbi = _nearest(structure, i, b_idx, 7)
+        bbv, bbi = nearest_vectors(structure, i, b_idx, 7)
         along = []
         for axis in range(3):
             j = int(np.argmax(bbv[1:] @ axes[axis])) + 1
@@ -185,7 +185,7 @@ def measure(structure: Structure, sites: ABX3Sites | None = None) -> PerovskiteG
         signs.append("+" if np.mean(np.sign(same)) > 0 else "-")
     a_disp = []
     for i in a_idx:
-        ab, _ = _nearest(structure, i, b_idx, 8)
+        ab, _ = nearest_vectors(structure, i, b_idx, 8)
         a_disp.append(np.linalg.norm(ab.mean(axis=0)))
     pc = np.array([np.mean([v for a, v in lengths if a == axis]) for axis in range(3)])
     sign_t = (signs[0], signs[1], signs[2])

@@ -18,8 +18,8 @@ import numpy as np
 import spglib
 from pymatgen.core import Structure
 
-#: spglib tolerance (Å) of the symmetry operations used here; equal to the label tolerance.
-SYMPREC = 0.01
+from bxrd.crystal.template import SYMPREC
+
 
 
 def _site_map(frac: np.ndarray, rot: np.ndarray, trans: np.ndarray, lattice: np.ndarray) -> list:

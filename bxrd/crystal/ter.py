@@ -8,15 +8,25 @@ and always satisfy q_A' + q_B' + 3 q_X' = 0:
 * ``charge_mode="neutral"``: any q_A' ∈ {1, 2, 3} with q_B' = -3 q_X - q_A' > 0.
 
 Candidates are filtered on the Goldschmidt tolerance factor and the octahedral factor. The
-substituted cell keeps the template's fractional coordinates and is scaled isotropically by
-s = a_pc(A', B', X') / a_pc(A, B, X) (see :func:`~bxrd.crystal.ions.pseudocubic_parameter`),
-so peak positions follow the new ionic radii while the template's tilts and distortions (and
-hence its space group, which is checked with spglib) are kept.
+substituted cell follows the structure model (:mod:`bxrd.crystal.structure_model`, bond
+valence on both A–X and B–X bonds, tilt from the GII) in the template's tilt system:
+
+* tilts: every octahedral tilt of the template is multiplied by f = φ(A', B', X') / φ(A, B, X),
+  the model's optimal tilts of the new and the template composition
+  (:func:`bxrd.crystal.retilt.scale_tilts`; f = 1 when the model finds the template's own
+  composition untilted);
+* cell: scaled isotropically so the volume changes by V(A', B', X') / V(A, B, X), the
+  model's volumes per formula unit (the ratio cancels the model's systematic error).
+
+The result is labelled by spglib; a candidate whose space group differs from the template's
+is rejected with the reason, and so is one whose model tilt in a tilted template is below
+:data:`MIN_TILT` (a composition with t ≥ 1 in a Pnma template).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from itertools import product
 from pathlib import Path
 from typing import Literal
@@ -32,10 +42,14 @@ from bxrd.crystal.ions import (
     candidate_ions,
     ion_for,
     octahedral_factor,
-    pseudocubic_parameter,
     tolerance_factor,
 )
+from bxrd.crystal.measure import measure
+from bxrd.crystal.retilt import scale_tilts
+from bxrd.crystal.structure_model import PerovskiteIons, fit_cell
 from bxrd.crystal.template import Template, space_group_of
+from bxrd.crystal.tilts import TILT_SPACE_GROUPS
+from bxrd.errors import BxrdInputError
 
 
 @dataclass
@@ -53,7 +67,7 @@ class TERConfig:
         octahedral_range: keep candidates with μ = r_B / r_X in [min, max].
         max_per_template: sample at most this many candidates per template (None: all).
         seed: seed of that sampling.
-        rescale_lattice: scale the cell by the pseudo-cubic ratio (see module doc).
+        rescale_lattice: scale the cell and tilts by the structure model (see module doc).
     """
 
     charge_mode: Literal["same", "neutral"] = "same"
@@ -198,21 +212,64 @@ def candidates(template: Template, config: TERConfig) -> list[Substitution]:
     return sorted(found, key=lambda c: (c.a.element, c.b.element, c.x.element))
 
 
+#: Smallest model tilt (degrees) a substitution into a tilted template may have.
+MIN_TILT = 1.0
+
+
+@lru_cache(maxsize=4096)
+def _model(ions: PerovskiteIons, notation: str) -> tuple[float, float]:
+    """(tilt in degrees, volume per formula unit in Å³) of the structure model."""
+    cell = fit_cell(ions, notation, a_displacements=False)
+    return cell.tilt, cell.volume_per_formula_unit
+
+
+def template_system(template: Template) -> str:
+    """Glazer symbol (or ``"2H"``) of a template: its recorded tilt system, else measured."""
+    word = template.tilt_system.split(" ")[0] if template.tilt_system else ""
+    if word == "2H" or word in TILT_SPACE_GROUPS:
+        return word
+    try:
+        return measure(template.structure, template.sites).glazer or "a0a0a0"
+    except BxrdInputError:  # not a corner-sharing network (e.g. a hexagonal polytype)
+        return "2H"
+
+
+def _ions(a: Ion, b: Ion, x: Ion) -> PerovskiteIons:
+    return PerovskiteIons.of(a.element, b.element, x.element, (a.charge, b.charge, x.charge))
+
+
+def _tilt_vanishes(template: Template, sub: Substitution) -> str:
+    """Reason text when the template is tilted but the model finds no tilt for ``sub``."""
+    notation = template_system(template)
+    if notation in ("2H", "a0a0a0") or _model(_ions(*template_ions(template)), notation)[0] <= 0.5:
+        return ""
+    tilt = _model(_ions(sub.a, sub.b, sub.x), notation)[0]
+    if tilt >= MIN_TILT:
+        return ""
+    return f"model tilt {tilt:.1f}° in {notation} at t = {sub.tolerance:.3f}"
+
+
 def substitute(
     template: Template, sub: Substitution, rescale: bool = True
 ) -> tuple[Structure, float]:
-    """Replace the template's A, B, X by ``sub`` and rescale; returns (structure, scale)."""
+    """Replace the template's A, B, X by ``sub``, re-tilt and rescale; returns (structure, scale).
+
+    ``scale`` is the factor on the lattice lengths (module docstring).
+    """
     structure = template.structure.copy()
     mapping = {template.sites.a: sub.a.element, template.sites.b: sub.b.element}
     if sub.x.element != template.sites.x:
         mapping[template.sites.x] = sub.x.element
     structure.replace_species(mapping)
-    scale = 1.0
-    if rescale:
-        scale = pseudocubic_parameter(sub.a, sub.b, sub.x) / pseudocubic_parameter(
-            *template_ions(template)
-        )
-        structure.scale_lattice(structure.volume * scale**3)
+    if not rescale:
+        return structure, 1.0
+    notation = template_system(template)
+    old = _model(_ions(*template_ions(template)), notation)
+    new = _model(_ions(sub.a, sub.b, sub.x), notation)
+    if notation != "2H" and old[0] > 0.5:
+        structure = scale_tilts(structure, template.sites, new[0] / old[0])
+    scale = (new[1] / old[1]) ** (1.0 / 3.0)
+    structure.scale_lattice(template.structure.volume * scale**3)
     return structure, scale
 
 
@@ -229,6 +286,10 @@ def run_ter(templates: dict[str, Template], config: TERConfig) -> TERResult:
             cands = [cands[i] for i in sorted(keep)]
         for sub in cands:
             new_id = f"{template.id}__{sub.formula}"
+            vanishes = config.rescale_lattice and _tilt_vanishes(template, sub)
+            if vanishes:
+                result.rejected.append((new_id, f"tilts vanish: {vanishes}"))
+                continue
             structure, scale = substitute(template, sub, config.rescale_lattice)
             number, symbol = space_group_of(structure)
             if number != template.space_group_number:

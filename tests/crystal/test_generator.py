@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+
+from bxrd.crystal.generator import SYSTEMS, generate_one, generate_perovskites
+from bxrd.crystal.measure import measure
+from bxrd.crystal.structure_model import PerovskiteIons
+from bxrd.crystal.template import space_group_of
+from bxrd.crystal.tilts import POLAR_SPACE_GROUPS, TILT_SPACE_GROUPS
+
+
+def test_generated_a_minus_a_minus_c_plus_reads_as_pnma_with_sane_valences():
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        s, meta = generate_one(PerovskiteIons.of("Ca", "Ti", "O"), "a+b-b-", None, rng)
+        assert meta["space_group_number"] == space_group_of(s)[0] == 62
+        assert measure(s).glazer == "a+b-b-" and meta["a_shift"] > 0
+        assert meta["bvs_max_relative_error"] < 0.10
+
+
+def test_every_system_is_drawn_and_labelled_by_spglib():
+    assert len(SYSTEMS) == len(TILT_SPACE_GROUPS) + len(POLAR_SPACE_GROUPS) + 1
+    out = generate_perovskites([("Sr", "Zr", "O")], n_per_system=1, seed=1)
+    assert len(out) == len(SYSTEMS)
+    found = {m["system"]: m["space_group_number"] for _, m in out}
+    for s, m in out:
+        assert m["space_group_number"] == space_group_of(s)[0]
+    # the symmetric A and X displacements keep each system's group (spglib, 0.01 Å)
+    assert {found[n] for n in TILT_SPACE_GROUPS} == set(TILT_SPACE_GROUPS.values())
+    assert found["2H"] == 194 and found["a0a0a0 [111]"] == 160
+
+
+@pytest.mark.parametrize("comp", [("Cs", "Pb", "I"), ("Ba", "Zr", "S"), ("La", "Mn", "O", (3, 3, -2))])
+def test_halides_chalcogenides_and_jahn_teller_oxides(comp):
+    (s, meta), = generate_perovskites([comp], 1, 3, systems=[("a+b-b-", None)])
+    assert s.composition.reduced_formula == PerovskiteIons.of(*comp).formula.replace("O3", "O3")
+    assert meta["space_group_number"] == 62
+    assert (meta["jahn_teller"] > 0) == (comp[1] == "Mn")
+
+
+def test_same_seed_same_structures():
+    a = generate_perovskites([("Ca", "Ti", "O")], 1, 5, systems=[("a0b-c-", None)])
+    b = generate_perovskites([("Ca", "Ti", "O")], 1, 5, systems=[("a0b-c-", None)])
+    assert np.allclose(a[0][0].frac_coords, b[0][0].frac_coords)

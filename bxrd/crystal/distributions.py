@@ -105,7 +105,7 @@ def write_distributions(rows: Iterable[dict], path: Path = TABLE_PATH) -> list[d
 
 @lru_cache(maxsize=1)
 def load_distributions(path: Path = TABLE_PATH) -> dict[tuple[str, str, int], dict[str, Range]]:
-    """Committed table as {(family, glazer, polar): {quantity: Range}}."""
+    """Read the committed table as {(family, glazer, polar): {quantity: Range}}."""
     with open(path) as fh:
         rows = list(csv.DictReader(fh))
     return {

@@ -43,7 +43,7 @@ class GeneratedSpec:
     note: str = "hypothetical member of this tilt system"
 
     def draw(self) -> tuple[Structure, dict]:
-        """The structure and its generator metadata (:func:`~bxrd.crystal.generator.generate_one`).
+        """Draw the structure and its metadata (:func:`~bxrd.crystal.generator.generate_one`).
 
         Seeded by the id, so a template is the same in every run.
         """

@@ -203,7 +203,9 @@ def _draw(
         x_idx = [i for i, e in enumerate(symbols) if e == ions.x]
         largest = max(np.atleast_1d(angles))
         a_rms = ranges["a_shift"].sample(rng) * (
-            largest / ranges["tilt"].mid if tilted and ranges["tilt"].mid > 0 else float(bool(polar))
+            largest / ranges["tilt"].mid
+            if tilted and ranges["tilt"].mid > 0
+            else float(bool(polar))
         )
         x_rms = d * np.sqrt(max(ranges["distortion"].sample(rng), 0.0))
         field = _symmetric_field(structure, x_idx, x_rms, rng)

@@ -1,5 +1,7 @@
-"""Measure a perovskite: octahedral tilts per pseudo-cubic axis, A-site displacement,
-octahedral distortion, B off-centring and the pseudo-cubic cell.
+"""Measure a perovskite: tilts, A and B displacements, distortion, pseudo-cubic cell.
+
+Quantities: octahedral tilts per pseudo-cubic axis, A-site displacement, octahedral
+distortion, B off-centring and the pseudo-cubic cell.
 
 Method (any cell, any setting, corner-sharing BX6 octahedra):
 
@@ -116,7 +118,7 @@ def _kabsch(ideal: np.ndarray, actual: np.ndarray) -> np.ndarray:
 
 
 def glazer_symbol(tilts: np.ndarray, signs: tuple[str, str, str]) -> str:
-    """The key of ``TILT_SPACE_GROUPS`` matching measured tilts and signs, or ``""``.
+    """Return the key of ``TILT_SPACE_GROUPS`` matching measured tilts and signs, or ``""``.
 
     A key matches when, under some permutation of the axes, its signs equal the measured
     ones and its equal letters join tilts within :data:`TILT_EQUAL`; among matches the one

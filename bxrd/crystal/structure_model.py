@@ -89,7 +89,9 @@ class PerovskiteIons:
     charges: tuple[int, int, int]
 
     @classmethod
-    def of(cls, a: str, b: str, x: str, charges: tuple[int, int, int] | None = None):
+    def of(
+        cls, a: str, b: str, x: str, charges: tuple[int, int, int] | None = None
+    ) -> PerovskiteIons:
         """Ions with ``charges`` (default :func:`~bxrd.crystal.tilts.default_charges`)."""
         charges = charges or default_charges(x)
         if charges[0] + charges[1] + 3 * charges[2] != 0 or min(charges[:2]) <= 0:
@@ -128,7 +130,10 @@ class PerovskiteIons:
     @property
     def tolerance(self) -> float | None:
         """Goldschmidt t from Shannon radii (None when a radius is missing)."""
-        ions = [ion_for(e, q, r) for e, q, r in zip((self.a, self.b, self.x), self.charges, "ABX")]
+        ions = [
+            ion_for(e, q, r)
+            for e, q, r in zip((self.a, self.b, self.x), self.charges, "ABX", strict=True)
+        ]
         if any(i is None for i in ions):
             return None
         ra, rb, rx = (i.radius for i in ions)  # type: ignore[union-attr]

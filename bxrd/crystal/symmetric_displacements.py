@@ -21,7 +21,6 @@ from pymatgen.core import Structure
 from bxrd.crystal.template import SYMPREC
 
 
-
 def _site_map(frac: np.ndarray, rot: np.ndarray, trans: np.ndarray, lattice: np.ndarray) -> list:
     """Index j of the site at g·x_i for every i (the nearest image, Cartesian distance)."""
     moved = frac @ rot.T + trans
@@ -31,7 +30,7 @@ def _site_map(frac: np.ndarray, rot: np.ndarray, trans: np.ndarray, lattice: np.
 
 
 def projector(structure: Structure, symprec: float = SYMPREC) -> np.ndarray:
-    """The symmetrising projector P, shape (3n, 3n), acting on flattened (n, 3) fields."""
+    """Return the symmetrising projector P, shape (3n, 3n), acting on flattened (n, 3) fields."""
     lattice = structure.lattice.matrix
     frac = structure.frac_coords
     numbers = [site.specie.Z for site in structure]

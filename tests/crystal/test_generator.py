@@ -17,6 +17,7 @@ def test_generated_a_minus_a_minus_c_plus_reads_as_pnma_with_sane_valences():
         assert meta["bvs_max_relative_error"] < 0.10
 
 
+@pytest.mark.slow
 def test_every_system_is_drawn_and_labelled_by_spglib():
     assert len(SYSTEMS) == len(TILT_SPACE_GROUPS) + len(POLAR_SPACE_GROUPS) + 1
     out = generate_perovskites([("Sr", "Zr", "O")], n_per_system=1, seed=1)
@@ -29,9 +30,11 @@ def test_every_system_is_drawn_and_labelled_by_spglib():
     assert found["2H"] == 194 and found["a0a0a0 [111]"] == 160
 
 
-@pytest.mark.parametrize("comp", [("Cs", "Pb", "I"), ("Ba", "Zr", "S"), ("La", "Mn", "O", (3, 3, -2))])
+@pytest.mark.parametrize(
+    "comp", [("Cs", "Pb", "I"), ("Ba", "Zr", "S"), ("La", "Mn", "O", (3, 3, -2))]
+)
 def test_halides_chalcogenides_and_jahn_teller_oxides(comp):
-    (s, meta), = generate_perovskites([comp], 1, 3, systems=[("a+b-b-", None)])
+    ((s, meta),) = generate_perovskites([comp], 1, 3, systems=[("a+b-b-", None)])
     assert s.composition.reduced_formula == PerovskiteIons.of(*comp).formula.replace("O3", "O3")
     assert meta["space_group_number"] == 62
     assert (meta["jahn_teller"] > 0) == (comp[1] == "Mn")

@@ -52,7 +52,9 @@ def test_jahn_teller_ions_get_long_and_short_bonds():
     cell = fit_cell(PerovskiteIons.of("La", "Mn", "O", (3, 3, -2)), "a+b-b-")
     g = measure(cell.structure)
     assert space_group_of(cell.structure)[0] == 62 and g.distortion > 15e-4
-    assert measure(fit_cell(PerovskiteIons.of("Ca", "Ti", "O"), "a+b-b-").structure).distortion < 1e-4
+    assert (
+        measure(fit_cell(PerovskiteIons.of("Ca", "Ti", "O"), "a+b-b-").structure).distortion < 1e-4
+    )
 
 
 def test_unknown_space_group_and_bad_charges_are_named():

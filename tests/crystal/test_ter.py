@@ -1,11 +1,13 @@
 import json
 
 import pytest
+from pymatgen.core import Lattice, Structure
 
 from bxrd.crystal.builtin import builtin_templates
 from bxrd.crystal.io import read_structure
-from bxrd.crystal.ions import ion_for, pseudocubic_parameter
-from bxrd.crystal.template import space_group_of
+from bxrd.crystal.measure import measure
+from bxrd.crystal.structure_model import PerovskiteIons, fit_cell
+from bxrd.crystal.template import Template, space_group_of
 from bxrd.crystal.ter import TERConfig, candidates, run_ter, write_ter
 
 
@@ -41,21 +43,39 @@ def test_filters_and_element_restrictions(templates):
     assert sorted(c.formula for c in only) == ["BaHfO3", "BaZrO3"]
 
 
-def test_substitution_keeps_space_group_and_rescales_by_radii(templates):
+def test_substitution_retilts_and_rescales_by_the_structure_model(templates):
     t = templates["CaTiO3_Pnma"]
     result = run_ter({t.id: t}, TERConfig(a_elements=["Sr"], b_elements=["Zr"]))
     (new,) = result.structures
     assert new.structure.composition.reduced_formula == "SrZrO3"
-    assert space_group_of(new.structure)[0] == 62
-    old_apc = pseudocubic_parameter(
-        ion_for("Ca", 2, "A"), ion_for("Ti", 4, "B"), ion_for("O", -2, "X")
+    assert space_group_of(new.structure)[0] == new.space_group_number == 62
+    # every tilt scaled by the ratio of the model's optimal tilts
+    f = (
+        fit_cell(PerovskiteIons.of("Sr", "Zr", "O"), "a+b-b-", a_displacements=False).tilt
+        / fit_cell(PerovskiteIons.of("Ca", "Ti", "O"), "a+b-b-", a_displacements=False).tilt
     )
-    new_apc = pseudocubic_parameter(
-        ion_for("Sr", 2, "A"), ion_for("Zr", 4, "B"), ion_for("O", -2, "X")
+    assert f > 1.05  # SrZrO3 (t = 0.94) tilts more than CaTiO3 (t = 0.97, bond valence)
+    g_old, g_new = measure(t.structure, t.sites), measure(new.structure)
+    assert g_new.tilts == pytest.approx(g_old.tilts * f, abs=0.3)
+    # SrZrO3 Pnma (Kennedy et al. 1999): 69.1 Å³ per formula unit
+    assert new.structure.volume / 4 == pytest.approx(69.1, rel=0.03)
+
+
+def test_batio3_from_a_bazro3_template_has_a_near_4_angstrom():
+    bazro3 = Structure.from_spacegroup(
+        "Pm-3m", Lattice.cubic(4.193), ["Ba", "Zr", "O"], [[0, 0, 0], [0.5] * 3, [0.5, 0.5, 0]]
     )
-    assert new.structure.volume == pytest.approx(t.structure.volume * (new_apc / old_apc) ** 3)
-    # fractional coordinates (tilts) are those of the template
-    assert new.structure.frac_coords == pytest.approx(t.structure.frac_coords)
+    t = Template.from_structure("BaZrO3_Pm-3m", bazro3, "file", "test")
+    (new,) = run_ter({t.id: t}, TERConfig(a_elements=["Ba"], b_elements=["Ti"])).structures
+    # real cubic BaTiO3: 4.00 Å; the old radius rule kept 4.139 Å for every Ba compound
+    assert new.structure.lattice.a == pytest.approx(4.00, abs=0.07)
+
+
+def test_space_group_check_can_fail_when_tilts_vanish(templates):
+    t = templates["CaTiO3_Pnma"]
+    result = run_ter({t.id: t}, TERConfig(a_elements=["Ba"], b_elements=["Ti", "Zr"]))
+    assert not result.structures
+    assert {r.split(":")[0] for _, r in result.rejected} == {"tilts vanish"}
 
 
 def test_identical_results_are_deduplicated(templates):
@@ -72,7 +92,7 @@ def test_written_cifs_and_manifest_round_trip(templates, tmp_path):
     result = run_ter(templates, TERConfig(max_per_template=3))
     manifest = write_ter(result, tmp_path)
     rows = [json.loads(line) for line in manifest.read_text().splitlines()]
-    assert len(rows) == len(result.structures) == 9
+    assert len(rows) == len(result.structures) == 9 - len(result.rejected) >= 6
     for row in rows:
         s = read_structure(tmp_path / "cif" / f"{row['id']}.cif")
         assert s.composition.reduced_formula == row["formula"]

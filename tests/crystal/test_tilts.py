@@ -6,7 +6,6 @@ from bxrd.crystal.generated import generated_templates
 from bxrd.crystal.template import space_group_of
 from bxrd.crystal.ter import TERConfig, run_ter
 from bxrd.crystal.tilt_fit import compare, fit_tilts
-from bxrd.xrd.simulate import simulate_sticks
 from bxrd.crystal.tilts import (
     POLAR_SPACE_GROUPS,
     TILT_SPACE_GROUPS,
@@ -16,6 +15,7 @@ from bxrd.crystal.tilts import (
     tilt_angles,
     tilted_perovskite,
 )
+from bxrd.xrd.simulate import simulate_sticks
 
 
 @pytest.mark.parametrize("notation", sorted(TILT_SPACE_GROUPS))

@@ -104,7 +104,9 @@ def pseudocubic_parameter(a: Ion, b: Ion, x: Ion) -> float:
 
     a_pc = max(2 (r_B + r_X), √2 (r_A + r_X)): the cell is set by the corner-sharing BX6
     octahedra unless the A cation is too large for the cavity (t > 1), when the A–X
-    contacts set it. TER uses the *ratio* of this value for the substituted and the template
-    ions to rescale the template cell, so the rule's systematic error cancels.
+    contacts set it. This was TER's rescale rule; it is degenerate (with t < 1 the A cation is
+    ignored, with t > 1 the B cation) and is kept only as the baseline that
+    ``scripts/evaluate_structure_model.py`` compares the structure model
+    (:mod:`bxrd.crystal.structure_model`) with.
     """
     return max(2.0 * (b.radius + x.radius), math.sqrt(2.0) * (a.radius + x.radius))

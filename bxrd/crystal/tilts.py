@@ -10,11 +10,12 @@ Construction (a 2 × 2 × 2 pseudo-cubic supercell, B at integer sites (i, j, k)
   moves by ω × r (r = B→X), the same from both sides, so octahedra stay corner-shared.
 * Cell: each pseudo-cubic length is 2 d_BX cos θ₁ cos θ₂ (θ the tilts about the two other
   axes), the usual rigid-octahedron shortening (Glazer 1972; SPuDS, Lufaso & Woodward 2001).
-* d_BX from bond valence: d = R₀ − 0.37 ln(v_B / 6), R₀ from the element parameters of
-  O'Keeffe & Brese (1991) as tabulated in pymatgen, v_B the B oxidation state (each of the six
-  bonds carries v_B / 6); Shannon r_B + r_X when an element has no parameters.
-* A stays at the cavity centre (symmetry of the tilt pattern is kept; real structures also
-  shift A, which changes intensities but not the space group).
+* d_BX from bond valence: d = R₀ − 0.37 ln(v_B / 6) (:mod:`bxrd.crystal.bond_valence`).
+  The structure model (:mod:`bxrd.crystal.structure_model`) chooses tilt and d_BX from
+  the GII; this module only builds.
+* A sits at the cavity centre plus ``a_shift``; symmetry-allowed A displacements (as in
+  Pnma) are added by :mod:`bxrd.crystal.generator` and the structure model.
+* Jahn–Teller: optional cooperative Q2 pattern of B–X bond lengths (``jahn_teller``, Å).
 * Polar: B (and optionally A) shift by a vector in Å: [001] → P4mm, [011] → Amm2,
   [111] → R3m, a⁻a⁻a⁻ + [111] → R3c.
 

@@ -23,14 +23,15 @@ For each composition and each *system* — the 15 Glazer tilt systems, the polar
 5. spglib at ``symprec`` (default: the label tolerance) labels the result: the label is what
    spglib finds, never the system asked for; the metadata keep both.
 
-A build recipe calls it as
-``generate_perovskites(DEFAULT_COMPOSITIONS, n_per_system=2, seed=0)`` and labels each
-structure with ``meta["space_group_number"]``.
+A build recipe calls it through :class:`GeneratorConfig` and :func:`run_generator`
+(ids, structures, metadata; ``meta["space_group_number"]`` is the label), or directly as
+``generate_perovskites(DEFAULT_COMPOSITIONS, n_per_system=2, seed=0)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from pymatgen.core import Structure
@@ -266,3 +267,53 @@ def generate_perovskites(
             for _ in range(n_per_system):
                 out.append(generate_one(ions, notation, polar, rng, symprec))
     return out
+
+
+@dataclass
+class GeneratorConfig:
+    """Options of :func:`run_generator` (a build recipe's ``generator:`` section).
+
+    Attributes:
+        compositions: ``"A-B-X"`` or ``"A-B-X:qA,qB,qX"`` strings, e.g. ``"La-Mn-O:3,3,-2"``
+            (None: :data:`DEFAULT_COMPOSITIONS`).
+        n_per_system: structures per composition and system.
+        seed: random seed.
+        only_bvs_ok: drop draws whose cation bond-valence sums stay off by more than
+            :data:`MAX_BVS_ERROR` (compositions far from a system).
+    """
+
+    compositions: list[str] | None = None
+    n_per_system: int = 1
+    seed: int = 0
+    only_bvs_ok: bool = True
+
+    def ions(self) -> list[PerovskiteIons]:
+        """Return the compositions as :class:`PerovskiteIons`.
+
+        Raises:
+            ValueError: a string that is not ``"A-B-X"`` or ``"A-B-X:qA,qB,qX"``.
+        """
+        if self.compositions is None:
+            return list(DEFAULT_COMPOSITIONS)
+        out = []
+        for text in self.compositions:
+            elements, _, charges = text.partition(":")
+            parts = elements.split("-")
+            if len(parts) != 3:
+                raise ValueError(f"generator composition {text!r}: expected 'A-B-X[:qA,qB,qX]'")
+            q = tuple(int(v) for v in charges.split(",")) if charges else None
+            out.append(PerovskiteIons.of(*parts, q))  # type: ignore[arg-type]
+        return out
+
+
+def run_generator(config: GeneratorConfig) -> list[tuple[str, Structure, dict]]:
+    """(id, structure, metadata) of every generated structure; ids are unique and stable."""
+    rows = []
+    for n, (structure, meta) in enumerate(
+        generate_perovskites(config.ions(), config.n_per_system, config.seed)
+    ):
+        if config.only_bvs_ok and not meta["bvs_ok"]:
+            continue
+        system = meta["system"].replace(" ", "").replace("[", "_").replace("]", "")
+        rows.append((f"gen_{meta['formula']}_{system}_{n}", structure, meta))
+    return rows

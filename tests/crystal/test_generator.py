@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from bxrd.crystal.generator import SYSTEMS, generate_one, generate_perovskites
+from bxrd.crystal.generator import (
+    SYSTEMS,
+    GeneratorConfig,
+    generate_one,
+    generate_perovskites,
+)
 from bxrd.crystal.measure import measure
 from bxrd.crystal.structure_model import PerovskiteIons
 from bxrd.crystal.template import space_group_of
@@ -44,3 +49,11 @@ def test_same_seed_same_structures():
     a = generate_perovskites([("Ca", "Ti", "O")], 1, 5, systems=[("a0b-c-", None)])
     b = generate_perovskites([("Ca", "Ti", "O")], 1, 5, systems=[("a0b-c-", None)])
     assert np.allclose(a[0][0].frac_coords, b[0][0].frac_coords)
+
+
+def test_config_parses_compositions_and_names_bad_ones():
+    cfg = GeneratorConfig(compositions=["La-Mn-O:3,3,-2", "Cs-Pb-Br"])
+    ions = cfg.ions()
+    assert ions[0].charges == (3, 3, -2) and ions[1].charges == (1, 2, -1)
+    with pytest.raises(ValueError, match="A-B-X"):
+        GeneratorConfig(compositions=["CaTiO3"]).ions()

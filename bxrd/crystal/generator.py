@@ -279,13 +279,15 @@ class GeneratorConfig:
         n_per_system: structures per composition and system.
         seed: random seed.
         only_bvs_ok: drop draws whose cation bond-valence sums stay off by more than
-            :data:`MAX_BVS_ERROR` (compositions far from a system).
+            :data:`MAX_BVS_ERROR` (compositions far from a system). Off by default: real
+            cubic halides (CsPbBr3, CsPbI3) have an under-bonded A cation too (Cs ≈ 0.4 v.u.
+            with the element R₀), so the filter would drop the phases films show most.
     """
 
     compositions: list[str] | None = None
     n_per_system: int = 1
     seed: int = 0
-    only_bvs_ok: bool = True
+    only_bvs_ok: bool = False
 
     def ions(self) -> list[PerovskiteIons]:
         """Return the compositions as :class:`PerovskiteIons`.

@@ -8,6 +8,8 @@ maximum 1), on the model's 2θ grid (degrees, model wavelength λ_m):
 * amorphous hump (glass substrate): a Gaussian of FWHM ``hump_fwhm_deg`` centred where Bragg's
   law puts the glass's mean spacing d (``hump_d``) at λ_m.
 * air scatter: a · exp(−(2θ − 2θ_start) / t), rising toward low angle.
+* the parts are evaluated every :data:`COARSE_STEP_DEG` and interpolated linearly (they vary
+  on a scale of degrees).
 * counts: the pattern is scaled to ``peak_counts`` at its strongest main peak and each point
   drawn with Poisson statistics, variance = mean. Points with a mean of at least
   :data:`NORMAL_ABOVE` counts use the normal approximation N(λ, λ) (same mean and variance,
@@ -27,6 +29,8 @@ from bxrd.xrd.wavelength import two_theta_from_d
 
 #: Mean count above which counting noise is drawn from the normal approximation.
 NORMAL_ABOVE = 20.0
+#: Spacing (degrees 2θ) on which the smooth background is evaluated before interpolation.
+COARSE_STEP_DEG = 0.1
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
 
 
@@ -46,17 +50,19 @@ def sample_background(
         b: batch size.
         gen: random generator.
     """
-    tt = torch.from_numpy(grid.values).float()[None, :]
-    out = torch.zeros(b, grid.n_points)
+    # every part is smooth on a scale of degrees: evaluate every COARSE_STEP_DEG, interpolate
+    n_coarse = max(4, int(math.ceil((grid.stop - grid.start) / COARSE_STEP_DEG)) + 1)
+    tt = torch.linspace(grid.start, grid.stop, n_coarse)[None, :]
+    out = torch.zeros(b, n_coarse)
     if cfg.background:
-        x = (2.0 * (tt - grid.start) / (grid.stop - grid.start) - 1.0).expand(b, -1)
+        x = 2.0 * (tt[0] - grid.start) / (grid.stop - grid.start) - 1.0
+        basis = [torch.ones_like(x), x]  # T_0, T_1, then T_k = 2x T_(k−1) − T_(k−2)
+        while len(basis) <= cfg.chebyshev_degree:
+            basis.append(2.0 * x * basis[-1] - basis[-2])
         c0 = _uniform(*cfg.background_level, b, gen)
-        t_prev, t_k = torch.ones_like(x), x
-        poly = c0.expand(b, grid.n_points).clone()
-        for _ in range(cfg.chebyshev_degree):
-            poly = poly + c0 * _uniform(-0.3, 0.3, b, gen) * t_k
-            t_prev, t_k = t_k, 2.0 * x * t_k - t_prev
-        out = out + poly.clamp_min(0.0)
+        rel = _uniform(-0.3, 0.3, b * cfg.chebyshev_degree, gen).view(b, cfg.chebyshev_degree)
+        coef = torch.cat([torch.ones(b, 1), rel], dim=1) * c0
+        out = out + (coef @ torch.stack(basis[: cfg.chebyshev_degree + 1])).clamp_min(0.0)
     if cfg.hump:
         d = _uniform(*cfg.hump_d, b, gen)
         centre = torch.from_numpy(two_theta_from_d(d.numpy().astype(float), wavelength)).float()
@@ -67,6 +73,11 @@ def sample_background(
         level = _uniform(*cfg.air_level, b, gen)
         decay = _uniform(*cfg.air_decay_deg, b, gen)
         out = out + level * torch.exp(-(tt - grid.start) / decay)
+    fine = (torch.from_numpy(grid.values).float() - grid.start) / (tt[0, 1] - tt[0, 0])
+    i0 = fine.floor().long().clamp(max=n_coarse - 2)
+    w = fine - i0
+    lo, hi = torch.index_select(out, 1, i0), torch.index_select(out, 1, i0 + 1)
+    return lo.add_(hi.sub_(lo).mul_(w))
     return out
 
 

@@ -72,16 +72,17 @@ class InstrumentDraw:
             Positions u (2 where no reflection) and intensities, shape (B, P·L).
         """
         b = u.shape[0]
-        frame = self.frame[:, None, None]
-        s_a = u[:, :, None].double() * self.line_ratio[:, None, :] * frame
+        frame = self.frame[:, None, None].float()
+        s_a = u[:, :, None].float() * self.line_ratio[:, None, :].float() * frame
         valid = s_a < 1.0
         theta = torch.asin(s_a.clamp(max=1.0))
-        shift = -2.0 * self.displacement[:, None, None] * torch.cos(theta)
-        theta = theta + 0.5 * (shift + torch.deg2rad(self.zero_deg)[:, None, None])
+        shift = -2.0 * self.displacement[:, None, None].float() * torch.cos(theta)
+        theta = theta + 0.5 * (shift + torch.deg2rad(self.zero_deg)[:, None, None].float())
         valid &= (theta > 0) & (theta < math.pi / 2)
         out_u = torch.where(valid, torch.sin(theta) / frame, 2.0)
-        out_i = torch.where(valid, intensity[:, :, None] * self.line_weight[:, None, :], 0.0)
-        return out_u.reshape(b, -1).float(), out_i.reshape(b, -1).float()
+        weight = self.line_weight[:, None, :].float()
+        out_i = torch.where(valid, intensity[:, :, None].float() * weight, 0.0)
+        return out_u.reshape(b, -1), out_i.reshape(b, -1)
 
     def _anode_angle(self, u_c: torch.Tensor) -> torch.Tensor:
         """θ_a (radians) at model-frame positions ``u_c`` (K,), shape (B, K)."""

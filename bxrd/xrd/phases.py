@@ -31,6 +31,9 @@ from bxrd.xrd.wavelength import two_theta_from_d
 
 #: Sticks weaker than this fraction of a phase's strongest stick are dropped (speed).
 MIN_RELATIVE_STICK = 0.01
+#: At most this many sticks per phase, the strongest (speed; the weakest of a minor phase
+#: stay below counting noise).
+MAX_STICKS = 48
 #: Smallest spacing simulated, Å (Cu Kα reaches it at 2θ ≈ 117°).
 MIN_D = 0.9
 
@@ -78,8 +81,8 @@ def load_phase_structure(phase_dir: str | Path, formula: str):  # noqa: ANN201
 def scattering_power(structure, wavelength: float) -> tuple[float, np.ndarray, np.ndarray]:  # noqa: ANN001
     """(S = max I / (ρ V²), 1/d² per stick (Å⁻²), relative intensity per stick (max 1)).
 
-    Sticks are pymatgen's peaks with d ≥ :data:`MIN_D` (families merged: no texture is
-    applied to these phases).
+    Sticks are pymatgen's peaks with d ≥ :data:`MIN_D`, at most :data:`MAX_STICKS` of them
+    (families merged: no texture is applied to these phases).
     """
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
 
@@ -89,7 +92,7 @@ def scattering_power(structure, wavelength: float) -> tuple[float, np.ndarray, n
     )
     y = np.asarray(pattern.y, dtype=float)
     top = float(y.max())
-    keep = y >= MIN_RELATIVE_STICK * top
+    keep = y >= max(MIN_RELATIVE_STICK * top, np.sort(y)[::-1][: MAX_STICKS][-1])
     d = np.asarray(pattern.d_hkls, dtype=float)[keep]
     power = top / (float(structure.density) * structure.volume**2)
     return power, 1.0 / d**2, y[keep] / top

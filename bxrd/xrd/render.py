@@ -150,7 +150,9 @@ class Renderer:
         canvas.scatter_add_(1, i0, (amp * (1 - w)).float())
         canvas.scatter_add_(1, i0 + 1, (amp * w).float())
         smooth = torch.fft.irfft(torch.fft.rfft(canvas) * self.kernel_ft(size_nm), n=self.n)
-        out = smooth[:, self._i0] * (1 - self._w) + smooth[:, self._i0 + 1] * self._w
+        lo = torch.index_select(smooth, 1, self._i0)
+        hi = torch.index_select(smooth, 1, self._i0 + 1)
+        out = lo.add_(hi.sub_(lo).mul_(self._w))
         out = out.clamp_min(0.0)
         return out / out.amax(dim=1, keepdim=True).clamp_min(1e-12)
 
@@ -173,29 +175,36 @@ class Renderer:
         """Angle-dependent kernel by bands (module docstring); (B, n_points), not normalised."""
         b, k = u.shape[0], n_bands
         core, margin, seg = self._bands(k)
-        pos = (u - self.u_lo) / self.du
-        inside = (pos >= 0) & (pos <= self.n - 2) & (intensity > 0)
-        pos = torch.where(inside, pos, torch.zeros_like(pos))
-        band = (pos / core).floor().long().clamp_(0, k - 1)
-        local = pos - band * core + margin
-        i0 = local.floor().long()
-        w = local - i0
-        amp = torch.where(inside, intensity * torch.sqrt(1.0 - u.clamp(0, 1) ** 2), 0.0)
-        row = (torch.arange(b)[:, None] * k + band) * seg
+        pos = (u - self.u_lo) * (1.0 / self.du)
+        inside = ((pos >= 0) & (pos <= self.n - 2) & (intensity > 0)).float()
+        pos = pos.mul_(inside)
+        band = torch.div(pos, core, rounding_mode="floor").clamp_(0, k - 1)
+        local = pos.sub_(band * core).add_(margin)
+        i0 = local.floor()
+        w = local.sub_(i0)
+        amp = intensity * inside * torch.sqrt((1.0 - u.clamp(0, 1) ** 2))
+        index = (band + (torch.arange(b, dtype=torch.float32) * k)[:, None]).mul_(seg).add_(i0)
+        index = index.long().flatten()
         canvas = torch.zeros(b * k * seg, dtype=torch.float32)
-        canvas.index_add_(0, (row + i0).flatten(), (amp * (1 - w)).flatten().float())
-        canvas.index_add_(0, (row + i0 + 1).flatten(), (amp * w).flatten().float())
+        upper = amp * w
+        canvas.index_add_(0, index, amp.sub_(upper).flatten())
+        canvas.index_add_(0, index + 1, upper.flatten())
         spectrum = torch.fft.rfft(canvas.view(b, k, seg))
         freq = torch.fft.rfftfreq(seg, d=self.du)
         centres = self.u_lo + (torch.arange(k, dtype=torch.float64) + 0.5) * core * self.du
         centres = centres.clamp(max=1.0)
-        spectrum = spectrum * self._band_kernel_ft(size_nm, instrument, centres, freq)
+        kernel = self._band_kernel_ft(size_nm, instrument, centres, freq)
+        if kernel.is_complex():
+            spectrum *= kernel
+        else:
+            torch.view_as_real(spectrum).mul_(kernel[..., None])
         pieces = torch.fft.irfft(spectrum, n=seg)  # (B, K, L)
-        full = torch.nn.functional.fold(
-            pieces.transpose(1, 2), output_size=(1, (k - 1) * core + seg),
-            kernel_size=(1, seg), stride=(1, core),
-        )[:, 0, 0, margin:]
-        out = full[:, self._i0] * (1 - self._w) + full[:, self._i0 + 1] * self._w
+        full = torch.zeros(b, (k - 1) * core + seg)
+        for j in range(k):  # overlap-add
+            full[:, j * core : j * core + seg] += pieces[:, j]
+        lo = torch.index_select(full, 1, self._i0 + margin)
+        hi = torch.index_select(full, 1, self._i0 + margin + 1)
+        out = lo.add_(hi.sub_(lo).mul_(self._w))
         return out.clamp_min(0.0)
 
     def _band_kernel_ft(
@@ -206,19 +215,24 @@ class Renderer:
         freq: torch.Tensor,
     ) -> torch.Tensor:
         """Transform of the whole profile at each band centre, complex, shape (B, K, F)."""
-        f = freq[None, None, :].float()
-        size_ft = self.kernel_ft(size_nm, freq)[:, None, :]
+        f = freq.float()
+        f2 = (-2.0 * math.pi**2) * f**2  # Gaussian exponent per unit variance
         gamma = instrument.fwhm_u(centres).float()[:, :, None]
-        var_i = (gamma * _GAUSS_SIGMA_PER_FWHM) ** 2
         var_s = (instrument.strain_fwhm_u(centres).float()[:, :, None] * _GAUSS_SIGMA_PER_FWHM) ** 2
+        if self.profile == "gaussian":  # size broadening joins the Gaussian exponents
+            var_s = var_s + ((self.fwhm_u(size_nm.float()) * _GAUSS_SIGMA_PER_FWHM) ** 2)[:, None, None]
+        var_i = (gamma * _GAUSS_SIGMA_PER_FWHM) ** 2
         eta = instrument.eta[:, None, None]
-        g2 = -2.0 * (math.pi * f) ** 2
-        inst = eta * torch.exp(-math.pi * gamma * f + g2 * var_s) + (1.0 - eta) * torch.exp(
-            g2 * (var_i + var_s)
-        )
-        tau = instrument.tail_u(centres).float()[:, :, None]
-        tail = 1.0 / torch.complex(torch.ones_like(f * tau), -2.0 * math.pi * f * tau)
-        return size_ft * inst * tail
+        lorentz = torch.exp((-math.pi * gamma) * f + var_s * f2).mul_(eta)
+        kernel = torch.exp((var_i + var_s) * f2).mul_(1.0 - eta).add_(lorentz)
+        if self.profile != "gaussian":
+            kernel = kernel.mul_(self.kernel_ft(size_nm, freq)[:, None, :])
+        if not bool(instrument.asymmetry_deg.any()):
+            return kernel
+        # one-sided tail: 1 / (1 − iφ) = (1 + iφ) / (1 + φ²), φ = 2π f τ
+        phi = (2.0 * math.pi * instrument.tail_u(centres).float()[:, :, None]) * f
+        kernel = kernel.div_(phi.square().add_(1.0))
+        return torch.complex(kernel, kernel * phi)
 
 
 def _fast_size(n: int) -> int:

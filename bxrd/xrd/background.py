@@ -84,7 +84,7 @@ def sample_background(
 def counting_noise(
     patterns: torch.Tensor, peak_counts: torch.Tensor, gen: torch.Generator
 ) -> torch.Tensor:
-    """Counts of a measurement: Poisson draws with mean ``patterns`` × ``peak_counts``.
+    """Draw the counts of a measurement: Poisson with mean ``patterns`` × ``peak_counts``.
 
     Args:
         patterns: expected intensities (≥ 0) relative to the strongest main peak, (B, N).
@@ -103,7 +103,7 @@ def counting_noise(
 
 
 def sample_peak_counts(cfg: RealismConfig, b: int, gen: torch.Generator) -> torch.Tensor:
-    """Counts at the strongest main peak, log-uniform in ``cfg.peak_counts``, shape (B,)."""
+    """Draw counts at the strongest main peak, log-uniform in ``cfg.peak_counts``, shape (B,)."""
     lo, hi = (math.log(v) for v in cfg.peak_counts)
     return torch.exp(lo + (hi - lo) * torch.rand(b, generator=gen, dtype=torch.float64)).float()
 

@@ -59,9 +59,7 @@ class InstrumentDraw:
     def __len__(self) -> int:
         return self.frame.shape[0]
 
-    def place(
-        self, u: torch.Tensor, intensity: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def place(self, u: torch.Tensor, intensity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Sticks of every emission line after displacement and zero offset.
 
         Args:
@@ -175,7 +173,9 @@ def sample_instrument(
         caglioti=caglioti.float(),
         eta=eta.float(),
         asymmetry_deg=(_uniform(*cfg.asymmetry_deg, b, gen) if cfg.asymmetry else zeros).float(),
-        microstrain=(_uniform(*cfg.microstrain, b, gen) if cfg.microstrain else zeros).float(),
+        microstrain=(
+            _uniform(*cfg.microstrain_range, b, gen) if cfg.microstrain else zeros
+        ).float(),
         displacement=s,
         zero_deg=zero,
     )

@@ -53,7 +53,7 @@ def _silicon():  # noqa: ANN202
 
 
 def load_phase_structure(phase_dir: str | Path, formula: str):  # noqa: ANN201
-    """The structure of ``formula`` from ``phase_dir`` (see module docstring).
+    """Read the structure of ``formula`` from ``phase_dir`` (see module docstring).
 
     Raises:
         BxrdInputError: no readable file for ``formula``.
@@ -92,7 +92,7 @@ def scattering_power(structure, wavelength: float) -> tuple[float, np.ndarray, n
     )
     y = np.asarray(pattern.y, dtype=float)
     top = float(y.max())
-    keep = y >= max(MIN_RELATIVE_STICK * top, np.sort(y)[::-1][: MAX_STICKS][-1])
+    keep = y >= max(MIN_RELATIVE_STICK * top, np.sort(y)[::-1][:MAX_STICKS][-1])
     d = np.asarray(pattern.d_hkls, dtype=float)[keep]
     power = top / (float(structure.density) * structure.volume**2)
     return power, 1.0 / d**2, y[keep] / top

@@ -10,7 +10,9 @@ lowers counting noise, the estimate's main bias), then for p = M, M−1, …, 1 
 / ``coarse_deg``) every point is replaced by min(v_i, (v_{i−p} + v_{i+p}) / 2); structures
 narrower than about ``window_deg`` on each side (Bragg peaks and peak clusters) are clipped away,
 broad ones (a polynomial background, air scatter, most of an amorphous hump) stay in the
-estimate. The estimate is interpolated back to the full grid and subtracted.
+estimate. The ends are extended by odd reflection (v_{−k} = 2 v_0 − v_k), so a background that
+rises toward an end (air scatter) is followed there. The estimate is interpolated back to the
+full grid and subtracted.
 """
 
 from __future__ import annotations
@@ -46,7 +48,11 @@ def estimate_background(
     coarse = coarse.view(b, -1, block).mean(dim=2)
     m = max(1, int(round(window_deg / (block * step_deg))))
     m = min(m, max(1, (coarse.shape[1] - 1) // 2))
-    v = F.pad(coarse[:, None, :], (m, m), mode="replicate")[:, 0, :]
+    # odd reflection at the ends (v_{−k} = 2 v_0 − v_k) keeps slopes, so a background rising
+    # toward an end is not clipped there
+    left = 2.0 * coarse[:, :1] - coarse[:, 1 : m + 1].flip(1)
+    right = 2.0 * coarse[:, -1:] - coarse[:, -m - 1 : -1].flip(1)
+    v = torch.cat([left, coarse, right], dim=1)
     for p in range(m, 0, -1):
         mid = v[:, p:-p]
         clipped = torch.minimum(mid, 0.5 * (v[:, : -2 * p] + v[:, 2 * p :]))
@@ -96,4 +102,10 @@ def prepare_measured(
     return out
 
 
-__all__ = ["COARSE_DEG", "WINDOW_DEG", "estimate_background", "prepare_measured", "prepare_patterns"]
+__all__ = [
+    "COARSE_DEG",
+    "WINDOW_DEG",
+    "estimate_background",
+    "prepare_measured",
+    "prepare_patterns",
+]

@@ -51,8 +51,9 @@ SWITCHES: tuple[str, ...] = (
 
 @dataclass
 class RealismConfig:
-    """Switches and parameter ranges of the measurement model (ranges are drawn uniformly
-    per pattern unless said otherwise; ``(lo, hi)`` tuples).
+    """Switches and parameter ranges of the measurement model.
+
+    Ranges are ``(lo, hi)`` tuples drawn uniformly per pattern unless said otherwise.
 
     Attributes:
         doublet: render Kα1 and Kα2 (else one line at the anode's weighted Kα).
@@ -89,7 +90,7 @@ class RealismConfig:
         asymmetry_deg: A in τ = A cot 2θ (degrees 2θ), the decay length of a one-sided
             exponential low-angle tail; axial divergence asymmetry falls as cot 2θ (Finger, Cox &
             Jephcoat, J. Appl. Cryst. 27, 892, 1994); A = 0.02° gives a 0.11° tail at 10°.
-        microstrain: ε (dimensionless). Films show ≈ 0.05–0.3 % microstrain.
+        microstrain_range: ε (dimensionless). Films show ≈ 0.05–0.3 % microstrain.
         displacement_mm: sample height error s, mm. Films on thick or bent substrates are off
             by up to ≈ 0.1–0.2 mm.
         goniometer_radius_mm: R, mm (lab goniometers ≈ 185–300 mm).
@@ -143,7 +144,7 @@ class RealismConfig:
     caglioti_v_fraction: tuple[float, float] = (0.0, 0.9)
     eta: tuple[float, float] = (0.3, 0.8)
     asymmetry_deg: tuple[float, float] = (0.0, 0.02)
-    microstrain: tuple[float, float] = (0.0, 0.003)
+    microstrain_range: tuple[float, float] = (0.0, 0.003)
     displacement_mm: tuple[float, float] = (-0.15, 0.15)
     goniometer_radius_mm: tuple[float, float] = (185.0, 300.0)
     zero_offset_deg: float = 0.03
@@ -176,8 +177,12 @@ class RealismConfig:
                 lo, hi = value
                 if not lo <= hi:
                     raise ValueError(f"realism.{f.name}: range needs min <= max, got {value}")
-        for name in ("kalpha1_only_fraction", "texture_fraction", "low_index_fraction",
-                     "phase_probability"):
+        for name in (
+            "kalpha1_only_fraction",
+            "texture_fraction",
+            "low_index_fraction",
+            "phase_probability",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"realism.{name} must be in [0, 1], got {getattr(self, name)}")
         if not 0.0 < self.march_dollase_r[0] <= self.march_dollase_r[1]:
@@ -194,7 +199,7 @@ class RealismConfig:
             raise ValueError("realism.anodes must name at least one anode or wavelength")
 
     def without(self, switch: str) -> RealismConfig:
-        """A copy with one effect switched off (an ablation row)."""
+        """Copy this config with one effect switched off (an ablation row)."""
         if switch not in SWITCHES:
             raise ValueError(f"unknown realism switch {switch!r}; choose from {SWITCHES}")
         values = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -182,7 +182,7 @@ class Renderer:
         local = pos.sub_(band * core).add_(margin)
         i0 = local.floor()
         w = local.sub_(i0)
-        amp = intensity * inside * torch.sqrt((1.0 - u.clamp(0, 1) ** 2))
+        amp = intensity * inside * torch.sqrt(1.0 - u.clamp(0, 1) ** 2)
         index = (band + (torch.arange(b, dtype=torch.float32) * k)[:, None]).mul_(seg).add_(i0)
         index = index.long().flatten()
         canvas = torch.zeros(b * k * seg, dtype=torch.float32)
@@ -220,7 +220,9 @@ class Renderer:
         gamma = instrument.fwhm_u(centres).float()[:, :, None]
         var_s = (instrument.strain_fwhm_u(centres).float()[:, :, None] * _GAUSS_SIGMA_PER_FWHM) ** 2
         if self.profile == "gaussian":  # size broadening joins the Gaussian exponents
-            var_s = var_s + ((self.fwhm_u(size_nm.float()) * _GAUSS_SIGMA_PER_FWHM) ** 2)[:, None, None]
+            var_s = (
+                var_s + ((self.fwhm_u(size_nm.float()) * _GAUSS_SIGMA_PER_FWHM) ** 2)[:, None, None]
+            )
         var_i = (gamma * _GAUSS_SIGMA_PER_FWHM) ** 2
         eta = instrument.eta[:, None, None]
         lorentz = torch.exp((-math.pi * gamma) * f + var_s * f2).mul_(eta)

@@ -87,14 +87,15 @@ def counting_noise(
     """Draw the counts of a measurement: Poisson with mean ``patterns`` × ``peak_counts``.
 
     Args:
-        patterns: expected intensities (≥ 0) relative to the strongest main peak, (B, N).
+        patterns: expected intensities relative to the strongest main peak, ≥ 0 (not
+            checked), shape (B, N).
         peak_counts: counts at relative intensity 1 per pattern, shape (B,).
         gen: random generator.
 
     Returns:
         Counts (float, ≥ 0), shape (B, N); var = mean (see module docstring).
     """
-    lam = patterns.clamp_min(0.0) * peak_counts[:, None].float()
+    lam = patterns * peak_counts[:, None].float()
     counts = lam + lam.sqrt() * torch.randn(lam.shape, generator=gen)
     low = lam < NORMAL_ABOVE
     if low.any():

@@ -193,11 +193,15 @@ class Renderer:
         freq = torch.fft.rfftfreq(seg, d=self.du)
         centres = self.u_lo + (torch.arange(k, dtype=torch.float64) + 0.5) * core * self.du
         centres = centres.clamp(max=1.0)
-        kernel = self._band_kernel_ft(size_nm, instrument, centres, freq)
-        if kernel.is_complex():
-            spectrum *= kernel
-        else:
-            torch.view_as_real(spectrum).mul_(kernel[..., None])
+        k_re, k_im = self._band_kernel_ft(size_nm, instrument, centres, freq)
+        parts = torch.view_as_real(spectrum)
+        if k_im is None:
+            parts.mul_(k_re[..., None])
+        else:  # (s_re + i s_im)(k_re + i k_im), in place
+            s_re, s_im = parts[..., 0], parts[..., 1]
+            cross = s_re * k_im
+            s_re.mul_(k_re).sub_(s_im * k_im)
+            s_im.mul_(k_re).add_(cross)
         pieces = torch.fft.irfft(spectrum, n=seg)  # (B, K, L)
         full = torch.zeros(b, (k - 1) * core + seg)
         for j in range(k):  # overlap-add
@@ -213,8 +217,11 @@ class Renderer:
         instrument: InstrumentDraw,
         centres: torch.Tensor,
         freq: torch.Tensor,
-    ) -> torch.Tensor:
-        """Transform of the whole profile at each band centre, complex, shape (B, K, F)."""
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Transform of the whole profile at each band centre, as (real, imaginary) parts.
+
+        Each part has shape (B, K, F); the imaginary part is None without an asymmetric tail.
+        """
         f = freq.float()
         f2 = (-2.0 * math.pi**2) * f**2  # Gaussian exponent per unit variance
         gamma = instrument.fwhm_u(centres).float()[:, :, None]
@@ -230,11 +237,11 @@ class Renderer:
         if self.profile != "gaussian":
             kernel = kernel.mul_(self.kernel_ft(size_nm, freq)[:, None, :])
         if not bool(instrument.asymmetry_deg.any()):
-            return kernel
+            return kernel, None
         # one-sided tail: 1 / (1 − iφ) = (1 + iφ) / (1 + φ²), φ = 2π f τ
         phi = (2.0 * math.pi * instrument.tail_u(centres).float()[:, :, None]) * f
         kernel = kernel.div_(phi.square().add_(1.0))
-        return torch.complex(kernel, kernel * phi)
+        return kernel, kernel * phi
 
 
 def _fast_size(n: int) -> int:

@@ -90,7 +90,8 @@ class RealismConfig:
         asymmetry_deg: A in τ = A cot 2θ (degrees 2θ), the decay length of a one-sided
             exponential low-angle tail; axial divergence asymmetry falls as cot 2θ (Finger, Cox &
             Jephcoat, J. Appl. Cryst. 27, 892, 1994); A = 0.02° gives a 0.11° tail at 10°.
-        microstrain_range: ε (dimensionless). Films show ≈ 0.05–0.3 % microstrain.
+        microstrain_range: ε (dimensionless). Williamson–Hall analyses of halide-perovskite
+            films give ≈ 0.05–0.2 %; ε = 0.002 widens a reflection at 77° 2θ by 0.37°.
         displacement_mm: sample height error s, mm. Films on thick or bent substrates are off
             by up to ≈ 0.1–0.2 mm.
         goniometer_radius_mm: R, mm (lab goniometers ≈ 185–300 mm).
@@ -144,7 +145,7 @@ class RealismConfig:
     caglioti_v_fraction: tuple[float, float] = (0.0, 0.9)
     eta: tuple[float, float] = (0.3, 0.8)
     asymmetry_deg: tuple[float, float] = (0.0, 0.02)
-    microstrain_range: tuple[float, float] = (0.0, 0.003)
+    microstrain_range: tuple[float, float] = (0.0, 0.002)
     displacement_mm: tuple[float, float] = (-0.15, 0.15)
     goniometer_radius_mm: tuple[float, float] = (185.0, 300.0)
     zero_offset_deg: float = 0.03

@@ -115,3 +115,19 @@ def test_every_switch_is_a_boolean_option():
     cfg = RealismConfig()
     assert all(isinstance(getattr(cfg, s), bool) for s in SWITCHES)
     assert all(getattr(cfg.without(s), s) is False for s in SWITCHES)
+
+
+def test_training_patterns_leave_through_the_measured_preparation(sto):
+    from bxrd.xrd.prepare import prepare_patterns
+
+    quiet = dict(background=False, hump=False, air_scatter=False, counting_noise=False)
+    aug = _augmenter(**quiet)
+    batch = StickBatch.from_patterns([sto]).select(torch.zeros(4, dtype=torch.long))
+    sticks = aug.augment(batch, torch.Generator().manual_seed(2))
+    raw = aug.renderer(sticks.u, sticks.intensity, sticks.size_nm, sticks.instrument)
+    out = aug.finish(raw, torch.Generator().manual_seed(2))
+    assert torch.equal(out, prepare_patterns(raw, GRID.step, background=True))
+    plain = Augmenter(aug.renderer, AugmentConfig())
+    assert torch.equal(
+        plain.finish(raw, torch.Generator()), prepare_patterns(raw, GRID.step, False)
+    )

@@ -16,6 +16,15 @@ All act on sticks before rendering, batched and seeded by a ``torch.Generator``:
 
 ``mode="one"`` (the paper's parallel scheme) applies one method per pattern, chosen uniformly;
 ``mode="all"`` applies every enabled method to every pattern.
+
+``realism`` (a :class:`bxrd.xrd.realism.RealismConfig`, off by default) adds the measurement
+to every pattern, independently of the five methods: emission lines, instrument profile,
+microstrain, displacement (:mod:`bxrd.xrd.instrument`), March–Dollase texture on
+``texture_fraction`` of the patterns and on every pattern the ``texture`` method picks (it then
+replaces the ±cos² rule; :mod:`bxrd.xrd.orientation`), secondary phases
+(:mod:`bxrd.xrd.phases`), background and counts (:mod:`bxrd.xrd.background`). Every pattern
+leaves through :func:`bxrd.xrd.prepare.prepare_patterns`, the preparation measured patterns
+get (background removal only with ``realism.subtract_background``).
 """
 
 from __future__ import annotations
@@ -25,6 +34,12 @@ from typing import Literal
 
 import torch
 
+from bxrd.xrd.background import counting_noise, sample_background, sample_peak_counts
+from bxrd.xrd.instrument import InstrumentDraw, sample_instrument
+from bxrd.xrd.orientation import family_march_dollase
+from bxrd.xrd.phases import PhaseLibrary
+from bxrd.xrd.prepare import prepare_patterns
+from bxrd.xrd.realism import RealismConfig
 from bxrd.xrd.render import Renderer
 from bxrd.xrd.stick_batch import StickBatch
 
@@ -48,6 +63,7 @@ class AugmentConfig:
         shift_max_deg: largest uniform shift, degrees 2θ.
         noise_level: std of Gaussian noise relative to the maximum (0: off).
         background_level: height of a decaying background relative to the maximum (0: off).
+        realism: the measurement model (None: off; see :mod:`bxrd.xrd.realism`).
     """
 
     methods: tuple[str, ...] = METHODS
@@ -62,8 +78,11 @@ class AugmentConfig:
     shift_max_deg: float = 0.3
     noise_level: float = 0.0
     background_level: float = 0.0
+    realism: RealismConfig | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.realism, dict):
+            self.realism = RealismConfig(**self.realism)
         unknown = set(self.methods) - set(METHODS)
         if unknown:
             raise ValueError(f"unknown augmentation(s) {sorted(unknown)}; choose from {METHODS}")
@@ -87,12 +106,14 @@ class AugmentedSticks:
         intensity: shape (B, P').
         size_nm: crystallite size per pattern, shape (B,).
         applied: method flags, shape (B, len(METHODS)), column order of :data:`METHODS`.
+        instrument: emission lines, profile and geometry per pattern (None without realism).
     """
 
     u: torch.Tensor
     intensity: torch.Tensor
     size_nm: torch.Tensor
     applied: torch.Tensor
+    instrument: InstrumentDraw | None = None
 
 
 def strained_inv_d2(batch: StickBatch, scale: torch.Tensor) -> torch.Tensor:
@@ -118,6 +139,12 @@ class Augmenter:
     def __init__(self, renderer: Renderer, config: AugmentConfig | None = None) -> None:
         self.renderer = renderer
         self.config = config or AugmentConfig()
+        real = self.config.realism
+        self.phases = (
+            PhaseLibrary.load(real.phase_dir, real.phases)
+            if real is not None and real.secondary_phases
+            else None
+        )
 
     def choose(self, b: int, gen: torch.Generator) -> torch.Tensor:
         """Which methods apply to each of ``b`` patterns, bool (b, len(METHODS))."""
@@ -155,11 +182,15 @@ class Augmenter:
         # texture: preferred orientation along a random direction
         direction = torch.randn((b, 3), generator=gen)
         direction = direction / direction.norm(dim=1, keepdim=True)
-        cos2 = torch.einsum("bpi,bi->bp", batch.normals, direction) ** 2
-        strength = torch.where(
-            on["texture"], _uniform(-cfg.texture_max, cfg.texture_max, (b,), gen), 0.0
-        )
-        intensity = batch.intensity.double() * (1.0 + strength[:, None] * (2.0 * cos2 - 1.0))
+        real = cfg.realism
+        if real is not None and real.march_dollase:
+            intensity = batch.intensity.double() * self._march_dollase(batch, on, direction, gen)
+        else:
+            cos2 = torch.einsum("bpi,bi->bp", batch.normals, direction) ** 2
+            strength = torch.where(
+                on["texture"], _uniform(-cfg.texture_max, cfg.texture_max, (b,), gen), 0.0
+            )
+            intensity = batch.intensity.double() * (1.0 + strength[:, None] * (2.0 * cos2 - 1.0))
         intensity = torch.where(valid, intensity, 0.0)
 
         # impurity: extra sticks, weaker than the strongest main stick
@@ -176,31 +207,73 @@ class Augmenter:
             u = torch.cat([u, imp_u], dim=1)
             intensity = torch.cat([intensity, imp_i], dim=1)
 
+        # secondary phases and substrates: real sticks at sampled weight fractions
+        if self.phases is not None:
+            main_peak = intensity.amax(dim=1).float()
+            ph_u, ph_i = self.phases.sample(real, main_peak, lam, gen)
+            u = torch.cat([u, ph_u.double()], dim=1)
+            intensity = torch.cat([intensity, ph_i.double()], dim=1)
+
         # size: Scherrer broadening happens in rendering
         lo, hi = cfg.size_range_nm
         size = torch.where(on["size"], _uniform(lo, hi, (b,), gen), cfg.base_size_nm)
-        return AugmentedSticks(u.float(), intensity.float(), size.float(), flags)
+        instrument = None if real is None else sample_instrument(real, b, lam, gen)
+        return AugmentedSticks(u.float(), intensity.float(), size.float(), flags, instrument)
+
+    def _march_dollase(
+        self,
+        batch: StickBatch,
+        on: dict[str, torch.Tensor],
+        direction: torch.Tensor,
+        gen: torch.Generator,
+    ) -> torch.Tensor:
+        """March–Dollase factors (B, P) on the textured patterns (1 on the others)."""
+        real, b = self.config.realism, len(batch)
+        textured = on["texture"] | (torch.rand(b, generator=gen) < real.texture_fraction)
+        count = (batch.intensity > 0).sum(dim=1).clamp_min(1)
+        first = (torch.rand(b, generator=gen) * count.clamp(max=real.low_index_count)).long()
+        low_index = batch.normals[torch.arange(b), first]
+        along = torch.rand(b, generator=gen) < real.low_index_fraction
+        direction = torch.where(along[:, None], low_index, direction.float())
+        r = torch.where(textured, _uniform(*real.march_dollase_r, (b,), gen), 1.0).float()
+        factor = family_march_dollase(
+            batch.normals, batch.rotations, batch.rotation_weight, direction, r
+        )
+        return factor.double()
 
     def finish(self, patterns: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """Add the optional background and noise to rendered patterns; rescale to max 1."""
-        cfg = self.config
-        if cfg.background_level <= 0 and cfg.noise_level <= 0:
-            return patterns
+        """Add background, noise and counts to rendered patterns; prepare them like measured ones.
+
+        Returns:
+            Shape (B, n_points), through :func:`bxrd.xrd.prepare.prepare_patterns` (max 1).
+        """
+        cfg, real = self.config, self.config.realism
         b, n = patterns.shape
-        x = torch.linspace(0.0, 1.0, n)[None, :]
-        decay = _uniform(1.0, 5.0, (b, 1), gen).float()
-        level = cfg.background_level * torch.rand((b, 1), generator=gen)
-        out = patterns + level * torch.exp(-decay * x)
-        out = out + cfg.noise_level * torch.randn((b, n), generator=gen)
-        out = out.clamp_min(0.0)
-        return out / out.amax(dim=1, keepdim=True).clamp_min(1e-12)
+        out = patterns
+        if cfg.background_level > 0 or cfg.noise_level > 0:
+            x = torch.linspace(0.0, 1.0, n)[None, :]
+            decay = _uniform(1.0, 5.0, (b, 1), gen).float()
+            level = cfg.background_level * torch.rand((b, 1), generator=gen)
+            out = out + level * torch.exp(-decay * x)
+            out = out + cfg.noise_level * torch.randn((b, n), generator=gen)
+        if real is not None:
+            grid = self.renderer.grid
+            out = out + sample_background(real, grid, self.renderer.wavelength, b, gen)
+            if real.counting_noise:
+                out = counting_noise(out, sample_peak_counts(real, b, gen), gen)
+        subtract = real is not None and real.subtract_background
+        return prepare_patterns(out, self.renderer.grid.step, background=subtract)
 
     def __call__(
         self, batch: StickBatch, gen: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Augment and render: patterns (B, n_points) with max 1, and method flags (B, 5)."""
         sticks = self.augment(batch, gen)
-        patterns = self.renderer(sticks.u, sticks.intensity, sticks.size_nm)
+        real = self.config.realism
+        n_bands = 4 if real is None else real.n_bands
+        patterns = self.renderer(
+            sticks.u, sticks.intensity, sticks.size_nm, sticks.instrument, n_bands
+        )
         return self.finish(patterns, gen), sticks.applied
 
 

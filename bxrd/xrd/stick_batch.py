@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
+from bxrd.xrd.orientation import MAX_ROTATIONS, lattice_rotations
 from bxrd.xrd.sticks import StickPattern
 
 
@@ -38,6 +39,10 @@ class StickBatch:
         recip_metric: reciprocal metric tensor G* (Å⁻²), shape (B, 3, 3).
         normals: unit scattering vectors of the sticks in Cartesian axes, shape (B, P, 3).
         ties: lattice-length ties for strain (see :func:`lattice_ties`), shape (B, 3).
+        rotations: proper rotations of the lattice point group, Cartesian, shape (B, 24, 3, 3)
+            (identity on padding); they regenerate each stick's family of equivalent
+            reflections (see :mod:`bxrd.xrd.orientation`).
+        rotation_weight: 1 / (number of rotations) on real rotations, 0 on padding, (B, 24).
     """
 
     hkl: torch.Tensor
@@ -46,6 +51,8 @@ class StickBatch:
     recip_metric: torch.Tensor
     normals: torch.Tensor
     ties: torch.Tensor
+    rotations: torch.Tensor
+    rotation_weight: torch.Tensor
 
     def __len__(self) -> int:
         return self.hkl.shape[0]
@@ -60,6 +67,8 @@ class StickBatch:
         normals = np.zeros((b, p, 3))
         metric = np.zeros((b, 3, 3))
         ties = np.zeros((b, 3), dtype=np.int64)
+        rotations = np.tile(np.eye(3), (b, MAX_ROTATIONS, 1, 1))
+        rotation_weight = np.zeros((b, MAX_ROTATIONS))
         for i, s in enumerate(patterns):
             n = len(s)
             recip = np.linalg.inv(s.lattice).T  # rows: reciprocal vectors (no 2π)
@@ -69,6 +78,8 @@ class StickBatch:
             normals[i, :n] = g / np.linalg.norm(g, axis=1, keepdims=True)
             metric[i] = recip @ recip.T
             ties[i] = lattice_ties(s.lattice)
+            rot = lattice_rotations(s.lattice)
+            rotations[i, : len(rot)], rotation_weight[i, : len(rot)] = rot, 1.0 / len(rot)
         as_t = torch.from_numpy
         return cls(
             as_t(hkl).float(),
@@ -77,6 +88,8 @@ class StickBatch:
             as_t(metric).double(),
             as_t(normals).float(),
             as_t(ties),
+            as_t(rotations).float(),
+            as_t(rotation_weight).float(),
         )
 
     def select(self, index: torch.Tensor) -> StickBatch:

@@ -58,12 +58,13 @@ def test_rruff_header_wavelength_converts_by_bragg(tmp_path):
 
 
 def test_npy_dict_is_read_on_its_grid(tmp_path):
-    y = np.zeros((1, 8500), dtype=np.float32)
-    y[0, 2700] = 1000.0  # 5 + 27.00 = 32.00°
+    y = 10 + 1000 * np.exp(-0.5 * ((np.arange(8500) - 2700) / 3.0) ** 2)[None]  # 32.00°
     np.save(tmp_path / "0.npy", {"features": y, "labels230": np.array(61)}, allow_pickle=True)
-    p = read_pattern(tmp_path / "0.npy")
-    assert p.two_theta[2700] == pytest.approx(32.0) and p.wavelength == pytest.approx(CU)
-    assert p.meta["labels230"] == 61
+    with pytest.raises(PatternFileError, match="allow_pickle"):
+        read_pattern(tmp_path / "0.npy")
+    p = read_pattern(tmp_path / "0.npy", allow_pickle=True)
+    assert p.two_theta[np.argmax(p.intensity)] == pytest.approx(32.0) and p.wavelength == pytest.approx(CU)
+    assert p.meta["labels230"] == 61 and p.wavelength_source == "default"
 
 
 def test_fixed_width_merged_columns_are_split(tmp_path):

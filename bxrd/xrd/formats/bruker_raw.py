@@ -131,4 +131,6 @@ def _version4(path: Path, data: bytes, limits: ReadLimits) -> tuple[list, Emissi
             x, y, meta = _range(path, data, first, start, step, steps, time, limits)
             ranges.append((x, y, {**meta, "scan_type": scan_type}))
         at = first + datum * steps
+    if not ranges and at < len(data):
+        raise struct.error("range header cut short")
     return ranges, lines

@@ -157,3 +157,34 @@ def _columns(path: Path, obj: object, options: ReadOptions) -> tuple[np.ndarray,
         y = arr.ravel()
         return options.npy_start + options.npy_step * np.arange(len(y)), y
     raise PatternFileError(f"{path}: .npy array of shape {arr.shape} is not a pattern")
+
+
+def convert_to_npz(source: Path, target: Path, limits: ReadLimits | None = None) -> Path:
+    """Write the arrays of a pickled ``.npy`` dict (or plain array) to a pickle-free ``.npz``.
+
+    The source is read with the restricted unpickler (numpy arrays and containers only), so
+    converting an untrusted file runs no code either. A dict's entries become the archive's
+    arrays (``features``, ``labels230``, ...); a plain array becomes ``features``. The write is
+    atomic.
+
+    Raises:
+        PatternFileError: the source is not a numpy pattern, or holds non-array objects.
+    """
+    from bxrd.fileio import atomic_path
+    from bxrd.xrd.formats.limits import read_bytes
+
+    limits = limits or ReadLimits()
+    obj = load_npy(source, read_bytes(source, limits), limits, allow_pickle=True)
+    if isinstance(obj, np.ndarray) and obj.dtype == object and obj.shape == ():
+        obj = obj.item()
+    arrays = obj if isinstance(obj, dict) else {"features": obj}
+    try:
+        arrays = {str(k): np.asarray(v) for k, v in arrays.items()}
+    except (TypeError, ValueError):
+        raise PatternFileError(f"{source}: entries are not arrays") from None
+    if any(a.dtype.hasobject for a in arrays.values()):
+        raise PatternFileError(f"{source}: holds nested Python objects, not plain arrays")
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    return target

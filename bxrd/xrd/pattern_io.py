@@ -87,7 +87,9 @@ def read_patterns(
     return patterns
 
 
-def read_pattern(path: str | Path, wavelength: str | float | None = None, **kwargs) -> MeasuredPattern:
+def read_pattern(
+    path: str | Path, wavelength: str | float | None = None, **kwargs
+) -> MeasuredPattern:
     """Read and check a single-scan pattern file (keywords as :func:`read_patterns`).
 
     Raises:
@@ -110,9 +112,7 @@ def _given_lines(given: str | float) -> EmissionLines | None:
     return None
 
 
-def _decide_wavelength(
-    pattern: MeasuredPattern, given: str | float | None, override: bool
-) -> None:
+def _decide_wavelength(pattern: MeasuredPattern, given: str | float | None, override: bool) -> None:
     """Set the pattern's wavelength from its file or from ``given`` (see module docstring)."""
     src = pattern.source
     if given is None:
@@ -369,9 +369,7 @@ def load_patterns(
     done, failures = [], []
     for path in pattern_files(sources):
         try:
-            scans = read_patterns(
-                path, file_wavelength, override_wavelength, allow_pickle, limits
-            )
+            scans = read_patterns(path, file_wavelength, override_wavelength, allow_pickle, limits)
         except PatternFileError as exc:
             failures.append(str(exc))
             continue

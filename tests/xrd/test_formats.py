@@ -96,8 +96,9 @@ def xrdml_scan(x, y, listed=False, unit="counts", times=None):
     )
     return f"""<scan appendNumber="0" mode="Continuous" scanAxis="Gonio"><dataPoints>
    <positions axis="2Theta" unit="deg">{axis}</positions>
-   <positions axis="Omega" unit="deg"><startPosition>5</startPosition><endPosition>40</endPosition></positions>
-   {timing}<counts unit="{unit}">{' '.join(str(int(v)) for v in y)}</counts>
+   <positions axis="Omega" unit="deg"><startPosition>5</startPosition>
+     <endPosition>40</endPosition></positions>
+   {timing}<counts unit="{unit}">{" ".join(str(int(v)) for v in y)}</counts>
   </dataPoints></scan>"""
 
 
@@ -137,15 +138,18 @@ def brml(path, x, y, tube="Co", members=None):
         </RawDataReferenceList></DataContainer>"""
     lines = emission_lines(tube)
     raw = f"""<RawData xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><DataRoutes><DataRoute>
-      <ScanInformation ScanName="Coupled TwoTheta/Theta"><MeasurementPoints>{len(x)}</MeasurementPoints>
+      <ScanInformation ScanName="Coupled TwoTheta/Theta">
+        <MeasurementPoints>{len(x)}</MeasurementPoints>
         <TimePerStep>0.5</TimePerStep></ScanInformation>
       <DataViews>
-        <RawDataView xsi:type="RecordedRawDataView" Start="2" Length="1"><Recording LogicName="TwoTheta"/></RawDataView>
-        <RawDataView xsi:type="RecordedRawDataView" Start="4" Length="1"><Recording LogicName="Counter1D"/></RawDataView>
+        <RawDataView xsi:type="RecordedRawDataView" Start="2" Length="1">
+          <Recording LogicName="TwoTheta"/></RawDataView>
+        <RawDataView xsi:type="RecordedRawDataView" Start="4" Length="1">
+          <Recording LogicName="Counter1D"/></RawDataView>
       </DataViews>{rows}</DataRoute></DataRoutes>
       <FixedInformation><Instrument><PrimaryTracks><TrackInfoData><MountedOptics>
         <InfoData xsi:type="TubeMountInfoData"><Tube><TubeMaterial>{tube}</TubeMaterial>
-          <WaveLengthAlpha1 Value="{lines.ka1}" Unit="Angstrom"/><WaveLengthAlpha2 Value="{lines.ka2}"/>
+          <WaveLengthAlpha1 Value="{lines.ka1}"/><WaveLengthAlpha2 Value="{lines.ka2}"/>
           <WaveLengthBeta Value="{lines.kb}"/><WaveLengthRatio Value="0.5"/></Tube></InfoData>
       </MountedOptics></TrackInfoData></PrimaryTracks></Instrument></FixedInformation></RawData>"""
     members = members or {
@@ -333,8 +337,10 @@ CORRUPT = {
         "version",
     ),
     "truncated RAW": (
-        lambda t: (t / "cut.raw").write_bytes(raw_v4(t / "full.raw", X, X).read_bytes()[:300])
-        and t / "cut.raw",
+        lambda t: (
+            (t / "cut.raw").write_bytes(raw_v4(t / "full.raw", X, X).read_bytes()[:300])
+            and t / "cut.raw"
+        ),
         "truncated",
     ),
     "ras without data": (

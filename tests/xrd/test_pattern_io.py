@@ -63,7 +63,9 @@ def test_npy_dict_is_read_on_its_grid(tmp_path):
     with pytest.raises(PatternFileError, match="allow_pickle"):
         read_pattern(tmp_path / "0.npy")
     p = read_pattern(tmp_path / "0.npy", allow_pickle=True)
-    assert p.two_theta[np.argmax(p.intensity)] == pytest.approx(32.0) and p.wavelength == pytest.approx(CU)
+    assert p.two_theta[np.argmax(p.intensity)] == pytest.approx(
+        32.0
+    ) and p.wavelength == pytest.approx(CU)
     assert p.meta["labels230"] == 61 and p.wavelength_source == "default"
 
 

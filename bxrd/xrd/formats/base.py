@@ -69,7 +69,7 @@ class ReadOptions:
 
 
 def _num(value: object, allow_zero: bool = False) -> float | None:
-    """A finite positive number (or zero) from a recorded value, else None."""
+    """Return a recorded value as a finite positive number (or zero), else None."""
     try:
         out = float(str(value).strip())
     except (TypeError, ValueError):
@@ -89,7 +89,9 @@ def file_lines(
 
     Args:
         anode: anode element (``"Cu"``), if recorded.
-        ka1, ka2, kb: wavelengths, Å, if recorded.
+        ka1: Kα1 wavelength, Å, if recorded.
+        ka2: Kα2 wavelength, Å, if recorded.
+        kb: Kβ wavelength, Å, if recorded.
         ratio: I(Kα2)/I(Kα1), if recorded (0.5 from the anode table otherwise).
         monochromator: an incident-beam monochromator passes Kα1 only (ratio set to 0).
 
@@ -123,7 +125,7 @@ def make_pattern(
     wavelength: float | None = None,
     scan: int | None = None,
 ) -> MeasuredPattern:
-    """A pattern whose wavelength (if any) came from its file.
+    """Build a pattern whose wavelength (if any) came from its file.
 
     Args:
         path: the file.

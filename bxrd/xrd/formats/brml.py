@@ -80,7 +80,9 @@ def _view_columns(route: Element) -> dict[str, int]:
     cols = {}
     for view in descendants(route, "RawDataView"):
         recording = child(view, "Recording")
-        logic = view.get("LogicName") or (recording.get("LogicName") if recording is not None else None)
+        logic = view.get("LogicName") or (
+            recording.get("LogicName") if recording is not None else None
+        )
         if logic is not None and view.get("Start") is not None:
             cols[logic] = int(view.get("Start"))
     return cols
@@ -118,7 +120,9 @@ def _route_points(
             raise PatternFileError(f"{path}: {tag} has no 2θ column and no TwoTheta scan axis")
         try:
             ref = float(text(axis, "Reference") or 0.0)
-            x = np.linspace(float(text(axis, "Start")) + ref, float(text(axis, "Stop")) + ref, len(y))
+            x = np.linspace(
+                float(text(axis, "Start")) + ref, float(text(axis, "Stop")) + ref, len(y)
+            )
         except (TypeError, ValueError):
             raise PatternFileError(f"{path}: {tag} has a non-numeric TwoTheta axis") from None
     meta = {"scan_name": info.get("ScanName") if info is not None else None}
@@ -134,7 +138,9 @@ def _route_points(
 
 
 def _lines(path: Path, raw: Element) -> object:
-    tube = next((t for t in descendants(raw, "Tube") if child(t, "WaveLengthAlpha1") is not None), None)
+    tube = next(
+        (t for t in descendants(raw, "Tube") if child(t, "WaveLengthAlpha1") is not None), None
+    )
     if tube is None:
         return None
 

@@ -73,7 +73,13 @@ def _lines(path: Path, data: bytes, offset: int, anode_at: int) -> EmissionLines
 
 
 def _range(
-    path: Path, data: bytes, at: int, start: float, step: float, steps: int, time: float,
+    path: Path,
+    data: bytes,
+    at: int,
+    start: float,
+    step: float,
+    steps: int,
+    time: float,
     limits: ReadLimits,
 ) -> tuple[np.ndarray, np.ndarray, dict]:
     check_points(path, steps, limits)
@@ -93,7 +99,9 @@ def _version3(path: Path, data: bytes, limits: ReadLimits) -> tuple[list, Emissi
     for _ in range(n_ranges):
         header, steps = struct.unpack_from("<II", data, at)
         if header != 304:
-            raise PatternFileError(f"{path}: Bruker RAW v3 range header of {header} bytes (not 304)")
+            raise PatternFileError(
+                f"{path}: Bruker RAW v3 range header of {header} bytes (not 304)"
+            )
         (start,) = struct.unpack_from("<d", data, at + 16)
         (step,) = struct.unpack_from("<d", data, at + 176)
         (time,) = struct.unpack_from("<f", data, at + 192)

@@ -55,7 +55,7 @@ def _mib(n: int) -> str:
 
 
 def read_bytes(path: Path, limits: ReadLimits) -> bytes:
-    """The file's bytes, after checking its size against ``limits.max_file_bytes``."""
+    """Read the file's bytes after checking its size against ``limits.max_file_bytes``."""
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise PatternFileError(
@@ -63,7 +63,7 @@ def read_bytes(path: Path, limits: ReadLimits) -> bytes:
             "(ReadLimits.max_file_bytes; raise it if you trust this file)"
         )
     with open(path, "rb") as fh:
-        return fh.read(limits.max_file_bytes + 1)
+        return fh.read(size)  # read(n) allocates n bytes up front: n is the checked size
 
 
 def check_points(path: Path, n: int, limits: ReadLimits) -> None:

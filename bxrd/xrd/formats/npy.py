@@ -58,7 +58,7 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 
 def pickle_message(path: Path) -> str:
-    """The message for a pickled ``.npy`` read without permission."""
+    """Explain why a pickled ``.npy`` read without permission is refused."""
     return (
         f"{path}: .npy holds a pickled Python object, which can run code when loaded; "
         "refused. If you trust it, pass allow_pickle=True (bxrd predict --allow-pickle), "
@@ -67,7 +67,7 @@ def pickle_message(path: Path) -> str:
 
 
 def load_npy(path: Path, data: bytes, limits: ReadLimits, allow_pickle: bool) -> object:
-    """The array (or unpickled object) of a ``.npy`` file's bytes, within ``limits``."""
+    """Load the array (or restricted-unpickled object) of a ``.npy`` file's bytes."""
     fp = io.BytesIO(data)
     try:
         version = np.lib.format.read_magic(fp)
@@ -120,7 +120,7 @@ def read_npz(
 
 
 def _from_arrays(path: Path, arrays: dict, options: ReadOptions) -> MeasuredPattern:
-    """A pattern from ``two_theta``/``intensity`` or ``features`` arrays; others → meta."""
+    """Build a pattern from ``two_theta``/``intensity`` or ``features``; others → meta."""
     try:
         wl = resolve_wavelength(options.npy_wavelength)
     except BxrdInputError as exc:

@@ -1,4 +1,4 @@
-"""Powder CIF (``.cif`` with ``_pd_`` items): the measured profile of a pdCIF data block.
+r"""Powder CIF (``.cif`` with ``_pd_`` items): the measured profile of a pdCIF data block.
 
 Written here: pymatgen's and gemmi's CIF readers aim at structures (pymatgen takes seconds to
 import and drops loops it does not know); a pdCIF profile needs only a small tokenizer for
@@ -148,15 +148,21 @@ def _wavelength(
     path: Path, items: dict[str, str], loops: list[dict[str, list[str]]]
 ) -> tuple[object, float | None]:
     radiation = items.get("_diffrn_radiation_type", "")
-    anode = radiation[:2] if radiation[:2].capitalize() in ("Cu", "Co", "Fe", "Cr", "Mo", "Ag") else None
+    anode = (
+        radiation[:2]
+        if radiation[:2].capitalize() in ("Cu", "Co", "Fe", "Cr", "Mo", "Ag")
+        else None
+    )
     table = next((lp for lp in loops if "_diffrn_radiation_wavelength" in lp), None)
     try:
         if table is not None and len(table["_diffrn_radiation_wavelength"]) >= 2:
             lam = _floats(path, table["_diffrn_radiation_wavelength"], "wavelength")
             wt = _floats(path, table.get("_diffrn_radiation_wavelength_wt", ["1", "0.5"]), "wt")
             return file_lines(anode, lam[0], lam[1], wt[1] / wt[0] if wt[0] else None), None
-        single = table["_diffrn_radiation_wavelength"][0] if table else items.get(
-            "_diffrn_radiation_wavelength"
+        single = (
+            table["_diffrn_radiation_wavelength"][0]
+            if table
+            else items.get("_diffrn_radiation_wavelength")
         )
         if single is not None:
             value = float(_ESD.sub("", single))

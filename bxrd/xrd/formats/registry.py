@@ -1,6 +1,6 @@
-"""Which reader reads a file: by its content first, by its extension second.
+r"""Which reader reads a file: by its content first, by its extension second.
 
-Binary signatures decide outright (``\\x93NUMPY`` → ``.npy``; ``PK`` → a zip, told apart by its
+Binary signatures decide outright (``\x93NUMPY`` → ``.npy``; ``PK`` → a zip, told apart by its
 members: ``Experiment0/DataContainer.xml`` → ``.brml``, ``Data0/Profile0.txt`` → ``.rasx``,
 ``*.npy`` → ``.npz``; ``RAW`` → Bruker RAW). Text is recognised by its markers (an
 ``<xrdMeasurements`` root, ``*RAS_DATA_START``, UXD ``_KEY=`` lines, a GSAS ``BANK`` line, a CIF
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bxrd.errors import PatternFileError
-from bxrd.xrd.formats import bruker_raw, brml, gsas, npy, pdcif, rigaku, text, uxd, xrdml
+from bxrd.xrd.formats import brml, bruker_raw, gsas, npy, pdcif, rigaku, text, uxd, xrdml
 from bxrd.xrd.formats.base import MeasuredPattern, ReadOptions
 from bxrd.xrd.formats.limits import ReadLimits, read_bytes, zip_members
 
@@ -60,7 +60,7 @@ _CIF = re.compile(r"^\s*data_\S*", re.M)
 
 
 def detect_format(path: Path, data: bytes, limits: ReadLimits) -> Format:
-    """The format of ``data`` (the bytes of ``path``)."""
+    """Pick the format of ``data`` (the bytes of ``path``)."""
     suffix = path.suffix.lower()
     if data.startswith(b"\x93NUMPY"):
         return FORMATS["npy"]

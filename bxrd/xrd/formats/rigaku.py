@@ -39,7 +39,9 @@ from bxrd.xrd.formats.xmlnodes import descendants, text
 _HEADER = re.compile(r'^\*(\w+)\s+"?(.*?)"?\s*$')
 
 
-def _points(path: Path, rows: list[str], tag: str, limits: ReadLimits) -> tuple[np.ndarray, np.ndarray]:
+def _points(
+    path: Path, rows: list[str], tag: str, limits: ReadLimits
+) -> tuple[np.ndarray, np.ndarray]:
     """2θ and counts × attenuation from ``2θ counts [attenuation]`` lines."""
     check_points(path, len(rows), limits)
     try:

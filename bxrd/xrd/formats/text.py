@@ -54,7 +54,7 @@ def read_text(
 def parse_columns(
     path: Path, text: str, limits: ReadLimits
 ) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
-    """2θ, intensity and ``##KEY=value`` header fields of a column text."""
+    """Parse 2θ, intensity and ``##KEY=value`` header fields of a column text."""
     meta: dict[str, str] = {}
     lines: list[str] = []
     for line in text.splitlines():
@@ -100,7 +100,7 @@ def _is_number(token: str) -> bool:
 
 
 def _uses_decimal_comma(lines: list[str]) -> bool:
-    """True if the data lines are blank/tab/semicolon separated with ``d,d`` numbers."""
+    """Tell whether data lines are blank/tab/semicolon separated with ``d,d`` numbers."""
     sample = lines[: min(len(lines), 200)]
     with_comma = 0
     for s in sample:

@@ -75,9 +75,7 @@ def _scan_points(
     if listed is not None:
         x = numbers(path, listed, "listPositions")
         if len(x) != len(y):
-            raise PatternFileError(
-                f"{path}: {tag} lists {len(x)} 2θ positions for {len(y)} counts"
-            )
+            raise PatternFileError(f"{path}: {tag} lists {len(x)} 2θ positions for {len(y)} counts")
     elif start is not None and end is not None:
         try:
             x = np.linspace(float(start.text), float(end.text), len(y))

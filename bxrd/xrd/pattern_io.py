@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -88,7 +89,7 @@ def read_patterns(
 
 
 def read_pattern(
-    path: str | Path, wavelength: str | float | None = None, **kwargs
+    path: str | Path, wavelength: str | float | None = None, **kwargs: Any
 ) -> MeasuredPattern:
     """Read and check a single-scan pattern file (keywords as :func:`read_patterns`).
 

@@ -175,7 +175,7 @@ def test_oversized_file_and_too_many_points_name_the_limit(tmp_path):
     with pytest.raises(PatternFileError, match="over the limit of .*max_file_bytes") as err:
         read_pattern(path, "CuKa", limits=ReadLimits(max_file_bytes=10_000))
     assert "big.xy" in str(err.value)
-    with pytest.raises(PatternFileError, match="5,000 data points.*max_points"):
+    with pytest.raises(PatternFileError, match="more than 1,000 data points.*max_points"):
         read_pattern(path, "CuKa", limits=ReadLimits(max_points=1000))
     assert len(read_pattern(path, "CuKa")) == 5000  # default limits read it
 

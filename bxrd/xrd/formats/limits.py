@@ -66,11 +66,15 @@ def read_bytes(path: Path, limits: ReadLimits) -> bytes:
         return fh.read(size)  # read(n) allocates n bytes up front: n is the checked size
 
 
-def check_points(path: Path, n: int, limits: ReadLimits) -> None:
-    """Refuse a scan of more than ``limits.max_points`` points."""
+def check_points(path: Path, n: int, limits: ReadLimits, counting: bool = False) -> None:
+    """Refuse a scan of more than ``limits.max_points`` points.
+
+    ``counting``: ``n`` is a running count while reading (the message says "more than").
+    """
     if n > limits.max_points:
+        count = f"more than {limits.max_points:,}" if counting else f"{n:,}"
         raise PatternFileError(
-            f"{path}: {n:,} data points, over the limit of {limits.max_points:,} "
+            f"{path}: {count} data points, over the limit of {limits.max_points:,} "
             "(ReadLimits.max_points; raise it if you trust this file)"
         )
 

@@ -84,6 +84,8 @@ def read_ras(
             header[m.group(1)] = m.group(2)
         elif state == "data":
             rows.append(s)
+            if len(rows) > limits.max_points:
+                check_points(path, len(rows), limits, counting=True)
     if state == "data":
         raise PatternFileError(f"{path}: .ras data block is not closed (*RAS_INT_END missing)")
     if not blocks:

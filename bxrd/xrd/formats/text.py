@@ -72,9 +72,10 @@ def parse_columns(
         if not lines and not _is_number(_SPLIT.split(s)[0].replace(",", ".")):
             continue  # a column header
         lines.append(line.rstrip("\r\n"))
+        if len(lines) > limits.max_points:
+            check_points(path, len(lines), limits, counting=True)
     if not lines:
         raise PatternFileError(f"{path}: no numeric data")
-    check_points(path, len(lines), limits)
     decimal_comma = _uses_decimal_comma(lines)
     split = _SPLIT_NO_COMMA if decimal_comma else _SPLIT
     rows = [[t for t in split.split(s.strip()) if t] for s in lines]

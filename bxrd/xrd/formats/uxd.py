@@ -51,7 +51,7 @@ def read_uxd(
             values += [float(t) for t in s.replace(",", " ").split()]
         except ValueError:
             raise PatternFileError(f"{path}: UXD: non-numeric data line {s!r}") from None
-        check_points(path, len(values), limits)
+        check_points(path, len(values), limits, counting=True)
     if values:
         ranges.append((dict(header), mode, values))
     if not ranges:

@@ -4,8 +4,9 @@ Written here rather than taken from ``fairmat-readers-xrd`` 0.0.10 (Apache-2.0, 
 that reader parses with the standard-library XML parser (only expat's own amplification limit
 stops a billion-laughs file), needs ``pint`` (importing it takes 1.7 s on 2 cores, against
 bxrd's 4 s cold start), and names no file in its errors. On the shared CoO-ZnO scan both
-readers give the same 2θ and counts (checked by hand once; the test compares with the XML). ``xrayutilities`` (GPL-2.0+, with a compiled
-extension, scipy and lmfit) is too heavy and its licence does not fit an MIT package.
+readers give the same 2θ and counts (checked once; the test compares with the XML).
+``xrayutilities`` 1.8.0 (GPL-2.0+, an 8.6 MB wheel with a compiled extension, needing scipy,
+h5py, lmfit and odrpack) is too heavy, and its licence does not fit an MIT package.
 
 Layout (XRDML schema 1.0–2.x, namespace ignored)::
 

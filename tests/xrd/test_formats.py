@@ -384,3 +384,19 @@ def test_folder_with_damaged_files_still_reads_the_good_ones(tmp_path):
     assert len(done) == len(FORMATS) - 1  # the FXYE file records no wavelength
     assert len(failed) == len(CORRUPT) + 1 and sum(str(bad) in f for f in failed) == len(CORRUPT)
     assert any("a.fxye: unknown wavelength" in f for f in failed)
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_cut_or_garbled_copies_give_a_message_never_a_crash(tmp_path, name):
+    data = FORMATS[name][0](tmp_path).read_bytes()
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        garbled = bytearray(data[: int(len(data) * rng.uniform(0.05, 1.0))])
+        for j in rng.integers(0, len(garbled), size=i):
+            garbled[j] = int(rng.integers(0, 256))
+        path = tmp_path / f"g{i}{'.' + name if name in ('brml', 'rasx', 'ras') else ''}"
+        path.write_bytes(bytes(garbled))
+        try:
+            read_patterns(path, "CuKa", override_wavelength=True)
+        except PatternFileError as exc:
+            assert str(path) in str(exc)

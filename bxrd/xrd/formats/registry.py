@@ -11,6 +11,7 @@ damaged ``.xrdml`` still gets the XRDML reader's message; anything else is read 
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,17 @@ from bxrd.errors import PatternFileError
 from bxrd.xrd.formats import brml, bruker_raw, gsas, npy, pdcif, rigaku, text, uxd, xrdml
 from bxrd.xrd.formats.base import MeasuredPattern, ReadOptions
 from bxrd.xrd.formats.limits import ReadLimits, read_bytes, zip_members
+
+_DAMAGED = (
+    ValueError,
+    TypeError,
+    OverflowError,
+    IndexError,
+    KeyError,
+    EOFError,
+    struct.error,
+    zipfile.BadZipFile,
+)
 
 Reader = Callable[[Path, bytes, ReadLimits, ReadOptions], list[MeasuredPattern]]
 
@@ -122,8 +134,12 @@ def read_file(
     fmt = detect_format(path, data, limits)
     try:
         patterns = fmt.read(path, data, limits, options or ReadOptions())
-    except (zipfile.BadZipFile, UnicodeDecodeError, IndexError, KeyError) as exc:
-        raise PatternFileError(f"{path}: damaged {fmt.name} file ({exc})") from None
+    except PatternFileError:
+        raise
+    except _DAMAGED as exc:  # a reader's unforeseen corner: still one message, never a crash
+        raise PatternFileError(
+            f"{path}: damaged {fmt.name} file ({type(exc).__name__}: {exc})"
+        ) from None
     for p in patterns:
         p.meta.setdefault("format", fmt.name)
     return patterns

@@ -128,7 +128,7 @@ def test_shared_measured_patterns_read(tmp_path):
 def test_background_filter_matches_scipy_ndimage():
     from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
-    from bxrd.xrd.pattern_io import _moving
+    from bxrd.xrd.background import _moving
 
     y = np.random.default_rng(0).random(500)
     assert np.allclose(_moving(y, 31, "min"), minimum_filter1d(y, 31, mode="nearest"))

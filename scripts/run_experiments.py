@@ -419,7 +419,7 @@ def measured(run: Run, sg_model: BaseClassifier, yes_no_model: BaseClassifier) -
     )
     run.record["films"] = s
     abx3 = [p for f in ABX3_FILM_FOLDERS for p in read_folder(sg_model, films / f, "CuKa")[0]]
-    minerals, skipped = read_folder(sg_model, rruff)
+    minerals, skipped = read_folder(sg_model, rruff, allow_pickle=True)
     x_in = np.stack([p.intensity for p in abx3])
     x_out = np.stack([p.intensity for p in minerals])
     acc = labelled_accuracy(sg_model, x_out, [rruff_space_group(p) for p in minerals])

@@ -158,13 +158,18 @@ def predict_files(
 
 
 def read_inputs(
-    sources: list[str], model: Classifier, wavelength: str | float | None, background: bool
+    sources: list[str],
+    model: Classifier,
+    wavelength: str | float | None,
+    background: bool,
+    allow_pickle: bool = False,
 ) -> tuple[list[GriddedPattern], list[str]]:
     """Read measured files onto the model's grid; bad files give messages, not crashes."""
     if model.grid is None:
         raise BxrdInputError("this checkpoint has no 2θ grid; it cannot read measured files")
     done, failed = load_patterns(
-        sources, model.grid, model.hparams["wavelength"], wavelength, background
+        sources, model.grid, model.hparams["wavelength"], wavelength, background,
+        allow_pickle=allow_pickle,
     )
     if not done and not failed:
         raise BxrdInputError(f"no pattern files in {', '.join(sources)}")

@@ -73,10 +73,13 @@ class FolderScore:
 
 
 def read_folder(
-    model: Classifier, folder: Path, wavelength: str | None = None
+    model: Classifier, folder: Path, wavelength: str | None = None, allow_pickle: bool = False
 ) -> tuple[list[GriddedPattern], list[str]]:
-    """Measured patterns of one folder on the model's grid, and messages for skipped files."""
-    return read_inputs([str(folder)], model, wavelength, background=True)
+    """Measured patterns of one folder on the model's grid, and messages for skipped files.
+
+    ``allow_pickle`` reads pickled ``.npy`` dicts (the shared RRUFF set; trusted data only).
+    """
+    return read_inputs([str(folder)], model, wavelength, True, allow_pickle)
 
 
 def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:

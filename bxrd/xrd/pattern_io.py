@@ -1,204 +1,158 @@
 """Measured powder patterns: read files, check them, convert wavelength, put them on a grid.
 
-Formats read by :func:`read_pattern`:
+The readers live in :mod:`bxrd.xrd.formats` (one module per format family; the format is
+picked by content and extension, see :mod:`bxrd.xrd.formats.registry`). This module adds the
+wavelength decision, the checks every pattern must pass, Bragg-law conversion and gridding.
 
-* two- or three-column text (``.xy``, ``.xye``, ``.csv``, ``.txt``, ``.dat``): 2θ (degrees)
-  and intensity, separated by blanks, commas, semicolons or tabs; comment lines starting with
-  ``#``, ``!``, ``'`` or ``;`` and a non-numeric header are skipped. Fixed-width files whose
-  columns run together (``14.11852709`` for ``14.1185  2709``) are split at the column width
-  of the file's other lines, and accepted only if the 2θ step stays consistent.
-* RRUFF powder text files: ``##KEY=value`` header lines (``##WAVELENGTH=`` gives λ in Å),
-  data as ``2θ, I``, ending with ``##END=``.
-* RRUFF-derived ``.npy`` dicts with ``features`` (1 × N intensities on 2θ = 5° + 0.01° × i,
-  Cu Kα); the grid can be overridden with ``npy_start``/``npy_step``.
+Wavelength: the file's (Kα1, Kα2, ratio, anode, monochromator where recorded; see
+:class:`MeasuredPattern`) is used when it has one; a wavelength given by the caller is needed
+only when the file has none. A given wavelength that disagrees with the file's (by more than
+0.2 %, which tells anodes apart but not Kα1 from the Kα average) is an error unless
+``override_wavelength`` is set.
 
 Every problem raises :class:`~bxrd.errors.PatternFileError` naming the file.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from bxrd.errors import PatternFileError
+from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.fileio import expand_files
+from bxrd.xrd.prepare import prepare_measured
+from bxrd.xrd.formats import PATTERN_SUFFIXES, MeasuredPattern, ReadLimits, ReadOptions, read_file
 from bxrd.xrd.grid import TwoThetaGrid
-from bxrd.xrd.wavelength import d_from_two_theta, resolve_wavelength, two_theta_from_d
+from bxrd.xrd.wavelength import (
+    EMISSION_LINES,
+    EmissionLines,
+    d_from_two_theta,
+    emission_lines,
+    resolve_wavelength,
+    two_theta_from_d,
+)
 
-#: File suffixes read as measured patterns.
-PATTERN_SUFFIXES: tuple[str, ...] = (".xy", ".xye", ".csv", ".txt", ".dat", ".npy")
-_SPLIT = re.compile(r"[\s,;]+")
-_COMMENT = ("#", "!", "'", ";", "//")
+__all__ = [
+    "PATTERN_SUFFIXES",
+    "GriddedPattern",
+    "MeasuredPattern",
+    "ReadLimits",
+    "check_pattern",
+    "convert_wavelength",
+    "load_patterns",
+    "pattern_files",
+    "read_pattern",
+    "read_patterns",
+    "to_grid",
+]
 
-
-@dataclass
-class MeasuredPattern:
-    """A measured pattern on its own 2θ axis.
-
-    Attributes:
-        two_theta: angles, degrees 2θ, strictly increasing, shape (N,).
-        intensity: counts or arbitrary units, shape (N,).
-        wavelength: Å, or None when the file did not say and the caller gave none.
-        source: file the pattern came from.
-        meta: header fields (RRUFF ``##KEY=value``, ``.npy`` labels, ...).
-    """
-
-    two_theta: np.ndarray
-    intensity: np.ndarray
-    wavelength: float | None
-    source: str
-    meta: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.two_theta)
+#: Relative difference between a given and a recorded wavelength that counts as a conflict.
+WAVELENGTH_TOLERANCE = 0.002
 
 
-def _parse_text(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
-    text = path.read_text(encoding="utf-8", errors="replace")
-    meta: dict[str, str] = {}
-    rows: list[list[str]] = []
-    raw: list[str] = []
-    for line in text.splitlines():
-        s = line.strip()
-        if not s:
-            continue
-        if s.startswith("##"):
-            key, _, value = s[2:].partition("=")
-            if key.strip().upper() == "END":
-                break
-            meta[key.strip().upper()] = value.strip()
-            continue
-        if s.startswith(_COMMENT):
-            continue
-        tokens = [t for t in _SPLIT.split(s) if t]
-        if not rows and not _is_number(tokens[0]):
-            continue  # a column header
-        rows.append(tokens)
-        raw.append(line.rstrip("\r\n"))
-    if not rows:
-        raise PatternFileError(f"{path}: no numeric data")
-    rows = _split_merged_columns(path, rows, raw)
-    try:
-        values = np.array([[float(t) for t in r[:2]] for r in rows], dtype=float)
-    except ValueError as exc:
-        raise PatternFileError(f"{path}: non-numeric value in data ({exc})") from None
-    return values[:, 0], values[:, 1], meta
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
-
-
-def _split_merged_columns(path: Path, rows: list[list[str]], raw: list[str]) -> list[list[str]]:
-    """Repair lines of a fixed-width file where the 2θ and intensity fields touch."""
-    bad = [i for i, r in enumerate(rows) if len(r) < 2]
-    if not bad:
-        return rows
-    good = [i for i, r in enumerate(rows) if len(r) >= 2]
-    widths = Counter(raw[i].index(rows[i][0]) + len(rows[i][0]) for i in good)
-    width, n_width = widths.most_common(1)[0] if widths else (0, 0)
-    if len(good) < len(rows) / 2 or n_width < 0.9 * len(good):
-        raise PatternFileError(
-            f"{path}: {len(bad)} line(s) with a single column (first at data line {bad[0] + 1}) "
-            "and no fixed column width to split them"
-        )
-    step = np.median(np.diff([float(rows[i][0]) for i in good]))
-    fixed = list(rows)
-    for i in bad:
-        head, tail = raw[i][:width].strip(), raw[i][width:].strip()
-        if not (_is_number(head) and _is_number(tail)):
-            raise PatternFileError(f"{path}: cannot read data line {i + 1}: {raw[i].strip()!r}")
-        prev = float(fixed[i - 1][0]) if i > 0 else float(head) - step
-        if abs(float(head) - prev - step) > 0.25 * abs(step):
-            raise PatternFileError(
-                f"{path}: data line {i + 1} {raw[i].strip()!r} has merged columns that do not "
-                f"split into a consistent 2θ step"
-            )
-        fixed[i] = [head, tail]
-    return fixed
-
-
-def _read_npy(path: Path, start: float, step: float) -> tuple[np.ndarray, np.ndarray, dict]:
-    try:
-        obj = np.load(path, allow_pickle=True)
-    except (OSError, ValueError) as exc:
-        raise PatternFileError(f"{path}: not a readable .npy file ({exc})") from None
-    if obj.dtype == object and obj.shape == ():
-        obj = obj.item()
-    if isinstance(obj, dict):
-        if "features" not in obj:
-            raise PatternFileError(f"{path}: .npy dict has no 'features' array")
-        y = np.asarray(obj["features"], dtype=float).ravel()
-        meta = {k: np.asarray(v).tolist() for k, v in obj.items() if k != "features"}
-        return start + step * np.arange(len(y)), y, meta
-    arr = np.asarray(obj, dtype=float)
-    if arr.ndim == 2 and 2 in arr.shape:
-        arr = arr if arr.shape[1] == 2 else arr.T
-        return arr[:, 0], arr[:, 1], {}
-    if arr.ndim == 1 or (arr.ndim == 2 and 1 in arr.shape):
-        y = arr.ravel()
-        return start + step * np.arange(len(y)), y, {}
-    raise PatternFileError(f"{path}: .npy array of shape {arr.shape} is not a pattern")
-
-
-def read_pattern(
+def read_patterns(
     path: str | Path,
     wavelength: str | float | None = None,
+    override_wavelength: bool = False,
+    allow_pickle: bool = False,
+    limits: ReadLimits | None = None,
     npy_start: float = 5.0,
     npy_step: float = 0.01,
     npy_wavelength: str | float = "CuKa",
-) -> MeasuredPattern:
-    """Read and check one measured pattern.
+) -> list[MeasuredPattern]:
+    """Read and check every scan of one pattern file.
 
     Args:
-        path: pattern file (see module docstring for formats).
-        wavelength: wavelength of the measurement (name or Å); overrides the file's header.
+        path: pattern file (any format of :mod:`bxrd.xrd.formats`).
+        wavelength: wavelength of the measurement (name or Å), used when the file has none.
+        override_wavelength: use ``wavelength`` even where the file states another one.
+        allow_pickle: read pickled ``.npy`` objects (numpy arrays and containers only).
+        limits: size / point / zip limits (:class:`ReadLimits` defaults when None).
         npy_start: first 2θ (degrees) of ``.npy`` intensity vectors.
         npy_step: 2θ step (degrees) of ``.npy`` intensity vectors.
-        npy_wavelength: wavelength of ``.npy`` patterns when not given.
+        npy_wavelength: wavelength of ``.npy`` vectors (RRUFF convention: Cu Kα).
 
     Raises:
-        PatternFileError: unreadable file, NaN/inf values, 2θ not strictly increasing or
-            duplicated, 2θ outside (0°, 180°), intensities negative beyond noise, or an
-            unknown wavelength.
+        PatternFileError: unreadable or refused file, a wavelength conflict, or data that
+            fail :func:`check_pattern`.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise PatternFileError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in PATTERN_SUFFIXES:
-        raise PatternFileError(f"{path}: unknown pattern format {suffix!r}")
-    if suffix == ".npy":
-        x, y, meta = _read_npy(path, npy_start, npy_step)
-        file_wl: str | float | None = npy_wavelength
-    else:
-        x, y, meta = _parse_text(path)
-        file_wl = meta.get("WAVELENGTH")
-    given = wavelength if wavelength is not None else file_wl
+    options = ReadOptions(allow_pickle, npy_start, npy_step, npy_wavelength)
+    patterns = read_file(path, limits, options)
+    for p in patterns:
+        _decide_wavelength(p, wavelength, override_wavelength)
+        check_pattern(p)
+    return patterns
+
+
+def read_pattern(
+    path: str | Path, wavelength: str | float | None = None, **kwargs: Any
+) -> MeasuredPattern:
+    """Read and check a single-scan pattern file (keywords as :func:`read_patterns`).
+
+    Raises:
+        PatternFileError: as :func:`read_patterns`, or the file holds several scans.
+    """
+    patterns = read_patterns(path, wavelength, **kwargs)
+    if len(patterns) > 1:
+        raise PatternFileError(
+            f"{path}: holds {len(patterns)} scans; read them with read_patterns or load_patterns"
+        )
+    return patterns[0]
+
+
+def _given_lines(given: str | float) -> EmissionLines | None:
+    """Lines of a named Kα wavelength (``"CuKa"``, ``"Mo"``); None for numbers and Kα1 names."""
+    name = str(given).strip()
+    anode = name[:2].capitalize()
+    if anode in EMISSION_LINES and name[2:].lower() in ("", "ka"):
+        return emission_lines(anode)
+    return None
+
+
+def _decide_wavelength(pattern: MeasuredPattern, given: str | float | None, override: bool) -> None:
+    """Set the pattern's wavelength from its file or from ``given`` (see module docstring)."""
+    src = pattern.source
+    if given is None:
+        return
     try:
-        wl = None if given is None else resolve_wavelength(given)
-    except ValueError as exc:
-        raise PatternFileError(f"{path}: {exc}") from None
-    pattern = MeasuredPattern(x, y, wl, str(path), meta)
-    check_pattern(pattern)
-    return pattern
+        value = resolve_wavelength(given)
+    except BxrdInputError as exc:
+        raise PatternFileError(f"{src}: {exc}") from None
+    recorded = pattern.wavelength if pattern.wavelength_source == "file" else None
+    if recorded is not None and not override:
+        if abs(value - recorded) <= WAVELENGTH_TOLERANCE * recorded:
+            return
+        raise PatternFileError(
+            f"{src}: the file records λ = {recorded:.5f} Å, the given wavelength {given} is "
+            f"{value:.5f} Å; leave the wavelength out to use the file's, or override it "
+            "explicitly (override_wavelength=True)"
+        )
+    if recorded is not None:
+        pattern.meta["file_wavelength"] = recorded
+    pattern.wavelength, pattern.lines = value, _given_lines(given)
+    pattern.wavelength_source = "option"
 
 
-def check_pattern(pattern: MeasuredPattern, negative_tolerance: float = 0.05) -> None:
+def check_pattern(
+    pattern: MeasuredPattern,
+    negative_tolerance: float = 0.05,
+    spike_ratio: float = 1000.0,
+    max_intensity: float = 1e30,
+) -> None:
     """Raise :class:`PatternFileError` naming ``pattern.source`` if the data are unusable.
 
     Args:
         pattern: the pattern to check.
         negative_tolerance: intensities down to −tolerance × max are taken as noise.
+        spike_ratio: a single point more than this many times every other point is a
+            spike (a glitch or a corrupted value), not a reflection: after normalisation the
+            rest of the pattern would be flat.
+        max_intensity: larger values are not measurements (a float overflow, a corrupted
+            field): no detector counts 10^30.
     """
     x, y, src = pattern.two_theta, pattern.intensity, pattern.source
     if len(x) < 10:
@@ -223,6 +177,18 @@ def check_pattern(pattern: MeasuredPattern, negative_tolerance: float = 0.05) ->
     top = np.max(np.abs(y))
     if top == 0:
         raise PatternFileError(f"{src}: all intensities are zero")
+    i = int(np.argmax(np.abs(y)))
+    if top > max_intensity:
+        raise PatternFileError(
+            f"{src}: intensity {y[i]:g} at 2θ {x[i]:g}° (point {i + 1}) is not a measurement "
+            f"(beyond {max_intensity:g})"
+        )
+    second = np.partition(np.abs(y), -2)[-2]
+    if top > spike_ratio * second:
+        raise PatternFileError(
+            f"{src}: a single point, {y[i]:g} at 2θ {x[i]:g}° (point {i + 1}), is more than "
+            f"{spike_ratio:g}× every other point ({second:g}): a spike, not a pattern; remove it"
+        )
     if y.min() < -negative_tolerance * top:
         raise PatternFileError(
             f"{src}: intensities down to {y.min():g} (max {top:g}) are negative beyond noise"
@@ -232,8 +198,8 @@ def check_pattern(pattern: MeasuredPattern, negative_tolerance: float = 0.05) ->
 def convert_wavelength(pattern: MeasuredPattern, wavelength: float) -> MeasuredPattern:
     """Re-express 2θ for another wavelength (Å) through Bragg's law at fixed d.
 
-    Points whose d is not reachable with the new wavelength (λ/2d > 1) are dropped and listed
-    in ``meta["dropped_points"]``.
+    Points whose d is not reachable with the new wavelength (λ/2d > 1, i.e. d < λ'/2) are
+    dropped; their number is ``meta["dropped_points"]`` (0 when nothing was converted).
 
     Raises:
         PatternFileError: the pattern has no known wavelength.
@@ -243,7 +209,7 @@ def convert_wavelength(pattern: MeasuredPattern, wavelength: float) -> MeasuredP
             f"{pattern.source}: unknown wavelength; give it (e.g. --wavelength CuKa or 1.5406)"
         )
     if abs(pattern.wavelength - wavelength) < 1e-6:
-        return pattern
+        return replace(pattern, meta={**pattern.meta, "dropped_points": 0})
     tt = two_theta_from_d(d_from_two_theta(pattern.two_theta, pattern.wavelength), wavelength)
     keep = np.isfinite(tt)
     meta = {**pattern.meta, "dropped_points": int((~keep).sum())}
@@ -256,33 +222,6 @@ def convert_wavelength(pattern: MeasuredPattern, wavelength: float) -> MeasuredP
     )
 
 
-def _moving(y: np.ndarray, window: int, reduce: str) -> np.ndarray:
-    """Centred moving ``min`` or ``mean`` over an odd ``window`` of points.
-
-    Edges are padded with the end values (scipy.ndimage's ``mode="nearest"``). numpy only:
-    scipy.ndimage costs 0.3 s to import on the ``bxrd predict`` path.
-    """
-    half = window // 2
-    windows = np.lib.stride_tricks.sliding_window_view(np.pad(y, half, mode="edge"), window)
-    return windows.min(axis=-1) if reduce == "min" else windows.mean(axis=-1)
-
-
-def subtract_background(y: np.ndarray, window: int = 101, iterations: int = 20) -> np.ndarray:
-    """Remove a smooth background by iterative clipping to a moving minimum-then-mean.
-
-    Args:
-        y: intensities on a uniform grid, shape (N,).
-        window: smoothing window in points (odd; about 2° at 0.02° steps).
-        iterations: clipping passes; each lowers the estimate under the peaks.
-    """
-    if window % 2 == 0:
-        raise ValueError(f"background window must be odd, got {window}")
-    bg = y.astype(float)
-    for _ in range(iterations):
-        bg = np.minimum(bg, _moving(_moving(bg, window, "min"), window, "mean"))
-    return np.clip(y - bg, 0.0, None)
-
-
 @dataclass
 class GriddedPattern:
     """A measured pattern resampled onto a model grid.
@@ -291,8 +230,14 @@ class GriddedPattern:
         intensity: shape (grid.n_points,), max 1, zero outside the measured range.
         coverage: fraction of the grid covered by the measurement, in [0, 1].
         measured_range: 2θ range (degrees, at the model wavelength) that survived conversion.
-        source: file name.
+        source: file name (``file#k`` for scan k of a multi-scan file).
         meta: the file's header fields (see :class:`MeasuredPattern`).
+        wavelength: the measurement's wavelength, Å (before conversion).
+        lines: the measurement's emission lines, if known.
+        wavelength_source: where ``wavelength`` came from (see :class:`MeasuredPattern`).
+        n_points: points read from the file.
+        dropped_points: points whose d the model's wavelength cannot reach (λ/2d > 1), dropped
+            by the conversion.
     """
 
     intensity: np.ndarray
@@ -300,6 +245,23 @@ class GriddedPattern:
     measured_range: tuple[float, float]
     source: str
     meta: dict = field(default_factory=dict)
+    wavelength: float | None = None
+    lines: EmissionLines | None = None
+    wavelength_source: str | None = None
+    n_points: int = 0
+    dropped_points: int = 0
+
+    def conversion_note(self) -> str:
+        """One line: wavelength and its origin, surviving 2θ range, points dropped."""
+        lo, hi = self.measured_range
+        text = f"λ {self.wavelength:.5f} Å ({self.wavelength_source}); used 2θ {lo:.2f}–{hi:.2f}°"
+        if self.dropped_points:
+            share = self.dropped_points / max(self.n_points, 1)
+            text += (
+                f"; {self.dropped_points:,} of {self.n_points:,} points ({share:.0%}) beyond the "
+                "model wavelength's reach dropped"
+            )
+        return text
 
 
 def to_grid(
@@ -326,15 +288,21 @@ def to_grid(
         )
     x = grid.values
     y = np.interp(x, p.two_theta, p.intensity, left=0.0, right=0.0)
-    if background:
-        inside = (x >= lo) & (x <= hi)
-        y[inside] = subtract_background(y[inside], window=max(5, int(round(2.0 / grid.step)) | 1))
-    y = np.clip(y, 0.0, None)
-    top = y.max()
-    if top <= 0:
+    y = prepare_measured(y, (x >= lo) & (x <= hi), grid.step, background)
+    if y.max() <= 0:
         raise PatternFileError(f"{pattern.source}: no signal left on the model grid")
-    span = (float(lo), float(hi))
-    return GriddedPattern((y / top).astype(np.float32), coverage, span, p.source, p.meta)
+    return GriddedPattern(
+        intensity=y,
+        coverage=coverage,
+        measured_range=(float(lo), float(hi)),
+        source=p.source,
+        meta=p.meta,
+        wavelength=pattern.wavelength,
+        lines=pattern.lines,
+        wavelength_source=pattern.wavelength_source,
+        n_points=len(pattern),
+        dropped_points=int(p.meta["dropped_points"]),
+    )
 
 
 def pattern_files(sources: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -348,17 +316,36 @@ def load_patterns(
     wavelength: float,
     file_wavelength: str | float | None = None,
     background: bool = True,
+    override_wavelength: bool = False,
+    allow_pickle: bool = False,
+    limits: ReadLimits | None = None,
 ) -> tuple[list[GriddedPattern], list[str]]:
-    """Read every pattern under ``sources`` onto ``grid``; bad files give a message, not a crash.
+    """Read every scan under ``sources`` onto ``grid``; bad files give a message, not a crash.
+
+    Args:
+        sources: files and folders (folders searched recursively for pattern suffixes).
+        grid: the model's 2θ grid, degrees.
+        wavelength: the model's wavelength, Å; patterns are converted to it.
+        file_wavelength: the measurement's wavelength (name or Å) for files that record none
+            (the CLI's ``--wavelength``).
+        background: subtract a smooth background.
+        override_wavelength: use ``file_wavelength`` even where a file records another one.
+        allow_pickle: read pickled ``.npy`` objects (numpy arrays and containers only).
+        limits: file size / points / zip limits.
 
     Returns:
-        The gridded patterns (file order) and one message per skipped file.
+        The gridded patterns (file and scan order) and one message per skipped file or scan.
     """
     done, failures = [], []
     for path in pattern_files(sources):
         try:
-            measured = read_pattern(path, file_wavelength)
-            done.append(to_grid(measured, grid, wavelength, background))
+            scans = read_patterns(path, file_wavelength, override_wavelength, allow_pickle, limits)
         except PatternFileError as exc:
             failures.append(str(exc))
+            continue
+        for measured in scans:
+            try:
+                done.append(to_grid(measured, grid, wavelength, background))
+            except PatternFileError as exc:
+                failures.append(str(exc))
     return done, failures

@@ -1,0 +1,158 @@
+"""Two- or three-column text patterns (``.xy .xye .csv .txt .dat``) and RRUFF powder text files.
+
+Written here rather than taken from a package: numpy's ``loadtxt`` stops at the first odd line
+and knows neither RRUFF headers nor the fixed-width exports whose columns run together, and
+no maintained reader covers those.
+
+* Columns: 2θ (degrees) and intensity (an esd column is ignored), separated by blanks, commas,
+  semicolons or tabs; comment lines starting with ``#``, ``!``, ``'``, ``;`` or ``//`` and a
+  non-numeric header line are skipped.
+* Decimal commas (``10,02 1234,5``, European locale exports) are read as decimal points when
+  the columns are separated by blanks, tabs or semicolons. When commas also separate the
+  columns (``10,02,1234``) the columns cannot be told apart, and the file is refused with a
+  message that says so.
+* Fixed-width files whose columns run together (``14.11852709`` for ``14.1185  2709``) are split
+  at the column width of the file's other lines, accepted only if the 2θ step stays consistent.
+* RRUFF powder files: ``##KEY=value`` header lines (``##WAVELENGTH=`` gives λ in Å), data as
+  ``2θ, I``, ending with ``##END=``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from bxrd.errors import BxrdInputError, PatternFileError
+from bxrd.xrd.formats.base import MeasuredPattern, ReadOptions, make_pattern
+from bxrd.xrd.formats.limits import ReadLimits, check_points
+from bxrd.xrd.wavelength import resolve_wavelength
+
+_SPLIT = re.compile(r"[\s,;]+")
+_SPLIT_NO_COMMA = re.compile(r"[\s;]+")
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+(?:[eE][-+]?\d+)?$")
+_INTEGER = re.compile(r"^[-+]?\d+$")
+_COMMENT = ("#", "!", "'", ";", "//")
+
+
+def read_text(
+    path: Path, data: bytes, limits: ReadLimits, options: ReadOptions
+) -> list[MeasuredPattern]:
+    """Read a text pattern (see module docstring)."""
+    x, y, meta = parse_columns(path, data.decode("utf-8", errors="replace"), limits)
+    wl = None
+    if "WAVELENGTH" in meta:
+        try:
+            wl = resolve_wavelength(meta["WAVELENGTH"])
+        except BxrdInputError as exc:
+            raise PatternFileError(f"{path}: header ##WAVELENGTH: {exc}") from None
+    return [make_pattern(path, x, y, meta, wavelength=wl)]
+
+
+def parse_columns(
+    path: Path, text: str, limits: ReadLimits
+) -> tuple[np.ndarray, np.ndarray, dict[str, str]]:
+    """Parse 2θ, intensity and ``##KEY=value`` header fields of a column text."""
+    meta: dict[str, str] = {}
+    lines: list[str] = []
+    for line in text.splitlines():
+        s = line.strip().lstrip("\ufeff")
+        if not s:
+            continue
+        if s.startswith("##"):
+            key, _, value = s[2:].partition("=")
+            if key.strip().upper() == "END":
+                break
+            meta[key.strip().upper()] = value.strip()
+            continue
+        if s.startswith(_COMMENT):
+            continue
+        if not lines and not _is_number(_SPLIT.split(s)[0].replace(",", ".")):
+            continue  # a column header
+        lines.append(line.rstrip("\r\n"))
+        if len(lines) > limits.max_points:
+            check_points(path, len(lines), limits, counting=True)
+    if not lines:
+        raise PatternFileError(f"{path}: no numeric data")
+    decimal_comma = _uses_decimal_comma(lines)
+    split = _SPLIT_NO_COMMA if decimal_comma else _SPLIT
+    rows = [[t for t in split.split(s.strip()) if t] for s in lines]
+    if decimal_comma:
+        rows = [[t.replace(",", ".") for t in r] for r in rows]
+        meta["DECIMAL_SEPARATOR"] = ","
+    rows = _split_merged_columns(path, rows, lines)
+    try:
+        values = np.array([[float(t) for t in r[:2]] for r in rows], dtype=float)
+    except ValueError as exc:
+        raise PatternFileError(f"{path}: non-numeric value in data ({exc})") from None
+    if not decimal_comma:
+        _refuse_ambiguous_commas(path, rows, values[:, 0])
+    return values[:, 0], values[:, 1], meta
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _uses_decimal_comma(lines: list[str]) -> bool:
+    """Tell whether data lines are blank/tab/semicolon separated with ``d,d`` numbers."""
+    sample = lines[: min(len(lines), 200)]
+    with_comma = 0
+    for s in sample:
+        tokens = [t for t in _SPLIT_NO_COMMA.split(s.strip()) if t]
+        if len(tokens) < 2:
+            return False
+        if not all(_DECIMAL_COMMA.match(t) or _INTEGER.match(t) for t in tokens):
+            return False
+        with_comma += any("," in t for t in tokens)
+    return with_comma > 0
+
+
+def _refuse_ambiguous_commas(path: Path, rows: list[list[str]], two_theta: np.ndarray) -> None:
+    """Refuse ``10,02,1234,5``: commas as decimal marks *and* column separators."""
+    if len(two_theta) < 3 or (np.diff(two_theta) > 0).all():
+        return
+    if not all(len(r) >= 3 and all(_INTEGER.match(t) for t in r) for r in rows[:50]):
+        return
+    joined = np.array([float(f"{r[0]}.{r[1]}") for r in rows[:50]])
+    if (np.diff(joined) > 0).all():
+        raise PatternFileError(
+            f"{path}: the numbers use decimal commas (e.g. {rows[0][0]},{rows[0][1]}) and commas "
+            "also separate the columns, so the columns cannot be told apart; export with '.' "
+            "as the decimal mark, or with tabs or semicolons between the columns"
+        )
+
+
+def _split_merged_columns(path: Path, rows: list[list[str]], raw: list[str]) -> list[list[str]]:
+    """Repair lines of a fixed-width file where the 2θ and intensity fields touch."""
+    bad = [i for i, r in enumerate(rows) if len(r) < 2]
+    if not bad:
+        return rows
+    good = [i for i, r in enumerate(rows) if len(r) >= 2]
+    widths = Counter(raw[i].index(rows[i][0]) + len(rows[i][0]) for i in good)
+    width, n_width = widths.most_common(1)[0] if widths else (0, 0)
+    if len(good) < len(rows) / 2 or n_width < 0.9 * len(good):
+        raise PatternFileError(
+            f"{path}: {len(bad)} line(s) with a single column (first at data line {bad[0] + 1}) "
+            "and no fixed column width to split them"
+        )
+    step = np.median(np.diff([float(rows[i][0]) for i in good]))
+    fixed = list(rows)
+    for i in bad:
+        head, tail = raw[i][:width].strip(), raw[i][width:].strip()
+        if not (_is_number(head) and _is_number(tail)):
+            raise PatternFileError(f"{path}: cannot read data line {i + 1}: {raw[i].strip()!r}")
+        prev = float(fixed[i - 1][0]) if i > 0 else float(head) - step
+        if abs(float(head) - prev - step) > 0.25 * abs(step):
+            raise PatternFileError(
+                f"{path}: data line {i + 1} {raw[i].strip()!r} has merged columns that do not "
+                f"split into a consistent 2θ step"
+            )
+        fixed[i] = [head, tail]
+    return fixed

@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from bxrd.data.datamodule import XRDDataModule
-from bxrd.uq.checkpoint import load_classifier, read_checkpoint
+from bxrd.inference.loading import load_classifier, read_checkpoint
 from bxrd.uq.feature_density import fit_feature_density
 from bxrd.xrd.augment import AugmentConfig
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from bxrd.crystal.builtin import builtin_templates
-from bxrd.report.answer import run_predict
-from bxrd.uq.checkpoint import load_classifier
+from bxrd.inference.loading import load_classifier
+from bxrd.inference.pipeline import run_predict
 from bxrd.xrd.augment import AugmentConfig, Augmenter, render_clean
 from bxrd.xrd.render import Renderer
 from bxrd.xrd.simulate import simulate_sticks

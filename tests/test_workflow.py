@@ -10,8 +10,8 @@ from bxrd.cli import main
 from bxrd.crystal.ter import TERConfig
 from bxrd.data.build import BuildConfig, build_dataset
 from bxrd.data.splits import SplitConfig
+from bxrd.inference.loading import load_classifier
 from bxrd.lightning_cli import run_lightning
-from bxrd.uq.checkpoint import load_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["mc_dropout", "laplace", "vi", "deterministic"]

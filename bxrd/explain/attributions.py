@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bxrd.uq.predict_api import Classifier
+from bxrd.uq.predictive_interface import Classifier
 
 
 class ProbabilityOf(nn.Module):

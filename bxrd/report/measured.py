@@ -29,8 +29,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import pairwise_distances, roc_auc_score
 
-from bxrd.report.answer import predict_files, read_inputs
-from bxrd.uq.predict_api import Classifier
+from bxrd.inference.pipeline import predict_files, read_inputs
+from bxrd.uq.predictive_interface import Classifier
 from bxrd.xrd.pattern_io import GriddedPattern
 
 #: Folder of the thin-film data set → space group label (Oviedo et al. 2019, Cu Kα).

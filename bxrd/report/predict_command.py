@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from jsonargparse import ArgumentParser
 
-from bxrd.report.answer import run_predict
+from bxrd.inference.pipeline import run_predict
 
 
 def predict_parser() -> ArgumentParser:

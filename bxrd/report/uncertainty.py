@@ -24,9 +24,9 @@ from bxrd.errors import BxrdInputError
 from bxrd.explain.attributions import explain_classes, shap_values
 from bxrd.explain.figures import attribution_figure
 from bxrd.fileio import atomic_write_text
-from bxrd.report.answer import METHODS
+from bxrd.inference.loading import load_classifier
+from bxrd.inference.pipeline import METHODS
 from bxrd.uq.calibration import classification_metrics
-from bxrd.uq.checkpoint import load_classifier
 from bxrd.uq.figures import (
     accuracy_coverage,
     class_probability_figure,

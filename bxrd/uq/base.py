@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
+from bxrd.uq.batches import split_batch
 from bxrd.uq.calibration import classification_metrics
+from bxrd.uq.checkpoint_format import check_stamp, make_stamp
 from bxrd.uq.feature_density import FeatureDensity
-from bxrd.uq.predict_api import PredictiveMixin
-from bxrd.uq.stamp import check_stamp, make_stamp
+from bxrd.uq.predictive_interface import PredictiveMixin
 from bxrd.xrd.grid import TwoThetaGrid
 
 
@@ -124,9 +125,7 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
 
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor | None]:
         """Predictive summary of a batch as a dict of tensors."""
-        from bxrd.uq.predict_api import batch_inputs
-
-        p = self.predict_proba(batch_inputs(batch))
+        p = self.predict_proba(split_batch(batch)[0])
         return {
             "probs": p.probs,
             "std": p.std,

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.predict_api import batch_inputs
+from bxrd.uq.batches import labelled
 
 
 class DeterministicClassifier(BaseClassifier):
@@ -31,9 +31,9 @@ class DeterministicClassifier(BaseClassifier):
     def _logits_and_labels(self, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
         self.eval()
         logits, labels = [], []
-        for batch in loader:
-            logits.append(self.net(batch_inputs(batch).to(self.device)))
-            labels.append(batch["label"] if isinstance(batch, dict) else batch[1])
+        for x, y in map(labelled, loader):
+            logits.append(self.net(x.to(self.device)))
+            labels.append(y)
         return torch.cat(logits), torch.cat(labels).to(self.device)
 
     def post_fit(self, train_loader: Iterable, val_loader: Iterable | None) -> str | None:

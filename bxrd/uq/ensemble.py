@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.predict_api import PredictiveMixin
+from bxrd.uq.predictive_interface import PredictiveMixin
 
 
 class DeepEnsemble(PredictiveMixin, nn.Module):

@@ -15,7 +15,7 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from torchmetrics.functional.classification import multiclass_calibration_error  # noqa: E402
 
-from bxrd.uq.predictive import entropy  # noqa: E402
+from bxrd.uq.predictive_summary import entropy  # noqa: E402
 
 
 def reliability_bins(

@@ -11,7 +11,7 @@ keeps its own copy of the network, so the posterior must be fitted after trainin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Literal
 
 import torch
@@ -20,22 +20,7 @@ from laplace.baselaplace import BaseLaplace
 
 from bxrd.errors import BxrdInputError
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.predict_api import batch_inputs
-
-
-class XYLoader:
-    """Adapt a loader of dict batches to the ``(X, y)`` pairs laplace-torch iterates over."""
-
-    def __init__(self, loader: Iterable) -> None:
-        self.loader = loader
-        self.dataset = loader.dataset  # type: ignore[attr-defined]  # laplace reads len(dataset)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for batch in self.loader:
-            yield batch_inputs(batch), batch["label"] if isinstance(batch, dict) else batch[1]
-
-    def __len__(self) -> int:
-        return len(self.loader)  # type: ignore[arg-type]
+from bxrd.uq.batches import XYLoader
 
 
 class LaplaceClassifier(BaseClassifier):

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from bxrd.errors import BxrdInputError
-from bxrd.uq.checkpoint import load_classifier, load_predictor
+from bxrd.inference.loading import load_classifier, load_predictor
 from bxrd.uq.ensemble import DeepEnsemble
 from bxrd.uq.laplace import LaplaceClassifier
 

@@ -11,8 +11,8 @@ import torch
 
 from bxrd.errors import BxrdInputError
 from bxrd.explain.attributions import Explanation, explain_pattern, integrated_gradients
-from bxrd.uq.checkpoint import load_predictor
-from bxrd.uq.predict_api import Classifier
+from bxrd.inference.loading import load_predictor
+from bxrd.uq.predictive_interface import Classifier
 from bxrd.xrd.pattern_io import GriddedPattern, load_patterns
 
 #: Method name of each classifier class, as printed and in JSON.

@@ -1,8 +1,9 @@
 """Load any bxrd checkpoint with one clear message when it cannot be used.
 
 :func:`load_predictor` is the inference entry point: MC-dropout checkpoints come back as a
-torch-only :class:`~bxrd.uq.predictor.DropoutPredictor` (no Lightning import), every other
-method as its LightningModule. :func:`load_classifier` always returns the LightningModule.
+torch-only :class:`~bxrd.inference.dropout_predictor.DropoutPredictor` (no Lightning
+import), every other method as its LightningModule. :func:`load_classifier` always returns
+the LightningModule.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from bxrd.errors import BxrdInputError
-from bxrd.uq.stamp import check_stamp
+from bxrd.uq.checkpoint_format import check_stamp
 
 if TYPE_CHECKING:
     from bxrd.uq.base import BaseClassifier
-    from bxrd.uq.predict_api import Classifier
+    from bxrd.uq.predictive_interface import Classifier
 
 #: Checkpoint classes whose predictive needs only the network (torch-only loading).
 DROPOUT_CLASSES = ("bxrd.uq.mc_dropout.MCDropoutClassifier",)
@@ -74,7 +75,7 @@ def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:
     """Load the predictive model in ``path`` the cheapest way its method allows."""
     checkpoint = read_checkpoint(path, map_location)
     if checkpoint["bxrd"]["class"] in DROPOUT_CLASSES:
-        from bxrd.uq.predictor import DropoutPredictor
+        from bxrd.inference.dropout_predictor import DropoutPredictor
 
         return DropoutPredictor.from_checkpoint(checkpoint).to(map_location)
     return _lightning_module(path, checkpoint["bxrd"], map_location)

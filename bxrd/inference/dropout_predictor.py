@@ -16,7 +16,7 @@ from torch import nn
 from bxrd.models.dropout_sampling import mc_dropout_samples
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
 from bxrd.uq.feature_density import FeatureDensity
-from bxrd.uq.predict_api import PredictiveMixin
+from bxrd.uq.predictive_interface import PredictiveMixin
 
 
 class DropoutPredictor(PredictiveMixin, nn.Module):

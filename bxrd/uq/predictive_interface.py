@@ -1,4 +1,8 @@
-"""One predictive interface shared by every classifier and by ensembles."""
+"""The predictive interface shared by every classifier, ensembles and the inference predictor.
+
+:class:`PredictiveMixin` turns class-probability samples into a summary; :class:`Classifier`
+is what prediction, explanation and reports read of a model.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +12,19 @@ from typing import TYPE_CHECKING, Any, Protocol
 import torch
 from torch import nn
 
-from bxrd.uq.predictive import Predictive, summarize
+from bxrd.uq.batches import as_batch, split_batch
+from bxrd.uq.predictive_summary import Predictive, concat, summarize
 
 if TYPE_CHECKING:
     from bxrd.uq.feature_density import FeatureDensity
     from bxrd.xrd.grid import TwoThetaGrid
 
 
-def as_batch(x: torch.Tensor) -> torch.Tensor:
-    """Patterns as a float batch of shape (B, L) from (L,), (B, L) or (B, 1, L)."""
-    x = torch.as_tensor(x, dtype=torch.float32)
-    if x.dim() == 1:
-        return x[None]
-    if x.dim() == 3 and x.shape[1] == 1:
-        return x[:, 0]
-    if x.dim() != 2:
-        raise ValueError(
-            f"patterns must have shape (L,), (B, L) or (B, 1, L), got {tuple(x.shape)}"
-        )
-    return x
-
-
-def batch_inputs(batch: torch.Tensor | Mapping | tuple | list) -> torch.Tensor:
-    """Return the patterns of a batch: a tensor, a dict with ``pattern``, or an (x, y) pair."""
-    if isinstance(batch, Mapping):
-        return batch["pattern"]
-    if isinstance(batch, (tuple, list)):
-        return batch[0]
-    return batch
-
-
 class Classifier(Protocol):
     """What prediction, explanation and reports read of a model.
 
     Both the Lightning classifiers (:class:`~bxrd.uq.base.BaseClassifier`) and the torch-only
-    :class:`~bxrd.uq.predictor.DropoutPredictor` provide it.
+    :class:`~bxrd.inference.dropout_predictor.DropoutPredictor` provide it.
     """
 
     net: nn.Module
@@ -125,25 +107,7 @@ class PredictiveMixin:
                     torch.manual_seed(seed)
                 if isinstance(inputs, torch.Tensor):
                     return self._predict_batch(inputs, threshold, k)
-                parts = [self._predict_batch(batch_inputs(b), threshold, k) for b in inputs]
+                parts = [self._predict_batch(split_batch(b)[0], threshold, k) for b in inputs]
         finally:
             self.train(was_training)  # type: ignore[attr-defined]
         return concat(parts)
-
-
-def concat(parts: list[Predictive]) -> Predictive:
-    """Concatenate summaries of consecutive batches."""
-    if not parts:
-        raise ValueError("no batches to predict")
-    cat = lambda name: torch.cat([getattr(p, name) for p in parts])  # noqa: E731
-    mi = None if parts[0].mutual_information is None else cat("mutual_information")
-    return Predictive(
-        cat("probs"),
-        cat("std"),
-        cat("entropy"),
-        mi,
-        cat("topk_indices"),
-        cat("topk_probs"),
-        cat("abstain"),
-        parts[0].num_samples,
-    )

@@ -7,7 +7,7 @@ threshold set on its validation split, and the checkpoint rewritten atomically. 
 threshold and the fraction of validation, test and uniform-noise patterns flagged::
 
     python scripts/fit_feature_density.py --checkpoint checkpoints/default.ckpt \
-        --data configs/datamodule/default_model.yaml
+        --data configs/data/default_model.yaml
 """
 
 import argparse

@@ -34,7 +34,7 @@ def test_shipped_model_is_small_and_self_describing(model):
 def test_held_out_cubic_cspbi3_is_pm3m(model):
     # cubic CsPbI3 is held out as test in the default model's data
     sticks = simulate_sticks(builtin_templates()["CsPbI3_Pm-3m"].structure, "CuKa", (5, 90))
-    renderer = Renderer(model.grid, model.hparams.wavelength, min_size_nm=20)
+    renderer = Renderer(model.grid, model.axis.wavelength, min_size_nm=20)
     batch = StickBatch.from_patterns([sticks] * 8)
     aug = Augmenter(renderer, AugmentConfig(methods=("size", "strain", "shift"), strain_max=0.01))
     x = torch.cat(

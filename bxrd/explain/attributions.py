@@ -243,7 +243,7 @@ def explain_pattern(
         n_regions: number of regions.
     """
     refs = model.reference_reflections.get(label, [])
-    scale, refs = align_reflections(pattern, two_theta, refs, model.hparams["wavelength"])
+    scale, refs = align_reflections(pattern, two_theta, refs, model.axis.wavelength)
     regions = strongest_regions(attribution, two_theta, n_regions, reflections=refs)
     reference = refs[0].get("structure", "") if refs else ""
     return Explanation(label, pattern, attribution, regions, scale, reference)

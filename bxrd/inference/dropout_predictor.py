@@ -8,24 +8,29 @@ Lightning classifier runs) and the metadata stored with it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from bxrd.models.dropout_sampling import mc_dropout_samples
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
+from bxrd.uq.checkpoint_format import axis_from_hparams
 from bxrd.uq.feature_density import FeatureDensity
+from bxrd.uq.methods import UQMethod
 from bxrd.uq.predictive_interface import PredictiveMixin
+from bxrd.xrd.grid import TwoThetaGrid
 
 
 class DropoutPredictor(PredictiveMixin, nn.Module):
     """Predictive of an ``MCDropoutClassifier`` checkpoint, without its training code.
 
     Attributes mirror :class:`~bxrd.uq.base.BaseClassifier` where prediction and explanation
-    read them: ``net``, ``hparams``, ``class_names``, ``grid`` (2θ, degrees),
+    read them: ``net``, ``hparams``, ``class_names``, ``axis`` (2θ grid and wavelength),
     ``abstain_threshold``, ``reference_reflections`` and ``feature_density``.
     """
+
+    method: ClassVar[UQMethod] = UQMethod.MC_DROPOUT
 
     def __init__(
         self,
@@ -38,10 +43,15 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         self.net = net
         self.hparams = hparams
         self.class_names: list[str] = hparams["class_names"]
-        self.grid = hparams["grid"]
+        self.axis = axis_from_hparams(hparams)
         self.abstain_threshold: float = hparams["abstain_threshold"]
         self.reference_reflections = reference_reflections
         self.feature_density = feature_density
+
+    @property
+    def grid(self) -> TwoThetaGrid | None:
+        """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
+        return None if self.axis is None else self.axis.grid
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict[str, Any]) -> DropoutPredictor:

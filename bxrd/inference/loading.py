@@ -16,14 +16,11 @@ import torch
 
 from bxrd.errors import BxrdInputError
 from bxrd.uq.checkpoint_format import check_stamp
+from bxrd.uq.methods import UQMethod
 
 if TYPE_CHECKING:
     from bxrd.uq.base import BaseClassifier
     from bxrd.uq.predictive_interface import Classifier
-
-#: Checkpoint classes whose predictive needs only the network (torch-only loading).
-DROPOUT_CLASSES = ("bxrd.uq.mc_dropout.MCDropoutClassifier",)
-
 
 def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a checkpoint file with torch's weights-only loader and check its bxrd stamp.
@@ -74,7 +71,8 @@ def _lightning_module(path: str | Path, stamp: dict, map_location: str) -> BaseC
 def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:
     """Load the predictive model in ``path`` the cheapest way its method allows."""
     checkpoint = read_checkpoint(path, map_location)
-    if checkpoint["bxrd"]["class"] in DROPOUT_CLASSES:
+    method = UQMethod.of_class_path(checkpoint["bxrd"]["class"])
+    if method is not None and method.torch_only:
         from bxrd.inference.dropout_predictor import DropoutPredictor
 
         return DropoutPredictor.from_checkpoint(checkpoint).to(map_location)

@@ -15,15 +15,6 @@ from bxrd.inference.loading import load_predictor
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.xrd.pattern_io import GriddedPattern, load_patterns
 
-#: Method name of each classifier class, as printed and in JSON.
-METHODS = {
-    "DeterministicClassifier": "deterministic+temperature",
-    "MCDropoutClassifier": "mc_dropout",
-    "DropoutPredictor": "mc_dropout",
-    "VIClassifier": "variational_inference",
-    "LaplaceClassifier": "laplace",
-}
-
 
 def default_checkpoint() -> Path:
     """``$BXRD_CHECKPOINT``, else the shipped ``checkpoints/default.ckpt`` of this checkout."""
@@ -120,7 +111,7 @@ def predict_files(
             explain_pattern(model, p.intensity, a.numpy(), names[int(c)], model.grid.values)
             for p, a, c in zip(patterns, attr, pred.prediction, strict=True)
         ]
-    method = METHODS.get(type(model).__name__, type(model).__name__)
+    method = model.method.value
     out = []
     for i, (p, e) in enumerate(zip(patterns, explained, strict=True)):
         probs, std = pred.probs[i].tolist(), pred.std[i].tolist()
@@ -164,7 +155,7 @@ def read_inputs(
     if model.grid is None:
         raise BxrdInputError("this checkpoint has no 2θ grid; it cannot read measured files")
     done, failed = load_patterns(
-        sources, model.grid, model.hparams["wavelength"], wavelength, background
+        sources, model.grid, model.axis.wavelength, wavelength, background
     )
     if not done and not failed:
         raise BxrdInputError(f"no pattern files in {', '.join(sources)}")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.batches import labelled
+from bxrd.uq.methods import UQMethod
 
 
 class DeterministicClassifier(BaseClassifier):
@@ -17,6 +19,8 @@ class DeterministicClassifier(BaseClassifier):
     Temperature scaling (Guo et al. 2017) fits one scalar T > 0 on held-out data by
     minimising the NLL; it changes confidence, never the predicted class.
     """
+
+    method: ClassVar[UQMethod] = UQMethod.DETERMINISTIC
 
     def configure_models(self) -> None:
         """Network plus the temperature buffer (saved with the checkpoint)."""

@@ -12,7 +12,7 @@ keeps its own copy of the network, so the posterior must be fitted after trainin
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from laplace import Laplace
@@ -21,6 +21,7 @@ from laplace.baselaplace import BaseLaplace
 from bxrd.errors import BxrdInputError
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.batches import XYLoader
+from bxrd.uq.methods import UQMethod
 
 
 class LaplaceClassifier(BaseClassifier):
@@ -34,6 +35,8 @@ class LaplaceClassifier(BaseClassifier):
         num_samples: GLM predictive samples (for std, mutual information, and ``mc``).
         **kwargs: see :class:`~bxrd.uq.base.BaseClassifier`.
     """
+
+    method: ClassVar[UQMethod] = UQMethod.LAPLACE
 
     def __init__(
         self,

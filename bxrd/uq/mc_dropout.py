@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 
 from bxrd.models.dropout_sampling import mc_dropout_samples
 from bxrd.uq.base import BaseClassifier
+from bxrd.uq.methods import UQMethod
 
 
 class MCDropoutClassifier(BaseClassifier):
@@ -19,6 +22,8 @@ class MCDropoutClassifier(BaseClassifier):
         max_batch: largest number of rows pushed through the network at once.
         **kwargs: see :class:`~bxrd.uq.base.BaseClassifier`.
     """
+
+    method: ClassVar[UQMethod] = UQMethod.MC_DROPOUT
 
     def __init__(self, *args, num_samples: int = 30, max_batch: int = 512, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)

@@ -17,6 +17,8 @@ from bxrd.uq.predictive_summary import Predictive, concat, summarize
 
 if TYPE_CHECKING:
     from bxrd.uq.feature_density import FeatureDensity
+    from bxrd.uq.methods import UQMethod
+    from bxrd.xrd.axis import Axis
     from bxrd.xrd.grid import TwoThetaGrid
 
 
@@ -27,9 +29,11 @@ class Classifier(Protocol):
     :class:`~bxrd.inference.dropout_predictor.DropoutPredictor` provide it.
     """
 
+    method: UQMethod
     net: nn.Module
     hparams: Mapping[str, Any]
     class_names: list[str]
+    axis: Axis | None
     grid: TwoThetaGrid | None
     abstain_threshold: float
     reference_reflections: dict[str, list[dict]]

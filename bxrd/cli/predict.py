@@ -1,4 +1,4 @@
-"""``bxrd predict FILE... [--checkpoint CKPT] [--json]``: argument parsing and printing."""
+"""``bxrd predict FILE... [--checkpoint CKPT] [--json]``: options and printing."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ the LightningModule.
 from __future__ import annotations
 
 import importlib
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,15 @@ from bxrd.uq.methods import UQMethod
 if TYPE_CHECKING:
     from bxrd.uq.base import BaseClassifier
     from bxrd.uq.predictive_interface import Classifier
+
+def shipped(name: str) -> Path:
+    """Path of a file shipped in the package's ``bxrd/checkpoints/`` (models, example, card).
+
+    Found through :mod:`importlib.resources`, so it works from a checkout, an editable
+    install and a wheel alike.
+    """
+    return Path(str(files("bxrd") / "checkpoints" / name))
+
 
 def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a checkpoint file with torch's weights-only loader and check its bxrd stamp.

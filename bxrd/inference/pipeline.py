@@ -11,17 +11,17 @@ import torch
 
 from bxrd.errors import BxrdInputError
 from bxrd.explain.attributions import Explanation, explain_pattern, integrated_gradients
-from bxrd.inference.loading import load_predictor
+from bxrd.inference.loading import load_predictor, shipped
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.xrd.pattern_io import GriddedPattern, load_patterns
 
 
 def default_checkpoint() -> Path:
-    """``$BXRD_CHECKPOINT``, else the shipped ``checkpoints/default.ckpt`` of this checkout."""
+    """``$BXRD_CHECKPOINT``, else the shipped model (package data ``bxrd/checkpoints/``)."""
     env = os.environ.get("BXRD_CHECKPOINT")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "checkpoints" / "default.ckpt"
+    return shipped("default.ckpt")
 
 
 @dataclass

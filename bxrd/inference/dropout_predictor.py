@@ -8,6 +8,7 @@ Lightning classifier runs) and the metadata stored with it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -73,3 +74,11 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         """T dropout samples of the class probabilities, shape (T, B, C)."""
         hp = self.hparams
         return mc_dropout_samples(self.net, x, hp["num_samples"], hp["max_batch"])
+
+    def predict_distribution_seeded(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Dropout samples (T, B, C) with pattern i's masks from ``seeds[i]``, and their mean."""
+        hp = self.hparams
+        samples = mc_dropout_samples(self.net, x, hp["num_samples"], hp["max_batch"], seeds)
+        return samples, samples.mean(dim=0)

@@ -40,6 +40,10 @@ def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, An
             bxrd, or has another checkpoint format; the message names the file.
     """
     path = Path(path)
+    if path.is_dir():
+        found = sorted(str(p) for p in path.rglob("*.ckpt"))[:5]
+        hint = f"; it holds {', '.join(found)}" if found else "; it holds no .ckpt file"
+        raise BxrdInputError(f"{path} is a folder, not a checkpoint file{hint}")
     if not path.is_file():
         raise BxrdInputError(f"{path}: no such checkpoint")
     try:

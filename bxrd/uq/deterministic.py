@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 import torch
@@ -30,6 +30,12 @@ class DeterministicClassifier(BaseClassifier):
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
         """One sample: softmax(logits / T), shape (1, B, C)."""
         return F.softmax(self.net(x) / self.temperature, dim=-1)[None]
+
+    def predict_distribution_seeded(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Nothing is drawn: the same as :meth:`predict_distribution` (seeds are ignored)."""
+        return self.predict_distribution(x)
 
     @torch.no_grad()
     def _logits_and_labels(self, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
@@ -34,3 +35,10 @@ class MCDropoutClassifier(BaseClassifier):
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
         """T dropout samples of the class probabilities, shape (T, B, C)."""
         return mc_dropout_samples(self.net, x, self.num_samples, self.max_batch)
+
+    def predict_distribution_seeded(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Dropout samples (T, B, C) with pattern i's masks from ``seeds[i]``, and their mean."""
+        samples = mc_dropout_samples(self.net, x, self.num_samples, self.max_batch, seeds)
+        return samples, samples.mean(dim=0)

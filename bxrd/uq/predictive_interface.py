@@ -6,7 +6,7 @@ is what prediction, explanation and reports read of a model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
@@ -45,6 +45,7 @@ class Classifier(Protocol):
         threshold: float | None = None,
         k: int = 3,
         seed: int | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> Predictive:
         """Predictive summary (see :meth:`PredictiveMixin.predict_proba`)."""
         ...
@@ -76,9 +77,29 @@ class PredictiveMixin:
         samples = self.predict_samples(x)
         return samples, self.predict_mean(x, samples)
 
+    def predict_distribution_seeded(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like :meth:`predict_distribution`, pattern i's samples drawn from ``seeds[i]`` alone.
+
+        The default draws pattern by pattern; methods that can batch it override this.
+        """
+        parts = []
+        with torch.random.fork_rng(devices=[]):
+            for row, seed in zip(x, seeds, strict=True):
+                torch.manual_seed(int(seed))
+                parts.append(self.predict_distribution(row[None]))
+        return torch.cat([s for s, _ in parts], dim=1), torch.cat([m for _, m in parts])
+
     @torch.no_grad()
-    def _predict_batch(self, x: torch.Tensor, threshold: float, k: int) -> Predictive:
-        samples, probs = self.predict_distribution(as_batch(x).to(self._predict_device()))
+    def _predict_batch(
+        self, x: torch.Tensor, threshold: float, k: int, seeds: Sequence[int] | None = None
+    ) -> Predictive:
+        x = as_batch(x).to(self._predict_device())
+        if seeds is None:
+            samples, probs = self.predict_distribution(x)
+        else:
+            samples, probs = self.predict_distribution_seeded(x, seeds)
         return summarize(samples, threshold, k, probs=probs)
 
     def _predict_device(self) -> torch.device:
@@ -91,6 +112,7 @@ class PredictiveMixin:
         threshold: float | None = None,
         k: int = 3,
         seed: int | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> Predictive:
         """Predictive summary for one pattern, a batch, or a DataLoader.
 
@@ -101,6 +123,8 @@ class PredictiveMixin:
             k: number of top classes reported.
             seed: seed of the predictive samples (the caller's random state is left as it
                 was), so the same inputs give the same summary; None: the global state.
+            seeds: one seed per pattern of a tensor input: pattern i's samples depend on
+                ``seeds[i]`` only, never on the other patterns of the batch.
         """
         was_training = self.training  # type: ignore[attr-defined]
         self.eval()  # type: ignore[attr-defined]
@@ -110,7 +134,9 @@ class PredictiveMixin:
                 if seed is not None:
                     torch.manual_seed(seed)
                 if isinstance(inputs, torch.Tensor):
-                    return self._predict_batch(inputs, threshold, k)
+                    return self._predict_batch(inputs, threshold, k, seeds)
+                if seeds is not None:
+                    raise ValueError("per-pattern seeds need a tensor of patterns")
                 parts = [self._predict_batch(split_batch(b)[0], threshold, k) for b in inputs]
         finally:
             self.train(was_training)  # type: ignore[attr-defined]

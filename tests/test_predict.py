@@ -181,3 +181,17 @@ def test_killed_run_resumes_without_duplicates(folder, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     names = [Path(r["file"]).name for r in rows]
     assert sorted(names) == sorted(p.name for p in folder.iterdir()) and len(set(names)) == 8
+
+
+def test_html_hook_gets_the_answers_with_their_patterns(folder, tmp_path, monkeypatch):
+    import types
+
+    calls = []
+    fake = types.ModuleType("bxrd.report.html")
+    fake.write_html = lambda answers, out: calls.append((answers, out))
+    monkeypatch.setitem(sys.modules, "bxrd.report.html", fake)
+    args = ["predict", str(folder / "p1.txt"), "--explain", "none", "--html", str(tmp_path)]
+    assert main(args) == 0
+    (answers, out), = calls
+    assert out == tmp_path and answers[0].model_input is not None
+    assert answers[0].measured.wavelength == 1.54184

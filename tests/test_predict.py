@@ -74,8 +74,11 @@ def test_one_file_alone_and_inside_a_folder_get_the_same_answer(model, folder):
     alone = predict_files([folder / "p4.txt"], model=model, options=OPTIONS)[0]
     crowd = predict_files([folder], model=model, options=PredictOptions(explain="none"))
     inside = next(a for a in crowd if a.file.endswith("p4.txt"))
-    assert alone.probabilities == inside.probabilities and alone.std == inside.std
-    assert alone.seed == inside.seed
+    # same seed, same masks: equal up to float rounding of batched convolutions (~1e-8)
+    assert alone.seed == inside.seed and alone.decision == inside.decision
+    for name, p in alone.probabilities.items():
+        assert p == pytest.approx(inside.probabilities[name], abs=2e-6)
+        assert alone.std[name] == pytest.approx(inside.std[name], abs=2e-6)
     # different patterns get different seeds (the seed is the pattern's, not its slot's)
     assert len({a.seed for a in crowd if a.seed is not None}) == 7
 

@@ -65,18 +65,29 @@ def mc_dropout_samples(
 def _seeded_samples(
     net: VGG1D, x: torch.Tensor, num_samples: int, max_batch: int, seeds: Sequence[int]
 ) -> torch.Tensor:
-    """Draw samples (T, B, C), pattern i's dropout masks from ``seeds[i]`` only."""
+    """Draw samples (T, B, C), pattern i's dropout masks from ``seeds[i]`` only.
+
+    With dropout only in the head, everything up to the dropout layer is deterministic: the
+    hidden activations h (B, H) are computed once for the batch, the masks (T, B, H) are drawn
+    per pattern from its own generator (Bernoulli(1 − p), scaled by 1/(1 − p) as
+    ``nn.Dropout`` does) and the output layer runs once on all rows.
+    """
+    if net.head_only_dropout:
+        h = net.penultimate(x)
+        keep = 1.0 - net.head.drop.p
+        masks = torch.stack(
+            [
+                torch.bernoulli(
+                    torch.full((num_samples, h.shape[1]), keep),
+                    generator=torch.Generator().manual_seed(int(seed)),
+                )
+                for seed in seeds
+            ],
+            dim=1,
+        )
+        return F.softmax(net.head.out(h[None] * masks / keep), dim=-1)
+    parts = []
     with torch.random.fork_rng(devices=[]):
-        if net.head_only_dropout:
-            with dropout_active(net):
-                feats = net.embed(x)  # deterministic: no dropout in the backbone
-                logits = []
-                for f, seed in zip(feats, seeds, strict=True):
-                    torch.manual_seed(int(seed))
-                    rows = f[None].expand(num_samples, *f.shape)
-                    logits.append(torch.cat([net.head(c) for c in rows.split(max_batch)]))
-            return F.softmax(torch.stack(logits, dim=1), dim=-1)
-        parts = []
         for row, seed in zip(x, seeds, strict=True):
             torch.manual_seed(int(seed))
             parts.append(mc_dropout_samples(net, row[None], num_samples, max_batch))

@@ -157,14 +157,15 @@ def test_report_and_predict(dataset, fitted, tmp_path, capsys):
         "std",
         "entropy",
         "mutual_information",
-        "abstain",
+        "decision",
         "method",
     ):
         assert key in answer
     assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert answer["method"] == "mc_dropout" and answer["mutual_information"] is not None
     rc = main(["predict", str(example), str(example), "--checkpoint", ckpts[2], "--json"])
-    assert rc == 0 and len(json.loads(capsys.readouterr().out)) == 2
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rc == 0 and len(rows) == 2 and rows[0]["probabilities"] == rows[1]["probabilities"]
 
 
 def test_predict_reports_bad_files_and_checkpoints(tmp_path, capsys):

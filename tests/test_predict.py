@@ -166,8 +166,18 @@ def test_config_error_names_the_yaml_in_one_line(tmp_path, capsys):
 def test_killed_run_resumes_without_duplicates(folder, tmp_path):
     out = tmp_path / "answers.jsonl"
     cmd = [
-        sys.executable, "-m", "bxrd.cli", "predict", str(folder), "--output", str(out),
-        "--explain", "fast", "--chunk_size", "1", "--quiet",
+        sys.executable,
+        "-m",
+        "bxrd.cli",
+        "predict",
+        str(folder),
+        "--output",
+        str(out),
+        "--explain",
+        "fast",
+        "--chunk_size",
+        "1",
+        "--quiet",
     ]
     proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1])
     deadline = time.time() + 120
@@ -195,6 +205,6 @@ def test_html_hook_gets_the_answers_with_their_patterns(folder, tmp_path, monkey
     monkeypatch.setitem(sys.modules, "bxrd.report.html", fake)
     args = ["predict", str(folder / "p1.txt"), "--explain", "none", "--html", str(tmp_path)]
     assert main(args) == 0
-    (answers, out), = calls
+    ((answers, out),) = calls
     assert out == tmp_path and answers[0].model_input is not None
     assert answers[0].measured.wavelength == 1.54184

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bxrd.uq.base import BaseClassifier
     from bxrd.uq.predictive_interface import Classifier
 
+
 def shipped(name: str) -> Path:
     """Path of a file shipped in the package's ``bxrd/checkpoints/`` (models, example, card).
 

@@ -208,3 +208,28 @@ def test_html_hook_gets_the_answers_with_their_patterns(folder, tmp_path, monkey
     ((answers, out),) = calls
     assert out == tmp_path and answers[0].model_input is not None
     assert answers[0].measured.wavelength == 1.54184
+
+
+def _peak_rss_mb(folder, tmp_path):
+    cmd = [sys.executable, "-m", "bxrd.cli", "predict", str(folder), "--explain", "fast"]
+    cmd += ["--chunk_size", "3", "--output", str(tmp_path / f"{folder.name}.jsonl"), "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1])
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return usage.ru_maxrss / 1024
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_the_number_of_files(tmp_path):
+    xy = _pattern_rows()
+    rng = np.random.default_rng(1)
+    folders = {}
+    for n in (4, 40):
+        folders[n] = tmp_path / f"n{n}"
+        folders[n].mkdir()
+        for i in range(n):
+            y = rng.poisson(xy[:, 1] * rng.uniform(0.5, 2.0))
+            body = "\n".join(f"{a:.2f}, {b}" for a, b in zip(xy[:, 0], y, strict=True))
+            (folders[n] / f"p{i:03d}.txt").write_text(f"##WAVELENGTH=1.54184\n{body}\n")
+    small, large = (_peak_rss_mb(folders[n], tmp_path) for n in (4, 40))
+    assert large < small * 1.1 + 50, (small, large)

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from bxrd.data.datamodule import XRDDataModule
+from bxrd.inference.loading import load_predictor
 from bxrd.report.measured import ABX3_FILM_FOLDERS, flag_summary, outside_scores, read_folder
 from bxrd.report.yes_no import yes_no_figure, yes_no_metrics
-from bxrd.uq.checkpoint import load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERNS = ROOT.parent / "shared" / "data" / "patterns"

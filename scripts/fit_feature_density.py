@@ -7,18 +7,18 @@ threshold set on its validation split, and the checkpoint rewritten atomically. 
 threshold and the fraction of validation, test and uniform-noise patterns flagged::
 
     python scripts/fit_feature_density.py --checkpoint checkpoints/default.ckpt \
-        --data configs/datamodule/default_model.yaml
+        --data configs/data/default_model.yaml
 """
 
 import argparse
-import os
 from pathlib import Path
 
 import torch
 import yaml
 
 from bxrd.data.datamodule import XRDDataModule
-from bxrd.uq.checkpoint import load_classifier, read_checkpoint
+from bxrd.inference.loading import load_classifier, read_checkpoint
+from bxrd.uq.checkpoint_format import save_checkpoint
 from bxrd.uq.feature_density import fit_feature_density
 from bxrd.xrd.augment import AugmentConfig
 
@@ -41,9 +41,7 @@ def main() -> None:
     )
     checkpoint = read_checkpoint(args.checkpoint)
     checkpoint["feature_density"] = density.state_dict()
-    tmp = Path(f"{args.checkpoint}.tmp")
-    torch.save(checkpoint, tmp)
-    os.replace(tmp, args.checkpoint)
+    save_checkpoint(checkpoint, args.checkpoint)
     noise = torch.rand(256, dm.in_length, generator=torch.Generator().manual_seed(0))
     flagged = {
         name: float(density.assess(model.net, x)[1].float().mean())

@@ -18,8 +18,8 @@ import pytorch_lightning as pl
 import torch
 
 from bxrd.data.datamodule import XRDDataModule
+from bxrd.inference.loading import load_predictor
 from bxrd.models.classical import BASELINES, features, load_baseline_params, make_baseline
-from bxrd.uq.checkpoint import load_predictor
 
 
 def main() -> None:

@@ -49,6 +49,7 @@ from sklearn.base import ClassifierMixin  # noqa: E402
 
 import bxrd  # noqa: E402
 from bxrd.data.datamodule import XRDDataModule  # noqa: E402
+from bxrd.inference.loading import load_classifier  # noqa: E402
 from bxrd.models.classical import (  # noqa: E402
     BASELINES,
     features,
@@ -71,7 +72,6 @@ from bxrd.report.measured import (  # noqa: E402
 from bxrd.report.uncertainty import build_report  # noqa: E402
 from bxrd.report.yes_no import yes_no_figure, yes_no_metrics  # noqa: E402
 from bxrd.uq.base import BaseClassifier  # noqa: E402
-from bxrd.uq.checkpoint import load_classifier  # noqa: E402
 from bxrd.uq.figures import confusion_figure  # noqa: E402
 from bxrd.uq.laplace import LaplaceClassifier  # noqa: E402
 from bxrd.uq.mc_dropout import MCDropoutClassifier  # noqa: E402

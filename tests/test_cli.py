@@ -58,3 +58,24 @@ def test_console_script_exit_codes_and_flushed_output(tmp_path):
     assert ok.returncode == 0 and "space_group:" in ok.stdout and "1 pattern(s)" in ok.stdout
     bad = run(str(tmp_path / "missing.xy"))
     assert bad.returncode == 2 and "missing.xy" in bad.stderr
+
+
+def test_dispatcher_lists_every_command_and_guards_missing_ones(capsys):
+    import importlib.util
+
+    from bxrd.cli import COMMANDS
+
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert all(c.usage in text for c in COMMANDS.values())
+    assert main(["nonsense"]) == 2 and "unknown command" in capsys.readouterr().err
+    if importlib.util.find_spec("bxrd.evaluation") is None:
+        assert main(["experiments"]) == 2
+        assert "not available" in capsys.readouterr().err
+
+
+def test_python_m_bxrd_cli_runs_the_dispatcher():
+    out = subprocess.run(
+        [sys.executable, "-m", "bxrd.cli", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "lightning-predict" in out.stdout

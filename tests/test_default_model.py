@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from bxrd.crystal.builtin import builtin_templates
-from bxrd.report.answer import run_predict
-from bxrd.uq.checkpoint import load_classifier
+from bxrd.inference.loading import load_classifier
+from bxrd.inference.pipeline import predict_files
 from bxrd.xrd.augment import AugmentConfig, Augmenter, render_clean
 from bxrd.xrd.render import Renderer
 from bxrd.xrd.simulate import simulate_sticks
@@ -34,7 +34,7 @@ def test_shipped_model_is_small_and_self_describing(model):
 def test_held_out_cubic_cspbi3_is_pm3m(model):
     # cubic CsPbI3 is held out as test in the default model's data
     sticks = simulate_sticks(builtin_templates()["CsPbI3_Pm-3m"].structure, "CuKa", (5, 90))
-    renderer = Renderer(model.grid, model.hparams.wavelength, min_size_nm=20)
+    renderer = Renderer(model.grid, model.axis.wavelength, min_size_nm=20)
     batch = StickBatch.from_patterns([sticks] * 8)
     aug = Augmenter(renderer, AugmentConfig(methods=("size", "strain", "shift"), strain_max=0.01))
     x = torch.cat(
@@ -60,12 +60,13 @@ def test_held_out_cubic_cspbi3_is_pm3m(model):
 
 
 def test_bundled_example_gets_the_right_answer():
-    answers, failed = run_predict([str(CHECKPOINTS / "example_CsPbI3.txt")])
-    assert not failed and answers[0].label == "Pm-3m (221)" and not answers[0].abstain
-    assert answers[0].regions and answers[0].regions[0]["hkl"]
+    (answer,) = predict_files([CHECKPOINTS / "example_CsPbI3.txt"])
+    assert answer.decision == "predict" and answer.label == "Pm-3m (221)"
+    assert answer.regions and answer.regions[0]["hkl"]
+    assert answer.wavelength == 1.54184 and answer.wavelength_source == "file"
     # the shipped model carries its feature density: the example is within training range
-    assert answers[0].far_from_training is False
-    assert "within the range of the training data" in answers[0].text()
+    assert answer.far_from_training is False
+    assert "within the range of the training data" in answer.text()
 
 
 def test_predict_command_does_not_import_training_stack():

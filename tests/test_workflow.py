@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from bxrd.cli import main
+from bxrd.cli.lightning import run_lightning
 from bxrd.crystal.ter import TERConfig
 from bxrd.data.build import BuildConfig, build_dataset
 from bxrd.data.splits import SplitConfig
-from bxrd.lightning_cli import run_lightning
-from bxrd.uq.checkpoint import load_classifier
+from bxrd.inference.loading import load_classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["mc_dropout", "laplace", "vi", "deterministic"]
@@ -157,14 +157,15 @@ def test_report_and_predict(dataset, fitted, tmp_path, capsys):
         "std",
         "entropy",
         "mutual_information",
-        "abstain",
+        "decision",
         "method",
     ):
         assert key in answer
     assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert answer["method"] == "mc_dropout" and answer["mutual_information"] is not None
     rc = main(["predict", str(example), str(example), "--checkpoint", ckpts[2], "--json"])
-    assert rc == 0 and len(json.loads(capsys.readouterr().out)) == 2
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rc == 0 and len(rows) == 2 and rows[0]["probabilities"] == rows[1]["probabilities"]
 
 
 def test_predict_reports_bad_files_and_checkpoints(tmp_path, capsys):

@@ -13,7 +13,7 @@ import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from bxrd.uq.figures import entropy_figure, reliability_figure
-from bxrd.uq.predictive import entropy
+from bxrd.uq.predictive_summary import entropy
 
 
 class CalibrationFigures(pl.Callback):

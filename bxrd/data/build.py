@@ -50,7 +50,7 @@ from bxrd.data.splits import SplitConfig, check_no_leak, held_out_twins, split_g
 from bxrd.data.store import PatternSet, save_pattern_set
 from bxrd.errors import BxrdInputError
 from bxrd.fileio import atomic_write_text
-from bxrd.xrd.augment import METHODS, AugmentConfig, Augmenter, render_clean
+from bxrd.xrd.augment import AUGMENTATIONS, AugmentConfig, Augmenter, render_clean
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.render import Renderer
 from bxrd.xrd.simulate import DEFAULT_SIM_RANGE
@@ -384,7 +384,7 @@ def render_set(
         parts.append(patterns)
         methods.append(
             [
-                "+".join(m for m, on in zip(METHODS, row, strict=True) if on) or "none"
+                "+".join(m for m, on in zip(AUGMENTATIONS, row, strict=True) if on) or "none"
                 for row in applied.tolist()
             ]
         )

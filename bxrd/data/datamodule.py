@@ -67,7 +67,7 @@ class XRDDataModule(pl.LightningDataModule):
     def __init__(
         self,
         dataset: str = "data/quickstart/dataset.h5",
-        build_config: str | None = "configs/data/quickstart.yaml",
+        build_config: str | None = "configs/build/quickstart.yaml",
         task: Task = "space_group",
         train_sources: list[str] | None = None,
         with_ter: bool = True,

@@ -12,13 +12,13 @@ the decision the predictive averages around. Arrays are (B, L) on the model's 2Î
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from bxrd.uq.predict_api import Classifier
+from bxrd.uq.predictive_interface import Classifier
 
 
 class ProbabilityOf(nn.Module):
@@ -214,6 +214,8 @@ class Explanation:
         regions: strongest regions, annotated with the aligned reference reflections.
         cell_scale: isotropic scale that aligned the reference to ``pattern``.
         reference: id of the reference structure of ``label`` ("" without reflections).
+        reflections: the reference reflections moved onto ``pattern`` (dicts as stored in
+            the model, 2Î¸ in degrees).
     """
 
     label: str
@@ -222,6 +224,7 @@ class Explanation:
     regions: list[Region]
     cell_scale: float
     reference: str
+    reflections: list[dict] = field(default_factory=list)
 
 
 def explain_pattern(
@@ -243,10 +246,10 @@ def explain_pattern(
         n_regions: number of regions.
     """
     refs = model.reference_reflections.get(label, [])
-    scale, refs = align_reflections(pattern, two_theta, refs, model.hparams["wavelength"])
+    scale, refs = align_reflections(pattern, two_theta, refs, model.axis.wavelength)
     regions = strongest_regions(attribution, two_theta, n_regions, reflections=refs)
     reference = refs[0].get("structure", "") if refs else ""
-    return Explanation(label, pattern, attribution, regions, scale, reference)
+    return Explanation(label, pattern, attribution, regions, scale, reference, refs)
 
 
 def explain_classes(

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from bxrd.explain.attributions import Region  # noqa: E402
+from bxrd.explain.attributions import Region
 
 
 def attribution_figure(
@@ -20,7 +16,8 @@ def attribution_figure(
     title: str = "",
 ) -> Figure:
     """Plot a pattern (top) and its attribution per 2θ (bottom), strongest regions shaded."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 4), sharex=True)
+    fig = Figure(figsize=(8, 4))
+    top, bottom = fig.subplots(2, 1, sharex=True)
     top.plot(two_theta, pattern, lw=0.8, color="k")
     top.set(ylabel="intensity (norm.)", title=title)
     bottom.plot(two_theta, attribution, lw=0.8, color="tab:red")

@@ -7,7 +7,7 @@ draw the same samples with the same code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -31,14 +31,26 @@ def dropout_active(module: nn.Module) -> Iterator[None]:
 
 
 def mc_dropout_samples(
-    net: VGG1D, x: torch.Tensor, num_samples: int, max_batch: int = 512
+    net: VGG1D,
+    x: torch.Tensor,
+    num_samples: int,
+    max_batch: int = 512,
+    seeds: Sequence[int] | None = None,
 ) -> torch.Tensor:
     """``num_samples`` dropout samples of the class probabilities, shape (T, B, C).
 
     When dropout sits only in the head (``conv_dropout == 0``) the backbone runs once and
     only the head is sampled; otherwise the inputs (B, L) are repeated along the batch axis,
     in chunks of at most ``max_batch`` rows, never a Python loop over samples.
+
+    With ``seeds`` (one per pattern) the dropout masks of pattern i are drawn from
+    ``seeds[i]`` alone, so a pattern gets the same samples whatever else is in the batch
+    (the global random state is restored afterwards).
     """
+    if seeds is not None:
+        if len(seeds) != x.shape[0]:
+            raise ValueError(f"{len(seeds)} seeds for {x.shape[0]} patterns")
+        return _seeded_samples(net, x, num_samples, max_batch, seeds)
     t, b = num_samples, x.shape[0]
     with dropout_active(net):
         if net.head_only_dropout:
@@ -48,3 +60,35 @@ def mc_dropout_samples(
             rows = x.repeat(t, *([1] * (x.dim() - 1)))
             logits = torch.cat([net(c) for c in rows.split(max_batch)])
     return F.softmax(logits, dim=-1).view(t, b, -1)
+
+
+def _seeded_samples(
+    net: VGG1D, x: torch.Tensor, num_samples: int, max_batch: int, seeds: Sequence[int]
+) -> torch.Tensor:
+    """Draw samples (T, B, C), pattern i's dropout masks from ``seeds[i]`` only.
+
+    With dropout only in the head, everything up to the dropout layer is deterministic: the
+    hidden activations h (B, H) are computed once for the batch, the masks (T, B, H) are drawn
+    per pattern from its own generator (Bernoulli(1 − p), scaled by 1/(1 − p) as
+    ``nn.Dropout`` does) and the output layer runs once on all rows.
+    """
+    if net.head_only_dropout:
+        h = net.penultimate(x)
+        keep = 1.0 - net.head.drop.p
+        masks = torch.stack(
+            [
+                torch.bernoulli(
+                    torch.full((num_samples, h.shape[1]), keep),
+                    generator=torch.Generator().manual_seed(int(seed)),
+                )
+                for seed in seeds
+            ],
+            dim=1,
+        )
+        return F.softmax(net.head.out(h[None] * masks / keep), dim=-1)
+    parts = []
+    with torch.random.fork_rng(devices=[]):
+        for row, seed in zip(x, seeds, strict=True):
+            torch.manual_seed(int(seed))
+            parts.append(mc_dropout_samples(net, row[None], num_samples, max_batch))
+    return torch.cat(parts, dim=1)

@@ -29,9 +29,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import pairwise_distances, roc_auc_score
 
-from bxrd.report.answer import predict_files, read_inputs
-from bxrd.uq.predict_api import Classifier
-from bxrd.xrd.pattern_io import GriddedPattern
+from bxrd.inference.pipeline import PredictOptions, predict_files
+from bxrd.uq.predictive_interface import Classifier
+from bxrd.xrd.pattern_io import GriddedPattern, load_patterns
 
 #: Folder of the thin-film data set → space group label (Oviedo et al. 2019, Cu Kα).
 FILM_SPACE_GROUPS: dict[str, str] = {
@@ -79,7 +79,10 @@ def read_folder(
 
     ``allow_pickle`` reads pickled ``.npy`` dicts (the shared RRUFF set; trusted data only).
     """
-    return read_inputs([str(folder)], model, wavelength, True, allow_pickle)
+    return load_patterns(
+        [folder], model.grid, model.axis.wavelength, wavelength, background=True,
+        allow_pickle=allow_pickle,
+    )
 
 
 def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
@@ -89,8 +92,10 @@ def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
         path = Path(root) / folder
         if not path.is_dir():
             continue
-        patterns, failed = read_folder(model, path, "CuKa")
-        answers = predict_files(model, patterns, explain=False) if patterns else []
+        options = PredictOptions(wavelength="CuKa", explain="none", keep_arrays=False)
+        every = predict_files([path], model=model, options=options)
+        answers = [a for a in every if a.decision != "skipped"]
+        failed = [str(a.error) for a in every if a.decision == "skipped"]
         rows.append(
             FolderScore(
                 folder=folder,
@@ -98,10 +103,10 @@ def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
                 in_classes=truth in model.class_names,
                 n=len(answers),
                 skipped=len(failed),
-                correct=sum(a.label == truth for a in answers),
+                correct=sum(a.top_label == truth for a in answers),
                 abstained=sum(a.abstain for a in answers),
-                correct_answered=sum(a.label == truth and not a.abstain for a in answers),
-                predicted=dict(Counter(a.label for a in answers).most_common(3)),
+                correct_answered=sum(a.label == truth for a in answers),
+                predicted=dict(Counter(a.top_label for a in answers).most_common(3)),
                 mean_top_p=float(np.mean([max(a.probabilities.values()) for a in answers]))
                 if answers
                 else float("nan"),

@@ -24,9 +24,8 @@ from bxrd.errors import BxrdInputError
 from bxrd.explain.attributions import explain_classes, shap_values
 from bxrd.explain.figures import attribution_figure
 from bxrd.fileio import atomic_write_text
-from bxrd.report.answer import METHODS
+from bxrd.inference.loading import load_classifier
 from bxrd.uq.calibration import classification_metrics
-from bxrd.uq.checkpoint import load_classifier
 from bxrd.uq.figures import (
     accuracy_coverage,
     class_probability_figure,
@@ -76,7 +75,7 @@ def build_report(
     figures: list[str] = []
     curves, means, stds = {}, {}, {}
     for ckpt, model in zip(checkpoints, models, strict=True):
-        method = METHODS.get(type(model).__name__, type(model).__name__)
+        method = model.method.value
         key = method if method not in numbers["methods"] else f"{method} ({Path(ckpt).name})"
         t = time.perf_counter()
         pred = model.predict_proba(torch.utils.data.DataLoader(data, batch_size=128), seed=0)

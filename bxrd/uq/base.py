@@ -17,10 +17,12 @@ import torch
 import torch.nn.functional as F
 
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
+from bxrd.uq.batches import split_batch
 from bxrd.uq.calibration import classification_metrics
+from bxrd.uq.checkpoint_format import axis_from_hparams, check_stamp, make_stamp
 from bxrd.uq.feature_density import FeatureDensity
-from bxrd.uq.predict_api import PredictiveMixin
-from bxrd.uq.stamp import check_stamp, make_stamp
+from bxrd.uq.predictive_interface import PredictiveMixin
+from bxrd.xrd.axis import Axis
 from bxrd.xrd.grid import TwoThetaGrid
 
 
@@ -35,11 +37,13 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         weight_decay: AdamW weight decay.
         abstain_threshold: abstain when the top mean probability is below this.
         class_names: names of the classes (index order), stored with the checkpoint.
-        grid: the 2θ grid (degrees) patterns must be on; stored so ``bxrd predict`` can put
-            measured patterns on it (None: patterns come already gridded).
-        wavelength: wavelength of the training patterns, Å.
+        axis: the 2θ grid (degrees) and wavelength (Å) of the training patterns, as
+            :class:`~bxrd.xrd.axis.Axis` or its ``to_dict()``; stored so ``bxrd predict`` can
+            put measured patterns on it (None: patterns come already gridded).
         task: the task the classes belong to (``space_group``, ``structure_type``,
             ``in_library``).
+        grid, wavelength: how checkpoints written before the axis object store it (read
+            only when loading them; give ``axis``).
     """
 
     def __init__(
@@ -51,29 +55,35 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         weight_decay: float = 1e-4,
         abstain_threshold: float = 0.5,
         class_names: list[str] | None = None,
-        grid: TwoThetaGrid | None = None,
-        wavelength: float = 1.54184,
+        axis: Axis | dict | None = None,
         task: str = "space_group",
+        grid: TwoThetaGrid | None = None,
+        wavelength: float | None = None,
     ) -> None:
         super().__init__()
         if isinstance(backbone, dict):  # from YAML through a subclass's **kwargs
             backbone = VGG1DConfig(**backbone)
-        if isinstance(grid, dict):
-            grid = TwoThetaGrid(**grid)
+        axis = axis_from_hparams({"axis": axis, "grid": grid, "wavelength": wavelength})
         if class_names is not None and len(class_names) != n_classes:
             raise ValueError(f"{len(class_names)} class names for {n_classes} classes")
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=["grid", "wavelength"])
+        self.hparams["axis"] = None if axis is None else axis.to_dict()
         self.backbone_config = backbone
         self.abstain_threshold = abstain_threshold
         self.class_names = class_names or [str(i) for i in range(n_classes)]
-        self.grid = grid
-        if grid is not None and grid.n_points != in_length:
-            raise ValueError(f"grid has {self.grid.n_points} points but in_length is {in_length}")
+        self.axis = axis
+        if axis is not None and axis.n_points != in_length:
+            raise ValueError(f"axis has {axis.n_points} points but in_length is {in_length}")
         self.reference_reflections: dict[str, list[dict]] = {}
         self.feature_density: FeatureDensity | None = None
         self.configure_models()
         self.val_metrics = classification_metrics(n_classes, prefix="val/")
         self.test_metrics = classification_metrics(n_classes, prefix="test/")
+
+    @property
+    def grid(self) -> TwoThetaGrid | None:
+        """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
+        return None if self.axis is None else self.axis.grid
 
     # -- template hooks -------------------------------------------------------------------
     def configure_models(self) -> None:
@@ -124,9 +134,7 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
 
     def predict_step(self, batch: Any, batch_idx: int) -> dict[str, torch.Tensor | None]:
         """Predictive summary of a batch as a dict of tensors."""
-        from bxrd.uq.predict_api import batch_inputs
-
-        p = self.predict_proba(batch_inputs(batch))
+        p = self.predict_proba(split_batch(batch)[0])
         return {
             "probs": p.probs,
             "std": p.std,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.predict_api import batch_inputs
+from bxrd.uq.batches import labelled
+from bxrd.uq.methods import UQMethod
 
 
 class DeterministicClassifier(BaseClassifier):
@@ -17,6 +19,8 @@ class DeterministicClassifier(BaseClassifier):
     Temperature scaling (Guo et al. 2017) fits one scalar T > 0 on held-out data by
     minimising the NLL; it changes confidence, never the predicted class.
     """
+
+    method: ClassVar[UQMethod] = UQMethod.DETERMINISTIC
 
     def configure_models(self) -> None:
         """Network plus the temperature buffer (saved with the checkpoint)."""
@@ -27,13 +31,19 @@ class DeterministicClassifier(BaseClassifier):
         """One sample: softmax(logits / T), shape (1, B, C)."""
         return F.softmax(self.net(x) / self.temperature, dim=-1)[None]
 
+    def predict_distribution_seeded(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Nothing is drawn: the same as :meth:`predict_distribution` (seeds are ignored)."""
+        return self.predict_distribution(x)
+
     @torch.no_grad()
     def _logits_and_labels(self, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
         self.eval()
         logits, labels = [], []
-        for batch in loader:
-            logits.append(self.net(batch_inputs(batch).to(self.device)))
-            labels.append(batch["label"] if isinstance(batch, dict) else batch[1])
+        for x, y in map(labelled, loader):
+            logits.append(self.net(x.to(self.device)))
+            labels.append(y)
         return torch.cat(logits), torch.cat(labels).to(self.device)
 
     def post_fit(self, train_loader: Iterable, val_loader: Iterable | None) -> str | None:

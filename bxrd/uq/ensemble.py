@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.predict_api import PredictiveMixin
+from bxrd.uq.methods import UQMethod
+from bxrd.uq.predictive_interface import PredictiveMixin
 
 
 class DeepEnsemble(PredictiveMixin, nn.Module):
@@ -17,6 +19,8 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
     Each member contributes its own samples (1 for a deterministic network, S for a Bayesian
     one), so the mixture's mutual information includes the disagreement between members.
     """
+
+    method: ClassVar[UQMethod] = UQMethod.ENSEMBLE
 
     def __init__(self, members: Sequence[BaseClassifier]) -> None:
         super().__init__()

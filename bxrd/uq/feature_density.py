@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 
 from bxrd.models.vgg1d import VGG1D
+from bxrd.uq.batches import labelled
 
 
 @dataclass
@@ -73,9 +74,9 @@ class FeatureDensity:
 @torch.no_grad()
 def _features(net: VGG1D, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
     feats, labels = [], []
-    for batch in loader:
-        feats.append(net.penultimate(batch["pattern"]))
-        labels.append(batch["label"])
+    for x, y in map(labelled, loader):
+        feats.append(net.penultimate(x))
+        labels.append(y)
     return torch.cat(feats).double(), torch.cat(labels)
 
 
@@ -86,8 +87,8 @@ def fit_feature_density(
 
     Args:
         net: the trained network (put in eval mode here).
-        train: loader of dict batches (``pattern`` (B, L), ``label`` (B,)) for the Gaussians.
-        val: loader of held-out dict batches for the threshold.
+        train: loader of labelled batches (dicts or (x, y) pairs) for the Gaussians.
+        val: loader of held-out labelled batches for the threshold.
         n_classes: number of classes; a class absent from ``train`` gets no Gaussian.
         quantile: validation quantile used as the far-from-training threshold.
     """

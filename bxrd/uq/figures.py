@@ -1,21 +1,18 @@
 """Figures of a predictive: reliability diagram, entropy histograms, accuracy–coverage.
 
-Each function takes tensors or arrays and returns a matplotlib ``Figure`` (Agg backend), so
-callbacks can send it to TensorBoard and reports can save it as PNG.
+Each function takes tensors or arrays and returns a matplotlib ``Figure`` built without
+pyplot (no backend chosen at import), so callbacks can send it to TensorBoard and reports can
+save it as PNG.
 """
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torchmetrics.functional.classification import multiclass_calibration_error
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from torchmetrics.functional.classification import multiclass_calibration_error  # noqa: E402
-
-from bxrd.uq.predictive import entropy  # noqa: E402
+from bxrd.uq.predictive_summary import entropy
 
 
 def reliability_bins(
@@ -45,7 +42,8 @@ def reliability_figure(probs: torch.Tensor, labels: torch.Tensor, title: str = "
     """Reliability diagram with the ECE in the title."""
     conf, acc, count = reliability_bins(probs, labels)
     ece = float(multiclass_calibration_error(probs, labels, probs.shape[-1], n_bins=len(conf)))
-    fig, ax = plt.subplots(figsize=(4, 4))
+    fig = Figure(figsize=(4, 4))
+    ax = fig.subplots()
     centres = (np.arange(len(conf)) + 0.5) / len(conf)
     used = count > 0
     ax.bar(
@@ -68,7 +66,8 @@ def entropy_figure(probs: torch.Tensor, labels: torch.Tensor, title: str = "") -
     """Histograms of predictive entropy (nats) for correct and wrong predictions."""
     h = entropy(probs).numpy()
     correct = (probs.argmax(dim=-1) == labels).numpy()
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
     bins = np.linspace(0, max(np.log(probs.shape[-1]), 1e-3), 30)
     ax.hist(h[correct], bins=bins, alpha=0.6, label=f"correct ({correct.sum()})", density=True)
     ax.hist(h[~correct], bins=bins, alpha=0.6, label=f"wrong ({(~correct).sum()})", density=True)
@@ -80,7 +79,8 @@ def entropy_figure(probs: torch.Tensor, labels: torch.Tensor, title: str = "") -
 
 def coverage_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
     """Accuracy–coverage curves, one per method."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5))
+    ax = fig.subplots()
     for name, (cov, acc) in curves.items():
         ax.plot(cov, acc, label=name)
     ax.set(
@@ -98,7 +98,8 @@ def class_probability_figure(
     means: dict[str, np.ndarray], stds: dict[str, np.ndarray], class_names: list[str]
 ) -> Figure:
     """Mean predictive probability of the true class with error bars (std), per class."""
-    fig, ax = plt.subplots(figsize=(max(5, 0.7 * len(class_names)), 3.8))
+    fig = Figure(figsize=(max(5, 0.7 * len(class_names)), 3.8))
+    ax = fig.subplots()
     width = 0.8 / max(len(means), 1)
     x = np.arange(len(class_names))
     for k, name in enumerate(means):
@@ -125,7 +126,8 @@ def confusion_figure(
 
     present = np.union1d(np.unique(labels), np.unique(predicted))
     size = max(5.0, 0.32 * len(present) + 2.5)
-    fig, ax = plt.subplots(figsize=(size, size))
+    fig = Figure(figsize=(size, size))
+    ax = fig.subplots()
     ConfusionMatrixDisplay.from_predictions(
         labels,
         predicted,

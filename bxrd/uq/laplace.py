@@ -11,8 +11,8 @@ keeps its own copy of the network, so the posterior must be fitted after trainin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any, ClassVar, Literal
 
 import torch
 from laplace import Laplace
@@ -20,22 +20,8 @@ from laplace.baselaplace import BaseLaplace
 
 from bxrd.errors import BxrdInputError
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.predict_api import batch_inputs
-
-
-class XYLoader:
-    """Adapt a loader of dict batches to the ``(X, y)`` pairs laplace-torch iterates over."""
-
-    def __init__(self, loader: Iterable) -> None:
-        self.loader = loader
-        self.dataset = loader.dataset  # type: ignore[attr-defined]  # laplace reads len(dataset)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for batch in self.loader:
-            yield batch_inputs(batch), batch["label"] if isinstance(batch, dict) else batch[1]
-
-    def __len__(self) -> int:
-        return len(self.loader)  # type: ignore[arg-type]
+from bxrd.uq.batches import XYLoader
+from bxrd.uq.methods import UQMethod
 
 
 class LaplaceClassifier(BaseClassifier):
@@ -49,6 +35,8 @@ class LaplaceClassifier(BaseClassifier):
         num_samples: GLM predictive samples (for std, mutual information, and ``mc``).
         **kwargs: see :class:`~bxrd.uq.base.BaseClassifier`.
     """
+
+    method: ClassVar[UQMethod] = UQMethod.LAPLACE
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ jointly (point estimate) or frozen. Guide parameters are ordinary module paramet
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import pyro
 import pyro.distributions as dist
@@ -26,8 +27,7 @@ from pyro.infer.autoguide.initialization import init_to_value
 
 from bxrd.models.bayesian import make_bayesian_
 from bxrd.uq.base import BaseClassifier
-
-pyro.settings.set(module_local_params=True)
+from bxrd.uq.methods import UQMethod
 
 
 class VIClassifier(BaseClassifier):
@@ -43,6 +43,8 @@ class VIClassifier(BaseClassifier):
         **kwargs: see :class:`~bxrd.uq.base.BaseClassifier`.
     """
 
+    method: ClassVar[UQMethod] = UQMethod.VI
+
     def __init__(
         self,
         *args,  # noqa: ANN002
@@ -54,6 +56,7 @@ class VIClassifier(BaseClassifier):
         num_data: int | None = None,
         **kwargs,  # noqa: ANN003
     ) -> None:
+        pyro.settings.set(module_local_params=True)  # guide parameters live in the module
         self._vi = dict(
             layers=tuple(bayesian_layers),
             prior_scale=prior_scale,

@@ -43,7 +43,7 @@ from bxrd.xrd.realism import RealismConfig
 from bxrd.xrd.render import Renderer
 from bxrd.xrd.stick_batch import StickBatch
 
-METHODS: tuple[str, ...] = ("impurity", "texture", "size", "strain", "shift")
+AUGMENTATIONS: tuple[str, ...] = ("impurity", "texture", "size", "strain", "shift")
 
 
 @dataclass
@@ -66,7 +66,7 @@ class AugmentConfig:
         realism: the measurement model (None: off; see :mod:`bxrd.xrd.realism`).
     """
 
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = AUGMENTATIONS
     mode: Literal["one", "all"] = "one"
     clean_fraction: float = 0.0
     impurity_max_peaks: int = 5
@@ -83,9 +83,11 @@ class AugmentConfig:
     def __post_init__(self) -> None:
         if isinstance(self.realism, dict):
             self.realism = RealismConfig(**self.realism)
-        unknown = set(self.methods) - set(METHODS)
+        unknown = set(self.methods) - set(AUGMENTATIONS)
         if unknown:
-            raise ValueError(f"unknown augmentation(s) {sorted(unknown)}; choose from {METHODS}")
+            raise ValueError(
+                f"unknown augmentation(s) {sorted(unknown)}; choose from {AUGMENTATIONS}"
+            )
         if self.mode not in ("one", "all"):
             raise ValueError(f"mode must be 'one' or 'all', got {self.mode!r}")
         if not 0.0 <= self.texture_max < 1.0:
@@ -105,7 +107,7 @@ class AugmentedSticks:
         u: positions sin θ, shape (B, P'); P' = P + impurity slots.
         intensity: shape (B, P').
         size_nm: crystallite size per pattern, shape (B,).
-        applied: method flags, shape (B, len(METHODS)), column order of :data:`METHODS`.
+        applied: method flags, shape (B, len(AUGMENTATIONS)), column order of :data:`AUGMENTATIONS`.
         instrument: emission lines, profile and geometry per pattern (None without realism).
     """
 
@@ -147,15 +149,15 @@ class Augmenter:
         )
 
     def choose(self, b: int, gen: torch.Generator) -> torch.Tensor:
-        """Which methods apply to each of ``b`` patterns, bool (b, len(METHODS))."""
+        """Which methods apply to each of ``b`` patterns, bool (b, len(AUGMENTATIONS))."""
         cfg = self.config
-        enabled = torch.tensor([m in cfg.methods for m in METHODS])
+        enabled = torch.tensor([m in cfg.methods for m in AUGMENTATIONS])
         if cfg.mode == "all" or not enabled.any():
             flags = enabled.expand(b, -1).clone()
         else:
             idx = torch.nonzero(enabled).flatten()
             pick = idx[torch.randint(len(idx), (b,), generator=gen)]
-            flags = torch.nn.functional.one_hot(pick, len(METHODS)).bool()
+            flags = torch.nn.functional.one_hot(pick, len(AUGMENTATIONS)).bool()
         clean = torch.rand(b, generator=gen) < cfg.clean_fraction
         return flags & ~clean[:, None]
 
@@ -163,7 +165,7 @@ class Augmenter:
         """Apply the configured methods to ``batch`` (no rendering)."""
         cfg, b = self.config, len(batch)
         flags = self.choose(b, gen)
-        on = {m: flags[:, i] for i, m in enumerate(METHODS)}
+        on = {m: flags[:, i] for i, m in enumerate(AUGMENTATIONS)}
         lam = self.renderer.wavelength
 
         # strain: symmetry-preserving scaling of lattice lengths, d from hkl and the metric
@@ -285,4 +287,4 @@ def render_clean(renderer: Renderer, batch: StickBatch, size_nm: float = 40.0) -
     return renderer(u.float(), intensity, size)
 
 
-__all__ = ["METHODS", "AugmentConfig", "AugmentedSticks", "Augmenter", "render_clean"]
+__all__ = ["AUGMENTATIONS", "AugmentConfig", "AugmentedSticks", "Augmenter", "render_clean"]

@@ -128,13 +128,14 @@ def _decide_wavelength(pattern: MeasuredPattern, given: str | float | None, over
             return
         raise PatternFileError(
             f"{src}: the file records λ = {recorded:.5f} Å, the given wavelength {given} is "
-            f"{value:.5f} Å; leave the wavelength out to use the file's, or override it "
-            "explicitly (override_wavelength=True)"
+            f"{value:.5f} Å; leave --wavelength out to use the file's, or add "
+            "--force_wavelength (Python: override_wavelength=True) to convert as if measured at it"
         )
-    if recorded is not None:
-        pattern.meta["file_wavelength"] = recorded
     pattern.wavelength, pattern.lines = value, _given_lines(given)
     pattern.wavelength_source = "option"
+    if recorded is not None:
+        pattern.meta["file_wavelength"] = recorded
+        pattern.wavelength_source = "forced"
 
 
 def check_pattern(

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from bxrd.inference.loading import load_predictor
 from bxrd.report.measured import (
     FILM_SPACE_GROUPS,
     class_of_number,
@@ -18,8 +19,7 @@ from bxrd.report.measured import (
     score_films,
 )
 from bxrd.report.yes_no import yes_no_metrics
-from bxrd.uq.checkpoint import load_predictor
-from bxrd.uq.predict_api import PredictiveMixin
+from bxrd.uq.predictive_interface import PredictiveMixin
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.pattern_io import read_pattern, to_grid
 

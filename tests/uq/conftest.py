@@ -2,20 +2,19 @@ import pytest
 import pytorch_lightning as pl
 
 from bxrd.models.vgg1d import VGG1DConfig
-from bxrd.uq.deterministic import DeterministicClassifier
-from bxrd.uq.laplace import LaplaceClassifier
-from bxrd.uq.mc_dropout import MCDropoutClassifier
-from bxrd.uq.vi import VIClassifier
+from bxrd.uq.methods import UQMethod
 
 from .toy import LENGTH, loaders
 
 SMALL = VGG1DConfig(channels=(8, 16, 32), head_length=8, hidden=64, dropout=0.3)
-VARIANTS = {
-    "deterministic": (DeterministicClassifier, {}),
-    "mc_dropout": (MCDropoutClassifier, {"num_samples": 20}),
-    "vi": (VIClassifier, {"num_samples": 20, "lr": 3e-3}),
-    "laplace": (LaplaceClassifier, {"num_samples": 20}),
+#: every trainable method of the registry, with its toy settings
+SETTINGS = {
+    UQMethod.DETERMINISTIC: {},
+    UQMethod.MC_DROPOUT: {"num_samples": 20},
+    UQMethod.VI: {"num_samples": 20, "lr": 3e-3},
+    UQMethod.LAPLACE: {"num_samples": 20},
 }
+VARIANTS = {m.short_name: (m.classifier(), SETTINGS[m]) for m in UQMethod if m in SETTINGS}
 
 
 def train(name, seed=0, epochs=12):

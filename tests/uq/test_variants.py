@@ -2,9 +2,10 @@ import pytest
 import torch
 
 from bxrd.errors import BxrdInputError
-from bxrd.uq.checkpoint import load_classifier, load_predictor
+from bxrd.inference.loading import load_classifier, load_predictor
 from bxrd.uq.ensemble import DeepEnsemble
 from bxrd.uq.laplace import LaplaceClassifier
+from bxrd.uq.methods import UQMethod
 
 from .conftest import SMALL, VARIANTS, train
 from .toy import LENGTH, patterns
@@ -168,3 +169,10 @@ def test_seeded_predictions_repeat_and_leave_the_global_state_alone(trained):
     assert torch.equal(torch.random.get_rng_state(), state)
     assert torch.equal(a.probs, b.probs) and torch.equal(a.std, b.std)
     assert not torch.equal(a.std, model.predict_proba(x, seed=6).std)
+
+
+@pytest.mark.parametrize("method", list(UQMethod))
+def test_every_registered_method_names_its_class_and_back(method):
+    cls = method.classifier()
+    assert cls.method is method and UQMethod.of_class_path(method.class_path) is method
+    assert UQMethod(method.value) is method and str(method) == method.value

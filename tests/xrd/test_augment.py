@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from bxrd.crystal.builtin import builtin_templates
-from bxrd.xrd.augment import METHODS, AugmentConfig, Augmenter, render_clean, strained_inv_d2
+from bxrd.xrd.augment import AUGMENTATIONS, AugmentConfig, Augmenter, render_clean, strained_inv_d2
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.render import Renderer
 from bxrd.xrd.simulate import simulate_sticks
@@ -110,7 +110,7 @@ def test_one_method_per_pattern_and_determinism(sticks):
     x2, f2 = aug(batch, torch.Generator().manual_seed(7))
     x3, _ = aug(batch, torch.Generator().manual_seed(8))
     assert torch.equal(x1, x2) and torch.equal(f1, f2) and not torch.equal(x1, x3)
-    assert (f1.sum(dim=1) == 1).all() and f1.shape[1] == len(METHODS)
+    assert (f1.sum(dim=1) == 1).all() and f1.shape[1] == len(AUGMENTATIONS)
     assert f1.any(dim=0).all()  # every method used somewhere
     assert torch.allclose(x1.amax(dim=1), torch.ones(len(batch))) and (x1 >= 0).all()
 

@@ -313,7 +313,7 @@ def test_given_wavelength_conflicting_with_the_file_is_an_error(tmp_path):
         read_pattern(path, "MoKa")
     forced = read_pattern(path, "MoKa", override_wavelength=True)
     assert forced.wavelength == pytest.approx(MO.ka, rel=1e-3)
-    assert forced.wavelength_source == "option" and forced.meta["file_wavelength"] == CU.ka
+    assert forced.wavelength_source == "forced" and forced.meta["file_wavelength"] == CU.ka
 
 
 # ---------------------------------------------------------------- damaged copies

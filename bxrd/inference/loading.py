@@ -1,27 +1,36 @@
 """Load any bxrd checkpoint with one clear message when it cannot be used.
 
 :func:`load_predictor` is the inference entry point: MC-dropout checkpoints come back as a
-torch-only :class:`~bxrd.uq.predictor.DropoutPredictor` (no Lightning import), every other
-method as its LightningModule. :func:`load_classifier` always returns the LightningModule.
+torch-only :class:`~bxrd.inference.dropout_predictor.DropoutPredictor` (no Lightning
+import), every other method as its LightningModule. :func:`load_classifier` always returns
+the LightningModule.
 """
 
 from __future__ import annotations
 
 import importlib
+from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from bxrd.errors import BxrdInputError
-from bxrd.uq.stamp import check_stamp
+from bxrd.uq.checkpoint_format import check_stamp
+from bxrd.uq.methods import UQMethod
 
 if TYPE_CHECKING:
     from bxrd.uq.base import BaseClassifier
-    from bxrd.uq.predict_api import Classifier
+    from bxrd.uq.predictive_interface import Classifier
 
-#: Checkpoint classes whose predictive needs only the network (torch-only loading).
-DROPOUT_CLASSES = ("bxrd.uq.mc_dropout.MCDropoutClassifier",)
+
+def shipped(name: str) -> Path:
+    """Path of a file shipped in the package's ``bxrd/checkpoints/`` (models, example, card).
+
+    Found through :mod:`importlib.resources`, so it works from a checkout, an editable
+    install and a wheel alike.
+    """
+    return Path(str(files("bxrd") / "checkpoints" / name))
 
 
 def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
@@ -32,6 +41,10 @@ def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, An
             bxrd, or has another checkpoint format; the message names the file.
     """
     path = Path(path)
+    if path.is_dir():
+        found = sorted(str(p) for p in path.rglob("*.ckpt"))[:5]
+        hint = f"; it holds {', '.join(found)}" if found else "; it holds no .ckpt file"
+        raise BxrdInputError(f"{path} is a folder, not a checkpoint file{hint}")
     if not path.is_file():
         raise BxrdInputError(f"{path}: no such checkpoint")
     try:
@@ -73,8 +86,9 @@ def _lightning_module(path: str | Path, stamp: dict, map_location: str) -> BaseC
 def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:
     """Load the predictive model in ``path`` the cheapest way its method allows."""
     checkpoint = read_checkpoint(path, map_location)
-    if checkpoint["bxrd"]["class"] in DROPOUT_CLASSES:
-        from bxrd.uq.predictor import DropoutPredictor
+    method = UQMethod.of_class_path(checkpoint["bxrd"]["class"])
+    if method is not None and method.torch_only:
+        from bxrd.inference.dropout_predictor import DropoutPredictor
 
         return DropoutPredictor.from_checkpoint(checkpoint).to(map_location)
     return _lightning_module(path, checkpoint["bxrd"], map_location)

@@ -65,3 +65,21 @@ def summarize(
     std = samples.std(dim=0, unbiased=False) if s > 1 else torch.zeros_like(probs)
     top_p, top_i = probs.topk(min(k, probs.shape[-1]), dim=-1)
     return Predictive(probs, std, h, mi, top_i, top_p, top_p[:, 0] < threshold, s)
+
+
+def concat(parts: list[Predictive]) -> Predictive:
+    """Concatenate summaries of consecutive batches."""
+    if not parts:
+        raise ValueError("no batches to predict")
+    cat = lambda name: torch.cat([getattr(p, name) for p in parts])  # noqa: E731
+    mi = None if parts[0].mutual_information is None else cat("mutual_information")
+    return Predictive(
+        cat("probs"),
+        cat("std"),
+        cat("entropy"),
+        mi,
+        cat("topk_indices"),
+        cat("topk_probs"),
+        cat("abstain"),
+        parts[0].num_samples,
+    )

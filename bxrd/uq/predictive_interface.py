@@ -1,53 +1,39 @@
-"""One predictive interface shared by every classifier and by ensembles."""
+"""The predictive interface shared by every classifier, ensembles and the inference predictor.
+
+:class:`PredictiveMixin` turns class-probability samples into a summary; :class:`Classifier`
+is what prediction, explanation and reports read of a model.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import nn
 
-from bxrd.uq.predictive import Predictive, summarize
+from bxrd.uq.batches import as_batch, split_batch
+from bxrd.uq.predictive_summary import Predictive, concat, summarize
 
 if TYPE_CHECKING:
     from bxrd.uq.feature_density import FeatureDensity
+    from bxrd.uq.methods import UQMethod
+    from bxrd.xrd.axis import Axis
     from bxrd.xrd.grid import TwoThetaGrid
-
-
-def as_batch(x: torch.Tensor) -> torch.Tensor:
-    """Patterns as a float batch of shape (B, L) from (L,), (B, L) or (B, 1, L)."""
-    x = torch.as_tensor(x, dtype=torch.float32)
-    if x.dim() == 1:
-        return x[None]
-    if x.dim() == 3 and x.shape[1] == 1:
-        return x[:, 0]
-    if x.dim() != 2:
-        raise ValueError(
-            f"patterns must have shape (L,), (B, L) or (B, 1, L), got {tuple(x.shape)}"
-        )
-    return x
-
-
-def batch_inputs(batch: torch.Tensor | Mapping | tuple | list) -> torch.Tensor:
-    """Return the patterns of a batch: a tensor, a dict with ``pattern``, or an (x, y) pair."""
-    if isinstance(batch, Mapping):
-        return batch["pattern"]
-    if isinstance(batch, (tuple, list)):
-        return batch[0]
-    return batch
 
 
 class Classifier(Protocol):
     """What prediction, explanation and reports read of a model.
 
     Both the Lightning classifiers (:class:`~bxrd.uq.base.BaseClassifier`) and the torch-only
-    :class:`~bxrd.uq.predictor.DropoutPredictor` provide it.
+    :class:`~bxrd.inference.dropout_predictor.DropoutPredictor` provide it.
     """
 
+    method: UQMethod
     net: nn.Module
     hparams: Mapping[str, Any]
     class_names: list[str]
+    axis: Axis | None
     grid: TwoThetaGrid | None
     abstain_threshold: float
     reference_reflections: dict[str, list[dict]]
@@ -59,6 +45,7 @@ class Classifier(Protocol):
         threshold: float | None = None,
         k: int = 3,
         seed: int | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> Predictive:
         """Predictive summary (see :meth:`PredictiveMixin.predict_proba`)."""
         ...
@@ -90,9 +77,29 @@ class PredictiveMixin:
         samples = self.predict_samples(x)
         return samples, self.predict_mean(x, samples)
 
+    def predict_distribution_seeded(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like :meth:`predict_distribution`, pattern i's samples drawn from ``seeds[i]`` alone.
+
+        The default draws pattern by pattern; methods that can batch it override this.
+        """
+        parts = []
+        with torch.random.fork_rng(devices=[]):
+            for row, seed in zip(x, seeds, strict=True):
+                torch.manual_seed(int(seed))
+                parts.append(self.predict_distribution(row[None]))
+        return torch.cat([s for s, _ in parts], dim=1), torch.cat([m for _, m in parts])
+
     @torch.no_grad()
-    def _predict_batch(self, x: torch.Tensor, threshold: float, k: int) -> Predictive:
-        samples, probs = self.predict_distribution(as_batch(x).to(self._predict_device()))
+    def _predict_batch(
+        self, x: torch.Tensor, threshold: float, k: int, seeds: Sequence[int] | None = None
+    ) -> Predictive:
+        x = as_batch(x).to(self._predict_device())
+        if seeds is None:
+            samples, probs = self.predict_distribution(x)
+        else:
+            samples, probs = self.predict_distribution_seeded(x, seeds)
         return summarize(samples, threshold, k, probs=probs)
 
     def _predict_device(self) -> torch.device:
@@ -105,6 +112,7 @@ class PredictiveMixin:
         threshold: float | None = None,
         k: int = 3,
         seed: int | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> Predictive:
         """Predictive summary for one pattern, a batch, or a DataLoader.
 
@@ -115,6 +123,8 @@ class PredictiveMixin:
             k: number of top classes reported.
             seed: seed of the predictive samples (the caller's random state is left as it
                 was), so the same inputs give the same summary; None: the global state.
+            seeds: one seed per pattern of a tensor input: pattern i's samples depend on
+                ``seeds[i]`` only, never on the other patterns of the batch.
         """
         was_training = self.training  # type: ignore[attr-defined]
         self.eval()  # type: ignore[attr-defined]
@@ -124,26 +134,10 @@ class PredictiveMixin:
                 if seed is not None:
                     torch.manual_seed(seed)
                 if isinstance(inputs, torch.Tensor):
-                    return self._predict_batch(inputs, threshold, k)
-                parts = [self._predict_batch(batch_inputs(b), threshold, k) for b in inputs]
+                    return self._predict_batch(inputs, threshold, k, seeds)
+                if seeds is not None:
+                    raise ValueError("per-pattern seeds need a tensor of patterns")
+                parts = [self._predict_batch(split_batch(b)[0], threshold, k) for b in inputs]
         finally:
             self.train(was_training)  # type: ignore[attr-defined]
         return concat(parts)
-
-
-def concat(parts: list[Predictive]) -> Predictive:
-    """Concatenate summaries of consecutive batches."""
-    if not parts:
-        raise ValueError("no batches to predict")
-    cat = lambda name: torch.cat([getattr(p, name) for p in parts])  # noqa: E731
-    mi = None if parts[0].mutual_information is None else cat("mutual_information")
-    return Predictive(
-        cat("probs"),
-        cat("std"),
-        cat("entropy"),
-        mi,
-        cat("topk_indices"),
-        cat("topk_probs"),
-        cat("abstain"),
-        parts[0].num_samples,
-    )

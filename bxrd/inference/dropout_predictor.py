@@ -8,24 +8,30 @@ Lightning classifier runs) and the metadata stored with it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from bxrd.models.dropout_sampling import mc_dropout_samples
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
+from bxrd.uq.checkpoint_format import axis_from_hparams
 from bxrd.uq.feature_density import FeatureDensity
-from bxrd.uq.predict_api import PredictiveMixin
+from bxrd.uq.methods import UQMethod
+from bxrd.uq.predictive_interface import PredictiveMixin
+from bxrd.xrd.grid import TwoThetaGrid
 
 
 class DropoutPredictor(PredictiveMixin, nn.Module):
     """Predictive of an ``MCDropoutClassifier`` checkpoint, without its training code.
 
     Attributes mirror :class:`~bxrd.uq.base.BaseClassifier` where prediction and explanation
-    read them: ``net``, ``hparams``, ``class_names``, ``grid`` (2θ, degrees),
+    read them: ``net``, ``hparams``, ``class_names``, ``axis`` (2θ grid and wavelength),
     ``abstain_threshold``, ``reference_reflections`` and ``feature_density``.
     """
+
+    method: ClassVar[UQMethod] = UQMethod.MC_DROPOUT
 
     def __init__(
         self,
@@ -38,10 +44,15 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         self.net = net
         self.hparams = hparams
         self.class_names: list[str] = hparams["class_names"]
-        self.grid = hparams["grid"]
+        self.axis = axis_from_hparams(hparams)
         self.abstain_threshold: float = hparams["abstain_threshold"]
         self.reference_reflections = reference_reflections
         self.feature_density = feature_density
+
+    @property
+    def grid(self) -> TwoThetaGrid | None:
+        """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
+        return None if self.axis is None else self.axis.grid
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict[str, Any]) -> DropoutPredictor:
@@ -63,3 +74,11 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         """T dropout samples of the class probabilities, shape (T, B, C)."""
         hp = self.hparams
         return mc_dropout_samples(self.net, x, hp["num_samples"], hp["max_batch"])
+
+    def predict_distribution_seeded(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Dropout samples (T, B, C) with pattern i's masks from ``seeds[i]``, and their mean."""
+        hp = self.hparams
+        samples = mc_dropout_samples(self.net, x, hp["num_samples"], hp["max_batch"], seeds)
+        return samples, samples.mean(dim=0)

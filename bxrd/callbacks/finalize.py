@@ -1,0 +1,74 @@
+"""The post-fit step of every bxrd model, as a callback: whoever calls ``Trainer.fit`` gets it.
+
+At fit start the model receives the reference reflections of each class (from a data module
+that has ``class_reflections()``), so answers can name hkl. At fit end, unless training was
+interrupted:
+
+1. the model's post-hoc step runs (:meth:`~bxrd.uq.base.BaseClassifier.post_fit`: the Laplace
+   posterior with marginal-likelihood prior precision, or temperature scaling on validation);
+2. the far-from-training feature density is fitted (training data for the Gaussians,
+   validation data for the threshold);
+3. ``final.ckpt`` is written atomically next to the run's checkpoints, on global rank zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities import rank_zero_info
+
+from bxrd.uq.base import BaseClassifier
+from bxrd.uq.checkpoint_format import save_trainer_checkpoint
+from bxrd.uq.feature_density import fit_feature_density
+
+
+class Finalize(pl.Callback):
+    """Post-hoc fit, feature density and ``final.ckpt`` after ``Trainer.fit``.
+
+    Args:
+        feature_density: fit the far-from-training feature density.
+        quantile: validation quantile used as the far-from-training threshold.
+        filename: name of the final checkpoint in ``<log_dir>/checkpoints/``.
+    """
+
+    def __init__(
+        self, feature_density: bool = True, quantile: float = 0.99, filename: str = "final.ckpt"
+    ) -> None:
+        self.feature_density = feature_density
+        self.quantile = quantile
+        self.filename = filename
+        self.path: Path | None = None
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Store reference reflections per class in the model (for hkl-annotated answers)."""
+        reflections = getattr(trainer.datamodule, "class_reflections", None)
+        if isinstance(pl_module, BaseClassifier) and reflections is not None:
+            pl_module.reference_reflections = reflections()
+
+    def _loaders(self, trainer: pl.Trainer) -> tuple[Iterable, Iterable | None]:
+        dm = trainer.datamodule
+        if dm is not None:
+            return dm.train_dataloader(), dm.val_dataloader()
+        return trainer.train_dataloader, trainer.val_dataloaders
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Post-hoc step, feature density, then ``final.ckpt`` (skipped after an interrupt)."""
+        if trainer.interrupted or not isinstance(pl_module, BaseClassifier):
+            return
+        train, val = self._loaders(trainer)
+        note = pl_module.post_fit(train, val)
+        if note:
+            rank_zero_info(note)
+        if self.feature_density and val is not None:
+            density = fit_feature_density(
+                pl_module.net, train, val, pl_module.hparams.n_classes, self.quantile
+            )
+            pl_module.feature_density = density
+            rank_zero_info(
+                f"feature density fitted, far-from-training threshold {density.threshold:.1f}"
+            )
+        folder = Path(trainer.log_dir or trainer.default_root_dir) / "checkpoints"
+        self.path = save_trainer_checkpoint(trainer, folder / self.filename)
+        rank_zero_info(f"saved {self.path}")

@@ -1,0 +1,1 @@
+"""Inference: checkpoint loading, the torch-only dropout predictor, the predict pipeline."""

@@ -1,0 +1,143 @@
+"""The answer for one pattern file: what ``bxrd predict`` prints, writes as JSON, renders.
+
+JSON (one object per file, keys = the fields below, arrays left out):
+
+* ``decision``: ``"predict"`` (``label`` is the answer), ``"abstain"`` (top probability
+  below ``threshold``; ``label`` is null, ``top_label`` still says what led) or ``"skipped"``
+  (the file could not be used; ``error`` says why, every other field is null or empty).
+* ``wavelength`` (Å) and ``wavelength_source``: ``"file"`` (recorded in the file),
+  ``"default"`` (the documented convention of its format: RRUFF ``.npy`` is Cu Kα),
+  ``"option"`` (``--wavelength``, the file records none) or ``"forced"`` (``--wavelength`` and
+  ``--force_wavelength`` against the file's own).
+* ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
+  gets the same answer alone or among others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Decision = Literal["predict", "abstain", "skipped"]
+WavelengthSource = Literal["file", "option", "forced", "default"]
+
+
+@dataclass
+class PatternView:
+    """A pattern on an explicit axis.
+
+    Attributes:
+        two_theta: angles, degrees 2θ, shape (N,).
+        intensity: intensities, shape (N,).
+        wavelength: Å the angles refer to.
+    """
+
+    two_theta: np.ndarray
+    intensity: np.ndarray
+    wavelength: float
+
+
+@dataclass
+class Answer:
+    """The prediction for one file (JSON keys are the attribute names, arrays excluded).
+
+    Attributes (besides the JSON ones described in the module docstring):
+        probabilities, std: mean probability and its std over predictive samples, per class.
+        top_k: (class, probability, std) of the most probable classes.
+        regions: the 2θ windows that drove the decision, with the hkl inside them.
+        reference: the reference structure of the predicted class, its cell scale and its
+            reflections moved onto this pattern (``reflections``: 2θ in degrees, hkl).
+        measured: the pattern as given (its own 2θ axis and wavelength); not in JSON.
+        model_input: the pattern as the model saw it (model axis, background removed,
+            normalised); not in JSON.
+        attribution: attribution per model grid point, shape (L,), when explained; not in JSON.
+    """
+
+    file: str
+    decision: Decision
+    label: str | None = None
+    top_label: str | None = None
+    task: str | None = None
+    method: str | None = None
+    probabilities: dict[str, float] = field(default_factory=dict)
+    std: dict[str, float] = field(default_factory=dict)
+    entropy: float | None = None
+    mutual_information: float | None = None
+    threshold: float | None = None
+    top_k: list[tuple[str, float, float]] = field(default_factory=list)
+    regions: list[dict] = field(default_factory=list)
+    measured_range: tuple[float, float] | None = None
+    coverage: float | None = None
+    wavelength: float | None = None
+    wavelength_source: WavelengthSource | None = None
+    reference: dict = field(default_factory=dict)
+    feature_distance: float | None = None
+    far_from_training: bool | None = None
+    seed: int | None = None
+    error: str | None = None
+    measured: PatternView | None = field(default=None, repr=False)
+    model_input: PatternView | None = field(default=None, repr=False)
+    attribution: np.ndarray | None = field(default=None, repr=False)
+
+    ARRAYS = ("measured", "model_input", "attribution")
+
+    @property
+    def abstain(self) -> bool:
+        """True when the model declines to answer."""
+        return self.decision == "abstain"
+
+    @classmethod
+    def skipped(cls, file: str, error: str) -> Answer:
+        """Return the record of a file that could not be answered."""
+        return cls(file=file, decision="skipped", error=error)
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-able dict (arrays left out)."""
+        out = {k: v for k, v in asdict(self).items() if k not in self.ARRAYS}
+        out["top_k"] = [list(t) for t in self.top_k]
+        if self.measured_range is not None:
+            out["measured_range"] = list(self.measured_range)
+        return out
+
+    def text(self) -> str:
+        """Format the answer as a few readable lines."""
+        if self.decision == "skipped":
+            return f"{self.file}\n  skipped: {self.error}"
+        verdict = (
+            f"ABSTAIN (top probability below {self.threshold:.2f}; leading: {self.top_label})"
+            if self.abstain
+            else f"{self.label}"
+        )
+        lines = [f"{self.file}", f"  {self.task}: {verdict}   [{self.method}]"]
+        for name, p, s in self.top_k:
+            lines.append(f"    {name:<24s} p = {p:.3f} ± {s:.3f}")
+        mi = (
+            ""
+            if self.mutual_information is None
+            else f", mutual information {self.mutual_information:.3f}"
+        )
+        lines.append(f"  entropy {self.entropy:.3f} nats{mi}")
+        lo, hi = self.measured_range or (0.0, 0.0)
+        lines.append(
+            f"  used 2θ {lo:.2f}–{hi:.2f}° ({self.coverage:.0%} of the model grid), "
+            f"λ = {self.wavelength:.5f} Å from the {self.wavelength_source}"
+        )
+        if self.far_from_training is not None:
+            where = (
+                "FAR FROM TRAINING: unlike every pattern the model learned from (noise, "
+                "another kind of phase, or texture / substrate peaks); check the answer "
+                "against the peaks"
+                if self.far_from_training
+                else "within the range of the training data"
+            )
+            lines.append(f"  feature distance {self.feature_distance:.0f}: {where}")
+        if self.regions:
+            lines.append("  decided by: " + "; ".join(r["text"] for r in self.regions))
+        if self.reference:
+            lines.append(
+                f"  hkl from reference {self.reference['structure']} of the predicted class, "
+                f"cell scaled ×{self.reference['cell_scale']:.3f} to fit this pattern"
+            )
+        return "\n".join(lines)

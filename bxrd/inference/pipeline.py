@@ -1,0 +1,271 @@
+"""``bxrd predict`` as a library: files → chunks → predictive → explanation → answers, streamed.
+
+Files are read, predicted and explained a chunk at a time, so memory does not grow with the
+number of files: :func:`iter_answers` yields one :class:`~bxrd.inference.answer.Answer` per
+file, in input order, skipped files included (``decision="skipped"`` with the error). The
+chunk size follows a memory budget (:func:`plan`), or is given. MC samples of a pattern are
+drawn from a seed derived from its content (:func:`content_seed`), so a file's answer does
+not depend on which other files share its call or its chunk (up to the float rounding of a
+batched convolution, about 1e-8 in a probability).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+
+from bxrd.errors import BxrdInputError, PatternFileError
+from bxrd.explain.attributions import explain_pattern, integrated_gradients
+from bxrd.inference.answer import Answer, PatternView
+from bxrd.inference.loading import load_predictor, shipped
+from bxrd.inference.reading import Prepared, prepare
+from bxrd.uq.predictive_interface import Classifier
+from bxrd.xrd.pattern_io import pattern_files
+from bxrd.xrd.wavelength import resolve_wavelength
+
+ExplainLevel = Literal["none", "fast", "full"]
+#: Integrated-Gradients steps per explanation level (each step is one backward pass)
+IG_STEPS: dict[str, int] = {"none": 0, "fast": 8, "full": 32}
+#: bytes held per pattern point by one row of a backward pass through the B-VGGNet
+#: (activations and their gradients; measured: 256 rows of 3,501 points ≈ 1 GB)
+BACKWARD_BYTES_PER_POINT = 1200
+#: bytes per pattern point of one row of a forward pass without gradients
+FORWARD_BYTES_PER_POINT = 200
+#: most files per chunk (the predictive batch)
+MAX_CHUNK = 256
+
+
+def default_checkpoint() -> Path:
+    """``$BXRD_CHECKPOINT``, else the shipped model (package data ``bxrd/checkpoints/``)."""
+    env = os.environ.get("BXRD_CHECKPOINT")
+    if env:
+        return Path(env)
+    return shipped("default.ckpt")
+
+
+@dataclass
+class PredictOptions:
+    """How files are answered.
+
+    Attributes:
+        wavelength: wavelength of the measurement (name such as ``CuKa`` or Å) for files
+            that state none.
+        force_wavelength: let ``wavelength`` override the one a file states.
+        threshold: abstain below this top probability (None: the model's).
+        top_k: classes listed per answer.
+        background: subtract the background before gridding.
+        explain: ``none``, ``fast`` (8 Integrated-Gradients steps) or ``full`` (32).
+        memory_mb: working-memory budget (MB) above the loaded model; sets the chunk size.
+        chunk_size: files per chunk (overrides the budget's choice).
+        seed: base seed mixed into every pattern's content seed.
+        keep_arrays: keep the measured and gridded patterns and attributions in answers
+            (for reports and notebooks; off for streaming output).
+        allow_pickle: read pickled ``.npy`` dicts (e.g. the RRUFF set); trusted files only.
+    """
+
+    wavelength: str | float | None = None
+    force_wavelength: bool = False
+    threshold: float | None = None
+    top_k: int = 3
+    background: bool = True
+    explain: ExplainLevel = "full"
+    memory_mb: float = 512.0
+    chunk_size: int | None = None
+    seed: int = 0
+    keep_arrays: bool = True
+    allow_pickle: bool = False
+
+    def __post_init__(self) -> None:
+        if self.explain not in IG_STEPS:
+            raise BxrdInputError(f"explain must be one of {list(IG_STEPS)}, got {self.explain!r}")
+        if self.chunk_size is not None and self.chunk_size < 1:
+            raise BxrdInputError(f"chunk size must be at least 1, got {self.chunk_size}")
+        if self.memory_mb <= 0:
+            raise BxrdInputError(f"memory budget must be positive, got {self.memory_mb} MB")
+
+
+def plan(options: PredictOptions, n_points: int) -> tuple[int, int]:
+    """Files per chunk and patterns per Integrated-Gradients call, from the memory budget.
+
+    An explanation of ``p`` patterns holds ``p × steps`` backward rows at once; a chunk's
+    forward pass holds one row per file.
+    """
+    budget = options.memory_mb * 1e6
+    steps = IG_STEPS[options.explain]
+    per_ig = max(1, int(budget / (n_points * BACKWARD_BYTES_PER_POINT * max(steps, 1))))
+    chunk = max(1, min(MAX_CHUNK, int(budget / (n_points * FORWARD_BYTES_PER_POINT))))
+    return (options.chunk_size or chunk), per_ig
+
+
+def content_seed(intensity: np.ndarray, base: int = 0) -> int:
+    """Return a 63-bit seed from a pattern's values (float32 bytes) and ``base``."""
+    values = np.ascontiguousarray(intensity, np.float32).tobytes()
+    digest = hashlib.blake2b(values, digest_size=8).digest()
+    return (int.from_bytes(digest, "little") ^ base) & (2**63 - 1)
+
+
+def _per_class(names: list[str], values: torch.Tensor) -> dict[str, float]:
+    return {n: round(v, 6) for n, v in zip(names, values.tolist(), strict=True)}
+
+
+def _answers(
+    model: Classifier, prepared: list[Prepared], options: PredictOptions, per_ig: int
+) -> list[Answer]:
+    """Answers for one chunk of prepared files (same order)."""
+    x = torch.from_numpy(np.stack([p.gridded.intensity for p in prepared]))
+    seeds = [content_seed(p.gridded.intensity, options.seed) for p in prepared]
+    pred = model.predict_proba(x, threshold=options.threshold, k=options.top_k, seeds=seeds)
+    density = model.feature_density
+    distance, far = density.assess(model.net, x) if density is not None else (None, None)
+    names = model.class_names
+    axis = model.axis
+    steps = IG_STEPS[options.explain]
+    attr = None
+    if steps and axis is not None:
+        with torch.enable_grad():
+            attr = torch.cat(
+                [
+                    integrated_gradients(model, xs.clone(), ts, n_steps=steps)
+                    for xs, ts in zip(x.split(per_ig), pred.prediction.split(per_ig), strict=True)
+                ]
+            )
+    threshold = model.abstain_threshold if options.threshold is None else options.threshold
+    out = []
+    for i, p in enumerate(prepared):
+        top = names[int(pred.prediction[i])]
+        abstain = bool(pred.abstain[i])
+        e = (
+            explain_pattern(model, p.gridded.intensity, attr[i].numpy(), top, axis.two_theta)
+            if attr is not None
+            else None
+        )
+        mi = pred.mutual_information
+        m = p.measured
+        out.append(
+            Answer(
+                file=p.gridded.source,
+                decision="abstain" if abstain else "predict",
+                label=None if abstain else top,
+                top_label=top,
+                task=model.hparams.get("task", "space_group"),
+                method=model.method.value,
+                probabilities=_per_class(names, pred.probs[i]),
+                std=_per_class(names, pred.std[i]),
+                entropy=float(pred.entropy[i]),
+                mutual_information=None if mi is None else float(mi[i]),
+                threshold=threshold,
+                top_k=[
+                    (names[int(j)], float(pred.probs[i, j]), float(pred.std[i, j]))
+                    for j in pred.topk_indices[i]
+                ],
+                regions=[r.as_dict() for r in e.regions] if e else [],
+                measured_range=p.gridded.measured_range,
+                coverage=p.gridded.coverage,
+                wavelength=m.wavelength,
+                wavelength_source=p.source,
+                reference=(
+                    {
+                        "structure": e.reference,
+                        "cell_scale": e.cell_scale,
+                        "reflections": e.reflections,
+                    }
+                    if e and e.reference
+                    else {}
+                ),
+                feature_distance=None if distance is None else float(distance[i]),
+                far_from_training=None if far is None else bool(far[i]),
+                seed=seeds[i],
+                measured=(
+                    PatternView(m.two_theta, m.intensity, m.wavelength)  # type: ignore[arg-type]
+                    if options.keep_arrays
+                    else None
+                ),
+                model_input=(
+                    PatternView(axis.two_theta, p.gridded.intensity, axis.wavelength)
+                    if options.keep_arrays and axis is not None
+                    else None
+                ),
+                attribution=attr[i].numpy() if options.keep_arrays and attr is not None else None,
+            )
+        )
+    return out
+
+
+def iter_answers(
+    model: Classifier,
+    files: Sequence[str | Path],
+    options: PredictOptions | None = None,
+) -> Iterator[Answer]:
+    """Answer ``files`` (paths, not folders) chunk by chunk, in order, skipped ones included.
+
+    Raises:
+        BxrdInputError: the model has no 2θ axis, or the wavelength option is unknown.
+    """
+    options = options or PredictOptions()
+    if model.axis is None:
+        raise BxrdInputError("this checkpoint has no 2θ axis; it cannot read measured files")
+    option = None if options.wavelength is None else resolve_wavelength(options.wavelength)
+    chunk, per_ig = plan(options, model.axis.n_points)
+    for start in range(0, len(files), chunk):
+        slot: list[Answer | Prepared] = []
+        for path in files[start : start + chunk]:
+            try:
+                slot.extend(
+                    prepare(
+                        path,
+                        model.axis,
+                        option,
+                        options.force_wavelength,
+                        options.background,
+                        options.allow_pickle,
+                    )
+                )
+            except PatternFileError as exc:
+                slot.append(Answer.skipped(str(path), str(exc)))
+        ready = [s for s in slot if isinstance(s, Prepared)]
+        answered = iter(_answers(model, ready, options, per_ig) if ready else [])
+        for s in slot:
+            yield s if isinstance(s, Answer) else next(answered)
+
+
+def expand_inputs(sources: Iterable[str | Path]) -> list[Path]:
+    """Pattern files of ``sources`` (files kept as given, folders searched recursively).
+
+    Raises:
+        BxrdInputError: nothing to read.
+    """
+    sources = list(sources)
+    files = pattern_files(sources)
+    if not files:
+        raise BxrdInputError(f"no pattern files in {', '.join(map(str, sources))}")
+    return files
+
+
+def predict_files(
+    sources: Iterable[str | Path],
+    checkpoint: str | Path | None = None,
+    options: PredictOptions | None = None,
+    model: Classifier | None = None,
+    skip: Iterable[str] = (),
+) -> list[Answer]:
+    """Answers for files and folders (the Python API of ``bxrd predict``).
+
+    Args:
+        sources: pattern files or folders.
+        checkpoint: model checkpoint (default: :func:`default_checkpoint`); ignored when
+            ``model`` is given.
+        options: see :class:`PredictOptions`.
+        model: an already loaded model.
+        skip: files already answered (as written in an earlier answer's ``file``): resume.
+    """
+    model = model or load_predictor(checkpoint or default_checkpoint())
+    done = set(skip)
+    files = [f for f in expand_inputs(sources) if str(f) not in done]
+    return list(iter_answers(model, files, options))

@@ -1,0 +1,235 @@
+"""``bxrd predict`` on real workloads: chunks, streaming, resume, seeds, wavelengths, decisions."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bxrd.inference.pipeline as pipeline
+from bxrd.cli import main
+from bxrd.inference.loading import load_predictor, shipped
+from bxrd.inference.pipeline import PredictOptions, iter_answers, predict_files
+
+EXAMPLE = shipped("example_CsPbI3.txt")
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_predictor(shipped("default.ckpt"))
+
+
+def _pattern_rows() -> np.ndarray:
+    rows = [
+        line.split(",") for line in EXAMPLE.read_text().splitlines() if not line.startswith("#")
+    ]
+    return np.array(rows, dtype=float)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """Seven different noisy copies of the example (Cu Kα stated), one bad file, in order."""
+    out = tmp_path_factory.mktemp("patterns")
+    xy = _pattern_rows()
+    rng = np.random.default_rng(0)
+    for i in range(7):
+        y = rng.poisson(xy[:, 1] * (1 + 0.2 * i)).astype(float)
+        body = "\n".join(f"{a:.2f}, {b:.0f}" for a, b in zip(xy[:, 0], y, strict=True))
+        (out / f"p{i}.txt").write_text(f"##WAVELENGTH=1.54184\n{body}\n")
+    (out / "p3_bad.xy").write_text("10 1\n10 2\nnan 3\n")
+    return out
+
+
+OPTIONS = PredictOptions(explain="none", chunk_size=3, keep_arrays=False)
+
+
+def test_more_files_than_a_chunk_each_answered_once_in_order_with_bounded_chunks(
+    model, folder, monkeypatch
+):
+    seen_chunks = []
+    answer_chunk = pipeline._answers
+
+    def spy(model, prepared, options, per_ig):
+        seen_chunks.append(len(prepared))
+        return answer_chunk(model, prepared, options, per_ig)
+
+    monkeypatch.setattr(pipeline, "_answers", spy)
+    files = pipeline.expand_inputs([folder])
+    stream = iter_answers(model, files, OPTIONS)
+    first = next(stream)  # the first answer comes before later chunks are read
+    assert len(seen_chunks) == 1
+    answers = [first, *stream]
+    assert [a.file for a in answers] == [str(f) for f in files]
+    assert max(seen_chunks) <= 3 and len(seen_chunks) == 3
+    bad = [a for a in answers if a.decision == "skipped"]
+    assert len(bad) == 1 and "p3_bad.xy" in bad[0].error and bad[0].label is None
+
+
+def test_one_file_alone_and_inside_a_folder_get_the_same_answer(model, folder):
+    alone = predict_files([folder / "p4.txt"], model=model, options=OPTIONS)[0]
+    crowd = predict_files([folder], model=model, options=PredictOptions(explain="none"))
+    inside = next(a for a in crowd if a.file.endswith("p4.txt"))
+    # same seed, same masks: equal up to float rounding of batched convolutions (~1e-8)
+    assert alone.seed == inside.seed and alone.decision == inside.decision
+    for name, p in alone.probabilities.items():
+        assert p == pytest.approx(inside.probabilities[name], abs=2e-6)
+        assert alone.std[name] == pytest.approx(inside.std[name], abs=2e-6)
+    # different patterns get different seeds (the seed is the pattern's, not its slot's)
+    assert len({a.seed for a in crowd if a.seed is not None}) == 7
+
+
+def test_memory_budget_sets_the_chunk_and_explanation_batches():
+    small = pipeline.plan(PredictOptions(memory_mb=64), 3501)
+    large = pipeline.plan(PredictOptions(memory_mb=1024), 3501)
+    assert small[0] < large[0] and small[1] <= large[1]
+    # a full explanation of one IG batch stays within the budget
+    per_ig = large[1]
+    assert per_ig * 32 * 3501 * pipeline.BACKWARD_BYTES_PER_POINT <= 1024e6
+    assert pipeline.plan(PredictOptions(chunk_size=5), 3501)[0] == 5
+
+
+def test_abstention_has_no_label_but_says_what_led(model):
+    (a,) = predict_files([EXAMPLE], model=model, options=PredictOptions(threshold=0.999))
+    assert a.decision == "abstain" and a.label is None and a.top_label == "Pm-3m (221)"
+    assert json.loads(json.dumps(a.to_json()))["label"] is None
+
+
+def test_wavelength_conflict_is_an_error_unless_forced(model, tmp_path):
+    (a,) = predict_files([EXAMPLE], model=model, options=PredictOptions(wavelength="MoKa"))
+    assert a.decision == "skipped" and "records" in a.error and "--force_wavelength" in a.error
+    forced = PredictOptions(wavelength="MoKa", force_wavelength=True, explain="none")
+    (b,) = predict_files([EXAMPLE], model=model, options=forced)
+    assert b.wavelength_source == "forced" and b.wavelength == pytest.approx(0.71073, abs=1e-4)
+    bare = tmp_path / "bare.xy"  # no wavelength in the file
+    bare.write_text("\n".join(EXAMPLE.read_text().splitlines()[3:]).replace(",", " "))
+    (c,) = predict_files([bare], model=model, options=PredictOptions(wavelength="CuKa"))
+    assert c.wavelength_source == "option" and c.decision != "skipped"
+    (d,) = predict_files([bare], model=model, options=PredictOptions())
+    assert d.decision == "skipped" and "states no wavelength" in d.error
+
+
+def test_explain_levels(model):
+    none, fast = (
+        predict_files([EXAMPLE], model=model, options=PredictOptions(explain=level))[0]
+        for level in ("none", "fast")
+    )
+    assert none.regions == [] and none.attribution is None
+    assert len(fast.regions) == 3 and fast.reference["reflections"]
+    assert fast.attribution.shape == fast.model_input.intensity.shape
+    assert fast.measured.wavelength == 1.54184 and len(fast.measured.two_theta) > 3000
+    assert none.probabilities == fast.probabilities  # explaining never changes the answer
+
+
+def test_json_lines_for_every_file_and_exit_codes(folder, capsys):
+    assert main(["predict", str(folder), "--json", "--explain", "none", "--quiet"]) == 1
+    out = capsys.readouterr()
+    rows = [json.loads(line) for line in out.out.splitlines()]
+    assert len(rows) == 8 and sum(r["decision"] == "skipped" for r in rows) == 1
+    assert main(["predict", str(folder / "p0.txt"), "--json", "--explain", "none"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert row["decision"] in ("predict", "abstain") and row["wavelength_source"] == "file"
+    assert main(["predict", str(folder / "p3_bad.xy"), "--json"]) == 2
+
+
+def test_output_array_is_written_in_input_order(folder, tmp_path):
+    out = tmp_path / "answers.json"
+    args = ["predict", str(folder), "--output", str(out), "--explain", "none", "--quiet"]
+    assert main([*args, "--chunk_size", "2"]) == 1
+    rows = json.loads(out.read_text())
+    assert [Path(r["file"]).name for r in rows] == sorted(p.name for p in folder.iterdir())
+    assert not Path(f"{out}.partial").exists()
+    assert main([*args, "--resume"]) == 1  # nothing left to do; same array
+    assert json.loads(out.read_text()) == rows
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["predict", str(EXAMPLE), "--resume"]) == 2
+    assert "--resume needs --output" in capsys.readouterr().err
+    assert main(["predict", str(EXAMPLE), "--checkpoint", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_config_error_names_the_yaml_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  class_path: bxrd.uq.mc_dropout.MCDropoutClassifier\nnonsense: 1\n")
+    assert main(["fit", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and len(err.strip().splitlines()) <= 3
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_without_duplicates(folder, tmp_path):
+    out = tmp_path / "answers.jsonl"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bxrd.cli",
+        "predict",
+        str(folder),
+        "--output",
+        str(out),
+        "--explain",
+        "fast",
+        "--chunk_size",
+        "1",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1])
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.read_text().count("\n") < 2):
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = out.read_text()
+    assert 2 <= first.count("\n") < 8
+    with out.open("a") as fh:
+        fh.write('{"file": "torn')  # a line cut by the kill
+    rc = subprocess.run([*cmd, "--resume"], cwd=Path(__file__).resolve().parents[1]).returncode
+    assert rc == 1
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    names = [Path(r["file"]).name for r in rows]
+    assert sorted(names) == sorted(p.name for p in folder.iterdir()) and len(set(names)) == 8
+
+
+def test_html_hook_gets_the_answers_with_their_patterns(folder, tmp_path, monkeypatch):
+    import types
+
+    calls = []
+    fake = types.ModuleType("bxrd.report.html")
+    fake.write_html = lambda answers, out: calls.append((answers, out))
+    monkeypatch.setitem(sys.modules, "bxrd.report.html", fake)
+    args = ["predict", str(folder / "p1.txt"), "--explain", "none", "--html", str(tmp_path)]
+    assert main(args) == 0
+    ((answers, out),) = calls
+    assert out == tmp_path and answers[0].model_input is not None
+    assert answers[0].measured.wavelength == 1.54184
+
+
+def _peak_rss_mb(folder, tmp_path):
+    cmd = [sys.executable, "-m", "bxrd.cli", "predict", str(folder), "--explain", "fast"]
+    cmd += ["--chunk_size", "3", "--output", str(tmp_path / f"{folder.name}.jsonl"), "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[1])
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return usage.ru_maxrss / 1024
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_the_number_of_files(tmp_path):
+    xy = _pattern_rows()
+    rng = np.random.default_rng(1)
+    folders = {}
+    for n in (4, 40):
+        folders[n] = tmp_path / f"n{n}"
+        folders[n].mkdir()
+        for i in range(n):
+            y = rng.poisson(xy[:, 1] * rng.uniform(0.5, 2.0))
+            body = "\n".join(f"{a:.2f}, {b}" for a, b in zip(xy[:, 0], y, strict=True))
+            (folders[n] / f"p{i:03d}.txt").write_text(f"##WAVELENGTH=1.54184\n{body}\n")
+    small, large = (_peak_rss_mb(folders[n], tmp_path) for n in (4, 40))
+    assert large < small * 1.1 + 50, (small, large)

@@ -1,0 +1,39 @@
+"""The post-fit step is a callback: a plain ``Trainer.fit`` with loaders gets it."""
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from bxrd.callbacks.finalize import Finalize
+from bxrd.inference.loading import load_classifier, load_predictor
+
+from .conftest import SMALL, VARIANTS
+from .toy import LENGTH, loaders, patterns
+
+
+@pytest.mark.parametrize("name", ["mc_dropout", "laplace"])
+def test_plain_trainer_fit_runs_the_post_fit_step_and_writes_final_ckpt(tmp_path, name):
+    pl.seed_everything(0, verbose=False)
+    cls, kwargs = VARIANTS[name]
+    model = cls(3, LENGTH, backbone=SMALL, class_names=["a", "b", "c"], **kwargs)
+    finalize = Finalize()
+    trainer = pl.Trainer(
+        max_epochs=2,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+        default_root_dir=tmp_path,
+        callbacks=[finalize],
+    )
+    train, val = loaders(0)
+    trainer.fit(model, train, val)
+    path = finalize.path
+    assert path == tmp_path / "checkpoints" / "final.ckpt" and path.is_file()
+    assert not list(path.parent.glob("*.partial"))  # written through a temporary, renamed
+    back = load_classifier(path)
+    assert back.feature_density is not None and back.feature_density.threshold > 0
+    x, _ = patterns((0, 1, 2), 2, seed=3)
+    probs = load_predictor(path).predict_proba(x).probs  # Laplace: the fitted posterior
+    assert torch.allclose(probs.sum(-1), torch.ones(len(x)), atol=1e-5)

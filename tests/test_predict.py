@@ -110,7 +110,7 @@ def test_wavelength_conflict_is_an_error_unless_forced(model, tmp_path):
     (c,) = predict_files([bare], model=model, options=PredictOptions(wavelength="CuKa"))
     assert c.wavelength_source == "option" and c.decision != "skipped"
     (d,) = predict_files([bare], model=model, options=PredictOptions())
-    assert d.decision == "skipped" and "states no wavelength" in d.error
+    assert d.decision == "skipped" and "states none" in d.error
 
 
 def test_explain_levels(model):

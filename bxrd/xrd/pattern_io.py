@@ -207,7 +207,8 @@ def convert_wavelength(pattern: MeasuredPattern, wavelength: float) -> MeasuredP
     """
     if pattern.wavelength is None:
         raise PatternFileError(
-            f"{pattern.source}: unknown wavelength; give it (e.g. --wavelength CuKa or 1.5406)"
+            f"{pattern.source}: unknown wavelength (the file states none); give it "
+            "(e.g. --wavelength CuKa or 1.5406)"
         )
     if abs(pattern.wavelength - wavelength) < 1e-6:
         return replace(pattern, meta={**pattern.meta, "dropped_points": 0})

@@ -56,6 +56,10 @@ class StoredPatterns(Dataset):
         """All served patterns in memory, shape (N, L) (for small splits and tools)."""
         return torch.from_numpy(self.store.patterns(self.rows))
 
+    def first(self, n: int) -> torch.Tensor:
+        """Read the first ``n`` served patterns, shape (min(n, N), L)."""
+        return torch.from_numpy(self.store.patterns(self.rows[:n]))
+
     def __getitems__(self, indices: Sequence[int]) -> list[dict[str, torch.Tensor]]:
         """Read the patterns of a batch in one HDF5 call."""
         x = torch.from_numpy(self.store.patterns(self.rows[np.asarray(indices)]))

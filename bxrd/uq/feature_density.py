@@ -73,8 +73,9 @@ class FeatureDensity:
 @torch.no_grad()
 def _features(net: VGG1D, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
     feats, labels = [], []
+    device = next(net.parameters()).device
     for batch in loader:
-        feats.append(net.penultimate(batch["pattern"]))
+        feats.append(net.penultimate(batch["pattern"].to(device)).cpu())
         labels.append(batch["label"])
     return torch.cat(feats).double(), torch.cat(labels)
 

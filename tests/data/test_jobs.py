@@ -54,6 +54,8 @@ def test_scheduler_without_dask_is_refused():
 
 @pytest.mark.slow
 def test_build_on_a_two_worker_dask_cluster_has_the_local_content_hash(tmp_path):
+    pytest.importorskip("distributed")
+
     def recipe(name):
         return BuildConfig(
             output=str(tmp_path / name),

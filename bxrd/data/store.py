@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,29 +138,67 @@ def save_pattern_set(data: PatternSet, path: str | Path) -> str:
     Patterns are stored in gzip chunks of :data:`CHUNK_ROWS` rows, so a reader can fetch a
     batch without decompressing the whole array (:class:`PatternStore`).
     """
-    digest = data.content_hash()
-    n, length = data.patterns.shape
+    head = PatternSet(
+        np.zeros((0, data.patterns.shape[1]), dtype=np.float32),
+        data.two_theta,
+        data.wavelength,
+        data.labels,
+        data.classes,
+        data.provenance,
+        data.config,
+        data.sticks,
+    )
+    return save_pattern_chunks(head, [data.patterns], path)
+
+
+def save_pattern_chunks(head: PatternSet, chunks: Iterable[np.ndarray], path: str | Path) -> str:
+    """Write a dataset whose patterns arrive in row blocks, in bounded memory; returns the hash.
+
+    Args:
+        head: everything but the patterns (its ``patterns`` are ignored; labels and
+            provenance cover all rows).
+        chunks: pattern blocks (n_i, L) in row order; together as many rows as the labels.
+        path: the HDF5 file, written atomically.
+
+    The hash equals :meth:`PatternSet.content_hash` of the whole set.
+    """
+    n = len(next(iter(head.labels.values()))) if head.labels else 0
+    length = len(head.two_theta)
+    h = hashlib.sha256()
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.create_dataset(
+        ds = f.create_dataset(
             "patterns",
-            data=data.patterns.astype(np.float32),
+            shape=(n, length),
+            dtype=np.float32,
             chunks=(max(1, min(n, CHUNK_ROWS)), length) if n else None,
             compression="gzip",
         )
-        f.create_dataset("two_theta", data=data.two_theta.astype(np.float64))
-        for task, codes in data.labels.items():
-            ds = f.create_dataset(f"labels/{task}", data=np.asarray(codes, dtype=np.int64))
-            ds.attrs["classes"] = json.dumps(data.classes[task])
-        for key, values in data.provenance.items():
+        row = 0
+        for block in chunks:
+            block = np.ascontiguousarray(block, dtype=np.float32)
+            ds[row : row + len(block)] = block
+            h.update(block.tobytes())
+            row += len(block)
+        if row != n:
+            raise ValueError(f"{row} pattern rows for {n} labelled rows")
+        _hash_rest(h, head.two_theta, head.labels, head.classes, head.provenance)
+        packed = pack_sticks(head.sticks)
+        _hash_sticks(h, packed)
+        f.create_dataset("two_theta", data=np.asarray(head.two_theta, dtype=np.float64))
+        for task, codes in head.labels.items():
+            labels = f.create_dataset(f"labels/{task}", data=np.asarray(codes, dtype=np.int64))
+            labels.attrs["classes"] = json.dumps(head.classes[task])
+        for key, values in head.provenance.items():
             f.create_dataset(
                 f"provenance/{key}", data=np.array(values, dtype=object), dtype=h5py.string_dtype()
             )
-        for name, arr in pack_sticks(data.sticks).items():
+        for name, arr in packed.items():
             kwargs = {"dtype": h5py.string_dtype()} if arr.dtype == object else {}
             f.create_dataset(f"sticks/{name}", data=arr, compression="gzip", **kwargs)
+        digest = h.hexdigest()
         f.attrs.update(
-            wavelength=data.wavelength,
-            config=json.dumps(data.config),
+            wavelength=head.wavelength,
+            config=json.dumps(head.config),
             content_hash=digest,
             bxrd_version=bxrd.__version__,
         )
@@ -276,7 +314,7 @@ class PatternStore:
         """Structure id → its stick pattern."""
         return unpack_sticks(self.packed_sticks(), self.wavelength)
 
-    def content_hash(self, chunk_rows: int = 4096) -> str:
+    def content_hash(self, chunk_rows: int = 1024) -> str:
         """Recompute the content hash from the file, reading ``chunk_rows`` patterns at a time.
 
         Equal to :meth:`PatternSet.content_hash` of the loaded set, in bounded memory.

@@ -297,6 +297,8 @@ class XRDDataModule(pl.LightningDataModule):
     def _loader(self, dataset: Dataset, sampler: Sampler | None = None) -> DataLoader:
         if len(dataset) == 0:
             raise BxrdInputError(f"{self.dataset}: this split has no patterns")
+        if self.num_workers > 0:
+            self.store.close()  # workers open their own handle; none is inherited open
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

@@ -53,6 +53,10 @@ def test_stored_batches_are_the_stored_rows(dataset):
     n = len(batch["label"])
     assert torch.equal(batch["pattern"], torch.from_numpy(data.patterns[rows[:n]]))
     assert torch.equal(batch["label"], torch.from_numpy(data.labels["space_group"][rows[:n]]))
+    workers = _module(dataset, num_workers=2)
+    workers.setup("validate")
+    read = torch.cat([b["pattern"] for b in workers.val_dataloader()])
+    assert torch.equal(read, torch.from_numpy(data.patterns[rows]))
 
 
 def _epoch(dm, world=1, rank=0, epoch=0, workers=0):

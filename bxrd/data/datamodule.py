@@ -106,12 +106,8 @@ class XRDDataModule(pl.LightningDataModule):
             raise ValueError(
                 f"rss_synthesis_fraction must be in [0, 1], got {rss_synthesis_fraction}"
             )
-        self.dataset, self.build_config, self.build, self.task = (
-            Path(dataset),
-            build_config,
-            build,
-            task,
-        )
+        self.dataset, self.task = Path(dataset), task
+        self.build_config, self.build = build_config, build
         self.train_sources, self.with_ter = sources, with_ter
         self.rss_synthesis_fraction, self.use_pretrain = rss_synthesis_fraction, use_pretrain
         self.samples_per_epoch, self.batch_size = samples_per_epoch, batch_size

@@ -69,6 +69,7 @@ callbacks:
     assert all(r["world"] == 2 for r in ranks)
     assert len(ranks[0]["digests"]) == len(ranks[1]["digests"]) == 4  # 64 / 2 ranks / 16, x2
     assert not set(ranks[0]["digests"]) & set(ranks[1]["digests"])
+    assert all(len(set(r["digests"])) == 4 for r in ranks)  # Lightning set the epoch
     assert ranks[0]["metrics"] == ranks[1]["metrics"]  # synced over all ranks
 
     finals = list((tmp_path / "runs").rglob("final.ckpt"))

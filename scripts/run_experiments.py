@@ -275,7 +275,7 @@ def space_group_rows(run: Run) -> dict[str, BaseClassifier]:
     fig.tight_layout()
     run.figure(fig, "space_group_rows")
     run.record["n_test_space_group"] = len(dm.test_set)
-    run.record["dataset_sha256"] = dm.data.content_hash()
+    run.record["dataset_sha256"] = dm.store.stored_hash
     run.timed("space_group_rows")
     return models
 
@@ -453,10 +453,11 @@ def measured(run: Run, sg_model: BaseClassifier, yes_no_model: BaseClassifier) -
         flags,
     )
     dm = run.module(**BEST)
-    data, rows_train = dm.data, np.asarray(dm.data.provenance["split"]) == "train"
-    clean = np.asarray(data.provenance["augmentation"]) == "none"
+    clean_train = (dm.provenance("split") == "train") & (dm.provenance("augmentation") == "none")
     report = distance_report(
-        np.r_[x_in, x_out], data.patterns[rows_train & clean], dm.test_set.patterns.numpy()
+        np.r_[x_in, x_out],
+        dm.store.patterns(np.nonzero(clean_train)[0]),
+        dm.test_set.patterns.numpy(),
     )
     n_in = len(x_in)
     names = [Path(p.source).stem for p in abx3 + minerals]

@@ -30,7 +30,7 @@ def dataset(tmp_path_factory):
     return build_dataset(cfg, progress=False), out
 
 
-def fit(dataset, model, root):
+def fit(dataset, model, root, *extra):
     args = [
         "fit",
         "--config",
@@ -57,6 +57,7 @@ def fit(dataset, model, root):
         model,
         "--trainer.enable_progress_bar",
         "false",
+        *extra,
     ]
     cli = run_lightning(args)
     return Path(cli.trainer.log_dir), cli
@@ -217,3 +218,28 @@ def test_test_run_logs_attribution_and_calibration_figures(dataset, fitted, tmp_
     images = acc.Tags()["images"]
     assert "test/reliability" in images and "test/entropy" in images
     assert any(tag.startswith("attribution/") for tag in images)
+
+
+def test_fit_resumes_from_the_last_checkpoint_of_the_experiment(dataset, fitted):
+    path, root = dataset
+    last = fitted["deterministic"] / "checkpoints" / "last.ckpt"
+    assert last.is_file()
+    folder, cli = fit(
+        path, "deterministic", root, "--trainer.max_epochs", "2", "--ckpt_path", "last"
+    )
+    assert Path(cli.trainer.ckpt_path) == last  # resumed, not started afresh
+    assert cli.trainer.current_epoch == 2 and folder != fitted["deterministic"]
+    assert (folder / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_fit_with_a_missing_dataset_names_the_yaml_and_builds_nothing(tmp_path, capsys):
+    missing = tmp_path / "typo" / "dataset.h5"
+    config = tmp_path / "fit.yaml"
+    config.write_text(
+        "model:\n  class_path: bxrd.uq.mc_dropout.MCDropoutClassifier\n"
+        f"data:\n  dataset: {missing}\ntrainer:\n  logger: false\n  max_epochs: 1\n"
+    )
+    assert main(["fit", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert str(config) in err and f"{missing} does not exist" in err and "bxrd data build" in err
+    assert not missing.parent.exists()

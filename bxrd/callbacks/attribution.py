@@ -16,7 +16,8 @@ class AttributionFigures(pl.Callback):
     """After testing, attribute the predicted class of a fixed test sample to 2θ.
 
     Logs, per class, the mean |attribution| over the sample with its strongest regions
-    annotated by the reference reflections (hkl) the model carries.
+    annotated by the reference reflections (hkl) the model carries. Under DDP only global rank
+    zero computes them (it reads the fixed sample from the file itself).
 
     Args:
         method: ``integrated_gradients`` (Captum) or ``shap`` (GradientExplainer).
@@ -37,9 +38,11 @@ class AttributionFigures(pl.Callback):
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Compute and log the figures."""
         logger, dm = trainer.logger, trainer.datamodule
-        if not isinstance(logger, TensorBoardLogger) or dm is None or pl_module.grid is None:
+        if not trainer.is_global_zero or not isinstance(logger, TensorBoardLogger):
             return
-        x = dm.test_set.patterns[: self.n_patterns]
+        if dm is None or pl_module.grid is None:
+            return
+        x = dm.test_set.first(self.n_patterns)
         with torch.inference_mode(False), torch.enable_grad():
             x = x.clone()
             pred = pl_module.net(x).argmax(-1).detach()

@@ -2,6 +2,8 @@
 
 Metrics themselves (accuracy, ECE, MCE, NLL, Brier) are logged by the LightningModule through
 torchmetrics; this callback only gathers the probabilities its eval steps return and plots.
+Under DDP the probabilities of all ranks are gathered (:class:`~bxrd.uq.calibration.
+PredictionStore`) and global rank zero plots them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from bxrd.uq.calibration import PredictionStore
 from bxrd.uq.figures import entropy_figure, reliability_figure
 from bxrd.uq.predictive_summary import entropy
 
@@ -25,13 +28,12 @@ class CalibrationFigures(pl.Callback):
 
     def __init__(self, every_n_epochs: int = 1) -> None:
         self.every_n_epochs = every_n_epochs
-        self._probs: list[torch.Tensor] = []
-        self._labels: list[torch.Tensor] = []
+        self._store = PredictionStore()
 
-    def _collect(self, outputs: Any) -> None:  # noqa: ANN401
+    def _collect(self, pl_module: pl.LightningModule, outputs: Any) -> None:  # noqa: ANN401
         if isinstance(outputs, dict) and "probs" in outputs:
-            self._probs.append(outputs["probs"].cpu())
-            self._labels.append(outputs["label"].cpu())
+            self._store = self._store.to(pl_module.device)  # the device the backend syncs on
+            self._store.update(outputs["probs"], outputs["label"])
 
     def on_validation_batch_end(
         self,
@@ -43,7 +45,7 @@ class CalibrationFigures(pl.Callback):
         dataloader_idx: int = 0,
     ) -> None:
         """Gather validation probabilities."""
-        self._collect(outputs)
+        self._collect(pl_module, outputs)
 
     def on_test_batch_end(
         self,
@@ -55,16 +57,31 @@ class CalibrationFigures(pl.Callback):
         dataloader_idx: int = 0,
     ) -> None:
         """Gather test probabilities."""
-        self._collect(outputs)
+        self._collect(pl_module, outputs)
 
     def _flush(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        probs, labels = self._probs, self._labels
-        self._probs, self._labels = [], []
         logger = trainer.logger
-        if not probs or not isinstance(logger, TensorBoardLogger) or trainer.sanity_checking:
-            return
-        p, y = torch.cat(probs), torch.cat(labels)
-        step = trainer.current_epoch
+        # the same decision on every rank: compute() is collective under DDP
+        if (
+            isinstance(logger, TensorBoardLogger)
+            and not trainer.sanity_checking
+            and self._store.update_count
+        ):
+            p, y = (t.cpu() for t in self._store.compute())
+            if trainer.is_global_zero:
+                self._plot(logger, pl_module, stage, trainer.current_epoch, p, y)
+        self._store.reset()
+
+    @staticmethod
+    def _plot(
+        logger: TensorBoardLogger,
+        pl_module: pl.LightningModule,
+        stage: str,
+        step: int,
+        p: torch.Tensor,
+        y: torch.Tensor,
+    ) -> None:
+        """Log the figures and histograms of probabilities ``p`` (N, C), labels ``y`` (N,)."""
         exp = logger.experiment
         exp.add_figure(f"{stage}/reliability", reliability_figure(p, y, stage), step)
         exp.add_figure(f"{stage}/entropy", entropy_figure(p, y, stage), step)
@@ -83,7 +100,7 @@ class CalibrationFigures(pl.Callback):
         if (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self._flush(trainer, pl_module, "val")
         else:
-            self._probs, self._labels = [], []
+            self._store.reset()
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Plot test figures."""

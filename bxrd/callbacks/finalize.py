@@ -48,7 +48,15 @@ class Finalize(pl.Callback):
             pl_module.reference_reflections = reflections()
 
     def _loaders(self, trainer: pl.Trainer) -> tuple[Iterable, Iterable | None]:
+        """The post-hoc data: identical on every rank where the data module can give it.
+
+        :class:`~bxrd.data.datamodule.XRDDataModule` ``posthoc_dataloaders()`` returns one
+        process's training stream and the whole validation split, so under DDP every rank
+        fits the same posterior / temperature / density and all ranks hold the same model.
+        """
         dm = trainer.datamodule
+        if dm is not None and hasattr(dm, "posthoc_dataloaders"):
+            return dm.posthoc_dataloaders()
         if dm is not None:
             return dm.train_dataloader(), dm.val_dataloader()
         return trainer.train_dataloader, trainer.val_dataloaders

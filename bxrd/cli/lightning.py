@@ -13,6 +13,7 @@ from argparse import ArgumentError
 
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
+from bxrd.callbacks.checkpoint import LastCheckpoint
 from bxrd.callbacks.finalize import Finalize
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
@@ -41,6 +42,15 @@ class BxrdCLI(LightningCLI):
             apply_on="instantiate",
         )
 
+    def instantiate_classes(self) -> None:
+        """Instantiate; an input error (e.g. a missing dataset) names the YAML file(s)."""
+        try:
+            super().instantiate_classes()
+        except BxrdInputError as exc:
+            files = self.config.get(str(self.subcommand), self.config).get("config") or []
+            prefix = ", ".join(str(getattr(f, "relative", f)) for f in files)
+            raise BxrdInputError(f"{prefix}: {exc}" if prefix else str(exc)) from None
+
     def before_fit(self) -> None:
         """Add :class:`Finalize` unless the trainer YAML lists it."""
         if not any(isinstance(c, Finalize) for c in self.trainer.callbacks):
@@ -54,7 +64,8 @@ def _config_files(argv: list[str]) -> list[str]:
 def run_lightning(argv: list[str]) -> BxrdCLI:
     """Run LightningCLI on ``argv`` (``fit --config ...``).
 
-    Only ``fit`` writes the resolved ``config.yaml`` (into its run folder); evaluation runs
+    A :class:`~bxrd.callbacks.checkpoint.LastCheckpoint` is always added, so a stopped fit
+    resumes with ``--ckpt_path last``. Only ``fit`` writes the resolved ``config.yaml`` (into its run folder); evaluation runs
     must not drop one into the working directory when they have no logger. A configuration
     error is one line naming the YAML file(s), not the full usage.
 
@@ -70,7 +81,7 @@ def run_lightning(argv: list[str]) -> BxrdCLI:
                 subclass_mode_model=True,
                 save_config_callback=SaveConfigCallback if argv[:1] == ["fit"] else None,
                 seed_everything_default=0,
-                trainer_defaults=TRAINER_DEFAULTS,
+                trainer_defaults={**TRAINER_DEFAULTS, "callbacks": [LastCheckpoint()]},
                 save_config_kwargs={"overwrite": True},
                 parser_kwargs={"exit_on_error": False},
                 args=argv,

@@ -17,27 +17,37 @@ is real-structure patterns only). Training patterns are rendered on the fly from
   of a class and t from the VSS of that class.
 
 So ``[vss]``, ``[syn]``, ``[syn, rss]``, ``[vss, rss]`` are the rows of the paper's matrices;
-``rss_synthesis_fraction`` sweeps the synthesis proportion. Deterministic under ``seed`` (with
-``seed_everything(workers=True)``, as the CLI does).
+``rss_synthesis_fraction`` sweeps the synthesis proportion. The training stream is a function
+of ``seed``, the epoch and the rank (:mod:`bxrd.data.datasets`): deterministic under ``seed``
+and world size, different on every rank and DataLoader worker.
+
+The file is read lazily (:class:`~bxrd.data.store.PatternStore`): instantiating the module
+(what LightningCLI's links need: classes, grid, wavelength) reads attributes only; stored
+validation / test patterns are read per batch. Under DDP, validation and test are split
+between ranks without repeats (metrics sync over all ranks), training positions are split by
+:class:`~bxrd.data.datasets.StreamSampler`, and :meth:`XRDDataModule.posthoc_dataloaders`
+gives every rank the same full data for post-hoc fits.
+
+A missing dataset is an error unless ``build`` asks for it to be built from ``build_config``.
 """
 
 from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 import pytorch_lightning as pl
-import torch
-from torch.utils.data import DataLoader
+from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
-from bxrd.data.build import TASKS, build_dataset, load_build_config
-from bxrd.data.datasets import SOURCES, AugmentedStream, FixedPatterns
-from bxrd.data.store import PatternSet, load_pattern_set
+from bxrd.data.datasets import SOURCES, AugmentedStream, StoredPatterns, StreamSampler
+from bxrd.data.store import PatternStore
 from bxrd.errors import BxrdInputError
 from bxrd.xrd.augment import AugmentConfig, Augmenter
 from bxrd.xrd.grid import TwoThetaGrid
+from bxrd.xrd.reflections import strongest_reflections
 from bxrd.xrd.render import Renderer
 from bxrd.xrd.stick_batch import StickBatch
 
@@ -49,25 +59,29 @@ class XRDDataModule(pl.LightningDataModule):
 
     Args:
         dataset: HDF5 file written by ``bxrd data build``.
-        build_config: YAML of ``bxrd data build`` run when ``dataset`` does not exist yet.
+        build_config: YAML of ``bxrd data build`` that makes ``dataset`` (named in the error
+            when the file is missing; run only with ``build``).
+        build: build ``dataset`` from ``build_config`` when it is missing (else: an error).
         task: ``space_group``, ``structure_type`` or ``in_library``.
         train_sources: subset of ``rss``, ``vss``, ``syn``.
         with_ter: use TER structures as VSS (False: templates only).
         rss_synthesis_fraction: fraction of RSS training structures per class used as e in SYN.
         use_pretrain: add the ``pretrain`` split to the RSS training pool.
-        samples_per_epoch: rendered training patterns per epoch.
-        batch_size: patterns per batch.
+        samples_per_epoch: rendered training patterns per epoch (all ranks together).
+        batch_size: patterns per batch (per rank).
         augment: augmentation of training patterns.
         eval_clean_only: validate and test on clean patterns only (else clean + stored
             augmented variants).
         num_workers: DataLoader workers.
-        seed: seed of the synthesis reservation.
+        seed: seed of the synthesis reservation and of the training stream.
+        verify: check the file's content hash before use (one streaming pass over the file).
     """
 
     def __init__(
         self,
         dataset: str = "data/quickstart/dataset.h5",
         build_config: str | None = "configs/build/quickstart.yaml",
+        build: bool = False,
         task: Task = "space_group",
         train_sources: list[str] | None = None,
         with_ter: bool = True,
@@ -79,49 +93,66 @@ class XRDDataModule(pl.LightningDataModule):
         eval_clean_only: bool = False,
         num_workers: int = 0,
         seed: int = 0,
+        verify: bool = True,
     ) -> None:
         super().__init__()
         sources = list(train_sources or ["syn", "rss", "vss"])
         unknown = set(sources) - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown train_sources {sorted(unknown)}; choose from {SOURCES}")
-        if task not in TASKS:
-            raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
+        if task not in get_args(Task):
+            raise ValueError(f"unknown task {task!r}; choose from {get_args(Task)}")
         if not 0.0 <= rss_synthesis_fraction <= 1.0:
             raise ValueError(
                 f"rss_synthesis_fraction must be in [0, 1], got {rss_synthesis_fraction}"
             )
-        self.dataset, self.build_config, self.task = Path(dataset), build_config, task
+        self.dataset, self.task = Path(dataset), task
+        self.build_config, self.build = build_config, build
         self.train_sources, self.with_ter = sources, with_ter
         self.rss_synthesis_fraction, self.use_pretrain = rss_synthesis_fraction, use_pretrain
         self.samples_per_epoch, self.batch_size = samples_per_epoch, batch_size
         self.augment = augment or AugmentConfig()
         self.eval_clean_only, self.num_workers, self.seed = eval_clean_only, num_workers, seed
+        self.verify = verify
+        self._verified = False
 
     # -- the dataset file -------------------------------------------------------------------
-    def prepare_data(self) -> None:
-        """Build the dataset from ``build_config`` if the file is missing."""
-        if self.dataset.is_file():
-            return
+    def _build(self) -> None:
+        """Run ``build_config`` with its output set to the folder of ``dataset``."""
+        from bxrd.data.build import build_dataset, load_build_config
+
         if self.build_config is None:
-            raise BxrdInputError(f"{self.dataset}: no such dataset; run `bxrd data build` first")
+            raise BxrdInputError(f"data.build is set but data.build_config is not ({self.dataset})")
         config = load_build_config(self.build_config)
         config.output = str(self.dataset.parent)
         build_dataset(config)
 
     @cached_property
-    def data(self) -> PatternSet:
-        """The loaded dataset (built first if missing)."""
-        self.prepare_data()
-        data = load_pattern_set(self.dataset)
-        if self.task not in data.labels:
+    def store(self) -> PatternStore:
+        """The dataset file, opened lazily (built first only when ``build`` asks for it).
+
+        Raises:
+            BxrdInputError: the file is missing (and ``build`` is off), is not a dataset, or
+                has no labels for ``task``.
+        """
+        if not self.dataset.is_file():
+            if not self.build:
+                recipe = f" --config {self.build_config}" if self.build_config else ""
+                raise BxrdInputError(
+                    f"data.dataset {self.dataset} does not exist; build it first with "
+                    f"`bxrd data build{recipe} --output {self.dataset.parent}`, or set "
+                    "data.build: true to build it from data.build_config"
+                )
+            self._build()
+        store = PatternStore(self.dataset)
+        if self.task not in store.classes:
             raise BxrdInputError(f"{self.dataset}: no labels for task {self.task!r}")
-        return data
+        return store
 
     @property
     def class_names(self) -> list[str]:
         """Class names of the task, index order."""
-        return list(self.data.classes[self.task])
+        return list(self.store.classes[self.task])
 
     @property
     def n_classes(self) -> int:
@@ -131,29 +162,40 @@ class XRDDataModule(pl.LightningDataModule):
     @property
     def in_length(self) -> int:
         """Points per pattern."""
-        return int(self.data.patterns.shape[1])
+        return len(self.store.two_theta)
 
     @property
     def wavelength(self) -> float:
         """Wavelength of the patterns, Å."""
-        return float(self.data.wavelength)
+        return self.store.wavelength
 
     @property
     def grid(self) -> TwoThetaGrid:
         """The dataset's 2θ grid (degrees)."""
-        tt = self.data.two_theta
+        tt = self.store.two_theta
         return TwoThetaGrid(float(tt[0]), float(tt[-1]), float(round(tt[1] - tt[0], 10)))
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        """Class index of every stored pattern for the task, shape (N,)."""
+        return self.store.labels(self.task)
+
+    def provenance(self, key: str) -> np.ndarray:
+        """One provenance field of every stored pattern, shape (N,) (cached)."""
+        cache = self.__dict__.setdefault("_provenance", {})
+        if key not in cache:
+            cache[key] = self.store.provenance(key)
+        return cache[key]
 
     def class_counts(self, split: str) -> dict[str, int]:
         """Patterns per class in a stored split."""
-        y = self.data.labels[self.task][self._rows(split)]
+        y = self.labels[self._rows(split)]
         return {name: int((y == i).sum()) for i, name in enumerate(self.class_names)}
 
     def _rows(self, split: str) -> np.ndarray:
-        prov = self.data.provenance
-        rows = np.asarray(prov["split"]) == split
+        rows = self.provenance("split") == split
         if self.eval_clean_only:
-            rows &= np.asarray(prov["augmentation"]) == "none"
+            rows &= self.provenance("augmentation") == "none"
         return np.nonzero(rows)[0]
 
     def class_reflections(self, n: int = 15) -> dict[str, list[dict]]:
@@ -162,51 +204,38 @@ class XRDDataModule(pl.LightningDataModule):
         The representative is the first real-side training structure of the class (sorted
         ids), else the first structure of the class; used to name attribution regions by hkl.
         """
-        prov, labels = self.data.provenance, self.data.labels[self.task]
-        grid = self.grid
+        source, split = self.provenance("source"), self.provenance("split")
         chosen: dict[int, tuple[int, str]] = {}
         for sid, i in zip(*self._structure_rows(), strict=True):
-            rank = 0 if (prov["source"][i], prov["split"][i]) == ("rss", "train") else 1
-            c = int(labels[i])
+            rank = 0 if (source[i], split[i]) == ("rss", "train") else 1
+            c = int(self.labels[i])
             if c not in chosen or (rank, sid) < chosen[c]:
                 chosen[c] = (rank, sid)
-        out = {}
-        for c, (_, sid) in sorted(chosen.items()):
-            s = self.data.sticks[sid]
-            inside = np.nonzero((s.two_theta >= grid.start) & (s.two_theta <= grid.stop))[0]
-            top = inside[np.argsort(s.intensity[inside])[::-1][:n]]
-            out[self.class_names[c]] = [
-                {
-                    "two_theta": round(float(s.two_theta[i]), 3),
-                    "hkl": "".join(str(int(h)) for h in s.hkl[i])
-                    if np.all(np.abs(s.hkl[i]) < 10)
-                    else " ".join(str(int(h)) for h in s.hkl[i]),
-                    "intensity": round(float(s.intensity[i]), 2),
-                    "structure": sid,
-                }
-                for i in sorted(top, key=lambda i: s.two_theta[i])
+        sticks = self.store.sticks()
+        grid = self.grid
+        return {
+            self.class_names[c]: [
+                {**r, "structure": sid}
+                for r in strongest_reflections(sticks[sid], (grid.start, grid.stop), n)
             ]
-        return out
+            for c, (_, sid) in sorted(chosen.items())
+        }
 
     def _structure_rows(self) -> tuple[list[str], np.ndarray]:
         """Return structure ids (sorted) and the first stored pattern of each.
 
         All patterns of a structure share its labels, source and split.
         """
-        first: dict[str, int] = {}
-        for i, sid in enumerate(self.data.provenance["structure_id"]):
-            first.setdefault(sid, i)
-        ids = sorted(first)
-        return ids, np.array([first[s] for s in ids], dtype=np.int64)
+        ids, first = np.unique(self.provenance("structure_id"), return_index=True)
+        return ids.tolist(), first.astype(np.int64)
 
     # -- pools ------------------------------------------------------------------------------
     def training_pools(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """Structure ids, their labels, source → rows, and the SYN partner (VSS) rows."""
-        prov = self.data.provenance
         ids, first = self._structure_rows()
-        src = np.asarray(prov["source"])[first]
-        split = np.asarray(prov["split"])[first]
-        y = self.data.labels[self.task][first]
+        src = self.provenance("source")[first]
+        split = self.provenance("split")[first]
+        y = self.labels[first]
         train_splits = ("train", "pretrain") if self.use_pretrain else ("train",)
         rss = np.nonzero((src == "rss") & np.isin(split, train_splits))[0]
         vss = np.nonzero((src == "vss") & (split == "train"))[0] if self.with_ter else rss
@@ -224,53 +253,87 @@ class XRDDataModule(pl.LightningDataModule):
         return ids, y, {k: v for k, v in pools.items() if k in self.train_sources}, vss
 
     # -- loaders ----------------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Check the file's content hash (once; Lightning calls this on one process per node)."""
+        if self.verify and not self._verified:
+            self.store.verify()
+            self._verified = True
+
     def setup(self, stage: str | None = None) -> None:
         """Create the datasets of ``stage`` (``fit``, ``validate``, ``test``, ``predict``)."""
-        data = self.data
-        labels = data.labels[self.task]
+        if self.trainer is None:  # used without a Trainer: nobody else calls prepare_data
+            self.prepare_data()
         if stage in ("fit", None):
             ids, y, pools, partners = self.training_pools()
-            if not data.sticks:
+            sticks = self.store.sticks()
+            if not sticks:
                 raise BxrdInputError(f"{self.dataset}: no cached sticks for on-the-fly training")
-            sticks = StickBatch.from_patterns([data.sticks[s] for s in ids])
             renderer = Renderer(
-                self.grid, data.wavelength, min_size_nm=min(self.augment.size_range_nm)
+                self.grid, self.wavelength, min_size_nm=min(self.augment.size_range_nm)
             )
             self.train_set = AugmentedStream(
-                sticks,
+                StickBatch.from_patterns([sticks[s] for s in ids]),
                 y,
                 pools,
                 Augmenter(renderer, self.augment),
                 self.samples_per_epoch,
                 syn_partners=partners,
+                seed=self.seed,
             )
         for split in ("val", "test"):
             rows = self._rows(split)
-            setattr(self, f"{split}_set", FixedPatterns(data.patterns[rows], labels[rows]))
+            setattr(self, f"{split}_set", StoredPatterns(self.store, rows, self.labels[rows]))
 
-    def _loader(self, dataset: torch.utils.data.Dataset, shuffle: bool = False) -> DataLoader:
+    def _world(self) -> tuple[int, int]:
+        """World size and global rank of the attached trainer ((1, 0) without one)."""
+        if self.trainer is None:
+            return 1, 0
+        return self.trainer.world_size, self.trainer.global_rank
+
+    def _loader(self, dataset: Dataset, sampler: Sampler | None = None) -> DataLoader:
         if len(dataset) == 0:
             raise BxrdInputError(f"{self.dataset}: this split has no patterns")
+        if self.num_workers > 0:
+            self.store.close()  # workers open their own handle; none is inherited open
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 
+    def _stored_loader(self, dataset: Dataset) -> DataLoader:
+        """Serve this rank's share of a stored split, without repeats (they would bias metrics)."""
+        world, rank = self._world()
+        if world == 1:
+            return self._loader(dataset)
+        return self._loader(dataset, UnrepeatedDistributedSampler(dataset, world, rank, False))
+
     def train_dataloader(self) -> DataLoader:
-        """Serve freshly rendered training batches."""
-        return self._loader(self.train_set)
+        """Serve this rank's freshly rendered training batches."""
+        world, rank = self._world()
+        return self._loader(self.train_set, StreamSampler(len(self.train_set), world, rank))
 
     def val_dataloader(self) -> DataLoader:
-        """Serve the stored validation patterns."""
-        return self._loader(self.val_set)
+        """Serve this rank's share of the stored validation patterns."""
+        return self._stored_loader(self.val_set)
 
     def test_dataloader(self) -> DataLoader:
-        """Serve the stored real-structure test patterns."""
-        return self._loader(self.test_set)
+        """Serve this rank's share of the stored real-structure test patterns."""
+        return self._stored_loader(self.test_set)
 
     def predict_dataloader(self) -> DataLoader:
-        """Serve the test patterns."""
-        return self._loader(self.test_set)
+        """Serve this rank's share of the test patterns."""
+        return self._stored_loader(self.test_set)
+
+    def posthoc_dataloaders(self) -> tuple[DataLoader, DataLoader]:
+        """Training stream (epoch 0 of a single process) and the whole validation split.
+
+        The same on every rank, whatever the world size: post-hoc fits (Laplace posterior,
+        temperature, feature density) read these, so every rank computes the same result
+        from all the data and the one written checkpoint matches a single-process fit.
+        """
+        return self._loader(self.train_set, StreamSampler(len(self.train_set))), self._loader(
+            self.val_set
+        )

@@ -1,23 +1,32 @@
-"""Torch datasets over a :class:`~bxrd.data.store.PatternSet`; batches are dicts.
+"""Torch datasets over a dataset file; batches are dicts.
 
-* :class:`FixedPatterns` serves stored patterns (validation, test, prediction).
+* :class:`StoredPatterns` serves stored patterns (validation, test, prediction), read from
+  the HDF5 file one batch at a time.
 * :class:`AugmentedStream` renders a fresh training batch from cached sticks on every fetch:
   a class is drawn uniformly (balanced classes), then a training source among ``rss``,
   ``vss`` and ``syn`` that has that class, then structures, then augmentation; ``syn``
   mixes an RSS and a VSS pattern of the class (:func:`bxrd.data.syn.synthesize`). Rendering
   is batched through ``__getitems__``, so a DataLoader worker renders a whole batch at once.
+* :class:`StreamSampler` hands each rank its own positions in the stream, epoch after epoch.
+
+The random draws of a batch are a function of ``(seed, position of its first item)`` alone.
+Positions are ``epoch * length + k`` with ``k ≡ rank (mod world size)``, so every epoch,
+every rank and every DataLoader worker (which receives whole batches of positions) draws
+different patterns, and a rerun with the same seed and world size draws the same ones,
+whatever the number of workers.
 
 Every item is ``{"pattern": (L,) float32, "label": () int64}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, DistributedSampler
 
+from bxrd.data.store import PatternStore
 from bxrd.data.syn import synthesize
 from bxrd.xrd.augment import Augmenter
 from bxrd.xrd.stick_batch import StickBatch
@@ -26,23 +35,60 @@ from bxrd.xrd.stick_batch import StickBatch
 SOURCES: tuple[str, ...] = ("rss", "vss", "syn")
 
 
-class FixedPatterns(Dataset):
-    """Stored patterns with labels.
+class StoredPatterns(Dataset):
+    """Stored patterns of some rows of a dataset file, with labels, read per batch.
 
     Args:
-        patterns: shape (N, L).
-        labels: shape (N,).
+        store: the dataset file.
+        rows: rows of the file served, shape (N,).
+        labels: label of each served row, shape (N,).
     """
 
-    def __init__(self, patterns: np.ndarray, labels: np.ndarray) -> None:
-        self.patterns = torch.as_tensor(patterns, dtype=torch.float32)
+    def __init__(self, store: PatternStore, rows: np.ndarray, labels: np.ndarray) -> None:
+        self.store, self.rows = store, np.asarray(rows, dtype=np.int64)
         self.labels = torch.as_tensor(labels, dtype=torch.int64)
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.rows)
+
+    @property
+    def patterns(self) -> torch.Tensor:
+        """All served patterns in memory, shape (N, L) (for small splits and tools)."""
+        return torch.from_numpy(self.store.patterns(self.rows))
+
+    def first(self, n: int) -> torch.Tensor:
+        """Read the first ``n`` served patterns, shape (min(n, N), L)."""
+        return torch.from_numpy(self.store.patterns(self.rows[:n]))
+
+    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, torch.Tensor]]:
+        """Read the patterns of a batch in one HDF5 call."""
+        x = torch.from_numpy(self.store.patterns(self.rows[np.asarray(indices)]))
+        return [{"pattern": x[k], "label": self.labels[i]} for k, i in enumerate(indices)]
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        return {"pattern": self.patterns[i], "label": self.labels[i]}
+        return self.__getitems__([i])[0]
+
+
+class StreamSampler(DistributedSampler):
+    """Positions of one rank in an :class:`AugmentedStream` for the current epoch.
+
+    Yields ``epoch * total + k`` for ``k = rank, rank + world, ...`` below ``total`` (the
+    stream length rounded up to a multiple of the world size), so ranks split an epoch's
+    ``length`` patterns between them. A ``DistributedSampler``, so Lightning keeps it and
+    calls :meth:`set_epoch` every epoch.
+
+    Args:
+        length: patterns per epoch, all ranks together.
+        num_replicas: world size.
+        rank: global rank.
+    """
+
+    def __init__(self, length: int, num_replicas: int = 1, rank: int = 0) -> None:
+        super().__init__(range(length), num_replicas=num_replicas, rank=rank, shuffle=False)
+
+    def __iter__(self) -> Iterator[int]:
+        start = self.epoch * self.total_size
+        return iter(range(start + self.rank, start + self.total_size, self.num_replicas))
 
 
 class AugmentedStream(Dataset):
@@ -57,6 +103,7 @@ class AugmentedStream(Dataset):
         length: patterns per epoch.
         syn_partners: VSS rows that ``t`` is drawn from (needed with ``syn``); classes without
             a VSS partner are not synthesised.
+        seed: seed of the stream (see the module docstring).
     """
 
     def __init__(
@@ -67,11 +114,13 @@ class AugmentedStream(Dataset):
         augmenter: Augmenter,
         length: int,
         syn_partners: Sequence[int] = (),
+        seed: int = 0,
     ) -> None:
         unknown = set(pools) - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown training source(s) {sorted(unknown)}; choose from {SOURCES}")
         self.sticks, self.labels, self.augmenter, self.length = sticks, labels, augmenter, length
+        self.seed = seed
         self.syn_partner = self._by_class(syn_partners)
         self.by_source_class = {name: self._by_class(rows) for name, rows in pools.items()}
         if "syn" in self.by_source_class:
@@ -89,12 +138,17 @@ class AugmentedStream(Dataset):
     def __len__(self) -> int:
         return self.length
 
+    def batch_seed(self, position: int) -> int:
+        """Seed of the batch starting at stream ``position``: independent streams per position."""
+        state = np.random.SeedSequence([self.seed, position]).generate_state(2, np.uint32)
+        return int(state[0]) << 32 | int(state[1])
+
     def _pick(self, rows: np.ndarray, gen: torch.Generator) -> int:
         return int(rows[torch.randint(len(rows), (1,), generator=gen)])
 
     def __getitems__(self, indices: Sequence[int]) -> list[dict[str, torch.Tensor]]:
-        """Render ``len(indices)`` patterns; the indices only set the count (draws are random)."""
-        gen = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,))))
+        """Render ``len(indices)`` patterns drawn from ``(seed, indices[0])`` (stream positions)."""
+        gen = torch.Generator().manual_seed(self.batch_seed(int(indices[0])))
         n = len(indices)
         main, partner, classes = [], [], []
         for _ in range(n):

@@ -1,4 +1,10 @@
-"""The ``bxrd data build|ter|simulate`` commands (jsonargparse; ``--config`` everywhere)."""
+"""The ``bxrd data build|ter|simulate`` commands (jsonargparse; ``--config`` everywhere).
+
+``build`` and ``simulate`` take ``--backend loky|dask`` and ``--scheduler ADDRESS`` (or the same
+keys in their YAML): the simulation runs on local processes, on a local Dask cluster (no
+address) or on a running Dask scheduler; the dataset is the same, content hash included.
+Ctrl-C stops a job with one line; finished stick files are kept and the same command resumes.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from bxrd.crystal.ter import TERConfig, run_ter, write_ter
 from bxrd.data.build import BuildConfig, build_dataset, load_templates
 from bxrd.errors import BxrdInputError
 from bxrd.xrd.simulate import DEFAULT_SIM_RANGE
+from bxrd.xrd.simulate_batch import Backend, compute_backend
 
 
 @dataclass
@@ -39,7 +46,10 @@ class SimulateJob:
         output: folder of ``<id>.npz`` stick files; existing ones are kept.
         wavelength: name (CuKa, MoKa1, ...) or Å.
         sim_range: simulated range, degrees 2θ.
-        n_jobs: parallel workers (-1: all cores).
+        n_jobs: parallel workers (-1: all cores, or all workers of a Dask cluster).
+        backend: ``loky`` (local processes) or ``dask``.
+        scheduler: Dask scheduler address (``tcp://host:8786``); None with ``dask``: a local
+            Dask cluster.
     """
 
     structures: str | list[str] | None = None
@@ -47,6 +57,22 @@ class SimulateJob:
     wavelength: str = "CuKa"
     sim_range: tuple[float, float] = DEFAULT_SIM_RANGE
     n_jobs: int = -1
+    backend: Backend = "loky"
+    scheduler: str | None = None
+
+
+@dataclass
+class BuildJob(BuildConfig):
+    """Build a labelled, split pattern dataset (the recipe of ``BuildConfig``, plus where).
+
+    Attributes:
+        backend: where structures are simulated: ``loky`` (local processes) or ``dask``.
+        scheduler: Dask scheduler address (``tcp://host:8786``); None with ``dask``: a local
+            Dask cluster.
+    """
+
+    backend: Backend = "loky"
+    scheduler: str | None = None
 
 
 def run_ter_job(job: TERJob) -> None:
@@ -70,19 +96,23 @@ def run_simulate_job(job: SimulateJob) -> None:
     loaded = load_structures(job.structures)
     print(loaded.summary())
     metas = {sid: {"id": sid, "source": str(p)} for sid, p in loaded.paths.items()}
-    report = simulate_to_dir(
-        loaded.structures, job.output, metas, job.wavelength, job.sim_range, job.n_jobs
-    )
+    with compute_backend(job.backend, job.scheduler) as where:
+        print(f"simulating on {where}", file=sys.stderr)
+        report = simulate_to_dir(
+            loaded.structures, job.output, metas, job.wavelength, job.sim_range, job.n_jobs
+        )
     print(report.summary())
 
 
-def run_build_job(job: BuildConfig) -> None:
-    """Execute a :class:`~bxrd.data.build.BuildConfig`."""
-    build_dataset(job)
+def run_build_job(job: BuildJob) -> None:
+    """Execute a :class:`BuildJob`: the build, with simulation on the chosen backend."""
+    with compute_backend(job.backend, job.scheduler) as where:
+        print(f"simulating on {where}", file=sys.stderr)
+        build_dataset(job)
 
 
 DATA_COMMANDS: dict[str, tuple[type, Callable]] = {
-    "build": (BuildConfig, run_build_job),
+    "build": (BuildJob, run_build_job),
     "ter": (TERJob, run_ter_job),
     "simulate": (SimulateJob, run_simulate_job),
 }
@@ -110,7 +140,7 @@ def build_parser() -> tuple[ArgumentParser, dict[str, ArgumentParser]]:
 
 
 def data_main(argv: list[str]) -> int:
-    """Run ``bxrd data ...``; exit code 0, or 2 on bad input (message on stderr)."""
+    """Run ``bxrd data ...``; exit code 0, 2 on bad input, 130 on Ctrl-C (one line on stderr)."""
     parser, job_parsers = build_parser()
     args = parser.parse_args(argv)
     name = args.data_command
@@ -121,4 +151,11 @@ def data_main(argv: list[str]) -> int:
     except BxrdInputError as exc:
         print(f"bxrd: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            f"bxrd: interrupted; finished files in {namespace['output']} are kept, run the same "
+            "command again to resume",
+            file=sys.stderr,
+        )
+        return 130
     return 0

@@ -2,7 +2,9 @@
 
 ECE/MCE come from torchmetrics (``MulticlassCalibrationError``); NLL and the multiclass Brier
 score are defined here on *probabilities* (the output of any Bayesian predictive), with their
-state registered by ``add_state`` so they sync across devices.
+state registered by ``add_state`` so they sync across devices: under DDP, ``compute`` gives
+the value over all processes' data. :class:`PredictionStore` gathers the probabilities
+themselves the same way, for figures drawn on one process.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import torch
 from torchmetrics import Metric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassCalibrationError
+from torchmetrics.utilities import dim_zero_cat
 
 
 class MulticlassNLL(Metric):
@@ -59,6 +62,29 @@ class MulticlassBrierScore(Metric):
     def compute(self) -> torch.Tensor:
         """Mean Brier score."""
         return (self.total / self.count).float()
+
+
+class PredictionStore(Metric):
+    """Every probability vector and label seen; ``compute`` gathers them from all processes.
+
+    ``compute`` is a collective call under DDP: every rank must make it.
+    """
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("probs", default=[], dist_reduce_fx="cat")
+        self.add_state("labels", default=[], dist_reduce_fx="cat")
+
+    def update(self, probs: torch.Tensor, target: torch.Tensor) -> None:
+        """Add probabilities (B, C) and integer targets (B,)."""
+        self.probs.append(probs.detach())
+        self.labels.append(target.detach())
+
+    def compute(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All probabilities (N, C) and targets (N,), every process's included."""
+        return dim_zero_cat(self.probs), dim_zero_cat(self.labels)
 
 
 def classification_metrics(

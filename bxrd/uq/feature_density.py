@@ -74,8 +74,9 @@ class FeatureDensity:
 @torch.no_grad()
 def _features(net: VGG1D, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
     feats, labels = [], []
+    device = next(net.parameters()).device
     for x, y in map(labelled, loader):
-        feats.append(net.penultimate(x))
+        feats.append(net.penultimate(x.to(device)).cpu())
         labels.append(y)
     return torch.cat(feats).double(), torch.cat(labels)
 

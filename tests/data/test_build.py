@@ -110,8 +110,7 @@ def test_training_pools_never_touch_test_structures(built):
     _, path = built
     dm = XRDDataModule(str(path), build_config=None, train_sources=["syn", "rss", "vss"])
     ids, _, pools, partners = dm.training_pools()
-    prov = dm.data.provenance
-    split = dict(zip(prov["structure_id"], prov["split"], strict=True))
+    split = dict(zip(dm.provenance("structure_id"), dm.provenance("split"), strict=True))
     used = {ids[i] for rows in pools.values() for i in rows} | {ids[i] for i in partners}
     assert used and all(split[s] == "train" for s in used)
 
@@ -131,7 +130,7 @@ def test_class_reflections_come_from_a_real_training_structure(built):
     _, path = built
     dm = XRDDataModule(str(path), build_config=None)
     refs = dm.class_reflections(n=5)
-    prov = dm.data.provenance
+    prov = {k: dm.provenance(k) for k in ("structure_id", "source", "split")}
     kind = {
         s: (src, sp)
         for s, src, sp in zip(prov["structure_id"], prov["source"], prov["split"], strict=True)
@@ -156,9 +155,8 @@ def test_synthesis_reserves_a_share_of_every_class(built, fraction):
         rss_synthesis_fraction=fraction,
     )
     ids, y, pools, partners = dm.training_pools()
-    prov = dm.data.provenance
-    pairs = zip(prov["source"], prov["split"], strict=True)
-    kind = dict(zip(prov["structure_id"], pairs, strict=True))
+    pairs = zip(dm.provenance("source"), dm.provenance("split"), strict=True)
+    kind = dict(zip(dm.provenance("structure_id"), pairs, strict=True))
     real = np.array([i for i, s in enumerate(ids) if kind[s] == ("rss", "train")])
     assert not set(pools["rss"]) & set(pools["syn"])
     assert set(pools["rss"]) | set(pools["syn"]) <= set(real)

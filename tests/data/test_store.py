@@ -38,3 +38,29 @@ def test_modified_or_foreign_files_are_refused(tmp_path):
     (tmp_path / "junk.h5").write_bytes(b"junk")
     with pytest.raises(BxrdInputError, match="junk.h5: not a bxrd dataset"):
         load_pattern_set(tmp_path / "junk.h5")
+
+
+def test_lazy_store_reads_rows_and_hashes_in_chunks(tmp_path):
+    from bxrd.data.store import CHUNK_ROWS, PatternStore
+
+    rng = np.random.default_rng(1)
+    n = 3 * CHUNK_ROWS + 5
+    data = PatternSet(
+        patterns=rng.random((n, 40)).astype(np.float32),
+        two_theta=np.linspace(10, 80, 40),
+        wavelength=0.7093,
+        labels={"space_group": rng.integers(0, 3, n)},
+        classes={"space_group": ["a", "b", "c"]},
+        provenance={"split": [["train", "val"][i % 2] for i in range(n)]},
+        config={},
+    )
+    digest = save_pattern_set(data, tmp_path / "d.h5")
+    store = PatternStore(tmp_path / "d.h5")
+    assert store.n_patterns == n and store.wavelength == 0.7093 and store.stored_hash == digest
+    rows = np.array([n - 1, 0, 17, 17, 2 * CHUNK_ROWS])  # any order, repeats, several chunks
+    assert np.array_equal(store.patterns(rows), data.patterns[rows])
+    with h5py.File(tmp_path / "d.h5") as f:
+        assert f["patterns"].chunks == (CHUNK_ROWS, 40)
+    assert store.content_hash(chunk_rows=7) == digest  # streamed = in-memory hash
+    store.verify()
+    assert list(store.provenance("split")[:3]) == ["train", "val", "train"]

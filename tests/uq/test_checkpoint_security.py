@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bxrd.errors import BxrdInputError
-from bxrd.uq.checkpoint import load_classifier, load_predictor
+from bxrd.inference.loading import load_classifier, load_predictor
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -117,8 +117,15 @@ def predict_files(
         with torch.enable_grad():
             attr = integrated_gradients(model, x.clone(), pred.prediction)
         explained = [
-            explain_pattern(model, p.intensity, a.numpy(), names[int(c)], model.grid.values)
-            for p, a, c in zip(patterns, attr, pred.prediction, strict=True)
+            explain_pattern(
+                model,
+                p.intensity,
+                a.numpy(),
+                names[int(c)],
+                model.grid.values,
+                candidates=tuple(names[int(j)] for j in top),
+            )
+            for p, a, c, top in zip(patterns, attr, pred.prediction, pred.topk_indices, strict=True)
         ]
     method = METHODS.get(type(model).__name__, type(model).__name__)
     out = []
@@ -145,11 +152,7 @@ def predict_files(
                 regions=[r.as_dict() for r in e.regions] if e else [],
                 measured_range=p.measured_range,
                 coverage=p.coverage,
-                reference=(
-                    {"structure": e.reference, "cell_scale": e.cell_scale}
-                    if e and e.reference
-                    else {}
-                ),
+                reference=e.reference_record() if e else {},
                 feature_distance=None if distance is None else float(distance[i]),
                 far_from_training=None if far is None else bool(far[i]),
             )

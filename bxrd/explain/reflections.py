@@ -200,7 +200,8 @@ def find_peaks(
 
     A peak is the highest point within ±``min_sep_deg``/2 and rises at least
     ``min_prominence`` × max above the higher of the two minima within ``base_deg`` on
-    either side (so noise on a background is not a peak).
+    either side, and at least 5 σ of the noise (σ from the median point-to-point change),
+    so noise on a background is not a peak.
 
     Args:
         pattern: intensities, shape (L,).
@@ -224,7 +225,9 @@ def find_peaks(
     right = np.concatenate([low[wide:], np.full(wide, np.inf)])  # min on [i, i+2w]
     foot = np.maximum(np.minimum(left, low), np.minimum(right, low))
     foot = np.where(np.isfinite(foot), foot, 0.0)
-    keep = (y >= running(y, half, -np.inf, "max")) & (y - foot >= min_prominence * y.max())
+    noise = 1.4826 * np.median(np.abs(np.diff(y))) / np.sqrt(2)  # robust σ of the noise
+    rise = max(min_prominence * y.max(), 5 * noise)
+    keep = (y >= running(y, half, -np.inf, "max")) & (y - foot >= rise)
     idx = np.nonzero(keep & (y > 0))[0]
     if len(idx):  # plateaus: keep the first point of equal neighbours
         idx = idx[np.concatenate([[True], np.diff(idx) > 1])]

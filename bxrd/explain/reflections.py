@@ -194,14 +194,15 @@ def find_peaks(
     two_theta: np.ndarray,
     min_prominence: float = 0.05,
     min_sep_deg: float = 0.2,
-    base_deg: float = 1.0,
+    base_deg: float = 0.5,
 ) -> np.ndarray:
     """2θ (degrees) of peaks: local maxima standing out from their surroundings.
 
     A peak is the highest point within ±``min_sep_deg``/2 and rises at least
     ``min_prominence`` × max above the higher of the two minima within ``base_deg`` on
-    either side, and at least 5 σ of the noise (σ from the median point-to-point change),
-    so noise on a background is not a peak.
+    either side, and at least 5 σ of the noise, so noise on a background is not a peak. Peaks
+    are looked for on the pattern smoothed by a 0.04° Gaussian; σ is the median absolute
+    difference between the pattern and its smoothed version (× 1.4826).
 
     Args:
         pattern: intensities, shape (L,).
@@ -210,8 +211,9 @@ def find_peaks(
         min_sep_deg: smallest distance between two peaks, degrees 2θ.
         base_deg: how far either side the foot of a peak is looked for, degrees 2θ.
     """
-    y = np.asarray(pattern, dtype=float)
+    raw = np.asarray(pattern, dtype=float)
     step = float(two_theta[1] - two_theta[0])
+    y = _smooth(raw, step, 0.04)
 
     def running(values: np.ndarray, half: int, fill: float, reduce: str) -> np.ndarray:
         padded = np.pad(values, half, mode="constant", constant_values=fill)
@@ -225,7 +227,7 @@ def find_peaks(
     right = np.concatenate([low[wide:], np.full(wide, np.inf)])  # min on [i, i+2w]
     foot = np.maximum(np.minimum(left, low), np.minimum(right, low))
     foot = np.where(np.isfinite(foot), foot, 0.0)
-    noise = 1.4826 * np.median(np.abs(np.diff(y))) / np.sqrt(2)  # robust σ of the noise
+    noise = 1.4826 * np.median(np.abs(raw - y))  # robust σ of what the smoothing removed
     rise = max(min_prominence * y.max(), 5 * noise)
     keep = (y >= running(y, half, -np.inf, "max")) & (y - foot >= rise)
     idx = np.nonzero(keep & (y > 0))[0]

@@ -65,7 +65,7 @@ dt{color:#555}dd{margin:0}.verdict{font-size:1.1em}.muted{color:#777}
 
 
 def _record(answer: Any) -> dict:
-    """The answer as a plain dict (dataclass fields, or the dict itself)."""
+    """Return the answer as a plain dict (dataclass fields, or the dict itself)."""
     if is_dataclass(answer) and not isinstance(answer, type):
         return asdict(answer)
     if isinstance(answer, dict):

@@ -60,6 +60,7 @@ FILMS = SHARED / "patterns" / "thinfilm_perovskites"
 
 
 @pytest.mark.skipif(not FILMS.is_dir(), reason="shared measured films absent")
+@pytest.mark.slow
 def test_integrated_gradients_are_complete_on_measured_films_where_a_median_baseline_is_not():
     """Background-subtracted films have a median ~0: the old median baseline lost the gain."""
     from captum.attr import IntegratedGradients

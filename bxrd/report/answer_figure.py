@@ -19,28 +19,12 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
+from bxrd.explain.figures import place_labels  # noqa: E402
+
 #: Colours: shaded decision windows, reference ticks, unexplained peaks.
 WINDOW, TICK, UNEXPLAINED = "#f5a623", "#1f5fa8", "#c62828"
 #: Largest number of classes drawn in the probability panel (the most probable ones).
 MAX_CLASSES = 10
-
-
-def _place(texts: list[Text], rows: int, dy: float, renderer) -> None:  # noqa: ANN001
-    """Move each text up by ``dy`` (axes fraction) rows until it overlaps no placed one.
-
-    Texts that fit in no row are hidden (their content is listed in the page's table).
-    """
-    placed: list = []
-    for t in texts:
-        x, y = t.get_position()
-        for row in range(rows):
-            t.set_position((x, y + row * dy))
-            box = t.get_window_extent(renderer).expanded(1.08, 1.1)
-            if not any(box.overlaps(b) for b in placed):
-                placed.append(box)
-                break
-        else:
-            t.set_visible(False)
 
 
 def _pattern_axes(
@@ -158,7 +142,6 @@ def answer_figure(
         probs, answer_record["probabilities"], answer_record["std"], answer_record["threshold"]
     )
     fig.subplots_adjust(left=0.065, right=0.98, top=0.95, bottom=0.09)
-    renderer = fig.canvas.get_renderer()
-    _place(window_labels, rows=2, dy=-0.07, renderer=renderer)
-    _place(tick_labels, rows=2, dy=0.24, renderer=renderer)
+    place_labels(fig, window_labels, rows=2, dy=-0.07)
+    place_labels(fig, tick_labels, rows=2, dy=0.24)
     return fig

@@ -156,8 +156,11 @@ class XRDDataModule(pl.LightningDataModule):
             rows &= np.asarray(prov["augmentation"]) == "none"
         return np.nonzero(rows)[0]
 
-    def class_reflections(self, n: int = 15) -> dict[str, list[dict]]:
-        """Strongest reflections of one representative structure per class (2θ on the grid).
+    def class_reflections(self, n: int | None = None) -> dict[str, list[dict]]:
+        """Reflections of one representative structure per class (2θ on the grid).
+
+        Every reflection of at least 1 % of the strongest (or the ``n`` strongest), so that
+        every reflection inside an attribution window can be named.
 
         The representative is the first real-side training structure of the class (sorted
         ids), else the first structure of the class; used to name attribution regions by hkl.
@@ -173,7 +176,8 @@ class XRDDataModule(pl.LightningDataModule):
         out = {}
         for c, (_, sid) in sorted(chosen.items()):
             s = self.data.sticks[sid]
-            inside = np.nonzero((s.two_theta >= grid.start) & (s.two_theta <= grid.stop))[0]
+            on_grid = (s.two_theta >= grid.start) & (s.two_theta <= grid.stop)
+            inside = np.nonzero(on_grid & (s.intensity >= 0.01 * s.intensity.max()))[0]
             top = inside[np.argsort(s.intensity[inside])[::-1][:n]]
             out[self.class_names[c]] = [
                 {

@@ -268,7 +268,11 @@ def explain_classes(
     two_theta: np.ndarray,
     n_regions: int = 3,
 ) -> list[Explanation]:
-    """Explain each class present in ``labels`` by its mean pattern and mean |attribution|.
+    """Explain each class present in ``labels`` by a typical pattern and its mean |attribution|.
+
+    The typical pattern is the class's pattern closest (cosine) to the class mean: the mean
+    itself mixes patterns of different cells (strain, shift augmentations), onto which no
+    single cell can be fitted to name the reflections.
 
     Args:
         model: the classifier (class names, reference reflections, wavelength).
@@ -279,10 +283,13 @@ def explain_classes(
         n_regions: regions per class.
     """
     per_class = mean_abs_by_class(attr, labels, len(model.class_names))
-    return [
-        explain_pattern(
-            model, x[labels == c].mean(0).numpy(), per_class[c].numpy(), name, two_theta, n_regions
-        )
-        for c, name in enumerate(model.class_names)
-        if (labels == c).any()
-    ]
+    out = []
+    for c, name in enumerate(model.class_names):
+        members = x[labels == c]
+        if len(members) == 0:
+            continue
+        cosine = torch.nn.functional.cosine_similarity(members, members.mean(0, keepdim=True))
+        typical = members[int(cosine.argmax())].numpy()
+        profile = per_class[c].numpy()
+        out.append(explain_pattern(model, typical, profile, name, two_theta, n_regions))
+    return out

@@ -85,6 +85,12 @@ def _neighbours(record: dict) -> list[dict]:
     return out
 
 
+def _short(file: str) -> str:
+    """Folder and name of a file (the full path is in the row's tooltip and its section)."""
+    path = Path(file)
+    return str(Path(path.parent.name) / path.name)
+
+
 def flags(record: dict) -> list[tuple[str, str]]:
     """Warnings on an answer as (text, severity ``warn`` or ``bad``)."""
     out = []
@@ -177,7 +183,8 @@ class HtmlReport:
         self._n_skipped += 1
         self._skipped.append({"file": file, "error": error})
         self._rows.append(
-            f'<tr class="skipped"><td>{_esc(file)}</td><td colspan="3">skipped</td>'
+            f'<tr class="skipped"><td title="{_esc(file)}">{_esc(_short(file))}</td>'
+            '<td colspan="3">skipped</td>'
             f'<td><span class="flag bad">{_esc(error)}</span></td></tr>'
         )
 
@@ -236,7 +243,8 @@ class HtmlReport:
         abstained = "yes" if record["abstain"] else "no"
         return (
             f'<tr class="{"abstain" if record["abstain"] else ""}">'
-            f'<td><a href="#{anchor}">{_esc(record["file"])}</a></td>'
+            f'<td><a href="#{anchor}" title="{_esc(record["file"])}">'
+            f"{_esc(_short(record['file']))}</a></td>"
             f"<td class='nw'>{_esc(label)}</td><td class='num'>{p:.3f} ± {s:.3f}</td>"
             f"<td>{abstained}</td><td>{tags}</td></tr>"
         )

@@ -103,7 +103,7 @@ def fit_reference(
     max_strain: float = 0.12,
     max_refine: float = 0.12,
     cycles: int = 3,
-    fit_on: int = 20,
+    fit_on: int = 12,
 ) -> FittedReference:
     """Fit reference reflections to a pattern (coarse isotropic scale, then anisotropic).
 

@@ -61,13 +61,17 @@ def integrated_gradients(
       and > 50 % of the gain on 31 % of films; β = 0.2, mean error 0.011, largest 0.11.
 
     Peaks (x > β) get the sign of their effect, background points (x < β) a small share.
+    The path points go through the network 128 at a time, so memory does not grow with
+    the number of patterns × steps.
     """
     from captum.attr import IntegratedGradients
 
     model.eval()
     ig = IntegratedGradients(ProbabilityOf(model))
     flat = (BASELINE_LEVEL * x.amax(dim=-1, keepdim=True)).expand_as(x)
-    return ig.attribute(x, baselines=flat, target=target, n_steps=n_steps).detach()
+    return ig.attribute(
+        x, baselines=flat, target=target, n_steps=n_steps, internal_batch_size=128
+    ).detach()
 
 
 def shap_values(

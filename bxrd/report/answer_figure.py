@@ -70,7 +70,7 @@ def _pattern_axes(
                 tick_ax.text(tt[k], 0.04, f"{reflections[k]['hkl']}", ha="center",
                              va="bottom", fontsize=7, color=TICK)
             )  # fmt: skip
-    tick_ax.set(ylim=(0, 1), yticks=[], xlabel="2θ (degrees, model wavelength)")
+    tick_ax.set(ylim=(0, 1), yticks=[])
     return window_labels, tick_labels
 
 
@@ -99,6 +99,7 @@ def answer_figure(
     model_two_theta: np.ndarray,
     model_intensity: np.ndarray,
     measured: tuple[np.ndarray, np.ndarray, float | None] | None,
+    model_wavelength: float,
 ) -> Figure:
     """Draw one answer.
 
@@ -109,6 +110,7 @@ def answer_figure(
         model_two_theta: model grid, degrees 2θ, shape (L,).
         model_intensity: the pattern the model read, shape (L,).
         measured: the file's 2θ (degrees), intensity and wavelength (Å or None), or None.
+        model_wavelength: Å, of the model grid.
     """
     fig = plt.figure(figsize=(11, 6.0 if measured is not None else 4.6))
     outer = fig.add_gridspec(1, 2, width_ratios=[3.2, 1], wspace=0.22)
@@ -117,9 +119,11 @@ def answer_figure(
     if measured is not None:
         raw = fig.add_subplot(left[0, 0])
         x, y, wl = measured
-        raw.plot(x, y, lw=0.7, color="#555555")
+        power = int(np.floor(np.log10(max(float(np.max(np.abs(y))), 1e-30))))
+        unit = "counts" if 0 <= power < 4 else rf"counts ($\times 10^{{{power}}}$)"
+        raw.plot(x, y / 10.0 ** (power if unit != "counts" else 0), lw=0.7, color="#555555")
         at = f"λ = {wl:.5g} Å" if wl else "wavelength not stated"
-        raw.set(ylabel="counts", xlim=(x[0], x[-1]))
+        raw.set(ylabel=unit, xlim=(x[0], x[-1]))
         raw.set_xlabel(f"2θ (degrees, {at})", fontsize=8, labelpad=1)
         raw.tick_params(labelsize=8)
         raw.set_title("measured, as given", fontsize=9, loc="left")
@@ -128,6 +132,7 @@ def answer_figure(
     ticks = fig.add_subplot(inner[1, 0], sharex=ax)
     ax.tick_params(labelbottom=False, labelsize=8)
     ticks.tick_params(labelsize=8)
+    ticks.set_xlabel(f"2θ (degrees, model grid, λ = {model_wavelength:.5g} Å)")
     ref = answer_record.get("reference") or {}
     window_labels, tick_labels = _pattern_axes(
         ax, ticks, model_two_theta, model_intensity, answer_record.get("regions", []),

@@ -121,13 +121,22 @@ class HtmlReport:
         axis: the model's 2θ grid and wavelength (the grid ``GriddedPattern.intensity`` is
             on); default: 10–80° in 0.02° steps, Cu Kα 1.54184 Å.
         title: page title.
+        file_wavelength: the wavelength the files were read with (``--wavelength``), used
+            when a file is read again for its "as given" panel.
 
     Use ``add`` per answered pattern as it is answered, ``add_skipped`` per file that could
     not be read, then ``close`` (or use the object as a context manager).
     """
 
-    def __init__(self, out_dir: str | Path, axis: Axis | None = None, title: str = "") -> None:
+    def __init__(
+        self,
+        out_dir: str | Path,
+        axis: Axis | None = None,
+        title: str = "",
+        file_wavelength: str | float | None = None,
+    ) -> None:
         self.out_dir = Path(out_dir)
+        self.file_wavelength = file_wavelength
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.axis = axis or Axis()
         self.title = title or "bxrd: answers with their evidence"
@@ -161,13 +170,15 @@ class HtmlReport:
             )
         if measured is None:
             try:
-                measured = read_pattern(pattern.source)
+                measured = read_pattern(pattern.source, self.file_wavelength)
             except (PatternFileError, BxrdInputError):
                 measured = None
         raw = None if measured is None else (
             measured.two_theta, measured.intensity, measured.wavelength
         )  # fmt: skip
-        fig = answer_figure(record, self.axis.two_theta, pattern.intensity, raw)
+        fig = answer_figure(
+            record, self.axis.two_theta, pattern.intensity, raw, self.axis.wavelength
+        )
         anchor = f"p{self._n_answered + 1}"
         self._n_answered += 1
         with self._sections.open("a", encoding="utf-8") as f:

@@ -106,6 +106,11 @@ def flags(record: dict) -> list[tuple[str, str]]:
     return out
 
 
+def _plain(value: Any) -> Any:
+    """JSON form of numpy scalars and arrays (e.g. in ``neighbours``); str otherwise."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
 def _png(fig: plt.Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=96)
@@ -184,7 +189,7 @@ class HtmlReport:
         with self._sections.open("a", encoding="utf-8") as f:
             f.write(self._section(record, anchor, _png(fig)))
         with self._records.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+            f.write(json.dumps(record, default=_plain) + "\n")
         self._rows.append(self._summary_row(record, anchor))
 
     def add_skipped(self, file: str, error: str) -> None:

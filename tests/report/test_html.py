@@ -10,6 +10,7 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -34,7 +35,7 @@ def page(tmp_path_factory):
     (answer,) = predict_files(model, patterns)
     (abstained,) = predict_files(model, patterns, threshold=0.999, explain=False)
     abstained = replace(abstained, file="second.xy")
-    close = [("CsPbBr3", "Pm-3m", 0.97), ("CsPbCl3", "Pm-3m", 0.91)]
+    close = [("CsPbBr3", "Pm-3m", 0.97), ("CsPbCl3", "Pm-3m", np.float32(0.91))]
     neighbour = {**asdict(answer), "file": "third.xy", "neighbours": close}
     with HtmlReport(tmp / "out", Axis(model.grid, model.hparams["wavelength"])) as report:
         report.add(answer, patterns[0])
@@ -84,12 +85,11 @@ def test_report_json_holds_the_same_answers(page):
     assert second["abstain"] and second["threshold"] == 0.999
     assert first["reference"]["reflections"]  # the fitted ticks drawn on the figure
     assert report["skipped"][0]["file"].endswith("broken.xy")
+    assert report["answers"][2]["neighbours"][1] == ["CsPbCl3", "Pm-3m", pytest.approx(0.91)]
     assert sum(first["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_a_pattern_off_the_report_grid_is_refused(tmp_path, page):
-    import numpy as np
-
     from bxrd.errors import BxrdInputError
     from bxrd.xrd.grid import TwoThetaGrid
     from bxrd.xrd.pattern_io import GriddedPattern

@@ -7,12 +7,16 @@ A reflection (hkl) of a cell with reciprocal metric tensor G* lies at
 and at 2θ = 2 asin(λ / 2d) (Bragg's law, :mod:`bxrd.xrd.wavelength`). The reference sticks
 stored with a model (hkl and 2θ at the reference cell) give g by least squares. A pattern of
 the same structure type but another composition has another cell: first a coarse isotropic
-scale (d → s·d) is searched, then each free component of g is refined in turn. The free
+scale (d → s·d) is searched, then the free components of g are refined, jointly on a grid
+(≤ 3 parameters, steps of 0.5 %) and then one at a time (steps of 0.02 %). The free
 components are those of the reference's metric symmetry — components equal in the reference
 (a = b: A = B; hexagonal: A = B = F) move together, zero ones stay zero — so a cubic reference
-keeps one parameter, a tetragonal or hexagonal one two, an orthorhombic one three. The
-refinement maximises Σ_k I_k · y(2θ_k), the measured intensity under the moved reflections
-(I_k the reference intensity), on the pattern smoothed by a 0.1° Gaussian.
+keeps one parameter, a tetragonal or hexagonal one two, an orthorhombic one three. The score
+is the cosine between the pattern (smoothed by a 0.1° Gaussian) and Gaussian sticks of the
+reference intensities at the moved positions: its norm term penalises piling several
+reflections onto one strong peak, which a plain Σ I_k · y(2θ_k) rewards. Measured on
+LaMnO3 (Pnma, Jahn–Teller distorted) against the CaTiO3 reference of the shipped model:
+the fitted reflections land within 0.05° of LaMnO3's own (isotropic scale: up to 1.8° off).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ is the cosine between the pattern (smoothed by a 0.1° Gaussian) and Gaussian st
 reference intensities at the moved positions: its norm term penalises piling several
 reflections onto one strong peak, which a plain Σ I_k · y(2θ_k) rewards. Measured on
 LaMnO3 (Pnma, Jahn–Teller distorted) against the CaTiO3 reference of the shipped model:
-the fitted reflections land within 0.05° of LaMnO3's own (isotropic scale: up to 1.8° off).
+the fitted reflections land within 0.06° of LaMnO3's own (one isotropic scale: up to 1.4°
+off).
 """
 
 from __future__ import annotations

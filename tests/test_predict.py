@@ -196,18 +196,16 @@ def test_killed_run_resumes_without_duplicates(folder, tmp_path):
     assert sorted(names) == sorted(p.name for p in folder.iterdir()) and len(set(names)) == 8
 
 
-def test_html_hook_gets_the_answers_with_their_patterns(folder, tmp_path, monkeypatch):
-    import types
-
-    calls = []
-    fake = types.ModuleType("bxrd.report.html")
-    fake.write_html = lambda answers, out: calls.append((answers, out))
-    monkeypatch.setitem(sys.modules, "bxrd.report.html", fake)
-    args = ["predict", str(folder / "p1.txt"), "--explain", "none", "--html", str(tmp_path)]
-    assert main(args) == 0
-    ((answers, out),) = calls
-    assert out == tmp_path and answers[0].model_input is not None
-    assert answers[0].measured.wavelength == 1.54184
+def test_html_page_gets_every_answer_with_its_patterns(folder, tmp_path):
+    out = tmp_path / "page"
+    (folder / "broken.xy").write_text("not a pattern\n")
+    args = ["predict", str(folder / "p1.txt"), str(folder / "broken.xy"), "--explain", "none"]
+    assert main([*args, "--html", str(out), "--quiet"]) == 1  # one skipped
+    record = json.loads((out / "report.json").read_text())
+    page = (out / "index.html").read_text()
+    assert "p1.txt" in page and "broken.xy" in page and "data:image/png;base64," in page
+    assert "http://" not in page and "https://" not in page
+    assert any("p1.txt" in str(r.get("file")) for r in record["answers"])
 
 
 def _peak_rss_mb(folder, tmp_path):

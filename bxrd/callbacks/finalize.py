@@ -48,7 +48,7 @@ class Finalize(pl.Callback):
             pl_module.reference_reflections = reflections()
 
     def _loaders(self, trainer: pl.Trainer) -> tuple[Iterable, Iterable | None]:
-        """The post-hoc data: identical on every rank where the data module can give it.
+        """Return the post-hoc data: identical on every rank where the data module can give it.
 
         :class:`~bxrd.data.datamodule.XRDDataModule` ``posthoc_dataloaders()`` returns one
         process's training stream and the whole validation split, so under DDP every rank

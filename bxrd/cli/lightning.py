@@ -65,9 +65,10 @@ def run_lightning(argv: list[str]) -> BxrdCLI:
     """Run LightningCLI on ``argv`` (``fit --config ...``).
 
     A :class:`~bxrd.callbacks.checkpoint.LastCheckpoint` is always added, so a stopped fit
-    resumes with ``--ckpt_path last``. Only ``fit`` writes the resolved ``config.yaml`` (into its run folder); evaluation runs
-    must not drop one into the working directory when they have no logger. A configuration
-    error is one line naming the YAML file(s), not the full usage.
+    resumes with ``--ckpt_path last``. Only ``fit`` writes the resolved ``config.yaml`` (into
+    its run folder); evaluation runs must not drop one into the working directory when they
+    have no logger. A configuration error is one line naming the YAML file(s), not the full
+    usage.
 
     Raises:
         BxrdInputError: the configuration cannot be parsed or instantiated.

@@ -6,7 +6,6 @@ answered or a usage error.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import time
@@ -16,7 +15,6 @@ from typing import Any
 from jsonargparse import ArgumentParser
 
 from bxrd.errors import BxrdInputError
-from bxrd.inference.answer import Answer
 from bxrd.inference.loading import load_predictor
 from bxrd.inference.output import AnswerLog, read_json_lines, write_json_array
 from bxrd.inference.pipeline import (
@@ -122,13 +120,6 @@ def predict_parser() -> ArgumentParser:
     return p
 
 
-def _html_writer() -> Any:  # noqa: ANN401 (the renderer's write_html)
-    try:
-        return importlib.import_module("bxrd.report.html").write_html
-    except ModuleNotFoundError:
-        raise BxrdInputError("--html needs bxrd.report.html (absent here)") from None
-
-
 def _options(args: Any, keep_arrays: bool) -> PredictOptions:  # noqa: ANN401
     return PredictOptions(
         wavelength=args.wavelength,
@@ -171,10 +162,14 @@ def predict_main(argv: list[str]) -> int:
     args = predict_parser().parse_args(argv)
     t0 = time.perf_counter()
     options = _options(args, keep_arrays=args.html is not None)
-    write_html = _html_writer() if args.html else None
     files = expand_inputs(args.files)
     log, as_array = _open_log(args.output, args.resume)
     model = load_predictor(args.checkpoint or default_checkpoint())
+    page = None
+    if args.html:
+        from bxrd.report.html import HtmlReport  # matplotlib only when a page is asked for
+
+        page = HtmlReport(args.html, model.axis, file_wavelength=args.wavelength)
     earlier = dict(log.decisions) if log else {}
     todo = [f for f in files if str(f) not in earlier]
     from tqdm import tqdm
@@ -186,7 +181,6 @@ def predict_main(argv: list[str]) -> int:
         file=sys.stderr,
         disable=args.quiet or not sys.stderr.isatty(),
     )
-    kept: list[Answer] = []
     decisions = list(earlier.values())
     skipped = 0
     try:
@@ -202,22 +196,22 @@ def predict_main(argv: list[str]) -> int:
             if answer.decision == "skipped":
                 skipped += 1
                 print(f"bxrd: skipped {answer.error}", file=sys.stderr)
-            if write_html is not None:
-                kept.append(answer)
+            if page is not None:
+                page.add_answer(answer)
             bar.update(1)
             bar.set_postfix(skipped=skipped, refresh=False)
     finally:
         bar.close()
         if log is not None:
             log.close()
+        if page is not None:
+            page.close()
     if as_array:
         order = {str(f): i for i, f in enumerate(files)}
         rows = read_json_lines(log.path)  # type: ignore[union-attr]
         rows.sort(key=lambda r: order.get(r["file"], len(order)))
         write_json_array(args.output, rows)  # type: ignore[arg-type]
         log.path.unlink()  # type: ignore[union-attr]
-    if write_html is not None:
-        write_html(kept, Path(args.html))
     if not args.json and args.output is None:
         n = len(todo) - skipped
         print(f"({n} pattern(s) in {time.perf_counter() - t0:.2f} s)")

@@ -198,8 +198,11 @@ class XRDDataModule(pl.LightningDataModule):
             rows &= self.provenance("augmentation") == "none"
         return np.nonzero(rows)[0]
 
-    def class_reflections(self, n: int = 15) -> dict[str, list[dict]]:
-        """Strongest reflections of one representative structure per class (2θ on the grid).
+    def class_reflections(self, n: int | None = None) -> dict[str, list[dict]]:
+        """Reflections of one representative structure per class (2θ on the grid).
+
+        Every reflection of at least 1 % of the strongest (or the ``n`` strongest), so that
+        every reflection inside an attribution window can be named.
 
         The representative is the first real-side training structure of the class (sorted
         ids), else the first structure of the class; used to name attribution regions by hkl.

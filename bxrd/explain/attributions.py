@@ -12,12 +12,13 @@ the decision the predictive averages around. Arrays are (B, L) on the model's 2�
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
+from bxrd.explain.reflections import FittedReference, fit_reference, unexplained_peaks
 from bxrd.uq.predictive_interface import Classifier
 
 
@@ -38,22 +39,39 @@ class ProbabilityOf(nn.Module):
         return p if self.index is None else p[:, self.index : self.index + 1]
 
 
+#: Level of the flat Integrated-Gradients baseline, as a fraction of each pattern's maximum.
+BASELINE_LEVEL = 0.2
+
+
 def integrated_gradients(
-    model: Classifier, x: torch.Tensor, target: torch.Tensor, n_steps: int = 32
+    model: Classifier, x: torch.Tensor, target: torch.Tensor, n_steps: int = 64
 ) -> torch.Tensor:
     """Captum Integrated Gradients of p(target | x) from a flat pattern, shape (B, L).
 
-    The baseline of each pattern is a featureless line at its median intensity (its
-    background level), so the attributions sum to p(target | x) − p(target | flat). A zero
-    baseline would be degenerate: the network scales every pattern to maximum 1, so p is
-    constant along the path α·x and the attributions would sum to zero.
+    The baseline of each pattern is a featureless line at ``BASELINE_LEVEL`` (0.2) × its
+    maximum, so the attributions sum to p(target | x) − p(target | flat) (completeness).
+    The network scales every pattern to maximum 1, which fixes the baseline's level:
+
+    * at 0 (or at the median of a background-subtracted pattern, ~0) the scaled path
+      α·x / max(α·x) is the pattern itself for every α > 0: p jumps at α = 0, the Riemann
+      sum misses the jump and the attributions sum to ~0 whatever p(x) − p(flat) is;
+    * at β × max the scaled path (β + α(x − β)) / (β + α(1 − β)) reaches half-way at
+      α ≈ β, so the integrand is spread over the steps. Measured on 45 measured films with
+      ``default.ckpt`` and 64 steps: median baseline, |Σ attribution − gain| 0.40 on average
+      and > 50 % of the gain on 31 % of films; β = 0.2, mean error 0.011, largest 0.11.
+
+    Peaks (x > β) get the sign of their effect, background points (x < β) a small share.
+    The path points go through the network 128 at a time, so memory does not grow with
+    the number of patterns × steps.
     """
     from captum.attr import IntegratedGradients
 
     model.eval()
     ig = IntegratedGradients(ProbabilityOf(model))
-    flat = x.median(dim=-1, keepdim=True).values.expand_as(x)
-    return ig.attribute(x, baselines=flat, target=target, n_steps=n_steps).detach()
+    flat = (BASELINE_LEVEL * x.amax(dim=-1, keepdim=True)).expand_as(x)
+    return ig.attribute(
+        x, baselines=flat, target=target, n_steps=n_steps, internal_batch_size=128
+    ).detach()
 
 
 def shap_values(
@@ -93,50 +111,6 @@ def mean_abs_by_class(attr: torch.Tensor, labels: torch.Tensor, n_classes: int) 
     return out
 
 
-def align_reflections(
-    pattern: np.ndarray,
-    two_theta: np.ndarray,
-    reflections: list[dict],
-    wavelength: float,
-    max_strain: float = 0.12,
-) -> tuple[float, list[dict]]:
-    """Move reference reflections onto a pattern by one isotropic lattice scale.
-
-    A pattern of the same structure type but another composition differs to first order by
-    a cell scale s (d → s·d, the rule TER itself uses). s is chosen on 1 ± ``max_strain``
-    (steps of 0.0005) to maximise Σ I_k · y(2θ_k(s)), the pattern's intensity under the
-    scaled reflections.
-
-    Args:
-        pattern: intensities on ``two_theta``, shape (L,).
-        two_theta: grid, degrees.
-        reflections: ``{"two_theta", "hkl", "intensity", ...}`` at the reference cell.
-        wavelength: Å, of both the pattern and the reference.
-        max_strain: largest relative change of the cell searched.
-
-    Returns:
-        The scale s and the reflections with ``two_theta`` at that scale (those that leave
-        the grid or Bragg's limit are dropped).
-    """
-    if not reflections:
-        return 1.0, []
-    tt = np.array([r["two_theta"] for r in reflections])
-    weight = np.array([r.get("intensity", 1.0) for r in reflections])
-    d = wavelength / (2 * np.sin(np.radians(tt / 2)))
-    scales = np.arange(1 - max_strain, 1 + max_strain + 1e-9, 0.0005)
-    with np.errstate(invalid="ignore"):
-        moved = 2 * np.degrees(
-            np.arcsin(np.clip(wavelength / (2 * d[None] * scales[:, None]), -1, 2))
-        )
-    y = np.interp(np.nan_to_num(moved, nan=-1.0), two_theta, pattern, left=0.0, right=0.0)
-    best = int(np.argmax((y * weight[None]).sum(axis=1)))
-    out = []
-    for r, t in zip(reflections, moved[best], strict=True):
-        if np.isfinite(t) and two_theta[0] <= t <= two_theta[-1]:
-            out.append({**r, "two_theta": round(float(t), 3)})
-    return float(scales[best]), out
-
-
 @dataclass
 class Region:
     """A 2θ window with high attribution, and the reflections that fall inside it.
@@ -144,7 +118,7 @@ class Region:
     Attributes:
         centre, lo, hi: degrees 2θ.
         score: summed |attribution| in the window (fraction of the total).
-        reflections: ``hkl`` labels of reference reflections inside the window.
+        reflections: ``hkl`` labels of every fitted reference reflection inside the window.
     """
 
     centre: float
@@ -211,20 +185,46 @@ class Explanation:
         label: the class explained.
         pattern: intensities on the grid, shape (L,).
         attribution: attribution per grid point, shape (L,).
-        regions: strongest regions, annotated with the aligned reference reflections.
-        cell_scale: isotropic scale that aligned the reference to ``pattern``.
+        regions: strongest regions, annotated with the fitted reference reflections.
+        fitted: ``label``'s reference reflections fitted to ``pattern`` (cell refinement).
         reference: id of the reference structure of ``label`` ("" without reflections).
-        reflections: the reference reflections moved onto ``pattern`` (dicts as stored in
-            the model, 2θ in degrees).
+        unexplained: peaks of ``pattern`` near no fitted reflection of any candidate class
+            (``{"two_theta", "height"}``; empty when no candidate was given).
     """
 
     label: str
     pattern: np.ndarray
     attribution: np.ndarray
     regions: list[Region]
-    cell_scale: float
+    fitted: FittedReference
     reference: str
-    reflections: list[dict] = field(default_factory=list)
+    unexplained: list[dict]
+
+    @property
+    def cell_scale(self) -> float:
+        """Isotropic d scale of the coarse fit."""
+        return self.fitted.cell_scale
+
+    def reference_record(self) -> dict:
+        """JSON-ready record of the fitted reference, empty without one.
+
+        Keys: ``structure`` (reference id), ``cell_scale``, ``strain`` (per free metric
+        parameter), ``reflections`` (every fitted reflection: ``two_theta`` degrees, ``hkl``,
+        ``intensity``), ``unexplained_peaks`` (``two_theta`` degrees, ``height`` of max).
+        """
+        if not self.reference:
+            return {}
+        refs = [
+            {k: r[k] for k in ("two_theta", "hkl", "intensity") if k in r}
+            for r in self.fitted.reflections
+        ]
+        return {
+            "structure": self.reference,
+            "cell_scale": self.fitted.cell_scale,
+            "strain": self.fitted.strain,
+            "reflections": refs,
+            "unexplained_peaks": self.unexplained,
+        }
 
 
 def explain_pattern(
@@ -234,8 +234,9 @@ def explain_pattern(
     label: str,
     two_theta: np.ndarray,
     n_regions: int = 3,
+    candidates: tuple[str, ...] = (),
 ) -> Explanation:
-    """Align ``label``'s reference reflections to ``pattern`` and find the strongest regions.
+    """Fit ``label``'s reference reflections to ``pattern`` and find the strongest regions.
 
     Args:
         model: carries ``reference_reflections`` (class → sticks) and the wavelength.
@@ -244,12 +245,23 @@ def explain_pattern(
         label: class name whose reference reflections annotate the regions.
         two_theta: grid, degrees, shape (L,).
         n_regions: number of regions.
+        candidates: other classes (e.g. the top k) whose fitted references may explain
+            peaks; peaks near no reflection of ``label`` or of these are listed unexplained.
     """
-    refs = model.reference_reflections.get(label, [])
-    scale, refs = align_reflections(pattern, two_theta, refs, model.axis.wavelength)
-    regions = strongest_regions(attribution, two_theta, n_regions, reflections=refs)
-    reference = refs[0].get("structure", "") if refs else ""
-    return Explanation(label, pattern, attribution, regions, scale, reference, refs)
+    wavelength = model.axis.wavelength
+
+    def fit(name: str) -> FittedReference:
+        refs = model.reference_reflections.get(name, [])
+        return fit_reference(pattern, two_theta, refs, wavelength)
+
+    fitted = fit(label)
+    regions = strongest_regions(attribution, two_theta, n_regions, reflections=fitted.reflections)
+    reference = fitted.reflections[0].get("structure", "") if fitted.reflections else ""
+    unexplained: list[dict] = []
+    if candidates:
+        others = [fit(c).reflections for c in candidates if c != label]
+        unexplained = unexplained_peaks(pattern, two_theta, [fitted.reflections, *others])
+    return Explanation(label, pattern, attribution, regions, fitted, reference, unexplained)
 
 
 def explain_classes(
@@ -260,7 +272,11 @@ def explain_classes(
     two_theta: np.ndarray,
     n_regions: int = 3,
 ) -> list[Explanation]:
-    """Explain each class present in ``labels`` by its mean pattern and mean |attribution|.
+    """Explain each class present in ``labels`` by a typical pattern and its mean |attribution|.
+
+    The typical pattern is the class's pattern closest (cosine) to the class mean: the mean
+    itself mixes patterns of different cells (strain, shift augmentations), onto which no
+    single cell can be fitted to name the reflections.
 
     Args:
         model: the classifier (class names, reference reflections, wavelength).
@@ -271,10 +287,13 @@ def explain_classes(
         n_regions: regions per class.
     """
     per_class = mean_abs_by_class(attr, labels, len(model.class_names))
-    return [
-        explain_pattern(
-            model, x[labels == c].mean(0).numpy(), per_class[c].numpy(), name, two_theta, n_regions
-        )
-        for c, name in enumerate(model.class_names)
-        if (labels == c).any()
-    ]
+    out = []
+    for c, name in enumerate(model.class_names):
+        members = x[labels == c]
+        if len(members) == 0:
+            continue
+        cosine = torch.nn.functional.cosine_similarity(members, members.mean(0, keepdim=True))
+        typical = members[int(cosine.argmax())].numpy()
+        profile = per_class[c].numpy()
+        out.append(explain_pattern(model, typical, profile, name, two_theta, n_regions))
+    return out

@@ -142,7 +142,14 @@ def _answers(
         top = names[int(pred.prediction[i])]
         abstain = bool(pred.abstain[i])
         e = (
-            explain_pattern(model, p.gridded.intensity, attr[i].numpy(), top, axis.two_theta)
+            explain_pattern(
+                model,
+                p.gridded.intensity,
+                attr[i].numpy(),
+                top,
+                axis.two_theta,
+                candidates=tuple(names[int(j)] for j in pred.topk_indices[i]),
+            )
             if attr is not None
             else None
         )
@@ -170,15 +177,7 @@ def _answers(
                 coverage=p.gridded.coverage,
                 wavelength=m.wavelength,
                 wavelength_source=p.source,
-                reference=(
-                    {
-                        "structure": e.reference,
-                        "cell_scale": e.cell_scale,
-                        "reflections": e.reflections,
-                    }
-                    if e and e.reference
-                    else {}
-                ),
+                reference=e.reference_record() if e else {},
                 feature_distance=None if distance is None else float(distance[i]),
                 far_from_training=None if far is None else bool(far[i]),
                 seed=seeds[i],

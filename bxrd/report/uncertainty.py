@@ -111,15 +111,19 @@ def build_report(
         )
         numbers["methods"][key] = row
         curves[key] = (cov, acc)
-        means[key] = np.array([per_class.get(n, {}).get("mean_p_true", 0.0) for n in names])
-        stds[key] = np.array([per_class.get(n, {}).get("std_p_true", 0.0) for n in names])
+        means[key] = np.array([per_class.get(n, {}).get("mean_p_true", np.nan) for n in names])
+        stds[key] = np.array([per_class.get(n, {}).get("std_p_true", np.nan) for n in names])
         slug = key.replace(" ", "_").replace("(", "").replace(")", "")
         _save(reliability_figure(pred.probs, y, key), folder, f"reliability_{slug}.png", figures)
         _save(entropy_figure(pred.probs, y, key), folder, f"entropy_{slug}.png", figures)
     _save(coverage_figure(curves), folder, "accuracy_coverage.png", figures)
     _save(class_probability_figure(means, stds, names), folder, "class_probability.png", figures)
     pick = _stratified(y, shap_patterns)
-    numbers["attribution"] = _shap_section(models[0], dm, x[pick], y[pick], folder, figures)
+    background = training_background(dm)
+    numbers["shap_background"] = len(background)
+    numbers["attribution"] = _shap_section(
+        models[0], dm, x[pick], y[pick], background, folder, figures
+    )
     numbers["seconds"] = time.perf_counter() - t0
     numbers["figures"] = figures
     atomic_write_text(folder / "report.json", json.dumps(numbers, indent=1))
@@ -135,9 +139,25 @@ def _stratified(labels: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat([torch.nonzero(labels == c).flatten()[:per] for c in classes])
 
 
-def _shap_section(model, dm, x, y, folder, figures) -> dict:  # noqa: ANN001
-    """Per-class mean |SHAP| over 2θ, strongest regions with hkl; figures saved."""
-    background = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:16]]
+def training_background(dm: XRDDataModule, n: int = 32) -> torch.Tensor:
+    """Up to ``n`` stored training-split patterns, spread over the classes, shape (n, L).
+
+    SHAP's expected gradients average over a background: it must be the data the model
+    learned from, not the patterns being explained.
+
+    Raises:
+        BxrdInputError: the dataset stores no training-split pattern.
+    """
+    rows = np.nonzero(np.asarray(dm.data.provenance["split"]) == "train")[0]
+    if len(rows) == 0:
+        raise BxrdInputError(f"{dm.dataset}: no stored training patterns for SHAP's background")
+    labels = torch.from_numpy(np.asarray(dm.data.labels[dm.task])[rows])
+    pick = _stratified(labels, n)[:n].numpy()
+    return torch.from_numpy(np.asarray(dm.data.patterns[rows[pick]], dtype=np.float32))
+
+
+def _shap_section(model, dm, x, y, background, folder, figures) -> dict:  # noqa: ANN001
+    """Per-class mean |SHAP| over 2θ (``background``: training patterns), regions with hkl."""
     with torch.enable_grad():
         attr = shap_values(model, x.clone(), background, y)
     tt = model.grid.values if model.grid is not None else dm.grid.values
@@ -182,5 +202,7 @@ img{{max-width:560px}}</style></head><body>
 {numbers["n_patterns"]} patterns,
 {len(numbers["classes"])} classes. Every number is in <a href="report.json">report.json</a>.</p>
 <h2>Calibration</h2><table><tr>{head}</tr>{rows}</table>
-<h2>Regions that drive each class (mean |SHAP|)</h2><ul>{attr}</ul>
+<h2>Regions that drive each class (mean |SHAP|)</h2>
+<p>SHAP background: {numbers["shap_background"]} stored training-split patterns.</p>
+<ul>{attr}</ul>
 <h2>Figures</h2>{imgs}</body></html>"""

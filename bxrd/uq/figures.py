@@ -97,15 +97,27 @@ def coverage_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> Figure:
 def class_probability_figure(
     means: dict[str, np.ndarray], stds: dict[str, np.ndarray], class_names: list[str]
 ) -> Figure:
-    """Mean predictive probability of the true class with error bars (std), per class."""
-    fig = Figure(figsize=(max(5, 0.7 * len(class_names)), 3.8))
+    """Mean predictive probability of the true class with error bars (std), per class.
+
+    Classes whose mean is NaN for every method (no pattern of that class in the data) are
+    left out, not drawn as zero bars; the title says how many.
+    """
+    present = [i for i in range(len(class_names)) if any(np.isfinite(m[i]) for m in means.values())]
+    names = [class_names[i] for i in present]
+    fig = Figure(figsize=(max(5, 0.7 * len(names)), 3.8))
     ax = fig.subplots()
     width = 0.8 / max(len(means), 1)
-    x = np.arange(len(class_names))
+    x = np.arange(len(names))
     for k, name in enumerate(means):
-        ax.bar(x + k * width, means[name], width, yerr=stds[name], capsize=2, label=name)
-    ax.set_xticks(x + width * (len(means) - 1) / 2, class_names, rotation=45, ha="right")
+        ax.bar(
+            x + k * width, means[name][present], width, yerr=stds[name][present], capsize=2,
+            label=name,
+        )  # fmt: skip
+    ax.set_xticks(x + width * (len(means) - 1) / 2, names, rotation=45, ha="right")
     ax.set(ylabel="mean p(true class)", ylim=(0, 1.05))
+    missing = len(class_names) - len(names)
+    if missing:
+        ax.set_title(f"{missing} class(es) without patterns in this split not shown", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

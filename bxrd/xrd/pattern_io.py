@@ -24,9 +24,9 @@ import numpy as np
 
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.fileio import expand_files
-from bxrd.xrd.prepare import prepare_measured
 from bxrd.xrd.formats import PATTERN_SUFFIXES, MeasuredPattern, ReadLimits, ReadOptions, read_file
 from bxrd.xrd.grid import TwoThetaGrid
+from bxrd.xrd.prepare import prepare_measured
 from bxrd.xrd.wavelength import (
     EMISSION_LINES,
     EmissionLines,

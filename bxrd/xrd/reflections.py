@@ -20,15 +20,23 @@ def hkl_label(hkl: np.ndarray) -> str:
 
 
 def strongest_reflections(
-    sticks: StickPattern, two_theta_range: tuple[float, float], n: int = 15
+    sticks: StickPattern,
+    two_theta_range: tuple[float, float],
+    n: int | None = None,
+    min_relative: float = 0.01,
 ) -> list[dict]:
-    """Return the ``n`` most intense sticks inside ``two_theta_range`` (degrees 2θ), in 2θ order.
+    """Reflections inside ``two_theta_range`` (degrees 2θ), in 2θ order.
+
+    Every stick of at least ``min_relative`` of the strongest, so that every reflection inside
+    an attribution window can be named; ``n`` keeps only the ``n`` most intense of those.
 
     Returns:
         One ``{"two_theta": deg, "hkl": str, "intensity": float}`` per reflection.
     """
     lo, hi = two_theta_range
-    inside = np.nonzero((sticks.two_theta >= lo) & (sticks.two_theta <= hi))[0]
+    on_grid = (sticks.two_theta >= lo) & (sticks.two_theta <= hi)
+    strong = sticks.intensity >= min_relative * sticks.intensity.max()
+    inside = np.nonzero(on_grid & strong)[0]
     top = inside[np.argsort(sticks.intensity[inside])[::-1][:n]]
     return [
         {

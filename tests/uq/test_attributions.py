@@ -1,9 +1,17 @@
 """Attributions: SHAP per target class, completeness of Integrated Gradients and SHAP."""
 
+import numpy as np
+import pytest
 import torch
 
-from bxrd.explain.attributions import ProbabilityOf, integrated_gradients, shap_values
+from bxrd.explain.attributions import (
+    BASELINE_LEVEL,
+    ProbabilityOf,
+    integrated_gradients,
+    shap_values,
+)
 
+from ..conftest import SHARED
 from .toy import patterns
 
 
@@ -42,7 +50,37 @@ def test_integrated_gradients_sum_to_the_gain_over_a_flat_pattern(trained):
     model, _, _ = trained("deterministic")
     x, y = patterns((0, 1, 2), 2, seed=23)
     attr = integrated_gradients(model, x.clone(), y, n_steps=256)
-    flat = x.median(dim=-1, keepdim=True).values.expand_as(x)
+    flat = (BASELINE_LEVEL * x.amax(dim=-1, keepdim=True)).expand_as(x)
     gain = _p(model, x, y) - _p(model, flat, y)
     assert gain.abs().max() > 0.5  # the test means something: the peaks matter
     assert torch.allclose(attr.sum(dim=1), gain, atol=0.03)
+
+
+FILMS = SHARED / "patterns" / "thinfilm_perovskites"
+
+
+@pytest.mark.skipif(not FILMS.is_dir(), reason="shared measured films absent")
+@pytest.mark.slow
+def test_integrated_gradients_are_complete_on_measured_films_where_a_median_baseline_is_not():
+    """Background-subtracted films have a median ~0: the old median baseline lost the gain."""
+    from bxrd.uq.checkpoint import load_predictor
+    from captum.attr import IntegratedGradients
+
+    from bxrd.xrd.pattern_io import load_patterns
+
+    model = load_predictor("checkpoints/default.ckpt")
+    files = ["checkpoints/example_CsPbI3.txt", *sorted(FILMS.glob("*/*.xy"))[::4]]
+    patterns_, _ = load_patterns(files, model.grid, model.hparams["wavelength"], "CuKa")
+    x = torch.from_numpy(np.stack([p.intensity for p in patterns_]))
+    assert len(x) >= 10
+    with torch.no_grad():
+        y = ProbabilityOf(model)(x).argmax(-1)
+    flat = (BASELINE_LEVEL * x.amax(dim=-1, keepdim=True)).expand_as(x)
+    gain = _p(model, x, y) - _p(model, flat, y)
+    error = (integrated_gradients(model, x.clone(), y).sum(1) - gain).abs()
+    assert gain.abs().mean() > 0.3  # there is something to attribute
+    assert error.mean() < 0.03 and error.max() < 0.15
+    median = x.median(dim=-1, keepdim=True).values.expand_as(x)
+    old = IntegratedGradients(ProbabilityOf(model)).attribute(x, median, target=y, n_steps=64)
+    old_error = (old.sum(1) - (_p(model, x, y) - _p(model, median, y))).abs()
+    assert old_error.mean() > 5 * error.mean()

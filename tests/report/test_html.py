@@ -1,0 +1,113 @@
+"""The predict page: one self-contained HTML file, a section per pattern, same content in JSON."""
+
+import base64
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from bxrd.report.answer import predict_files, read_inputs
+from bxrd.uq.checkpoint import load_predictor
+from PIL import Image
+
+from bxrd.report.html import HtmlReport
+from bxrd.xrd.axis import Axis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory):
+    """A page for the bundled example, the same pattern forced to abstain, and a bad file."""
+    tmp = tmp_path_factory.mktemp("page")
+    bad = tmp / "broken.xy"
+    bad.write_text("10 1\n10.02 nan\n")
+    model = load_predictor(ROOT / "checkpoints" / "default.ckpt")
+    patterns, failed = read_inputs(
+        [str(ROOT / "checkpoints" / "example_CsPbI3.txt"), str(bad)], model, None, True
+    )
+    (answer,) = predict_files(model, patterns)
+    (abstained,) = predict_files(model, patterns, threshold=0.999, explain=False)
+    abstained = replace(abstained, file="second.xy")
+    close = [("CsPbBr3", "Pm-3m", 0.97), ("CsPbCl3", "Pm-3m", np.float32(0.91))]
+    neighbour = {**asdict(answer), "file": "third.xy", "neighbours": close}
+    with HtmlReport(tmp / "out", Axis(model.grid, model.hparams["wavelength"])) as report:
+        report.add(answer, patterns[0])
+        report.add(abstained, replace(patterns[0], source="second.xy"))
+        report.add(neighbour, patterns[0])
+        for message in failed:
+            report.add_skipped(str(bad), message)
+    return tmp / "out", answer, failed
+
+
+def test_page_has_a_section_and_a_summary_row_per_file_and_embeds_every_figure(page):
+    out, answer, failed = page
+    assert len(failed) == 1
+    text = (out / "index.html").read_text(encoding="utf-8")
+    sections = re.findall(r'<section id="(p\d+)">', text)
+    assert sections == ["p1", "p2", "p3"]
+    summary = text[text.index('<table id="summary">') : text.index("</table>")]
+    assert summary.count("<tr") == 1 + 3 + 1  # header, answered, skipped
+    for anchor in sections:  # each row links to its section
+        assert f'href="#{anchor}"' in summary
+    assert "skipped" in summary and "broken.xy" in summary and "only 2 data points" in summary
+    assert "abstain" in summary  # the abstention row is marked
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', text)
+    assert len(images) == 3
+    for data in images:
+        width, height = Image.open(io.BytesIO(base64.b64decode(data))).size
+        assert width >= 900 and height >= 400
+    assert "CsPbBr3 Pm-3m (similarity 0.970)" in text  # the optional neighbours section
+    assert answer.label in text and f"{answer.probabilities[answer.label]:.3f}" in text
+
+
+def test_page_needs_nothing_outside_itself(page):
+    out, _, _ = page
+    text = (out / "index.html").read_text(encoding="utf-8")
+    links = re.findall(r'(?:src|href)="([^"]*)"', text)
+    assert links and all(u.startswith(("#", "data:")) for u in links)
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+    assert not list(out.glob(".*.part"))  # temporary parts are gone
+
+
+def test_report_json_holds_the_same_answers(page):
+    out, answer, _ = page
+    report = json.loads((out / "report.json").read_text())
+    assert (report["n_answered"], report["n_skipped"]) == (3, 1)
+    first, second, _ = report["answers"]
+    assert first["label"] == answer.label and not first["abstain"]
+    assert second["abstain"] and second["threshold"] == 0.999
+    assert first["reference"]["reflections"]  # the fitted ticks drawn on the figure
+    assert report["skipped"][0]["file"].endswith("broken.xy")
+    assert report["answers"][2]["neighbours"][1] == ["CsPbCl3", "Pm-3m", pytest.approx(0.91)]
+    assert sum(first["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_a_pattern_off_the_report_grid_is_refused(tmp_path, page):
+    from bxrd.errors import BxrdInputError
+    from bxrd.xrd.grid import TwoThetaGrid
+    from bxrd.xrd.pattern_io import GriddedPattern
+
+    _, answer, _ = page
+    report = HtmlReport(tmp_path, Axis(TwoThetaGrid(5, 60, 0.05)))
+    with pytest.raises(BxrdInputError, match="x.xy"):
+        report.add(answer, GriddedPattern(np.zeros(10, np.float32), 1.0, (10, 80), "x.xy"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium not installed")
+def test_headless_chromium_shows_the_summary_and_the_first_figure(page, tmp_path):
+    out, _, _ = page
+    shot = tmp_path / "shot.png"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "screenshot_page.py"), str(out / "index.html"),
+         str(shot)], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert Image.open(shot).size == (1280, 1400)

@@ -17,11 +17,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bxrd.report.answer import predict_files, read_inputs
-from bxrd.uq.checkpoint import load_predictor
-
+from bxrd.inference.loading import load_predictor
+from bxrd.inference.pipeline import predict_files
 from bxrd.report.html import HtmlReport
-from bxrd.xrd.axis import Axis
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,12 +36,11 @@ def main() -> None:
     p.add_argument("--out", default="runs/bench_page")
     args = p.parse_args()
     model = load_predictor(ROOT / "checkpoints" / "default.ckpt")
-    patterns, _ = read_inputs([str(ROOT / "checkpoints" / "example_CsPbI3.txt")], model, None, True)
-    (answer,) = predict_files(model, patterns)
-    report = HtmlReport(args.out, Axis(model.grid, model.hparams["wavelength"]))
+    (answer,) = predict_files([ROOT / "checkpoints" / "example_CsPbI3.txt"], model=model)
+    report = HtmlReport(args.out, model.axis)
     t0 = time.perf_counter()
     for i in range(args.n):
-        report.add(replace(answer, file=f"copy_{i}.txt"), patterns[0])
+        report.add_answer(replace(answer, file=f"copy_{i}.txt"))
         if i == 9:
             print(f"after 10 patterns: peak memory {peak_mb():.0f} MB")
     seconds = time.perf_counter() - t0

@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 
 import torch
-from bxrd.uq.checkpoint import read_checkpoint
 
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.fileio import atomic_path
+from bxrd.inference.loading import read_checkpoint
 
 
 def main() -> None:

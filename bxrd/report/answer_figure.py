@@ -101,7 +101,7 @@ def answer_figure(
     """Draw one answer.
 
     Args:
-        answer_record: the answer as a dict (keys of :class:`bxrd.report.answer.Answer`;
+        answer_record: the answer as a dict (keys of :class:`bxrd.inference.answer.Answer`;
             reads ``regions``, ``reference["reflections"]``,
             ``reference["unexplained_peaks"]``, ``probabilities``, ``std``, ``threshold``).
         model_two_theta: model grid, degrees 2θ, shape (L,).

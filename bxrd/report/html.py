@@ -9,7 +9,7 @@ embedded as base64 PNG: the page opens from disk, with no server and no external
 
 What is read of the inputs (keep these fields):
 
-* the answer (:class:`bxrd.report.answer.Answer`, or any dataclass / dict with these keys):
+* the answer (:class:`bxrd.inference.answer.Answer`, or any dataclass / dict with these keys):
   ``file``, ``task``, ``method``, ``label``, ``probabilities`` and ``std`` (class → value),
   ``entropy``, ``mutual_information`` (None allowed), ``abstain``, ``threshold``,
   ``top_k`` ((name, p, std) triples), ``regions`` (dicts with ``lo``, ``hi`` in degrees 2θ,
@@ -74,6 +74,11 @@ def _record(answer: Any) -> dict:
     if isinstance(answer, dict):
         return dict(answer)
     raise TypeError(f"an answer must be a dataclass or a dict, got {type(answer).__name__}")
+
+
+def _leading(record: dict) -> str:
+    """Return the most probable class (``top_label``; ``label`` is null on abstention)."""
+    return record.get("top_label") or record["label"]
 
 
 def _neighbours(record: dict) -> list[dict]:
@@ -271,7 +276,7 @@ class HtmlReport:
 
     @staticmethod
     def _summary_row(record: dict, anchor: str) -> str:
-        label = record["label"]
+        label = _leading(record)
         p = record["probabilities"].get(label, 0.0)
         s = record["std"].get(label, 0.0)
         tags = "".join(f'<span class="flag {sev}">{_esc(t)}</span>' for t, sev in flags(record))
@@ -286,7 +291,7 @@ class HtmlReport:
 
     @staticmethod
     def _section(record: dict, anchor: str, png: str) -> str:
-        label = record["label"]
+        label = _leading(record)
         verdict = (
             f"abstains: top probability below {record['threshold']:.2f} "
             f"(most probable: {_esc(label)})"

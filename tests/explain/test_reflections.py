@@ -95,11 +95,11 @@ def test_peaks_on_noise_are_not_peaks_and_unexplained_ones_are_listed():
 @pytest.mark.skipif(not (SHARED / "structures").is_dir(), reason="shared data absent")
 def test_lamno3_window_is_labelled_by_its_own_reflections_not_a_misplaced_200():
     """The shipped model's Pnma reference (CaTiO3) fitted to LaMnO3 (Jahn–Teller distorted)."""
-    from bxrd.uq.checkpoint import load_predictor
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
     from pymatgen.core import Structure
 
     from bxrd.explain.attributions import strongest_regions
+    from bxrd.inference.loading import load_predictor
 
     model = load_predictor("checkpoints/default.ckpt")
     lamno3 = Structure.from_file(SHARED / "structures" / "package_literature" / "LaMnO3.mcif")

@@ -7,17 +7,17 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from bxrd.report.answer import predict_files, read_inputs
-from bxrd.uq.checkpoint import load_predictor
 from PIL import Image
 
+from bxrd.inference.loading import load_predictor
+from bxrd.inference.pipeline import PredictOptions, predict_files
 from bxrd.report.html import HtmlReport
-from bxrd.xrd.axis import Axis
+from bxrd.xrd.pattern_io import GriddedPattern
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,21 +29,21 @@ def page(tmp_path_factory):
     bad = tmp / "broken.xy"
     bad.write_text("10 1\n10.02 nan\n")
     model = load_predictor(ROOT / "checkpoints" / "default.ckpt")
-    patterns, failed = read_inputs(
-        [str(ROOT / "checkpoints" / "example_CsPbI3.txt"), str(bad)], model, None, True
+    example = ROOT / "checkpoints" / "example_CsPbI3.txt"
+    answer, skipped = predict_files([example, bad], model=model)
+    (abstained,) = predict_files(
+        [example], model=model, options=PredictOptions(threshold=0.999, explain="none")
     )
-    (answer,) = predict_files(model, patterns)
-    (abstained,) = predict_files(model, patterns, threshold=0.999, explain=False)
     abstained = replace(abstained, file="second.xy")
     close = [("CsPbBr3", "Pm-3m", 0.97), ("CsPbCl3", "Pm-3m", np.float32(0.91))]
-    neighbour = {**asdict(answer), "file": "third.xy", "neighbours": close}
-    with HtmlReport(tmp / "out", Axis(model.grid, model.hparams["wavelength"])) as report:
-        report.add(answer, patterns[0])
-        report.add(abstained, replace(patterns[0], source="second.xy"))
-        report.add(neighbour, patterns[0])
-        for message in failed:
-            report.add_skipped(str(bad), message)
-    return tmp / "out", answer, failed
+    neighbour = {**answer.to_json(), "abstain": False, "file": "third.xy", "neighbours": close}
+    gridded = GriddedPattern(answer.model_input.intensity, 1.0, (10.0, 80.0), "third.xy")
+    with HtmlReport(tmp / "out", model.axis) as report:
+        report.add_answer(answer)
+        report.add_answer(abstained)
+        report.add(neighbour, gridded, answer.measured)
+        report.add_answer(skipped)
+    return tmp / "out", answer, [skipped.error]
 
 
 def test_page_has_a_section_and_a_summary_row_per_file_and_embeds_every_figure(page):
@@ -91,8 +91,8 @@ def test_report_json_holds_the_same_answers(page):
 
 def test_a_pattern_off_the_report_grid_is_refused(tmp_path, page):
     from bxrd.errors import BxrdInputError
+    from bxrd.xrd.axis import Axis
     from bxrd.xrd.grid import TwoThetaGrid
-    from bxrd.xrd.pattern_io import GriddedPattern
 
     _, answer, _ = page
     report = HtmlReport(tmp_path, Axis(TwoThetaGrid(5, 60, 0.05)))

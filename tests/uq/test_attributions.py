@@ -63,14 +63,14 @@ FILMS = SHARED / "patterns" / "thinfilm_perovskites"
 @pytest.mark.slow
 def test_integrated_gradients_are_complete_on_measured_films_where_a_median_baseline_is_not():
     """Background-subtracted films have a median ~0: the old median baseline lost the gain."""
-    from bxrd.uq.checkpoint import load_predictor
     from captum.attr import IntegratedGradients
 
+    from bxrd.inference.loading import load_predictor
     from bxrd.xrd.pattern_io import load_patterns
 
     model = load_predictor("checkpoints/default.ckpt")
     files = ["checkpoints/example_CsPbI3.txt", *sorted(FILMS.glob("*/*.xy"))[::4]]
-    patterns_, _ = load_patterns(files, model.grid, model.hparams["wavelength"], "CuKa")
+    patterns_, _ = load_patterns(files, model.grid, model.axis.wavelength, "CuKa")
     x = torch.from_numpy(np.stack([p.intensity for p in patterns_]))
     assert len(x) >= 10
     with torch.no_grad():

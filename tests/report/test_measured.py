@@ -17,7 +17,7 @@ from bxrd.report.measured import (
     rruff_space_group,
     score_films,
 )
-from bxrd.report.yes_no import yes_no_metrics
+from bxrd.evaluation.yes_no_metrics import yes_no_metrics
 from bxrd.uq.checkpoint import load_predictor
 from bxrd.uq.predict_api import PredictiveMixin
 from bxrd.xrd.grid import TwoThetaGrid

@@ -79,7 +79,7 @@ class SearchLibrary:
     def from_pattern_set(
         cls, data: PatternSet, splits: tuple[str, ...] = ("train", "pretrain")
     ) -> SearchLibrary:
-        """Make the library: the clean pattern of every structure in ``splits`` of a built dataset."""
+        """Make the library: the clean pattern of every structure in ``splits`` of a dataset."""
         prov = data.provenance
         rows = np.nonzero(
             np.isin(prov["split"], splits) & (np.asarray(prov["augmentation"]) == "none")

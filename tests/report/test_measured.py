@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from bxrd.evaluation.yes_no_metrics import yes_no_metrics
 from bxrd.report.measured import (
     FILM_SPACE_GROUPS,
     class_of_number,
@@ -17,7 +18,6 @@ from bxrd.report.measured import (
     rruff_space_group,
     score_films,
 )
-from bxrd.evaluation.yes_no_metrics import yes_no_metrics
 from bxrd.uq.checkpoint import load_predictor
 from bxrd.uq.predict_api import PredictiveMixin
 from bxrd.xrd.grid import TwoThetaGrid

@@ -16,8 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from bxrd.data.datamodule import XRDDataModule
+from bxrd.evaluation.measured_patterns import (
+    ABX3_FILM_FOLDERS,
+    flag_summary,
+    outside_scores,
+    read_folder,
+)
 from bxrd.evaluation.yes_no_metrics import yes_no_figure, yes_no_metrics
-from bxrd.report.measured import ABX3_FILM_FOLDERS, flag_summary, outside_scores, read_folder
 from bxrd.uq.checkpoint import load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,8 @@ answered patterns) and the abstention inside and outside the classes. Last line:
 import argparse
 from pathlib import Path
 
+from bxrd.evaluation.measured_patterns import film_summary, score_films
 from bxrd.report.answer import default_checkpoint
-from bxrd.report.measured import film_summary, score_films
 from bxrd.uq.checkpoint import load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bxrd.evaluation.yes_no_metrics import yes_no_metrics
-from bxrd.report.measured import (
+from bxrd.evaluation.measured_patterns import (
     FILM_SPACE_GROUPS,
     class_of_number,
     distance_report,
@@ -18,6 +17,7 @@ from bxrd.report.measured import (
     rruff_space_group,
     score_films,
 )
+from bxrd.evaluation.yes_no_metrics import yes_no_metrics
 from bxrd.uq.checkpoint import load_predictor
 from bxrd.uq.predict_api import PredictiveMixin
 from bxrd.xrd.grid import TwoThetaGrid
@@ -105,7 +105,7 @@ def test_films_scored_per_folder_with_shipped_model():
 
 
 def test_distance_and_confusion_figures():
-    from bxrd.report.measured import DistanceReport, distance_figure
+    from bxrd.evaluation.measured_patterns import DistanceReport, distance_figure
     from bxrd.uq.figures import confusion_figure
 
     m = np.array([[0.0, 0.5, 0.9], [0.5, 0.0, 0.4], [0.9, 0.4, 0.0]])

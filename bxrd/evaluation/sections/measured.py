@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bxrd.evaluation.suite import SEARCH_MATCH, Suite
-from bxrd.report.measured import (
+from bxrd.evaluation.measured_patterns import (
     class_of_number,
     labelled_accuracy,
     read_folder,
     rruff_space_group,
     score_films,
 )
+from bxrd.evaluation.suite import SEARCH_MATCH, Suite
 
 
 def run(suite: Suite) -> None:

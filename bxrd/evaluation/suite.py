@@ -63,7 +63,8 @@ class SuiteConfig:
         classical: classical models run (names of :data:`BASELINES`).
         classical_rows: training-set rows that get the classical models (None: all).
         rows: training-set row name → experiment YAML (space group).
-        methods: method name → experiment YAML (space group).
+        methods: method name → experiment YAML (space group), or a list: the YAML then
+            ``--key=value`` overrides of that entry only (e.g. ``--model.init_args.num_data=N``).
         structure_type: experiment YAML of the structure-type task.
         yes_no: experiment YAML of the yes/no task.
         patterns: measured patterns folder (``thinfilm_perovskites/``, ``rruff_minerals/``).
@@ -81,7 +82,7 @@ class SuiteConfig:
     classical: list[str] = field(default_factory=lambda: list(BASELINES))
     classical_rows: list[str] | None = None
     rows: dict[str, str] = field(default_factory=dict)
-    methods: dict[str, str] = field(default_factory=dict)
+    methods: dict[str, str | list[str]] = field(default_factory=dict)
     structure_type: str | None = None
     yes_no: str | None = None
     patterns: str | None = None
@@ -116,10 +117,13 @@ class SuiteConfig:
             return str(q if q.is_absolute() or q.is_file() else path.parent / q)
 
         config.rows = {k: here(v) for k, v in config.rows.items()}
-        config.methods = {k: here(v) for k, v in config.methods.items()}
+        config.methods = {
+            k: [here(v)] if isinstance(v, str) else [here(v[0]), *v[1:]]
+            for k, v in config.methods.items()
+        }
         config.structure_type = config.structure_type and here(config.structure_type)
         config.yes_no = config.yes_no and here(config.yes_no)
-        for p in [*config.rows.values(), *config.methods.values()]:
+        for p in [*config.rows.values(), *(v[0] for v in config.methods.values())]:
             if not Path(p).is_file():
                 raise BxrdInputError(f"{path}: experiment config {p} not found")
         return config
@@ -159,21 +163,24 @@ class Suite:
         }
 
     # -- training --------------------------------------------------------------------------
-    def fit(self, config: str, seed: int) -> Fitted:
-        """Train ``config`` with ``seed`` through ``bxrd fit`` (once per suite run)."""
-        key = (config, seed)
+    def fit(self, config: str, seed: int, extra: tuple[str, ...] = ()) -> Fitted:
+        """Train ``config`` with ``seed`` through ``bxrd fit`` (once per suite run).
+
+        ``extra``: overrides of this fit only, after the suite's ``fit_overrides``.
+        """
+        key = (config, seed, *extra)
         if key not in self._fits:
             t0 = time.perf_counter()
-            folder = self.out / "models" / f"{Path(config).stem}_seed{seed}"
+            tag = "".join(f"_{e.split('.')[-1]}" for e in extra).replace("=", "")
+            name = f"{Path(config).stem}{tag}_seed{seed}"
             overrides = [
                 f"--data.dataset={self.config.dataset}",
                 "--data.build_config=null",
                 *self.config.fit_overrides,
+                *extra,
             ]
-            self._fits[key] = fit_experiment(config, folder, seed, overrides)
-            self.record["fit_s"][f"{Path(config).stem}_seed{seed}"] = round(
-                time.perf_counter() - t0, 1
-            )
+            self._fits[key] = fit_experiment(config, self.out / "models" / name, seed, overrides)
+            self.record["fit_s"][name] = round(time.perf_counter() - t0, 1)
         return self._fits[key]
 
     # -- scoring ---------------------------------------------------------------------------

@@ -25,7 +25,8 @@ def run(suite: Suite) -> None:
     """Write ``measured_films`` and ``measured_rruff`` (skipped without ``patterns``)."""
     cfg = suite.config
     root = Path(cfg.patterns) if cfg.patterns else None
-    yaml = next(iter(cfg.methods.values()), None) or next(iter(cfg.rows.values()), None)
+    first = next(iter(cfg.methods.values()), None)
+    yaml = first[0] if first else next(iter(cfg.rows.values()), None)
     if root is None or not root.is_dir() or yaml is None:
         suite.record["measured"] = f"skipped: no patterns folder {root}"
         return

@@ -14,7 +14,7 @@ def run(suite: Suite) -> None:
     """Write ``methods`` and ``methods_seeds``."""
     cfg = suite.config
     table, spread = [], []
-    for method, yaml in cfg.methods.items():
+    for method, (yaml, *extra) in cfg.methods.items():
         seeds = list(cfg.seeds) + (list(cfg.headline_seeds) if method in cfg.headline else [])
         values: dict[str, list[float]] = {
             "accuracy": [],
@@ -23,7 +23,7 @@ def run(suite: Suite) -> None:
             "nll": [],
         }
         for i, seed in enumerate(seeds):
-            fitted = suite.fit(yaml, seed)
+            fitted = suite.fit(yaml, seed, tuple(extra))
             test = suite.test_data(fitted)
             probs = suite.network_probs(fitted, test)
             point = metrics(probs, test.y)

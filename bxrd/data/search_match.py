@@ -16,10 +16,13 @@ classifier's answer, and the evaluation suite can score search-match as a baseli
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from bxrd.data.store import PatternSet
+from bxrd.errors import BxrdInputError
+from bxrd.fileio import atomic_path
 
 
 def unit_rows(patterns: np.ndarray) -> np.ndarray:
@@ -92,6 +95,40 @@ class SearchLibrary:
             sg.tolist(),
             {task: np.asarray(y)[rows] for task, y in data.labels.items()},
         )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the library to one ``.npz`` file (atomic), for ``bxrd predict`` to load."""
+        path = Path(path)
+        arrays = {f"labels_{k}": np.asarray(v) for k, v in self.labels.items()}
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                patterns=self.patterns.astype(np.float16),
+                structure_id=np.array(self.structure_id),
+                formula=np.array(self.formula),
+                space_group=np.array(self.space_group),
+                **arrays,
+            )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SearchLibrary:
+        """Read a library written by :meth:`save`.
+
+        Raises:
+            BxrdInputError: missing or unreadable file (the message names it).
+        """
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                return cls(
+                    f["patterns"].astype(np.float32),
+                    f["structure_id"].tolist(),
+                    f["formula"].tolist(),
+                    f["space_group"].tolist(),
+                    {k[len("labels_") :]: f[k] for k in f.files if k.startswith("labels_")},
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise BxrdInputError(f"{path}: not a search-match library ({exc})") from None
 
     def search(self, queries: np.ndarray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` library rows per query, best first.

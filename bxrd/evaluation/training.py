@@ -11,6 +11,7 @@ batch the network saw. The classical baselines are then fitted on exactly those 
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,12 @@ def fit_experiment(
         f"--trainer.callbacks=[{json.dumps(recorder)}]",
         *overrides,
     ]
-    cli = run_lightning(argv)
+    # LightningCLI warns when sys.argv holds arguments besides ``args``: show it only ours
+    saved, sys.argv = sys.argv, sys.argv[:1]
+    try:
+        cli = run_lightning(argv)
+    finally:
+        sys.argv = saved
     rec = next(c for c in cli.trainer.callbacks if isinstance(c, StreamRecorder))
     x, y = rec.stream()
     return Fitted(cli.model, cli.datamodule, x, y, Path(out_dir) / "checkpoints" / "final.ckpt")

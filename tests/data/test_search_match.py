@@ -44,3 +44,17 @@ def test_chunked_search_equals_brute_force(library):
 def test_wrong_grid_is_refused(library):
     with pytest.raises(ValueError, match="queries have 39 points, the library 40"):
         library.search(np.ones((1, 39)))
+
+
+def test_saved_library_answers_like_the_original(library, tmp_path):
+    from bxrd.data.search_match import SearchLibrary
+    from bxrd.errors import BxrdInputError
+
+    back = SearchLibrary.load(library.save(tmp_path / "library.npz"))
+    q = np.random.default_rng(3).random((4, 40))
+    assert np.array_equal(back.search(q, 3)[0], library.search(q, 3)[0])
+    assert back.formula == library.formula and back.labels["space_group"].tolist() == (
+        library.labels["space_group"].tolist()
+    )
+    with pytest.raises(BxrdInputError, match="nope.npz: not a search-match library"):
+        SearchLibrary.load(tmp_path / "nope.npz")

@@ -18,6 +18,7 @@ Scores come with 95 % bootstrap intervals over test structures (:mod:`.stats`).
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -171,7 +172,7 @@ class Suite:
         key = (config, seed, *extra)
         if key not in self._fits:
             t0 = time.perf_counter()
-            tag = "".join(f"_{e.split('.')[-1]}" for e in extra).replace("=", "")
+            tag = re.sub(r"[^A-Za-z0-9_]+", "", "".join(f"_{e.split('.')[-1]}" for e in extra))
             name = f"{Path(config).stem}{tag}_seed{seed}"
             overrides = [
                 f"--data.dataset={self.config.dataset}",

@@ -16,9 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from bxrd.data.datamodule import XRDDataModule
+from bxrd.evaluation.measured_patterns import (
+    ABX3_FILM_FOLDERS,
+    flag_summary,
+    outside_scores,
+    read_folder,
+)
+from bxrd.evaluation.yes_no_metrics import yes_no_figure, yes_no_metrics
 from bxrd.inference.loading import load_predictor
-from bxrd.report.measured import ABX3_FILM_FOLDERS, flag_summary, outside_scores, read_folder
-from bxrd.report.yes_no import yes_no_figure, yes_no_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 PATTERNS = ROOT.parent / "shared" / "data" / "patterns"
@@ -44,7 +49,7 @@ def main() -> None:
     if PATTERNS.is_dir():
         films = PATTERNS / "thinfilm_perovskites"
         abx3 = [g for f in ABX3_FILM_FOLDERS for g in read_folder(model, films / f, "CuKa")[0]]
-        minerals, _ = read_folder(model, PATTERNS / "rruff_minerals", allow_pickle=True)
+        minerals, _ = read_folder(model, PATTERNS / "rruff_minerals")
         flags = flag_summary(
             outside_scores(model, np.stack([g.intensity for g in abx3])),
             outside_scores(model, np.stack([g.intensity for g in minerals])),

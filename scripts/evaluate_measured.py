@@ -12,9 +12,9 @@ answered patterns) and the abstention inside and outside the classes. Last line:
 import argparse
 from pathlib import Path
 
+from bxrd.evaluation.measured_patterns import film_summary, score_films
 from bxrd.inference.loading import load_predictor
 from bxrd.inference.pipeline import default_checkpoint
-from bxrd.report.measured import film_summary, score_films
 
 ROOT = Path(__file__).resolve().parents[1]
 

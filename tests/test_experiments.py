@@ -1,4 +1,4 @@
-"""The experiment suite end to end at its tiny size: every table, figure and record, twice."""
+"""``bxrd experiments`` end to end on a tiny suite: every table, intervals, seeds, reruns."""
 
 import csv
 import json
@@ -8,33 +8,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from pymatgen.core import Lattice, Structure
 
 from bxrd.crystal.ter import TERConfig
 from bxrd.data.build import BuildConfig, build_dataset
 from bxrd.data.splits import SplitConfig
 from bxrd.data.store import load_pattern_set
-from bxrd.models.classical import BASELINES
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = [
-    "space_group_rows",
-    "rss_fraction_sweep",
+    "rows",
+    "rows_vs_baselines",
+    "rows_seeds",
+    "baselines_per_class",
     "methods",
+    "methods_seeds",
     "structure_type",
     "structure_type_per_class",
     "yes_no",
     "measured_films",
     "measured_rruff",
-    "measured_outside",
-    "measured_distances",
-]
-FIGURES = [
-    "space_group_rows",
-    "rss_fraction_sweep",
-    "structure_type_confusion",
-    "yes_no",
-    "measured_distances",
 ]
 
 
@@ -101,13 +95,35 @@ def measured(dataset, tmp_path_factory) -> Path:
     return root
 
 
-def _run(dataset: Path, out: Path, patterns: Path, *sections: str) -> Path:
-    cmd = [sys.executable, str(ROOT / "scripts" / "run_experiments.py"), "--size", "tiny"]
-    cmd += ["--dataset", str(dataset), "--output", str(out), "--patterns", str(patterns)]
-    cmd += ["--sections", *sections] if sections else []
+def _suite(dataset: Path, out: Path, patterns: Path, sections: list[str]) -> Path:
+    """A tiny suite YAML over the shipped experiment YAMLs (1 epoch of 128 patterns)."""
+    exp = ROOT / "configs" / "experiments"
+    suite = {
+        "dataset": str(dataset),
+        "output": str(out),
+        "seeds": [0],
+        "headline_seeds": [1],
+        "headline": ["SYN + RSS"],
+        "bootstrap_draws": 200,
+        "fit_overrides": ["--trainer.max_epochs=1", "--data.samples_per_epoch=128"],
+        "baselines": str(ROOT / "configs" / "baselines.yaml"),
+        "classical": ["naive_bayes", "knn", "decision_tree"],
+        "rows": {"SYN + RSS": str(exp / "sg_syn_rss_mc_dropout.yaml")},
+        "methods": {"mc_dropout": str(exp / "sg_syn_rss_mc_dropout.yaml")},
+        "structure_type": str(exp / "structure_type_mc_dropout.yaml"),
+        "yes_no": str(exp / "in_library_laplace.yaml"),
+        "patterns": str(patterns),
+        "sections": sections,
+    }
+    path = out.parent / f"{out.name}.yaml"
+    path.write_text(yaml.safe_dump(suite))
+    return path
+
+
+def _run(config: Path) -> None:
+    cmd = [sys.executable, "-m", "bxrd.evaluation.command", "--config", str(config)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
-    return out / "tiny"
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -116,46 +132,51 @@ def _rows(path: Path) -> list[list[str]]:
 
 
 @pytest.mark.slow
-def test_suite_writes_every_table_and_reruns_identically(dataset, measured, tmp_path):
-    first = _run(dataset, tmp_path / "a", measured)
+def test_suite_writes_every_table_with_intervals_and_reruns_identically(
+    dataset, measured, tmp_path
+):
+    sections = ["rows", "methods", "structure_type", "yes_no", "measured"]
+    _run(_suite(dataset, tmp_path / "a", measured, sections))
+    first = tmp_path / "a"
     for name in TABLES:
-        rows = _rows(first / f"{name}.csv")
-        assert len(rows) >= 2 and (first / f"{name}.md").read_text().startswith("## ")
-    for name in FIGURES:
-        assert (first / f"{name}.png").stat().st_size > 10_000
-    assert (first / "report" / "index.html").is_file()
-    # accuracies are fractions; the last column is B-VGGNet minus the best classical model
-    for row in _rows(first / "space_group_rows.csv")[1:]:
-        values = [float(v) for v in row[1:]]
-        assert all(0.0 <= v <= 1.0 for v in values[:-1])
-        assert values[-1] == pytest.approx(values[-2] - max(values[:-2]), abs=1e-9)
+        assert len(_rows(first / f"{name}.csv")) >= 2, name
+    rows = _rows(first / "rows.csv")
+    header = rows[0]
+    models = [r[header.index("model")] for r in rows[1:]]
+    assert models == ["B-VGGNet", "naive_bayes", "knn", "decision_tree", "search-match"]
+    i = header.index("balanced accuracy")
+    for r in rows[1:]:
+        low, value, high = float(r[i + 1]), float(r[i]), float(r[i + 2])
+        assert 0.0 <= low <= value <= high <= 1.0
+    # the classical models saw the network's own training stream: 1 epoch x 128 patterns
+    assert _rows(first / "rows_vs_baselines.csv")[1][1] == "128"
+    assert "(2 seeds)" in _rows(first / "rows_seeds.csv")[1][2]
     record = json.loads((first / "run.json").read_text())
-    assert list(record["section_s"]) == [
-        "space_group_rows",
-        "rss_fraction_sweep",
-        "methods",
-        "structure_type",
-        "yes_no",
-        "measured",
-    ]
-    assert record["measured"] == "4 ABX3 films, 6 RRUFF minerals"
+    assert list(record["section_s"]) == sections
     assert len(record["dataset_sha256"]) == 64
-    assert {"torch", "pytorch_lightning", "sklearn", "bxrd"} <= set(record["versions"])
-    summary = (first / "summary.md").read_text()
-    assert all(f"## {t}" in summary for t in ["Space group", "Yes/no", "Structure type"])
-    # the yes/no table scores B-VGGNet and every classical model
-    assert [r[0] for r in _rows(first / "yes_no.csv")[1:]] == ["B-VGGNet", *BASELINES]
-    assert _rows(first / "measured_rruff.csv")[1][:2] == ["6", "6"]  # all named classes
-    films = _rows(first / "measured_films.csv")
-    assert [r[:4] for r in films[1:]] == [["pm-3m", "Pm-3m (221)", "True", "4"]]
+    assert [r[0] for r in _rows(first / "yes_no.csv")[1:]] == [
+        "B-VGGNet",
+        "naive_bayes",
+        "knn",
+        "decision_tree",
+        "search-match",
+    ]
+    # every model came from `bxrd fit`: a final.ckpt per (experiment, seed)
+    assert len(list((first / "models").glob("*/checkpoints/final.ckpt"))) == 4
     # seeded end to end: a second run writes the same numbers
-    second = _run(dataset, tmp_path / "b", measured)
+    _run(_suite(dataset, tmp_path / "b", measured, sections))
     for name in TABLES:
-        assert _rows(second / f"{name}.csv") == _rows(first / f"{name}.csv"), name
-    # a partial rerun replaces its tables, keeps the others and reloads earlier models
-    kept = (first / "space_group_rows.csv").stat().st_mtime_ns
-    _run(dataset, tmp_path / "a", tmp_path / "none", "measured")
-    assert (first / "space_group_rows.csv").stat().st_mtime_ns == kept
-    record = json.loads((first / "run.json").read_text())
-    assert record["sections_run"] == ["measured"] and record["measured"].startswith("skipped")
-    assert len(record["section_s"]) == 6 and summary == (first / "summary.md").read_text()
+        assert _rows(tmp_path / "b" / f"{name}.csv") == _rows(first / f"{name}.csv"), name
+
+
+def test_suite_config_errors_name_the_file(tmp_path):
+    from bxrd.errors import BxrdInputError
+    from bxrd.evaluation.suite import SuiteConfig
+
+    bad = tmp_path / "suite.yaml"
+    bad.write_text("dataset: x.h5\nrowz: {}\n")
+    with pytest.raises(BxrdInputError, match=r"suite.yaml: unknown keys \['rowz'\]"):
+        SuiteConfig.load(bad)
+    bad.write_text("dataset: x.h5\nrows: {VSS: nope.yaml}\n")
+    with pytest.raises(BxrdInputError, match="nope.yaml not found"):
+        SuiteConfig.load(bad)

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from bxrd.cli import main
-from bxrd.cli.lightning import run_lightning
 from bxrd.crystal.ter import TERConfig
 from bxrd.data.build import BuildConfig, build_dataset
 from bxrd.data.splits import SplitConfig
 from bxrd.inference.loading import load_classifier
+from bxrd.training.lightning_cli import run_lightning
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["mc_dropout", "laplace", "vi", "deterministic"]

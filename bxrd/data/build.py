@@ -2,21 +2,29 @@
 
 Order matters and is fixed:
 
-1. Real-side structures (``real`` files plus, with ``include_templates``, the templates
-   themselves — published or file structures) are labelled (space group, structure type).
-2. They are split into test / pretrain / val / train by group (same formula and space group),
-   stratified by space group, **before anything else** (:mod:`bxrd.data.splits`).
+1. Real-side structures (``real`` files, ``sources`` with ``side: real``, and, with
+   ``include_templates``, the literature / file templates) are labelled (space group,
+   structure type, perovskite or not: non-perovskites are reported and routed to ``other``
+   / ``no``, or skipped). Generated tilt-system templates are virtual.
+2. Real structures are split into test / pretrain / val / train by group (``split.group_by``:
+   same formula, or same formula and space group), stratified by space group, **before
+   anything else** (:mod:`bxrd.data.splits`).
 3. TER runs only on templates in the training splits; with ``isotypes``, every other
    real training structure gets same-charge substituted isotypes
-   (:mod:`bxrd.crystal.isotypes`). Virtual structures twinning a held-out structure (same
-   formula and space group) are dropped; a fraction goes to validation.
-4. Everything is simulated once (stick files, resumable), rendered clean and augmented, and
-   written with labels, provenance, splits and the sticks to one HDF5 file; the leak check of
-   :func:`bxrd.data.splits.check_no_leak` runs on the result and its findings are printed.
+   (:mod:`bxrd.crystal.isotypes`); ``sources`` with ``side: virtual`` (hypothetical DFT
+   cells) join them. Virtual structures of a held-out group are dropped; a fraction
+   (``vss_val_fraction``) goes to validation.
+4. Everything is simulated once (stick files, resumable), rendered clean and augmented;
+   training structures whose clean pattern twins a clean test or validation pattern
+   (cosine > ``split.near_twin_cosine``) are removed; the result is written with labels,
+   provenance, splits and the sticks to one HDF5 file; the leak check of
+   :func:`bxrd.data.splits.check_no_leak` runs on it and its findings are printed.
 
 Provenance per pattern: ``structure_id``, ``formula``, ``template_id`` (the structure itself
-for real ones), ``source`` (``rss`` real side, ``vss`` TER), ``origin`` (``file``,
-``builtin``, ``ter``, ``isotype``), ``split`` and ``augmentation``.
+for real ones), ``source`` (``rss`` real side, ``vss`` virtual), ``origin`` (``file``,
+``builtin``, ``generated``, ``ter``, ``isotype``, ``dft``), ``split``, ``augmentation``,
+``collection`` (source folder), ``synthesized`` (manifest flag, ``""`` unknown) and
+``perovskite`` (``1``/``0``).
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Literal
@@ -43,10 +52,17 @@ from bxrd.data.labels import (
     OTHER,
     SymmetryLabel,
     keep_most_common,
+    not_perovskite_reason,
     structure_types,
     symmetry_label,
 )
-from bxrd.data.splits import SplitConfig, check_no_leak, held_out_twins, split_groups
+from bxrd.data.splits import (
+    SplitConfig,
+    check_no_leak,
+    held_out_twins,
+    spectral_near_duplicates,
+    split_groups,
+)
 from bxrd.data.store import PatternSet, save_pattern_set
 from bxrd.errors import BxrdInputError
 from bxrd.fileio import atomic_write_text
@@ -63,6 +79,27 @@ TASKS: tuple[str, ...] = ("space_group", "structure_type", "in_library")
 
 
 @dataclass
+class StructureSource:
+    """A folder or file of structures and the side of the dataset it feeds.
+
+    Attributes:
+        path: file or folder (CIF + ``manifest.csv``, CSV with a ``cif`` column, pymatgen
+            JSON documents); see :mod:`bxrd.crystal.io`.
+        side: ``real`` (RSS: split into test / val / train, experimentally reported
+            structures) or ``virtual`` (VSS, training only, like TER: hypothetical DFT cells).
+        synthesized: keep only structures whose manifest flag is 1 (True) or 0 (False).
+        limit: read at most this many structures (drawn at random with ``seed``).
+        seed: seed of that draw.
+    """
+
+    path: str
+    side: Literal["real", "virtual"] = "real"
+    synthesized: bool | None = None
+    limit: int | None = None
+    seed: int = 0
+
+
+@dataclass
 class BuildConfig:
     """Recipe of a labelled pattern dataset.
 
@@ -70,6 +107,8 @@ class BuildConfig:
         output: folder for TER structures, stick files and ``dataset.h5``.
         real: real structure files or folders (CIF, mCIF, JSON, CSV with a ``cif`` column);
             their patterns are the RSS. None: only the templates (if included).
+        sources: more structure sources, each feeding the real or the virtual side, with
+            manifest filters and size limits (:class:`StructureSource`).
         templates: ABX3 structure files or folders used as TER templates; the words
             ``builtin`` and ``generated`` add the built-in literature set and the generated
             tilt-system set (None: the built-in set only).
@@ -80,8 +119,14 @@ class BuildConfig:
         split: split fractions and seed.
         n_structure_types: keep this many structure types (most structures, TER included,
             isotypes not counted); the rest is ``other`` and ``in_library = no``.
+        non_perovskites: structures that are not corner-sharing ABX3 perovskites
+            (:func:`~bxrd.data.labels.not_perovskite_reason`: minerals, binaries,
+            hexagonal polytypes) are ``other`` in the space-group and structure-type tasks and
+            ``no`` in the yes/no task (``other``), or left out (``skip``); always reported.
         min_class_structures: space groups with fewer structures (TER included, isotypes
             not counted) are handled by ``rare``.
+        min_class_real: space groups with fewer real-side perovskite structures are handled
+            by ``rare`` too (a class must have real structures to test).
         rare: ``other`` merges rare space groups into one class, ``drop`` removes them,
             ``keep`` keeps them (each choice is reported).
         symprec: spglib tolerance for labels, Å.
@@ -97,13 +142,16 @@ class BuildConfig:
 
     output: str = "data/quickstart"
     real: str | list[str] | None = None
+    sources: list[StructureSource] = field(default_factory=list)
     templates: str | list[str] | None = field(default_factory=lambda: ["builtin", "generated"])
     include_templates: bool = True
     ter: TERConfig = field(default_factory=lambda: TERConfig(max_per_template=20))
     isotypes: IsotypeConfig | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     n_structure_types: int = 30
+    non_perovskites: Literal["other", "skip"] = "other"
     min_class_structures: int = 1
+    min_class_real: int = 0
     rare: Literal["other", "drop", "keep"] = "other"
     symprec: float = SYMPREC
     wavelength: str = "CuKa"
@@ -128,6 +176,9 @@ class Entry:
     symmetry: SymmetryLabel
     structure_type: str = OTHER
     split: str = "train"
+    perovskite: bool = True
+    collection: str = ""
+    synthesized: str = ""
 
     @property
     def formula(self) -> str:
@@ -187,27 +238,90 @@ def load_templates(sources: str | list[str] | None) -> tuple[dict[str, Template]
 def real_side(
     config: BuildConfig, templates: dict[str, Template]
 ) -> tuple[dict[str, Entry], list[str]]:
-    """Real structures and (optionally) templates as labelled RSS entries; skip messages."""
+    """Real structures and (optionally) templates as labelled entries; skip messages.
+
+    Literature and file templates are real-side (RSS); generated tilt-system templates are
+    virtual (VSS, training only): they were never measured.
+    """
     entries: dict[str, Entry] = {}
     messages: list[str] = []
     if config.include_templates:
         for t in templates.values():
             label = symmetry_label(t.structure, config.symprec)
-            entries[t.id] = Entry(t.id, t.structure, "rss", t.origin, t.id, label)
-    if config.real:
-        report = load_structures(config.real)
-        messages += [msg for _, msg in report.failures]
-        for sid, structure in report.structures.items():
-            key = sid if sid not in entries else f"{sid}_real"
-            try:
-                label = symmetry_label(structure, config.symprec)
-            except Exception as exc:  # spglib fails on a few broken cells
-                messages.append(f"{report.paths[sid]}: no space group ({exc})")
-                continue
-            entries[key] = Entry(key, structure, "rss", "file", key, label)
+            side = "vss" if t.origin == "generated" else "rss"
+            entries[t.id] = Entry(t.id, t.structure, side, t.origin, t.id, label)
+    sources = [(StructureSource(p), False) for p in _as_list(config.real)]
+    sources += [(s, True) for s in config.sources if s.side == "real"]
+    for source, prefix in sources:
+        entries.update(read_source(source, config.symprec, messages, set(entries), "rss", prefix))
     if not entries:
         raise BxrdInputError("no real-side structure: give --real files or include_templates")
     return entries, messages
+
+
+def _group_key(group_by: str) -> Callable[[str, int], str]:
+    """Split-group key of (reduced formula, space-group number) for ``group_by``."""
+    if group_by == "formula":
+        return lambda formula, number: formula
+    return lambda formula, number: f"{formula}|{number}"
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
+
+
+def read_source(
+    source: StructureSource,
+    symprec: float,
+    messages: list[str],
+    taken: set[str],
+    side: str,
+    prefix: bool = True,
+) -> dict[str, Entry]:
+    """Read one source into labelled entries (``side`` ``rss`` or ``vss``); notes go to messages.
+
+    Ids are the file stems, ``<collection>__<stem>`` with ``prefix`` (so that
+    ``mp_abx3/0.cif`` and ``perov5_dft/test.csv`` row 0 never collide); an id already in
+    ``taken`` gets ``_real``. Each entry records whether it is a perovskite; a
+    non-perovskite is named in ``messages`` (never silently labelled).
+    """
+    report = load_structures(source.path, source.synthesized, source.limit, source.seed)
+    messages += [msg for _, msg in report.failures]
+    entries: dict[str, Entry] = {}
+    not_perovskite: list[str] = []
+    for sid, structure in report.structures.items():
+        meta = report.meta[sid]
+        key = f"{meta['collection']}__{sid}" if prefix else sid
+        key = key if key not in taken else f"{key}_real"
+        try:
+            label = symmetry_label(structure, symprec)
+        except Exception as exc:  # spglib fails on a few broken cells
+            messages.append(f"{report.paths[sid]}: no space group ({exc})")
+            continue
+        reason = not_perovskite_reason(structure)
+        if reason is not None:
+            formula = structure.composition.reduced_formula
+            not_perovskite.append(f"{report.paths[sid].name} ({formula}): {reason}")
+        origin = "file" if side == "rss" else "dft"
+        entries[key] = Entry(
+            key,
+            structure,
+            side,
+            origin,
+            key,
+            label,
+            perovskite=reason is None,
+            collection=meta["collection"],
+            synthesized=meta["synthesized"],
+        )
+    if not_perovskite:
+        shown = "\n  ".join(not_perovskite[:10])
+        more = f"\n  ... and {len(not_perovskite) - 10} more" if len(not_perovskite) > 10 else ""
+        messages.append(
+            f"{source.path}: {len(not_perovskite)} of {len(report.structures)} structures are "
+            f"not corner-sharing ABX3 perovskites (routed to other / no):\n  {shown}{more}"
+        )
+    return entries
 
 
 def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
@@ -215,21 +329,32 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
     templates, notes = load_templates(config.templates)
     entries, more = real_side(config, templates)
     notes += more
+    if config.non_perovskites == "skip":
+        skipped = sorted(k for k, e in entries.items() if not e.perovskite)
+        entries = {k: e for k, e in entries.items() if e.perovskite}
+        if skipped:
+            notes.append(f"left out {len(skipped)} non-perovskite structure(s) (skip)")
     types = structure_types(
         {k: e.structure for k, e in entries.items()}, {k: e.symmetry for k, e in entries.items()}
     )
-    groups = {k: f"{e.formula}|{e.symmetry.number}" for k, e in entries.items()}
+    key_of = _group_key(config.split.group_by)
+    real = {k: e for k, e in entries.items() if e.source == "rss"}
+    groups = {k: key_of(e.formula, e.symmetry.number) for k, e in real.items()}
     protected = (
         frozenset()
         if config.split.hold_out_templates
-        else frozenset(groups[k] for k in entries if k in templates)
+        else frozenset(groups[k] for k in real if k in templates)
     )
     splits, split_notes = split_groups(
-        groups, {k: e.symmetry.space_group for k, e in entries.items()}, config.split, protected
+        groups,
+        {k: e.symmetry.space_group if e.perovskite else "non-perovskite" for k, e in real.items()},
+        config.split,
+        protected,
     )
     notes += split_notes
     for k, e in entries.items():
-        e.structure_type, e.split = types[k], splits[k]
+        e.structure_type = types[k] if e.perovskite else OTHER
+        e.split = splits.get(k, "train")
     usable = {
         tid: t
         for tid, t in templates.items()
@@ -239,13 +364,22 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
     out = Path(config.output)
     write_ter(ter, out / "ter")
     notes.append(ter.summary())
-    # (id, structure, parent id, origin) of every virtual structure
-    virtual = [(s.id, s.structure, s.template_id, "ter") for s in ter.structures]
+    virtual = [
+        Entry(
+            s.id,
+            s.structure,
+            "vss",
+            "ter",
+            s.template_id,
+            symmetry_label(s.structure, config.symprec),
+        )
+        for s in ter.structures
+    ]
     if config.isotypes is not None:
         parents = {
             k: e.structure
             for k, e in entries.items()
-            if e.split in ("train", "pretrain") and k not in usable
+            if e.split in ("train", "pretrain") and e.source == "rss" and k not in usable
         }
         iso, skipped = run_isotypes(parents, config.isotypes)
         write_structures(((i.id, i.structure, i.manifest_row()) for i in iso), out / "isotypes")
@@ -254,26 +388,44 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
             f"isotypes: {len(iso)} from {len(parents) - len(skipped)} of {len(parents)} real "
             f"training structures ({len(skipped)} skipped, reasons in isotypes/skipped.txt)"
         )
-        virtual += [(i.id, i.structure, i.parent_id, "isotype") for i in iso]
-    held = [(e.formula, e.symmetry.number) for e in entries.values() if e.split in ("test", "val")]
-    labels = {sid: symmetry_label(st, config.symprec) for sid, st, _, _ in virtual}
-    candidates = {
-        sid: (st.composition.reduced_formula, labels[sid].number) for sid, st, _, _ in virtual
-    }
+        virtual += [
+            Entry(
+                i.id,
+                i.structure,
+                "vss",
+                "isotype",
+                i.parent_id,
+                symmetry_label(i.structure, config.symprec),
+            )
+            for i in iso
+        ]
+    for source in (s for s in config.sources if s.side == "virtual"):
+        found = read_source(source, config.symprec, notes, set(entries), "vss")
+        if config.non_perovskites == "skip":
+            found = {k: e for k, e in found.items() if e.perovskite}
+        virtual += found.values()
+    held = [
+        key_of(e.formula, e.symmetry.number) for e in real.values() if e.split in ("test", "val")
+    ]
+    candidates = {v.id: key_of(v.formula, v.symmetry.number) for v in virtual}
     twins = held_out_twins(candidates, held)
     if twins:
         notes.append(
-            f"dropped {len(twins)} virtual structure(s) identical in formula and space group "
-            "to a held-out real structure"
+            f"dropped {len(twins)} virtual structure(s) of a held-out group "
+            f"({config.split.group_by}) of a test or validation structure"
         )
     rng = np.random.default_rng(config.split.seed + 1)
-    for sid, structure, parent, origin in virtual:
-        if sid in twins:
+    for v in virtual:
+        if v.id in twins or v.id in entries:
             continue
-        label = labels[sid]
-        stype = entries[parent].structure_type if parent in entries else label.prototype_key
-        split = "val" if rng.random() < config.split.vss_val_fraction else "train"
-        entries[sid] = Entry(sid, structure, "vss", origin, parent, label, stype, split)
+        parent = entries.get(v.template_id)
+        if v.origin in ("ter", "isotype"):
+            v.structure_type = parent.structure_type if parent else v.symmetry.prototype_key
+            v.perovskite = parent.perovskite if parent else True
+        else:
+            v.structure_type = v.symmetry.prototype_key if v.perovskite else OTHER
+        v.split = "val" if rng.random() < config.split.vss_val_fraction else "train"
+        entries[v.id] = v
     # classes are defined by real and TER structures; isotypes only add to existing ones
     defining = [k for k, e in entries.items() if e.origin != "isotype"]
     _, kept = keep_most_common(
@@ -304,12 +456,14 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     done = [k for k in entries if stick_path(out / "sticks", k).exists()]
     sticks = {k: StickPattern.load(stick_path(out / "sticks", k)) for k in done}
     data = render_set([entries[k] for k in done], sticks, config, notes)
+    data = drop_near_twins(data, config.split.near_twin_cosine, notes)
     leaks = check_no_leak(
         data.provenance["split"],
         data.provenance["structure_id"],
         data.provenance["template_id"],
         np.array([a == "none" for a in data.provenance["augmentation"]]),
         data.patterns,
+        config.split.near_twin_cosine,
     )
     digest = save_pattern_set(data, out / "dataset.h5")
     t_total = time.perf_counter() - t0
@@ -335,23 +489,69 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     return out / "dataset.h5"
 
 
+def drop_near_twins(data: PatternSet, threshold: float, notes: list[str]) -> PatternSet:
+    """Remove structures whose clean pattern twins a clean held-out pattern.
+
+    Training (and pretrain) structures twinning a test or validation pattern, and validation
+    structures twinning a test pattern, are removed: a structure of another formula can still
+    give a near-identical pattern (isostructural, similar scatterers) and would leak its
+    held-out twin (into training, or into early stopping and calibration).
+    """
+    split = np.asarray(data.provenance["split"])
+    sid = np.asarray(data.provenance["structure_id"])
+    clean = np.asarray(data.provenance["augmentation"]) == "none"
+    banned: set[str] = set()
+    for held, others in ((("test", "val"), ("train", "pretrain")), (("test",), ("val",))):
+        h = np.nonzero(np.isin(split, held) & clean)[0]
+        t = np.nonzero(np.isin(split, others) & clean & ~np.isin(sid, sorted(banned)))[0]
+        pairs = spectral_near_duplicates(data.patterns[h], data.patterns[t], threshold)
+        banned |= {sid[t[j]] for _, j, _ in pairs}
+    if not banned:
+        return data
+    notes.append(
+        f"dropped {len(banned)} training / validation structure(s) whose clean pattern has "
+        f"cosine > {threshold} with a held-out pattern: {', '.join(sorted(banned)[:10])}"
+        + (" ..." if len(banned) > 10 else "")
+    )
+    keep = ~np.isin(sid, sorted(banned))
+    return PatternSet(
+        patterns=data.patterns[keep],
+        two_theta=data.two_theta,
+        wavelength=data.wavelength,
+        labels={k: v[keep] for k, v in data.labels.items()},
+        classes=data.classes,
+        provenance={
+            k: [v for v, m in zip(vals, keep, strict=True) if m]
+            for k, vals in data.provenance.items()
+        },
+        config=data.config,
+        sticks={k: v for k, v in data.sticks.items() if k not in banned},
+    )
+
+
 def _space_group_classes(
     entries: list[Entry], config: BuildConfig, notes: list[str]
 ) -> tuple[list[str], dict[str, str]]:
     """Space-group class names and entry id → class, with rare classes handled per config."""
-    counts = Counter(e.symmetry.space_group for e in entries if e.origin != "isotype")
+    perovskites = [e for e in entries if e.perovskite]
+    counts = Counter(e.symmetry.space_group for e in perovskites if e.origin != "isotype")
+    real = Counter(e.symmetry.space_group for e in perovskites if e.source == "rss")
     numbers = {e.symmetry.space_group: e.symmetry.number for e in entries}
-    rare = sorted(n for n, c in counts.items() if c < config.min_class_structures)
+    rare = sorted(
+        n
+        for n, c in counts.items()
+        if c < config.min_class_structures or real[n] < config.min_class_real
+    )
     if rare and config.rare != "keep":
         notes.append(
-            f"space groups with < {config.min_class_structures} structures "
-            f"({config.rare}): {', '.join(rare)}"
+            f"space groups with < {config.min_class_structures} structures or "
+            f"< {config.min_class_real} real ones ({config.rare}): {', '.join(rare)}"
         )
     elif rare:
         notes.append(f"kept rare space groups (< {config.min_class_structures}): {', '.join(rare)}")
     mapping = {}
     for e in entries:
-        name = e.symmetry.space_group
+        name = e.symmetry.space_group if e.perovskite else OTHER
         if name in rare and config.rare != "keep":
             name = OTHER if config.rare == "other" else ""
         mapping[e.id] = name
@@ -394,7 +594,7 @@ def render_set(
     code = {
         "space_group": [sg_names.index(sg_of[e.id]) for e in entries],
         "structure_type": [type_names.index(e.structure_type) for e in entries],
-        "in_library": [int(e.structure_type != OTHER) for e in entries],
+        "in_library": [int(e.perovskite and e.structure_type != OTHER) for e in entries],
     }
     rows = {
         "structure_id": [e.id for e in entries],
@@ -403,6 +603,9 @@ def render_set(
         "source": [e.source for e in entries],
         "origin": [e.origin for e in entries],
         "split": [e.split for e in entries],
+        "collection": [e.collection for e in entries],
+        "synthesized": [e.synthesized for e in entries],
+        "perovskite": [str(int(e.perovskite)) for e in entries],
     }
     return PatternSet(
         patterns=torch.cat(parts).numpy(),

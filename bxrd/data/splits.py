@@ -1,12 +1,15 @@
 """Leak-free splits: real structures are split first, by group, stratified by label.
 
 The held-out test set is drawn from the real-structure side (RSS) **before** TER, synthesis or
-augmentation. Structures with the same reduced formula and space group form one group and
+augmentation. Structures with the same reduced formula (``group_by: formula``: all polymorphs
+together) or the same formula and space group (``formula_space_group``) form one group and
 always land in the same split, so a published structure and its re-refinement cannot sit on
 both sides. VSS made by TER from a template that is in the test (or validation) split are
 never made; VSS whose formula and space group equal those of a held-out structure are dropped
-(:func:`held_out_twins`). :func:`check_no_leak` re-checks all of it on the finished dataset,
-including a spectral near-duplicate test.
+(:func:`held_out_twins`). :func:`check_no_leak` re-checks all of it on the finished dataset
+for the test and the validation split, including a spectral near-duplicate test
+(:func:`spectral_near_duplicates`, also used by the build to remove training structures
+whose clean pattern twins a held-out one).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -33,6 +37,10 @@ class SplitConfig:
         hold_out_templates: let template structures (and their groups) be drawn for test and
             validation; their TER products are then not made. False keeps every template in
             training, so test structures and templates are disjoint by construction.
+        group_by: ``formula`` (all polymorphs of a formula in one split) or
+            ``formula_space_group``.
+        near_twin_cosine: clean training patterns with a cosine similarity above this to a
+            clean test or validation pattern are a leak (the build removes their structures).
         seed: seed of the draws.
     """
 
@@ -41,6 +49,8 @@ class SplitConfig:
     val_fraction: float = 0.1
     vss_val_fraction: float = 0.1
     hold_out_templates: bool = True
+    group_by: Literal["formula", "formula_space_group"] = "formula_space_group"
+    near_twin_cosine: float = 0.995
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -139,10 +149,12 @@ def check_no_leak(
     patterns: np.ndarray,
     threshold: float = 0.995,
 ) -> list[str]:
-    """Return one message per leak from the test split into training (empty: no leak).
+    """Return one message per leak from a held-out split into training (empty: no leak).
 
-    Checks: no structure id in both; no training pattern made from a test structure (its
-    template id); no clean training pattern spectrally near-identical to a clean test pattern.
+    For the test split (against train, pretrain and val) and the validation split (against
+    train and pretrain): no structure id on both sides; no training pattern made from a
+    held-out structure (its template id); no clean training pattern spectrally
+    near-identical to a clean held-out pattern.
 
     Args:
         split: split name per pattern.
@@ -153,21 +165,22 @@ def check_no_leak(
         threshold: cosine similarity counted as near-identical.
     """
     split_a = np.asarray(split)
-    test = split_a == "test"
-    train = np.isin(split_a, ("train", "pretrain", "val"))
     sid, tid = np.asarray(structure_id), np.asarray(template_id)
-    test_ids = set(sid[test])
-    problems = [
-        f"structure {s} is in test and training" for s in sorted(test_ids & set(sid[train]))
-    ]
-    problems += [
-        f"training structure made from test structure {t}"
-        for t in sorted(test_ids & set(tid[train]))
-    ]
-    ti, tj = np.nonzero(test & clean)[0], np.nonzero(train & clean)[0]
-    for i, j, cos in spectral_near_duplicates(patterns[ti], patterns[tj], threshold):
-        problems.append(
-            f"test {sid[ti[i]]} and training {sid[tj[j]]} patterns are near-identical "
-            f"(cosine {cos:.3f})"
-        )
+    problems: list[str] = []
+    for held, others in (("test", ("train", "pretrain", "val")), ("val", ("train", "pretrain"))):
+        test, train = split_a == held, np.isin(split_a, others)
+        test_ids = set(sid[test])
+        problems += [
+            f"structure {s} is in {held} and training" for s in sorted(test_ids & set(sid[train]))
+        ]
+        problems += [
+            f"training structure made from {held} structure {t}"
+            for t in sorted(test_ids & set(tid[train]))
+        ]
+        ti, tj = np.nonzero(test & clean)[0], np.nonzero(train & clean)[0]
+        for i, j, cos in spectral_near_duplicates(patterns[ti], patterns[tj], threshold):
+            problems.append(
+                f"{held} {sid[ti[i]]} and training {sid[tj[j]]} patterns are near-identical "
+                f"(cosine {cos:.4f})"
+            )
     return problems

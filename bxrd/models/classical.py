@@ -4,6 +4,10 @@ Patterns are max-normalised and down-sampled by ``pool`` (max-pooling in 2θ, so
 peaks survive) before fitting; the same features serve every model. Hyperparameters come
 from a YAML file (``configs/baselines.yaml``: baseline name → keyword arguments); a baseline
 missing from it runs with scikit-learn's defaults.
+
+Equal data: ``bxrd experiments`` (:mod:`bxrd.evaluation.suite`) fits every baseline on the
+patterns B-VGGNet saw in its own training run, recorded batch by batch by
+:class:`bxrd.evaluation.training.StreamRecorder` (same stream, same count).
 """
 
 from __future__ import annotations

@@ -148,12 +148,12 @@ def training_background(dm: XRDDataModule, n: int = 32) -> torch.Tensor:
     Raises:
         BxrdInputError: the dataset stores no training-split pattern.
     """
-    rows = np.nonzero(np.asarray(dm.data.provenance["split"]) == "train")[0]
+    rows = np.nonzero(dm.provenance("split") == "train")[0]
     if len(rows) == 0:
         raise BxrdInputError(f"{dm.dataset}: no stored training patterns for SHAP's background")
-    labels = torch.from_numpy(np.asarray(dm.data.labels[dm.task])[rows])
-    pick = _stratified(labels, n)[:n].numpy()
-    return torch.from_numpy(np.asarray(dm.data.patterns[rows[pick]], dtype=np.float32))
+    labels = torch.from_numpy(np.asarray(dm.labels)[rows])
+    pick = np.sort(rows[_stratified(labels, n)[:n].numpy()])
+    return torch.from_numpy(np.asarray(dm.store.patterns(pick), dtype=np.float32))
 
 
 def _shap_section(model, dm, x, y, background, folder, figures) -> dict:  # noqa: ANN001

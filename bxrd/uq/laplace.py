@@ -21,6 +21,7 @@ from laplace.baselaplace import BaseLaplace
 from bxrd.errors import BxrdInputError
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.batches import XYLoader
+from bxrd.uq.dataset_size import training_size
 from bxrd.uq.methods import UQMethod
 
 
@@ -33,6 +34,10 @@ class LaplaceClassifier(BaseClassifier):
         hessian_structure: ``"kron"``, ``"full"`` or ``"diag"``.
         link_approx: ``"probit"`` or ``"mc"`` for the mean predictive.
         num_samples: GLM predictive samples (for std, mutual information, and ``mc``).
+        num_data: dataset size N the likelihood Hessian stands for; default: the number of
+            distinct training structures (:func:`~bxrd.uq.dataset_size.training_size`).
+            The Hessian is summed over the patterns the posterior is fitted on and tempered
+            by (patterns / N), so the epoch length does not set the posterior width.
         **kwargs: see :class:`~bxrd.uq.base.BaseClassifier`.
     """
 
@@ -45,9 +50,11 @@ class LaplaceClassifier(BaseClassifier):
         hessian_structure: Literal["kron", "full", "diag"] = "kron",
         link_approx: Literal["probit", "mc"] = "probit",
         num_samples: int = 30,
+        num_data: int | None = None,
         **kwargs,  # noqa: ANN003
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.num_data = num_data
         for name, value, allowed in (
             ("subset_of_weights", subset_of_weights, ("last_layer", "all")),
             ("hessian_structure", hessian_structure, ("kron", "full", "diag")),
@@ -59,7 +66,7 @@ class LaplaceClassifier(BaseClassifier):
         self.la: BaseLaplace | None = None
         self._saved_posterior: dict[str, Any] | None = None
 
-    def _new_laplace(self) -> BaseLaplace:
+    def _new_laplace(self, temperature: float = 1.0) -> BaseLaplace:
         extra = (
             {"last_layer_name": "head.out"}
             if self.hparams.subset_of_weights == "last_layer"
@@ -70,13 +77,17 @@ class LaplaceClassifier(BaseClassifier):
             "classification",
             subset_of_weights=self.hparams.subset_of_weights,
             hessian_structure=self.hparams.hessian_structure,
+            temperature=temperature,
             **extra,
         )
 
     def fit_posterior(self, train_loader: Iterable, optimize_prior: bool = True) -> BaseLaplace:
         """Fit the Laplace posterior on ``train_loader`` (dict or (x, y) batches)."""
         self.eval()
-        la = self._new_laplace()
+        dataset = getattr(train_loader, "dataset", None)
+        seen = len(dataset) if dataset is not None else None  # type: ignore[arg-type]
+        n = self.num_data or (training_size(dataset) if dataset is not None else None)
+        la = self._new_laplace(seen / n if seen and n else 1.0)
         la.fit(XYLoader(train_loader))
         if optimize_prior:
             la.optimize_prior_precision(method="marglik", pred_type="glm", link_approx="probit")
@@ -91,7 +102,7 @@ class LaplaceClassifier(BaseClassifier):
     def _require_posterior(self) -> BaseLaplace:
         if self.la is None and self._saved_posterior is not None:
             # built only now: laplace-torch copies the network, which must hold loaded weights
-            self.la = self._new_laplace()
+            self.la = self._new_laplace(float(self._saved_posterior.get("temperature", 1.0)))
             self.la.load_state_dict(self._saved_posterior)
             self._saved_posterior = None
         if self.la is None:

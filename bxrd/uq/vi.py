@@ -27,6 +27,7 @@ from pyro.infer.autoguide.initialization import init_to_value
 
 from bxrd.models.bayesian import make_bayesian_
 from bxrd.uq.base import BaseClassifier
+from bxrd.uq.dataset_size import training_size
 from bxrd.uq.methods import UQMethod
 
 
@@ -39,7 +40,8 @@ class VIClassifier(BaseClassifier):
         prior_scale: std of the Gaussian priors.
         guide_init_scale: initial std of the guide.
         freeze_backbone: keep the backbone fixed (e.g. after MAP pre-training).
-        num_data: dataset size N for the ELBO; default: size of the training set at fit start.
+        num_data: dataset size N for the ELBO; default: the number of distinct training
+            structures (:func:`~bxrd.uq.dataset_size.training_size`), not the epoch length.
         **kwargs: see :class:`~bxrd.uq.base.BaseClassifier`.
     """
 
@@ -91,9 +93,9 @@ class VIClassifier(BaseClassifier):
         return logits
 
     def on_train_start(self) -> None:
-        """Take N from the training set when it was not given."""
+        """Take N from the training data (distinct structures) when it was not given."""
         if self.num_data is None:
-            self.num_data = len(self.trainer.train_dataloader.dataset)
+            self.num_data = training_size(self.trainer.train_dataloader.dataset)
 
     def training_loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Negative ELBO per training pattern."""

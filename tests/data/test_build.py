@@ -50,7 +50,10 @@ def test_dataset_is_labelled_split_and_leak_free(built, capsys):
     sid = np.array(prov["structure_id"])
     lib = data.labels["in_library"]
     assert set(lib[sid == "NaCl"]) == {0} and set(lib[sid == "SrTiO3_Pm-3m"]) == {1}
-    assert "Fm-3m (225)" in data.classes["space_group"]
+    # rock salt is no perovskite: space group `other`, never a perovskite class
+    sg_of = np.array(data.classes["space_group"])[data.labels["space_group"]]
+    assert set(sg_of[sid == "NaCl"]) == {"other"}
+    assert "Fm-3m (225)" not in data.classes["space_group"]
     # each TER pattern carries its template's space group; test is real-side only
     sg = np.array(data.classes["space_group"])[data.labels["space_group"]]
     for t, name in zip(prov["template_id"], sg, strict=True):
@@ -199,3 +202,95 @@ def test_isotypes_add_virtual_structures_without_changing_classes(built, tmp_pat
         b = dict(zip(plain.provenance["structure_id"], plain.labels[task], strict=True))
         assert a == b, task
     assert (tmp_path / "isotypes" / "manifest.jsonl").read_text().count("\n") == len(set(ids[iso]))
+
+
+def _perovskite(a: str, b: str, x: str, lat: float, c_over_a: float = 1.0) -> Structure:
+    lattice = Lattice.tetragonal(lat, lat * c_over_a) if c_over_a != 1.0 else Lattice.cubic(lat)
+    group = "P4/mmm" if c_over_a != 1.0 else "Pm-3m"
+    return Structure.from_spacegroup(
+        group, lattice, [a, b, x, x], [[0, 0, 0], [0.5] * 3, [0.5, 0.5, 0], [0.5, 0, 0.5]]
+    )
+
+
+@pytest.fixture(scope="module")
+def benchmark_like(tmp_path_factory):
+    """Polymorphs of one formula, many cubic perovskites, non-perovskites; formula grouping."""
+    root = tmp_path_factory.mktemp("bench")
+    real = root / "real"
+    real.mkdir()
+    pairs = [
+        ("K", "Nb", 4.02),
+        ("Sr", "Zr", 4.15),
+        ("Ba", "Zr", 4.19),
+        ("Sr", "Hf", 4.07),
+        ("Ba", "Hf", 4.17),
+        ("Ca", "Zr", 4.02),
+        ("Ba", "Sn", 4.12),
+        ("Sr", "Sn", 4.03),
+    ]
+    for a, b, lat in pairs:
+        _perovskite(a, b, "O", lat).to(filename=str(real / f"{a}{b}O3.cif"))
+        _perovskite(a, b, "O", lat, 1.04).to(filename=str(real / f"{a}{b}O3_tet.cif"))
+    Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3]
+    ).to(filename=str(real / "NaCl.cif"))
+    cfg = BuildConfig(
+        output=str(root / "out"),
+        real=str(real),
+        templates=["builtin"],
+        ter=TERConfig(max_per_template=4),
+        split=SplitConfig(
+            test_fraction=0.3, val_fraction=0.2, vss_val_fraction=0.0, group_by="formula"
+        ),
+        n_augmented=1,
+        n_jobs=1,
+    )
+    return load_pattern_set(build_dataset(cfg, progress=False))
+
+
+def test_no_formula_ter_child_or_twin_of_a_held_out_structure_in_training(benchmark_like):
+    data = benchmark_like
+    prov = {k: np.asarray(v) for k, v in data.provenance.items()}
+    held = np.isin(prov["split"], ("test", "val"))
+    train = np.isin(prov["split"], ("train", "pretrain"))
+    assert held.any() and train.any()
+    # formula grouping: all polymorphs of a formula in one split
+    real = prov["source"] == "rss"
+    for formula in set(prov["formula"][real]):
+        assert len(set(prov["split"][real & (prov["formula"] == formula)])) == 1, formula
+    assert not set(prov["formula"][held]) & set(prov["formula"][train])
+    assert not set(prov["structure_id"][held]) & set(prov["template_id"][train])
+    clean = prov["augmentation"] == "none"
+    unit = data.patterns / np.linalg.norm(data.patterns, axis=1, keepdims=True)
+    cos = unit[held & clean] @ unit[train & clean].T
+    assert cos.max() <= 0.995
+    test, val = prov["split"] == "test", prov["split"] == "val"
+    assert (unit[test & clean] @ unit[val & clean].T).max() <= 0.995
+    # provenance records whether each structure is a perovskite
+    assert set(prov["perovskite"][prov["structure_id"] == "NaCl"]) == {"0"}
+    assert set(prov["perovskite"][prov["structure_id"] == "SrTiO3_Pm-3m"]) == {"1"}
+
+
+def test_a_mineral_is_reported_and_routed_to_other(shared_structures, tmp_path, capsys):
+    cfg = BuildConfig(
+        output=str(tmp_path / "out"),
+        real=[str(shared_structures / "amcsd" / "Diopside.cif")],
+        templates=["builtin"],
+        ter=TERConfig(max_per_template=1),
+        split=SplitConfig(test_fraction=0.2, val_fraction=0.0, vss_val_fraction=0.0),
+        n_augmented=0,
+        n_jobs=1,
+    )
+    data = load_pattern_set(build_dataset(cfg, progress=False))
+    out = capsys.readouterr().out
+    assert "Diopside.cif (CaMg(SiO3)2)" in out and "not corner-sharing ABX3 perovskites" in out
+    rows = np.array(data.provenance["structure_id"]) == "Diopside"
+    assert rows.any()
+    assert set(np.array(data.classes["space_group"])[data.labels["space_group"][rows]]) == {"other"}
+    assert set(data.labels["in_library"][rows]) == {0}
+    assert "C2/c (15)" not in data.classes["space_group"] or any(
+        np.array(data.provenance["origin"])[
+            data.labels["space_group"] == data.classes["space_group"].index("C2/c (15)")
+        ]
+        != "file"
+    )

@@ -21,3 +21,43 @@ def test_structure_types_ignore_species_and_split_frameworks():
     assert names["sto"].startswith("Pm-3m (221) ")
     kept, relabelled = keep_most_common(names, 1)
     assert kept == [names["sto"]] and relabelled["nacl"] == OTHER
+
+
+def test_perovskites_pass_and_other_frameworks_are_named():
+    from pymatgen.core import Lattice, Structure
+
+    from bxrd.data.labels import not_perovskite_reason
+
+    cubic = Structure.from_spacegroup(
+        "Pm-3m", Lattice.cubic(3.905), ["Sr", "Ti", "O"], [[0, 0, 0], [0.5] * 3, [0.5, 0.5, 0]]
+    )
+    assert not_perovskite_reason(cubic) is None
+    # ferroelectric off-centring (Ti shifted 0.3 Å along c) still counts as an octahedron
+    shifted = cubic.copy()
+    shifted.translate_sites([1], [0, 0, 0.3 / 3.905])
+    assert not_perovskite_reason(shifted) is None
+    rock_salt = Structure.from_spacegroup(
+        "Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3]
+    )
+    assert "n_B : n_X = 1 : 3" in not_perovskite_reason(rock_salt)
+    re_o3 = Structure.from_spacegroup(
+        "Pm-3m", Lattice.cubic(4.01), ["Sc", "F"], [[0] * 3, [0.5, 0, 0]]
+    )
+    assert "no A cation" in not_perovskite_reason(re_o3)
+
+
+def test_shared_minerals_and_polytypes(shared_structures):
+    from bxrd.crystal.io import read_structure
+    from bxrd.data.labels import not_perovskite_reason
+
+    def reason(path: str) -> str | None:
+        return not_perovskite_reason(read_structure(shared_structures / path))
+
+    assert reason("amcsd/Perovskite.cif") is None  # CaTiO3, Pnma
+    assert reason("amcsd/Mg-Perovskite_Bridgmanite.cif") is None
+    assert reason("amcsd/Diopside.cif") is not None
+    assert "edges or faces" in reason("amcsd/Ilmenite.cif")
+    assert "edges or faces" in reason("package_literature/BaNiO3.json")  # hexagonal 2H
+    assert "A-site" in reason("amcsd/Calcite.cif")
+    assert reason("hybrid_perovskites/2015_ch3nh3pbi3_phonons_PBEsol__CH3NH3PbI3_cubic.cif") is None
+    assert reason("hybrid_perovskites/2016_doubleperovkites_PBEsol__Cs2AgBiBr6.cif") is None

@@ -68,3 +68,18 @@ def test_protected_groups_stay_in_training():
     split, _ = split_groups(groups, labels, SplitConfig(test_fraction=0.5), frozenset({"g0", "g1"}))
     assert split["s0"] == split["s1"] == "train"
     assert sum(v == "test" for v in split.values()) == 4  # half of the 8 unprotected groups
+
+
+def test_leak_check_covers_validation_as_well_as_test():
+    x = np.eye(4)
+    x[3] = x[1] + 1e-4  # a training pattern twinning the validation one
+    problems = check_no_leak(
+        ["test", "val", "train", "train"],
+        ["a", "b", "c", "d"],
+        ["a", "b", "b", "d"],  # c is made from the validation structure b
+        np.ones(4, dtype=bool),
+        x,
+    )
+    assert "training structure made from val structure b" in problems
+    assert any(p.startswith("val b and training d") for p in problems)
+    assert not any(p.startswith("test") for p in problems)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bxrd.inference.loading import load_predictor
-from bxrd.report.measured import (
+from bxrd.evaluation.measured_patterns import (
     FILM_SPACE_GROUPS,
     class_of_number,
     distance_report,
@@ -18,7 +17,8 @@ from bxrd.report.measured import (
     rruff_space_group,
     score_films,
 )
-from bxrd.report.yes_no import yes_no_metrics
+from bxrd.evaluation.yes_no_metrics import yes_no_metrics
+from bxrd.inference.loading import load_predictor
 from bxrd.uq.predictive_interface import PredictiveMixin
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.pattern_io import read_pattern, to_grid
@@ -57,8 +57,7 @@ def test_labelled_accuracy_maps_unknown_groups_to_other(tmp_path):
     assert m["accuracy"] == pytest.approx(3 / 4) and m["named_accuracy"] == 1.0
     np.save(tmp_path / "R1.npy", {"features": np.ones((1, 50)), "labels230": np.array([61])})
     grid = TwoThetaGrid(5.0, 5.49, 0.01)
-    measured = read_pattern(tmp_path / "R1.npy", allow_pickle=True)
-    gridded = to_grid(measured, grid, 1.5406, background=False)
+    gridded = to_grid(read_pattern(tmp_path / "R1.npy"), grid, 1.5406, background=False)
     assert rruff_space_group(gridded) == 62
 
 
@@ -106,7 +105,7 @@ def test_films_scored_per_folder_with_shipped_model():
 
 
 def test_distance_and_confusion_figures():
-    from bxrd.report.measured import DistanceReport, distance_figure
+    from bxrd.evaluation.measured_patterns import DistanceReport, distance_figure
     from bxrd.uq.figures import confusion_figure
 
     m = np.array([[0.0, 0.5, 0.9], [0.5, 0.0, 0.4], [0.9, 0.4, 0.0]])

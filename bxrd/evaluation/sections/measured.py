@@ -1,0 +1,86 @@
+"""Measured patterns: the headline space-group model on thin films and RRUFF minerals.
+
+Films (Oviedo et al. 2019) are scored per folder (space group known from the folder);
+RRUFF minerals by their ``labels230`` space group (a group outside the classes counts as
+``other``); search-match answers the same patterns from the training library.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bxrd.evaluation.measured_patterns import (
+    class_of_number,
+    labelled_accuracy,
+    read_folder,
+    rruff_space_group,
+    score_films,
+)
+from bxrd.evaluation.suite import SEARCH_MATCH, Suite
+
+
+def run(suite: Suite) -> None:
+    """Write ``measured_films`` and ``measured_rruff`` (skipped without ``patterns``)."""
+    cfg = suite.config
+    root = Path(cfg.patterns) if cfg.patterns else None
+    first = next(iter(cfg.methods.values()), None)
+    yaml = first[0] if first else next(iter(cfg.rows.values()), None)
+    if root is None or not root.is_dir() or yaml is None:
+        suite.record["measured"] = f"skipped: no patterns folder {root}"
+        return
+    model = suite.fit(yaml, cfg.seeds[0]).model
+    films = score_films(model, root / "thinfilm_perovskites")
+    suite.tables.write(
+        "measured_films",
+        f"Measured thin films, {Path(yaml).stem} (seed {cfg.seeds[0]})",
+        ["folder", "truth", "in classes", "n", "correct", "abstained", "mean top p", "predicted"],
+        [
+            [
+                r.folder,
+                r.truth,
+                r.in_classes,
+                r.n,
+                r.correct,
+                r.abstained,
+                r.mean_top_p,
+                r.predicted,
+            ]
+            for r in films
+        ],
+    )
+    minerals, skipped = read_folder(model, root / "rruff_minerals")
+    if not minerals:
+        return
+    x = np.stack([p.intensity for p in minerals])
+    numbers = [rruff_space_group(p) for p in minerals]
+    acc = labelled_accuracy(model, x, numbers)
+    truth = [None if n is None else class_of_number(n, model.class_names) for n in numbers]
+    keep = np.array([t is not None for t in truth])
+    pred, _ = suite.library.predict(x[keep], "space_group")
+    names = np.array(suite.data.classes["space_group"])[pred]
+    sm = float(np.mean(names == np.array([t for t in truth if t is not None])))
+    suite.tables.write(
+        "measured_rruff",
+        f"RRUFF minerals ({len(skipped)} files skipped): space group, groups outside the "
+        "classes count as other",
+        [
+            "scored",
+            "named class",
+            "B-VGGNet accuracy",
+            "abstained",
+            "answered accuracy",
+            f"{SEARCH_MATCH} accuracy",
+        ],
+        [
+            [
+                acc["scored"],
+                acc.get("named", 0),
+                acc.get("accuracy"),
+                acc.get("abstained"),
+                acc.get("answered_accuracy"),
+                sm,
+            ]
+        ],
+    )

@@ -1,0 +1,1 @@
+"""The one training path: LightningCLI over bxrd's data module and classifiers."""

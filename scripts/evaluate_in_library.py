@@ -49,7 +49,7 @@ def main() -> None:
     if PATTERNS.is_dir():
         films = PATTERNS / "thinfilm_perovskites"
         abx3 = [g for f in ABX3_FILM_FOLDERS for g in read_folder(model, films / f, "CuKa")[0]]
-        minerals, _ = read_folder(model, PATTERNS / "rruff_minerals")
+        minerals, _ = read_folder(model, PATTERNS / "rruff_minerals", allow_pickle=True)
         flags = flag_summary(
             outside_scores(model, np.stack([g.intensity for g in abx3])),
             outside_scores(model, np.stack([g.intensity for g in minerals])),

@@ -50,7 +50,7 @@ def run(suite: Suite) -> None:
             for r in films
         ],
     )
-    minerals, skipped = read_folder(model, root / "rruff_minerals")
+    minerals, skipped = read_folder(model, root / "rruff_minerals", allow_pickle=True)
     if not minerals:
         return
     x = np.stack([p.intensity for p in minerals])

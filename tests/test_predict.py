@@ -231,3 +231,18 @@ def test_peak_memory_does_not_grow_with_the_number_of_files(tmp_path):
             (folders[n] / f"p{i:03d}.txt").write_text(f"##WAVELENGTH=1.54184\n{body}\n")
     small, large = (_peak_rss_mb(folders[n], tmp_path) for n in (4, 40))
     assert large < small * 1.1 + 50, (small, large)
+
+
+def test_answers_list_the_closest_known_structures(folder, tmp_path):
+    (a,) = predict_files([folder / "p1.txt"], options=PredictOptions(explain="none"))
+    sims = [n["similarity"] for n in a.neighbours]
+    assert len(a.neighbours) == 3 and sims == sorted(sims, reverse=True)
+    assert all(0.0 <= s <= 1.0 + 1e-6 for s in sims) and "closest known" in a.text()
+    off = PredictOptions(explain="none", library=None)
+    (b,) = predict_files([folder / "p1.txt"], options=off)
+    assert b.neighbours == [] and b.probabilities == a.probabilities
+    np.savez(tmp_path / "tiny.npz", patterns=np.ones((2, 7)))
+    from bxrd.errors import BxrdInputError
+
+    with pytest.raises(BxrdInputError, match="tiny.npz"):
+        predict_files([folder / "p1.txt"], options=PredictOptions(library=str(tmp_path / "tiny.npz")))  # noqa: E501

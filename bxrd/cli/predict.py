@@ -110,6 +110,15 @@ def predict_parser() -> ArgumentParser:
     p.add_argument("--html", type=str | None, default=None, help="also write an HTML page here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
+        "--library",
+        type=str | None,
+        default="shipped",
+        help="search-match library (.npz from scripts/make_search_library.py) whose closest "
+        "structures are listed beside each answer; default: the shipped library of known "
+        "perovskites (392 experimentally reported structures); 'none' to skip",
+    )
+    p.add_argument("--neighbours", type=int, default=3, help="closest known structures listed")
+    p.add_argument(
         "--allow_pickle",
         "--allow-pickle",
         action="store_true",
@@ -133,6 +142,8 @@ def _options(args: Any, keep_arrays: bool) -> PredictOptions:  # noqa: ANN401
         seed=args.seed,
         keep_arrays=keep_arrays,
         allow_pickle=args.allow_pickle,
+        library=None if args.library in (None, "none") else args.library,
+        neighbours=args.neighbours,
     )
 
 

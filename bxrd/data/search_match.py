@@ -23,6 +23,7 @@ import numpy as np
 from bxrd.data.store import PatternSet
 from bxrd.errors import BxrdInputError
 from bxrd.fileio import atomic_path
+from bxrd.xrd.grid import TwoThetaGrid
 
 
 def unit_rows(patterns: np.ndarray) -> np.ndarray:
@@ -77,6 +78,66 @@ class SearchLibrary:
 
     def __len__(self) -> int:
         return len(self.patterns)
+
+    @classmethod
+    def from_structures(
+        cls,
+        sources: list[str | Path],
+        grid: TwoThetaGrid,
+        wavelength: float,
+        synthesized: bool | None = None,
+        size_nm: float = 40.0,
+    ) -> tuple[SearchLibrary, list[str]]:
+        """Make a library of known structures: one clean simulated pattern per structure file.
+
+        Args:
+            sources: structure files or folders (CIF, pymatgen JSON, CSV of CIFs; a folder's
+                ``manifest.csv`` gives provenance and the ``synthesized`` flag).
+            grid: the model's 2θ grid, degrees.
+            wavelength: the model's wavelength, Å.
+            synthesized: keep only structures with this manifest flag (None: all).
+            size_nm: crystallite size of the clean render (Scherrer width), nm.
+
+        Returns:
+            The library and one message per skipped structure file.
+        """
+        from bxrd.crystal.io import load_structures
+        from bxrd.crystal.template import space_group_of
+        from bxrd.xrd.augment import render_clean
+        from bxrd.xrd.render import Renderer
+        from bxrd.xrd.simulate import simulate_sticks
+        from bxrd.xrd.stick_batch import StickBatch
+
+        report = load_structures(sources, synthesized=synthesized)
+        ids, formulas, groups, sticks = [], [], [], []
+        for sid, structure in report.structures.items():
+            number, symbol = space_group_of(structure)
+            ids.append(sid)
+            formulas.append(structure.composition.reduced_formula)
+            groups.append(f"{symbol} ({number})")
+            sticks.append(simulate_sticks(structure, wavelength, (grid.start, grid.stop)))
+        if not sticks:
+            raise BxrdInputError(f"no structure read from {', '.join(map(str, sources))}")
+        renderer = Renderer(grid, wavelength)
+        rows = [
+            render_clean(renderer, StickBatch.from_patterns(sticks[i : i + 256]), size_nm)
+            for i in range(0, len(sticks), 256)
+        ]
+        patterns = np.concatenate([r.numpy() for r in rows])
+        failures = [f"{path}: {why}" for path, why in report.failures]
+        return cls(patterns, ids, formulas, groups), failures
+
+    @classmethod
+    def concat(cls, libraries: list[SearchLibrary]) -> SearchLibrary:
+        """One library of the rows of ``libraries`` (labels kept only if every one has them)."""
+        tasks = set.intersection(*(set(lib.labels) for lib in libraries))
+        return cls(
+            np.concatenate([lib.patterns for lib in libraries]),
+            [i for lib in libraries for i in lib.structure_id],
+            [f for lib in libraries for f in lib.formula],
+            [g for lib in libraries for g in lib.space_group],
+            {t: np.concatenate([lib.labels[t] for lib in libraries]) for t in tasks},
+        )
 
     @classmethod
     def from_pattern_set(

@@ -9,6 +9,8 @@ JSON (one object per file, keys = the fields below, arrays left out):
   ``"default"`` (the documented convention of its format: RRUFF ``.npy`` is Cu Kα),
   ``"option"`` (``--wavelength``, the file records none) or ``"forced"`` (``--wavelength`` and
   ``--force_wavelength`` against the file's own).
+* ``neighbours``: the closest known structures by search-match (cosine similarity of the
+  model's input to clean simulations of the library; ``bxrd predict --library``).
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.
 """
@@ -49,6 +51,8 @@ class Answer:
         regions: the 2θ windows that drove the decision, with the hkl inside them.
         reference: the reference structure of the predicted class, its cell scale and its
             reflections moved onto this pattern (``reflections``: 2θ in degrees, hkl).
+        neighbours: the closest known structures by search-match (``structure_id``,
+            ``formula``, ``space_group``, cosine ``similarity`` on the model's input).
         measured: the pattern as given (its own 2θ axis and wavelength); not in JSON.
         model_input: the pattern as the model saw it (model axis, background removed,
             normalised); not in JSON.
@@ -75,6 +79,7 @@ class Answer:
     reference: dict = field(default_factory=dict)
     feature_distance: float | None = None
     far_from_training: bool | None = None
+    neighbours: list[dict] = field(default_factory=list)
     seed: int | None = None
     error: str | None = None
     measured: PatternView | None = field(default=None, repr=False)
@@ -140,4 +145,9 @@ class Answer:
                 f"  hkl from reference {self.reference['structure']} of the predicted class, "
                 f"cell scaled ×{self.reference['cell_scale']:.3f} to fit this pattern"
             )
+        if self.neighbours:
+            close = ", ".join(
+                f"{n['formula']} {n['space_group']} {n['similarity']:.2f}" for n in self.neighbours
+            )
+            lines.append(f"  closest known structures (search-match, cosine): {close}")
         return "\n".join(lines)

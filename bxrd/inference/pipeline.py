@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.inference.answer import Answer, PatternView
@@ -68,6 +69,11 @@ class PredictOptions:
         keep_arrays: keep the measured and gridded patterns and attributions in answers
             (for reports and notebooks; off for streaming output).
         allow_pickle: read pickled ``.npy`` dicts (e.g. the RRUFF set); trusted files only.
+        library: search-match library (``.npz`` of
+            :class:`~bxrd.data.search_match.SearchLibrary`) whose closest structures are
+            listed beside each answer; ``"shipped"``: the package's known-structure library
+            (used when it is on the model's axis), None: no search-match.
+        neighbours: closest library structures listed per answer.
     """
 
     wavelength: str | float | None = None
@@ -81,6 +87,8 @@ class PredictOptions:
     seed: int = 0
     keep_arrays: bool = True
     allow_pickle: bool = False
+    library: str | None = "shipped"
+    neighbours: int = 3
 
     def __post_init__(self) -> None:
         if self.explain not in IG_STEPS:
@@ -211,6 +219,7 @@ def iter_answers(
     if model.axis is None:
         raise BxrdInputError("this checkpoint has no 2θ axis; it cannot read measured files")
     option = None if options.wavelength is None else resolve_wavelength(options.wavelength)
+    library = search_library(options.library, model.axis.n_points)
     chunk, per_ig = plan(options, model.axis.n_points)
     for start in range(0, len(files), chunk):
         slot: list[Answer | Prepared] = []
@@ -229,9 +238,49 @@ def iter_answers(
             except PatternFileError as exc:
                 slot.append(Answer.skipped(str(path), str(exc)))
         ready = [s for s in slot if isinstance(s, Prepared)]
-        answered = iter(_answers(model, ready, options, per_ig) if ready else [])
+        answered_list = _answers(model, ready, options, per_ig) if ready else []
+        if library is not None and ready:
+            closest = library.search(
+                np.stack([p.gridded.intensity for p in ready]), options.neighbours
+            )
+            for a, idx, sim in zip(answered_list, *closest, strict=True):
+                a.neighbours = [
+                    {
+                        "structure_id": library.structure_id[i],
+                        "formula": library.formula[i],
+                        "space_group": library.space_group[i],
+                        "similarity": round(float(v), 4),
+                    }
+                    for i, v in zip(idx, sim, strict=True)
+                ]
+        answered = iter(answered_list)
         for s in slot:
             yield s if isinstance(s, Answer) else next(answered)
+
+
+def search_library(name: str | Path | None, n_points: int) -> SearchLibrary | None:
+    """Load the search-match library of :attr:`PredictOptions.library` (None: no library).
+
+    ``"shipped"`` is the package's known-structure library, used only when its patterns
+    have the model's number of grid points (it was made on the shipped model's axis).
+
+    Raises:
+        BxrdInputError: a given library is unreadable or not on the model's axis.
+    """
+    if name is None:
+        return None
+    path = shipped("library.npz") if name == "shipped" else Path(name)
+    if name == "shipped" and not path.is_file():
+        return None
+    library = SearchLibrary.load(path)
+    if library.patterns.shape[1] != n_points:
+        if name == "shipped":
+            return None
+        raise BxrdInputError(
+            f"{path}: library patterns have {library.patterns.shape[1]} points, the model's "
+            f"axis {n_points}; make one for this model with scripts/make_search_library.py"
+        )
+    return library
 
 
 def expand_inputs(sources: Iterable[str | Path]) -> list[Path]:

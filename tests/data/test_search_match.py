@@ -58,3 +58,31 @@ def test_saved_library_answers_like_the_original(library, tmp_path):
     )
     with pytest.raises(BxrdInputError, match="nope.npz: not a search-match library"):
         SearchLibrary.load(tmp_path / "nope.npz")
+
+
+def test_library_from_structure_files_finds_the_structure_itself(tmp_path, srtio3):
+    from pymatgen.core import Lattice, Structure
+
+    from bxrd.xrd.augment import render_clean
+    from bxrd.xrd.grid import TwoThetaGrid
+    from bxrd.xrd.render import Renderer
+    from bxrd.xrd.simulate import simulate_sticks
+    from bxrd.xrd.stick_batch import StickBatch
+
+    srtio3.to(filename=str(tmp_path / "SrTiO3.cif"))
+    rocksalt = Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"],
+                                         [[0, 0, 0], [0.5, 0.5, 0.5]])  # fmt: skip
+    rocksalt.to(filename=str(tmp_path / "NaCl.cif"))
+    (tmp_path / "broken.cif").write_text("data_x\n_cell_length_a 3\n")
+    grid = TwoThetaGrid(10.0, 80.0, 0.02)
+    library, failures = SearchLibrary.from_structures([tmp_path], grid, 1.5406)
+    assert sorted(library.formula) == ["NaCl", "SrTiO3"] and len(failures) == 1
+    assert "Pm-3m (221)" in library.space_group and "broken.cif" in failures[0]
+    # a strained SrTiO3 (a + 0.5 %) still finds SrTiO3 first, above the rock salt
+    strained = srtio3.copy()
+    strained.scale_lattice(srtio3.volume * 1.005**3)
+    sticks = StickBatch.from_patterns([simulate_sticks(strained, 1.5406, (10.0, 80.0))])
+    query = render_clean(Renderer(grid, 1.5406), sticks, 40.0)[0].numpy()
+    best = library.matches(query, k=2)
+    assert best[0].formula == "SrTiO3" and best[0].similarity > best[1].similarity
+    assert 0.0 <= best[1].similarity < best[0].similarity <= 1.0 + 1e-6

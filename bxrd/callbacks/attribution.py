@@ -42,18 +42,20 @@ class AttributionFigures(pl.Callback):
             return
         if dm is None or pl_module.grid is None:
             return
-        x = dm.test_set.first(self.n_patterns)
+        device = pl_module.device
+        x = dm.test_set.first(self.n_patterns).to(device)
         with torch.inference_mode(False), torch.enable_grad():
             x = x.clone()
             pred = pl_module.net(x).argmax(-1).detach()
             if self.method == "shap":
-                background = next(iter(dm.val_dataloader()))["pattern"][:16]
+                background = next(iter(dm.val_dataloader()))["pattern"][:16].to(device)
                 attr = shap_values(pl_module, x, background, pred)
             else:
                 attr = integrated_gradients(pl_module, x, pred)
-        explanations = explain_classes(
-            pl_module, x, pred, attr, pl_module.grid.values, self.n_regions
-        )
+        explanations = explain_classes(  # numpy from here on: host tensors
+            pl_module, x.cpu(), pred.cpu(), attr.detach().cpu(), pl_module.grid.values,
+            self.n_regions,
+        )  # fmt: skip
         for e in explanations:
             fig = attribution_figure(
                 pl_module.grid.values,

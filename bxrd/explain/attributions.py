@@ -235,6 +235,7 @@ def explain_pattern(
     two_theta: np.ndarray,
     n_regions: int = 3,
     candidates: tuple[str, ...] = (),
+    grid_step: float = 0.005,
 ) -> Explanation:
     """Fit ``label``'s reference reflections to ``pattern`` and find the strongest regions.
 
@@ -247,12 +248,14 @@ def explain_pattern(
         n_regions: number of regions.
         candidates: other classes (e.g. the top k) whose fitted references may explain
             peaks; peaks near no reflection of ``label`` or of these are listed unexplained.
+        grid_step: joint-grid step of the cell refinement (see
+            :func:`~bxrd.explain.reflections.fit_reference`).
     """
     wavelength = model.axis.wavelength
 
     def fit(name: str) -> FittedReference:
         refs = model.reference_reflections.get(name, [])
-        return fit_reference(pattern, two_theta, refs, wavelength)
+        return fit_reference(pattern, two_theta, refs, wavelength, grid_step=grid_step)
 
     fitted = fit(label)
     regions = strongest_regions(attribution, two_theta, n_regions, reflections=fitted.reflections)

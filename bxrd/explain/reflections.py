@@ -166,6 +166,7 @@ def fit_reference(
     max_refine: float = 0.12,
     cycles: int = 3,
     fit_on: int = 12,
+    grid_step: float = 0.005,
 ) -> FittedReference:
     """Fit reference reflections to a pattern (coarse isotropic scale, then anisotropic).
 
@@ -179,6 +180,10 @@ def fit_reference(
             on 1/d²), around the isotropic fit.
         cycles: passes over the free parameters.
         fit_on: the fit uses this many strongest reflections; all are moved.
+        grid_step: step of the joint grid of the refinement (relative, on 1/d²); each
+            per-parameter pass then searches ±1 % around the grid's best, so steps up to 2 %
+            can reach the same optimum, though not always (``--explain fast`` uses 1 %: a
+            3-parameter grid of 25³ cells instead of 49³, ~7× faster).
     """
     if not reflections:
         return FittedReference([], 1.0, [])
@@ -204,7 +209,7 @@ def fit_reference(
     inv = all_inv_d2 / s**2
     if ok:
         rows = q @ symmetry_basis(g).T  # (N, P): 1/d² = rows @ (1 + e) at the reference
-        e = _search(score, rows[used], s**-2 - 1.0, max_refine, cycles)
+        e = _search(score, rows[used], s**-2 - 1.0, max_refine, cycles, grid_step)
         inv = rows @ (1 + e)
         strain = [round(float(v), 5) for v in e]
     moved = two_theta_from_d(inv**-0.5, wavelength)
@@ -222,16 +227,17 @@ def _search(
     start: float,
     span: float,
     cycles: int,
+    grid_step: float = 0.005,
 ) -> np.ndarray:
     """Maximise ``score`` over metric strains e (P,): a joint grid when P ≤ 3, then per axis.
 
-    1/d² = rows @ (1 + e); the grid spans (1 + start)(1 ± ``span``) in steps of 0.5 %, the
-    per-axis passes ±1 % in steps of 0.02 %.
+    1/d² = rows @ (1 + e); the grid spans (1 + start)(1 ± ``span``) in steps of
+    ``grid_step`` (0.5 %), the per-axis passes ±1 % in steps of 0.02 %.
     """
     n_par = rows.shape[1]
     e = np.full(n_par, start)
     if n_par <= 3:
-        axis = (1 + start) * (1 + np.arange(-span, span + 1e-9, 0.005)) - 1
+        axis = (1 + start) * (1 + np.arange(-span, span + 1e-9, grid_step)) - 1
         grid = np.stack(np.meshgrid(*[axis] * n_par, indexing="ij"), -1).reshape(-1, n_par)
         best = [score((1 + c) @ rows.T) for c in np.array_split(grid, max(1, len(grid) // 4096))]
         e = grid[int(np.argmax(np.concatenate(best)))]

@@ -114,3 +114,23 @@ def test_lamno3_window_is_labelled_by_its_own_reflections_not_a_misplaced_200():
     )[0]
     assert "200" not in window.reflections
     assert set(window.reflections) >= {"121", "002"}
+
+
+def test_stick_score_equals_the_cosine_with_np_interp_and_every_pair():
+    """The fast score (index interpolation, near pairs only) is the direct formula."""
+    from bxrd.explain.reflections import _StickScore
+
+    rng = np.random.default_rng(5)
+    y = _pattern(_tetragonal(3.9, 4.1, HKL), INTENSITY) + 0.01 * rng.random(len(GRID))
+    weight = INTENSITY[:12]
+    inv = (1 / 3.9**2) * rng.uniform(0.3, 9.0, (50, 12))  # sticks on, off and beyond the grid
+    inv[0, :3] = 1e-6  # far below 10° 2θ
+    inv[1, :3] = 4.0  # λ/2d > 1: no reflection (2θ → −90°)
+    inv[2, 4] = 1 / 2.0**2 * (1 + 1e-12)  # near-coincident pair
+    inv[2, 5] = 1 / 2.0**2
+    score = _StickScore(y, GRID, weight, CU, 0.1)(inv)
+    at = np.nan_to_num(two_theta_from_d(inv**-0.5, CU), nan=-90.0)
+    overlap = (np.interp(at, GRID, y, left=0.0, right=0.0) * weight).sum(-1)
+    gap = at[:, :, None] - at[:, None, :]
+    norm = np.einsum("j,tjk,k->t", weight, np.exp(-(gap**2) / 0.04), weight)
+    assert np.allclose(score, overlap / np.sqrt(norm), rtol=1e-12, atol=0)

@@ -84,3 +84,17 @@ def test_integrated_gradients_are_complete_on_measured_films_where_a_median_base
     old = IntegratedGradients(ProbabilityOf(model)).attribute(x, median, target=y, n_steps=64)
     old_error = (old.sum(1) - (_p(model, x, y) - _p(model, median, y))).abs()
     assert old_error.mean() > 5 * error.mean()
+
+
+def test_integrated_gradients_equal_captums_gauss_legendre_ones(trained):
+    from captum.attr import IntegratedGradients
+
+    model, _, _ = trained("deterministic")
+    x, y = patterns((0, 1, 2), 2, seed=26)
+    flat = (BASELINE_LEVEL * x.amax(dim=-1, keepdim=True)).expand_as(x)
+    ours = integrated_gradients(model, x.clone(), y, n_steps=16, batch_rows=10)
+    theirs = IntegratedGradients(ProbabilityOf(model)).attribute(
+        x.clone(), baselines=flat, target=y, n_steps=16
+    )
+    assert ours.abs().max() > 1e-3
+    assert torch.allclose(ours, theirs.detach(), rtol=1e-4, atol=1e-7)

@@ -1,0 +1,66 @@
+"""Score any checkpoint on a dataset's real test split, whatever its class list.
+
+``bxrd test`` needs a model built for the dataset's classes; this script compares models
+with different class lists on the same test patterns. A predicted class that is not one
+of the dataset's classes counts as the dataset's ``other`` (when it has one). Prints the
+accuracy over all test patterns and structures (majority of a structure's patterns), over
+the patterns whose true class is one of the checkpoint's classes, and the abstention::
+
+    python scripts/evaluate_test_split.py --checkpoint CKPT [--dataset data/shipped/dataset.h5]
+"""
+
+import argparse
+from collections import Counter
+
+import numpy as np
+import torch
+
+from bxrd.data.store import load_pattern_set
+from bxrd.errors import BxrdInputError
+from bxrd.inference.loading import load_predictor
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--dataset", default="data/shipped/dataset.h5")
+    parser.add_argument("--task", default="space_group")
+    args = parser.parse_args()
+    model = load_predictor(args.checkpoint)
+    data = load_pattern_set(args.dataset, verify=False)
+    if data.patterns.shape[1] != len(model.grid.values):
+        raise BxrdInputError(f"{args.dataset}: pattern length differs from {args.checkpoint}'s")
+    names = data.classes[args.task]
+    test = np.nonzero(np.asarray(data.provenance["split"]) == "test")[0]
+    truth = [names[i] for i in data.labels[args.task][test]]
+    model.eval()
+    probs, abstain = [], []
+    with torch.no_grad():
+        for start in range(0, len(test), 256):
+            x = torch.from_numpy(data.patterns[test[start : start + 256]].astype(np.float32))
+            pred = model.predict_proba(x, seed=0)
+            probs.append(pred.probs)
+            abstain.append(pred.abstain)
+    top = torch.cat(probs).argmax(dim=1).tolist()
+    answer = [model.class_names[t] if model.class_names[t] in names else "other" for t in top]
+    right = np.array([a == t for a, t in zip(answer, truth, strict=True)])
+    known = np.array([t in model.class_names or t == "other" for t in truth])
+    sid = np.asarray(data.provenance["structure_id"])[test]
+    per = {}
+    for s, a in zip(sid, answer, strict=True):
+        per.setdefault(s, []).append(a)
+    truth_of = dict(zip(sid, truth, strict=True))
+    by_structure = [Counter(v).most_common(1)[0][0] == truth_of[s] for s, v in per.items()]
+    print(f"classes of the dataset: {names}")
+    print(f"classes of the checkpoint: {model.class_names}")
+    print(f"true classes of the test patterns: {dict(Counter(truth))}")
+    print(
+        f"test patterns={len(test)} structures={len(per)} "
+        f"accuracy={right.mean():.3f} structure_accuracy={np.mean(by_structure):.3f} "
+        f"accuracy_on_checkpoint_classes={right[known].mean():.3f} (n={known.sum()}) "
+        f"abstain={torch.cat(abstain).float().mean():.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

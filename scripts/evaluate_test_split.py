@@ -3,8 +3,9 @@
 ``bxrd test`` needs a model built for the dataset's classes; this script compares models
 with different class lists on the same test patterns. A predicted class that is not one
 of the dataset's classes counts as the dataset's ``other`` (when it has one). Prints the
-accuracy over all test patterns and structures (majority of a structure's patterns), over
-the patterns whose true class is one of the checkpoint's classes, and the abstention::
+right answers per true class, the accuracy over all test patterns and structures (majority
+of a structure's patterns), over the patterns whose true class is one of the checkpoint's
+classes, and the abstention::
 
     python scripts/evaluate_test_split.py --checkpoint CKPT [--dataset data/shipped/dataset.h5]
 """
@@ -44,7 +45,7 @@ def main() -> None:
     top = torch.cat(probs).argmax(dim=1).tolist()
     answer = [model.class_names[t] if model.class_names[t] in names else "other" for t in top]
     right = np.array([a == t for a, t in zip(answer, truth, strict=True)])
-    known = np.array([t in model.class_names or t == "other" for t in truth])
+    known = np.array([t in model.class_names for t in truth])
     sid = np.asarray(data.provenance["structure_id"])[test]
     per = {}
     for s, a in zip(sid, answer, strict=True):
@@ -53,7 +54,11 @@ def main() -> None:
     by_structure = [Counter(v).most_common(1)[0][0] == truth_of[s] for s, v in per.items()]
     print(f"classes of the dataset: {names}")
     print(f"classes of the checkpoint: {model.class_names}")
-    print(f"true classes of the test patterns: {dict(Counter(truth))}")
+    right_of = Counter(t for t, r in zip(truth, right, strict=True) if r)
+    print(
+        "right / test patterns per true class: "
+        + ", ".join(f"{t} {right_of[t]}/{n}" for t, n in Counter(truth).most_common())
+    )
     print(
         f"test patterns={len(test)} structures={len(per)} "
         f"accuracy={right.mean():.3f} structure_accuracy={np.mean(by_structure):.3f} "

@@ -30,8 +30,8 @@ def main() -> None:
     for r in rows:
         print(
             f"{r.folder:8s} truth {r.truth:16s} {'in ' if r.in_classes else 'out'} n={r.n:2d} "
-            f"skipped={r.skipped} abstain={r.abstained:2d} mean top p={r.mean_top_p:.2f} "
-            f"predicted {r.predicted}"
+            f"skipped={r.skipped} abstain={r.abstained:2d} far={r.far:2d} "
+            f"mean top p={r.mean_top_p:.2f} predicted {r.predicted}"
         )
     s = film_summary(rows)
     print(

@@ -175,7 +175,7 @@ def _draw(
     qa, qb, qx = ions.charges
     meta: dict = {
         "formula": ions.formula,
-        "system": notation + (f" [{''.join(map(str, polar))}]" if polar else ""),
+        "system": _system_name(notation, polar),
         "model_tilt": round(model.tilt, 3),
         "stretch": round(model.stretch, 4),
     }
@@ -278,6 +278,8 @@ class GeneratorConfig:
             (None: :data:`DEFAULT_COMPOSITIONS`).
         n_per_system: structures per composition and system.
         seed: random seed.
+        systems: the systems to draw, by name as in the metadata (``"a-a-a-"``,
+            ``"a0a0a0 [001]"``, ``"2H"``; None: every one of :data:`SYSTEMS`).
         only_bvs_ok: drop draws whose cation bond-valence sums stay off by more than
             :data:`MAX_BVS_ERROR` (compositions far from a system). Off by default: real
             cubic halides (CsPbBr3, CsPbI3) have an under-bonded A cation too (Cs ≈ 0.4 v.u.
@@ -287,6 +289,7 @@ class GeneratorConfig:
     compositions: list[str] | None = None
     n_per_system: int = 1
     seed: int = 0
+    systems: list[str] | None = None
     only_bvs_ok: bool = False
 
     def ions(self) -> list[PerovskiteIons]:
@@ -307,12 +310,33 @@ class GeneratorConfig:
             out.append(PerovskiteIons.of(*parts, q))  # type: ignore[arg-type]
         return out
 
+    def chosen_systems(self) -> list[tuple[str, tuple[int, int, int] | None]]:
+        """Return the chosen entries of :data:`SYSTEMS`.
+
+        Raises:
+            ValueError: a name that is no system.
+        """
+        if self.systems is None:
+            return list(SYSTEMS)
+        named = {_system_name(n, p): (n, p) for n, p in SYSTEMS}
+        unknown = [s for s in self.systems if s not in named]
+        if unknown:
+            raise ValueError(f"generator systems {unknown}: not among {sorted(named)}")
+        return [named[s] for s in self.systems]
+
+
+def _system_name(notation: str, polar: tuple[int, int, int] | None) -> str:
+    """Name of a system as in the metadata: ``"a0a0a0 [001]"`` for a polar one."""
+    return notation if polar is None else f"{notation} [{''.join(map(str, polar))}]"
+
 
 def run_generator(config: GeneratorConfig) -> list[tuple[str, Structure, dict]]:
     """(id, structure, metadata) of every generated structure; ids are unique and stable."""
     rows = []
     for n, (structure, meta) in enumerate(
-        generate_perovskites(config.ions(), config.n_per_system, config.seed)
+        generate_perovskites(
+            config.ions(), config.n_per_system, config.seed, config.chosen_systems()
+        )
     ):
         if config.only_bvs_ok and not meta["bvs_ok"]:
             continue

@@ -22,9 +22,9 @@ Order matters and is fixed:
 
 Provenance per pattern: ``structure_id``, ``formula``, ``template_id`` (the structure itself
 for real ones), ``source`` (``rss`` real side, ``vss`` virtual), ``origin`` (``file``,
-``builtin``, ``generated``, ``ter``, ``isotype``, ``dft``), ``split``, ``augmentation``,
-``collection`` (source folder), ``synthesized`` (manifest flag, ``""`` unknown) and
-``perovskite`` (``1``/``0``).
+``builtin``, ``generated``, ``ter``, ``isotype``, ``dft``, ``generator``), ``split``,
+``augmentation``, ``collection`` (source folder), ``synthesized`` (manifest flag, ``""``
+unknown) and ``perovskite`` (``1``/``0``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from pymatgen.core import Structure
 
 from bxrd.crystal.builtin import builtin_templates
 from bxrd.crystal.generated import generated_templates
+from bxrd.crystal.generator import GeneratorConfig, run_generator
 from bxrd.crystal.io import load_structures, write_structures
 from bxrd.crystal.isotypes import IsotypeConfig, run_isotypes
 from bxrd.crystal.template import SYMPREC, Template
@@ -116,6 +117,8 @@ class BuildConfig:
         ter: template element replacement options.
         isotypes: also make virtual structures of the non-template real training structures
             by same-charge cation substitution (None: off, the paper's protocol).
+        generator: also draw virtual perovskites with :mod:`bxrd.crystal.generator`
+            (training side only, labelled by spglib like every structure; None: off).
         split: split fractions and seed.
         n_structure_types: keep this many structure types (most structures, TER included,
             isotypes not counted); the rest is ``other`` and ``in_library = no``.
@@ -147,6 +150,7 @@ class BuildConfig:
     include_templates: bool = True
     ter: TERConfig = field(default_factory=lambda: TERConfig(max_per_template=20))
     isotypes: IsotypeConfig | None = None
+    generator: GeneratorConfig | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     n_structure_types: int = 30
     non_perovskites: Literal["other", "skip"] = "other"
@@ -324,6 +328,42 @@ def read_source(
     return entries
 
 
+def generated_entries(
+    config: GeneratorConfig, symprec: float, folder: Path, notes: list[str]
+) -> list[Entry]:
+    """Return the generator's structures as virtual entries (origin ``generator``).
+
+    They are written to ``folder`` (CIF + ``manifest.jsonl``).
+
+    The label is :func:`~bxrd.data.labels.symmetry_label` at the build's ``symprec`` (as for
+    every other structure), never the system asked for; the perovskite flag is
+    :func:`~bxrd.data.labels.not_perovskite_reason`'s (the 2H polytype is no perovskite).
+    """
+    rows = run_generator(config)
+    write_structures(
+        ((sid, s, json.loads(json.dumps({"id": sid, **m}, default=str))) for sid, s, m in rows),
+        folder,
+    )
+    entries = [
+        Entry(
+            sid,
+            s,
+            "vss",
+            "generator",
+            sid,
+            symmetry_label(s, symprec),
+            perovskite=not_perovskite_reason(s) is None,
+        )
+        for sid, s, _ in rows
+    ]
+    counts = Counter(e.symmetry.space_group for e in entries)
+    notes.append(
+        f"generator: {len(entries)} structures, by spglib space group: "
+        + ", ".join(f"{g} {n}" for g, n in counts.most_common())
+    )
+    return entries
+
+
 def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
     """Run steps 1–3 of the module docstring: labelled, split entries and notes."""
     templates, notes = load_templates(config.templates)
@@ -399,6 +439,8 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
             )
             for i in iso
         ]
+    if config.generator is not None:
+        virtual += generated_entries(config.generator, config.symprec, out / "generator", notes)
     for source in (s for s in config.sources if s.side == "virtual"):
         found = read_source(source, config.symprec, notes, set(entries), "vss")
         if config.non_perovskites == "skip":

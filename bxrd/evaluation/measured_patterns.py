@@ -57,6 +57,7 @@ class FolderScore:
         correct, abstained: counts; correct_answered: correct among the not abstained;
         predicted: the three most frequent answers.
         mean_top_p: mean of the top mean probability.
+        far: patterns flagged far from training by the feature density (0 without one).
     """
 
     folder: str
@@ -70,6 +71,7 @@ class FolderScore:
     predicted: dict[str, int]
     mean_top_p: float
     messages: list[str]
+    far: int = 0
 
 
 def read_folder(
@@ -111,6 +113,7 @@ def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
                 if answers
                 else float("nan"),
                 messages=failed,
+                far=sum(bool(a.far_from_training) for a in answers),
             )
         )
     return rows

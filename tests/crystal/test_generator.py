@@ -57,3 +57,11 @@ def test_config_parses_compositions_and_names_bad_ones():
     assert ions[0].charges == (3, 3, -2) and ions[1].charges == (1, 2, -1)
     with pytest.raises(ValueError, match="A-B-X"):
         GeneratorConfig(compositions=["CaTiO3"]).ions()
+
+
+def test_config_picks_systems_by_metadata_name_and_names_bad_ones():
+    cfg = GeneratorConfig(systems=["a-a-a- [111]", "a0a0c-", "2H"])
+    assert cfg.chosen_systems() == [("a-a-a-", (1, 1, 1)), ("a0a0c-", None), ("2H", None)]
+    assert len(GeneratorConfig().chosen_systems()) == len(SYSTEMS)
+    with pytest.raises(ValueError, match="a0a0a0 \\[001\\]"):
+        GeneratorConfig(systems=["a0a0a0 [100]"]).chosen_systems()

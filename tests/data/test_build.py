@@ -294,3 +294,29 @@ def test_a_mineral_is_reported_and_routed_to_other(shared_structures, tmp_path, 
         ]
         != "file"
     )
+
+
+def test_generator_structures_are_training_only_and_labelled_by_spglib(built, tmp_path):
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    from bxrd.crystal.generator import GeneratorConfig, run_generator
+
+    cfg, _ = built
+    gen = GeneratorConfig(compositions=["Cs-Pb-I"], systems=["a0a0c-", "a0a0a0 [001]", "2H"])
+    build = BuildConfig(**{**cfg.__dict__, "output": str(tmp_path), "generator": gen})
+    data = load_pattern_set(build_dataset(build, progress=False))
+    prov = {k: np.array(v) for k, v in data.provenance.items()}
+    mine = prov["origin"] == "generator"
+    assert set(prov["structure_id"][mine]) == {sid for sid, _, _ in run_generator(gen)}
+    assert set(prov["source"][mine]) == {"vss"} and set(prov["split"][mine]) <= {"train", "val"}
+    names = data.classes["space_group"]
+    for sid, structure, meta in run_generator(gen):
+        number = SpacegroupAnalyzer(structure, symprec=build.symprec).get_space_group_number()
+        label = names[data.labels["space_group"][prov["structure_id"] == sid][0]]
+        if meta["system"] == "2H":  # face-sharing: no perovskite, whatever spglib says
+            assert label == "other" and set(prov["perovskite"][prov["structure_id"] == sid]) == {
+                "0"
+            }
+        else:
+            assert label.endswith(f"({number})"), (meta["system"], label, number)
+    assert (tmp_path / "generator" / "manifest.jsonl").read_text().count("\n") == 3

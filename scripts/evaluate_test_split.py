@@ -1,0 +1,111 @@
+"""Score any checkpoint on a dataset's real test split, whatever its class list.
+
+``bxrd test`` needs a model built for the dataset's classes; this script compares models
+with different class lists on the same test patterns. A predicted class that is not one
+of the dataset's classes counts as the dataset's ``other`` (when it has one). Prints the
+right answers per true class, the accuracy over all test patterns and structures (majority
+of a structure's patterns), over the patterns whose true class is one of the checkpoint's
+classes, and the abstention. With ``--realistic DATA_PART.yaml`` the test structures'
+sticks are rendered anew, ``--draws`` times each, with that DataModule part's ``augment``
+block (e.g. the measurement model of :mod:`bxrd.xrd.realism`) instead of the stored
+patterns (clean + the build's augmentation)::
+
+    python scripts/evaluate_test_split.py --checkpoint CKPT [--dataset data/shipped/dataset.h5]
+        [--realistic configs/data/shipped.yaml --draws 3]
+"""
+
+import argparse
+from collections import Counter
+
+import numpy as np
+import torch
+
+from bxrd.data.store import load_pattern_set
+from bxrd.errors import BxrdInputError
+from bxrd.inference.loading import load_predictor
+from bxrd.xrd.augment import AugmentConfig, Augmenter
+from bxrd.xrd.render import Renderer
+from bxrd.xrd.stick_batch import StickBatch
+
+
+def realistic_patterns(
+    data_part: str, sticks: list, grid: object, wavelength: float, draws: int
+) -> np.ndarray:
+    """Render ``sticks`` ``draws`` times with ``data_part``'s augment block, (draws·N, L)."""
+    import yaml
+    from jsonargparse import ArgumentParser
+
+    with open(data_part) as f:
+        block = yaml.safe_load(f).get("augment")
+    if block is None:
+        raise BxrdInputError(f"{data_part}: no augment block")
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_argument("--augment", type=AugmentConfig)
+    config = parser.instantiate_classes(parser.parse_object({"augment": block})).augment
+    renderer = Renderer(grid, wavelength, min_size_nm=min(config.size_range_nm))
+    augmenter, gen = Augmenter(renderer, config), torch.Generator().manual_seed(0)
+    batch = StickBatch.from_patterns(sticks)
+    return torch.cat([augmenter(batch, gen)[0] for _ in range(draws)]).numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--dataset", default="data/shipped/dataset.h5")
+    parser.add_argument("--task", default="space_group")
+    parser.add_argument("--realistic", default=None)
+    parser.add_argument("--draws", type=int, default=3)
+    args = parser.parse_args()
+    model = load_predictor(args.checkpoint)
+    data = load_pattern_set(args.dataset, verify=False)
+    if data.patterns.shape[1] != len(model.grid.values):
+        raise BxrdInputError(f"{args.dataset}: pattern length differs from {args.checkpoint}'s")
+    names = data.classes[args.task]
+    test = np.nonzero(np.asarray(data.provenance["split"]) == "test")[0]
+    sid = np.asarray(data.provenance["structure_id"])[test]
+    patterns = data.patterns
+    if args.realistic:
+        first = np.unique(sid, return_index=True)[1]
+        test, sid = np.tile(test[first], args.draws), np.tile(sid[first], args.draws)
+        sticks = [data.sticks[s] for s in sid[: len(first)]]
+        patterns = realistic_patterns(
+            args.realistic, sticks, model.grid, float(data.wavelength), args.draws
+        )
+        rows = np.arange(len(test))
+    else:
+        rows = test
+    truth = [names[i] for i in data.labels[args.task][test]]
+    model.eval()
+    probs, abstain = [], []
+    with torch.no_grad():
+        for start in range(0, len(test), 256):
+            x = torch.from_numpy(patterns[rows[start : start + 256]].astype(np.float32))
+            pred = model.predict_proba(x, seed=0)
+            probs.append(pred.probs)
+            abstain.append(pred.abstain)
+    top = torch.cat(probs).argmax(dim=1).tolist()
+    answer = [model.class_names[t] if model.class_names[t] in names else "other" for t in top]
+    right = np.array([a == t for a, t in zip(answer, truth, strict=True)])
+    known = np.array([t in model.class_names for t in truth])
+    per = {}
+    for s, a in zip(sid, answer, strict=True):
+        per.setdefault(s, []).append(a)
+    truth_of = dict(zip(sid, truth, strict=True))
+    by_structure = [Counter(v).most_common(1)[0][0] == truth_of[s] for s, v in per.items()]
+    print(f"classes of the dataset: {names}")
+    print(f"classes of the checkpoint: {model.class_names}")
+    right_of = Counter(t for t, r in zip(truth, right, strict=True) if r)
+    print(
+        "right / test patterns per true class: "
+        + ", ".join(f"{t} {right_of[t]}/{n}" for t, n in Counter(truth).most_common())
+    )
+    print(
+        f"test patterns={len(test)} structures={len(per)} "
+        f"accuracy={right.mean():.3f} structure_accuracy={np.mean(by_structure):.3f} "
+        f"accuracy_on_checkpoint_classes={right[known].mean():.3f} (n={known.sum()}) "
+        f"abstain={torch.cat(abstain).float().mean():.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -241,8 +241,23 @@ def test_answers_list_the_closest_known_structures(folder, tmp_path):
     off = PredictOptions(explain="none", library=None)
     (b,) = predict_files([folder / "p1.txt"], options=off)
     assert b.neighbours == [] and b.probabilities == a.probabilities
-    np.savez(tmp_path / "tiny.npz", patterns=np.ones((2, 7)))
+    from bxrd.data.search_match import SearchLibrary
     from bxrd.errors import BxrdInputError
+    from bxrd.inference.loading import load_predictor
+    from bxrd.inference.pipeline import search_library
+    from bxrd.xrd.axis import Axis
 
+    shipped = SearchLibrary.load(pipeline.shipped("library.npz"))
+    axis = load_predictor(pipeline.default_checkpoint()).axis
+    assert shipped.axis == axis
+    # same number of points, another wavelength: the shipped library is left out, a given
+    # one is refused, never compared point by point at other angles
+    other = Axis(axis.grid, 0.7093)
+    assert search_library("shipped", other) is None
+    mo = SearchLibrary(shipped.patterns[:2], shipped.structure_id[:2], shipped.formula[:2],
+                       shipped.space_group[:2], axis=other)  # fmt: skip
+    with pytest.raises(BxrdInputError, match="mo.npz"):
+        search_library(str(mo.save(tmp_path / "mo.npz")), axis)
+    np.savez(tmp_path / "tiny.npz", patterns=np.ones((2, 7)))
     with pytest.raises(BxrdInputError, match="tiny.npz"):
         predict_files([folder / "p1.txt"], options=PredictOptions(library=str(tmp_path / "tiny.npz")))  # noqa: E501

@@ -173,7 +173,7 @@ class XRDDataModule(pl.LightningDataModule):
     def grid(self) -> TwoThetaGrid:
         """The dataset's 2θ grid (degrees)."""
         tt = self.store.two_theta
-        return TwoThetaGrid(float(tt[0]), float(tt[-1]), float(round(tt[1] - tt[0], 10)))
+        return TwoThetaGrid.from_values(tt)
 
     @cached_property
     def labels(self) -> np.ndarray:

@@ -23,7 +23,11 @@ import numpy as np
 from bxrd.data.store import PatternSet
 from bxrd.errors import BxrdInputError
 from bxrd.fileio import atomic_path
+from bxrd.xrd.axis import Axis
 from bxrd.xrd.grid import TwoThetaGrid
+
+#: Order of the axis numbers stored in a library file.
+AXIS_KEYS = ("start", "stop", "step", "wavelength")
 
 
 def unit_rows(patterns: np.ndarray) -> np.ndarray:
@@ -59,6 +63,8 @@ class SearchLibrary:
         formula: one reduced formula per row.
         space_group: one space-group name per row.
         labels: task → class index per row, shape (M,) (for scoring search-match).
+        axis: the 2θ grid and wavelength the patterns were made on (None: unknown; a
+            library is only comparable with patterns on the same axis).
         chunk: library rows compared at once.
     """
 
@@ -67,6 +73,7 @@ class SearchLibrary:
     formula: list[str]
     space_group: list[str]
     labels: dict[str, np.ndarray] = field(default_factory=dict)
+    axis: Axis | None = None
     chunk: int = 2048
 
     def __post_init__(self) -> None:
@@ -125,11 +132,18 @@ class SearchLibrary:
         ]
         patterns = np.concatenate([r.numpy() for r in rows])
         failures = [f"{path}: {why}" for path, why in report.failures]
-        return cls(patterns, ids, formulas, groups), failures
+        return cls(patterns, ids, formulas, groups, axis=Axis(grid, wavelength)), failures
 
     @classmethod
     def concat(cls, libraries: list[SearchLibrary]) -> SearchLibrary:
-        """One library of the rows of ``libraries`` (labels kept only if every one has them)."""
+        """One library of the rows of ``libraries`` (labels kept only if every one has them).
+
+        Raises:
+            ValueError: the libraries were made on different axes.
+        """
+        axes = {lib.axis for lib in libraries}
+        if len(axes) > 1:
+            raise ValueError(f"libraries on different axes cannot be joined: {axes}")
         tasks = set.intersection(*(set(lib.labels) for lib in libraries))
         return cls(
             np.concatenate([lib.patterns for lib in libraries]),
@@ -137,6 +151,7 @@ class SearchLibrary:
             [f for lib in libraries for f in lib.formula],
             [g for lib in libraries for g in lib.space_group],
             {t: np.concatenate([lib.labels[t] for lib in libraries]) for t in tasks},
+            axis=axes.pop(),
         )
 
     @classmethod
@@ -155,12 +170,15 @@ class SearchLibrary:
             [prov["formula"][i] for i in rows],
             sg.tolist(),
             {task: np.asarray(y)[rows] for task, y in data.labels.items()},
+            axis=Axis(TwoThetaGrid.from_values(data.two_theta), data.wavelength),
         )
 
     def save(self, path: str | Path) -> Path:
         """Write the library to one ``.npz`` file (atomic), for ``bxrd predict`` to load."""
         path = Path(path)
         arrays = {f"labels_{k}": np.asarray(v) for k, v in self.labels.items()}
+        if self.axis is not None:
+            arrays["axis"] = np.array([self.axis.to_dict()[k] for k in AXIS_KEYS])
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez_compressed(
                 fh,
@@ -187,6 +205,11 @@ class SearchLibrary:
                     f["formula"].tolist(),
                     f["space_group"].tolist(),
                     {k[len("labels_") :]: f[k] for k in f.files if k.startswith("labels_")},
+                    axis=(
+                        Axis.from_dict(dict(zip(AXIS_KEYS, f["axis"].tolist(), strict=True)))
+                        if "axis" in f.files
+                        else None
+                    ),
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise BxrdInputError(f"{path}: not a search-match library ({exc})") from None

@@ -28,6 +28,7 @@ from bxrd.inference.answer import Answer, PatternView
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.reading import Prepared, prepare
 from bxrd.uq.predictive_interface import Classifier
+from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import pattern_files
 from bxrd.xrd.wavelength import resolve_wavelength
 
@@ -225,7 +226,7 @@ def iter_answers(
     if model.axis is None:
         raise BxrdInputError("this checkpoint has no 2θ axis; it cannot read measured files")
     option = None if options.wavelength is None else resolve_wavelength(options.wavelength)
-    library = search_library(options.library, model.axis.n_points)
+    library = search_library(options.library, model.axis)
     chunk, per_ig = plan(options, model.axis.n_points)
     for start in range(0, len(files), chunk):
         slot: list[Answer | Prepared] = []
@@ -264,11 +265,12 @@ def iter_answers(
             yield s if isinstance(s, Answer) else next(answered)
 
 
-def search_library(name: str | Path | None, n_points: int) -> SearchLibrary | None:
+def search_library(name: str | Path | None, axis: Axis) -> SearchLibrary | None:
     """Load the search-match library of :attr:`PredictOptions.library` (None: no library).
 
-    ``"shipped"`` is the package's known-structure library, used only when its patterns
-    have the model's number of grid points (it was made on the shipped model's axis).
+    ``"shipped"`` is the package's known-structure library, used only when it was made on
+    the model's axis (the shipped model's); a library of another axis would compare
+    patterns point by point at different angles and answer wrongly without a word.
 
     Raises:
         BxrdInputError: a given library is unreadable or not on the model's axis.
@@ -279,12 +281,16 @@ def search_library(name: str | Path | None, n_points: int) -> SearchLibrary | No
     if name == "shipped" and not path.is_file():
         return None
     library = SearchLibrary.load(path)
-    if library.patterns.shape[1] != n_points:
+    same = library.axis == axis if library.axis is not None else None
+    if same is None:
+        same = library.patterns.shape[1] == axis.n_points
+    if not same:
         if name == "shipped":
             return None
         raise BxrdInputError(
-            f"{path}: library patterns have {library.patterns.shape[1]} points, the model's "
-            f"axis {n_points}; make one for this model with scripts/make_search_library.py"
+            f"{path}: library made on {library.axis or f'{library.patterns.shape[1]} points'}, "
+            f"the model's axis is {axis}; make one for this model with "
+            "scripts/make_search_library.py"
         )
     return library
 

@@ -27,6 +27,12 @@ class TwoThetaGrid:
         if not 0.0 < self.step <= (self.stop - self.start) / 10:
             raise ValueError(f"2θ step {self.step}° must be > 0 and give at least 10 points")
 
+    @classmethod
+    def from_values(cls, two_theta: np.ndarray) -> TwoThetaGrid:
+        """Return the grid of stored uniform angles ``two_theta`` (degrees), shape (L,)."""
+        step = float(round(two_theta[1] - two_theta[0], 10))
+        return cls(float(two_theta[0]), float(two_theta[-1]), step)
+
     @property
     def n_points(self) -> int:
         """Number of grid points."""

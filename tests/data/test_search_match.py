@@ -86,3 +86,19 @@ def test_library_from_structure_files_finds_the_structure_itself(tmp_path, srtio
     best = library.matches(query, k=2)
     assert best[0].formula == "SrTiO3" and best[0].similarity > best[1].similarity
     assert 0.0 <= best[1].similarity < best[0].similarity <= 1.0 + 1e-6
+
+
+def test_library_keeps_its_axis_through_a_file_and_refuses_mixed_axes(library, tmp_path):
+    from bxrd.xrd.axis import Axis
+    from bxrd.xrd.grid import TwoThetaGrid
+
+    n = library.patterns.shape[1]
+    cu = Axis(TwoThetaGrid(10.0, 10.0 + 0.1 * (n - 1), 0.1), 1.54184)
+    mo = Axis(cu.grid, 0.7093)
+    a = SearchLibrary(library.patterns, library.structure_id, library.formula,
+                      library.space_group, axis=cu)  # fmt: skip
+    b = SearchLibrary(library.patterns, library.structure_id, library.formula,
+                      library.space_group, axis=mo)  # fmt: skip
+    assert SearchLibrary.load(a.save(tmp_path / "a.npz")).axis == cu
+    with pytest.raises(ValueError, match="different axes"):
+        SearchLibrary.concat([a, b])

@@ -180,3 +180,48 @@ def test_suite_config_errors_name_the_file(tmp_path):
     bad.write_text("dataset: x.h5\nrows: {VSS: nope.yaml}\n")
     with pytest.raises(BxrdInputError, match="nope.yaml not found"):
         SuiteConfig.load(bad)
+
+
+def test_test_where_scores_only_matching_test_structures(dataset, tmp_path):
+    from types import SimpleNamespace
+
+    from bxrd.errors import BxrdInputError
+    from bxrd.evaluation.suite import Suite, SuiteConfig
+
+    fitted = SimpleNamespace(datamodule=SimpleNamespace(eval_clean_only=False, task="space_group"))
+    config = SuiteConfig(dataset=str(dataset), output=str(tmp_path / "out"))
+    everything = Suite(config).test_data(fitted)
+    config.test_where = {"perovskite": "1"}
+    perovskites = Suite(config).test_data(fitted)
+    prov = load_pattern_set(dataset).provenance
+    flag = dict(zip(prov["structure_id"], prov["perovskite"], strict=True))
+    assert 0 < perovskites.n_structures < everything.n_structures
+    assert {flag[s] for s in perovskites.groups} == {"1"}
+    assert {flag[s] for s in everything.groups} == {"0", "1"}
+    config.test_where = {"nonsense": "1"}
+    with pytest.raises(BxrdInputError, match="nonsense"):
+        Suite(config).test_data(fitted)
+
+
+def test_rows_take_per_row_overrides(tmp_path):
+    from bxrd.evaluation.suite import SuiteConfig
+
+    exp = ROOT / "configs" / "experiments"
+    path = tmp_path / "suite.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "dataset": "x.h5",
+                "rows": {
+                    "VSS": str(exp / "sg_vss_mc_dropout.yaml"),
+                    "VSS, no generator": [
+                        str(exp / "sg_vss_mc_dropout.yaml"),
+                        "--data.exclude_origins=[generator]",
+                    ],
+                },
+            }
+        )
+    )
+    rows = SuiteConfig.load(path).rows
+    assert rows["VSS"] == [str(exp / "sg_vss_mc_dropout.yaml")]
+    assert rows["VSS, no generator"][1:] == ["--data.exclude_origins=[generator]"]

@@ -65,6 +65,9 @@ class XRDDataModule(pl.LightningDataModule):
         task: ``space_group``, ``structure_type`` or ``in_library``.
         train_sources: subset of ``rss``, ``vss``, ``syn``.
         with_ter: use TER structures as VSS (False: templates only).
+        exclude_origins: leave training structures of these build origins out of every
+            training pool (e.g. ``[generator]``: the same dataset without the structure
+            generator's perovskites); validation and test are untouched.
         rss_synthesis_fraction: fraction of RSS training structures per class used as e in SYN.
         use_pretrain: add the ``pretrain`` split to the RSS training pool.
         samples_per_epoch: rendered training patterns per epoch (all ranks together).
@@ -85,6 +88,7 @@ class XRDDataModule(pl.LightningDataModule):
         task: Task = "space_group",
         train_sources: list[str] | None = None,
         with_ter: bool = True,
+        exclude_origins: list[str] | None = None,
         rss_synthesis_fraction: float = 0.7,
         use_pretrain: bool = False,
         samples_per_epoch: int = 2048,
@@ -109,6 +113,7 @@ class XRDDataModule(pl.LightningDataModule):
         self.dataset, self.task = Path(dataset), task
         self.build_config, self.build = build_config, build
         self.train_sources, self.with_ter = sources, with_ter
+        self.exclude_origins = list(exclude_origins or [])
         self.rss_synthesis_fraction, self.use_pretrain = rss_synthesis_fraction, use_pretrain
         self.samples_per_epoch, self.batch_size = samples_per_epoch, batch_size
         self.augment = augment or AugmentConfig()
@@ -240,8 +245,9 @@ class XRDDataModule(pl.LightningDataModule):
         split = self.provenance("split")[first]
         y = self.labels[first]
         train_splits = ("train", "pretrain") if self.use_pretrain else ("train",)
-        rss = np.nonzero((src == "rss") & np.isin(split, train_splits))[0]
-        vss = np.nonzero((src == "vss") & (split == "train"))[0] if self.with_ter else rss
+        kept = self._kept_origins(first)
+        rss = np.nonzero((src == "rss") & np.isin(split, train_splits) & kept)[0]
+        vss = np.nonzero((src == "vss") & (split == "train") & kept)[0] if self.with_ter else rss
         rng = np.random.default_rng(self.seed)
         reserve = np.zeros(len(ids), dtype=bool)
         if "syn" in self.train_sources:
@@ -254,6 +260,19 @@ class XRDDataModule(pl.LightningDataModule):
             "syn": rss[reserve[rss]],
         }
         return ids, y, {k: v for k, v in pools.items() if k in self.train_sources}, vss
+
+    def _kept_origins(self, first: np.ndarray) -> np.ndarray:
+        """Mask (n_structures,): structures whose origin is not in ``exclude_origins``."""
+        if not self.exclude_origins:
+            return np.ones(len(first), dtype=bool)
+        origin = self.provenance("origin")[first]
+        unknown = set(self.exclude_origins) - set(origin.tolist())
+        if unknown:
+            raise BxrdInputError(
+                f"{self.dataset}: exclude_origins {sorted(unknown)} not among the dataset's "
+                f"origins {sorted(set(origin.tolist()))}"
+            )
+        return ~np.isin(origin, self.exclude_origins)
 
     # -- loaders ----------------------------------------------------------------------------
     def prepare_data(self) -> None:

@@ -63,9 +63,12 @@ class SuiteConfig:
         baselines: hyperparameters of the classical models.
         classical: classical models run (names of :data:`BASELINES`).
         classical_rows: training-set rows that get the classical models (None: all).
-        rows: training-set row name → experiment YAML (space group).
-        methods: method name → experiment YAML (space group), or a list: the YAML then
-            ``--key=value`` overrides of that entry only (e.g. ``--model.init_args.num_data=N``).
+        rows: training-set row name → experiment YAML (space group), or a list: the YAML then
+            ``--key=value`` overrides of that row only (e.g. ``--data.exclude_origins=[generator]``).
+        methods: method name → experiment YAML (space group), or a list as for ``rows``
+            (e.g. ``--model.init_args.num_data=N``).
+        test_where: score only the test patterns whose provenance matches every
+            ``key: value`` (e.g. ``{perovskite: "1"}``: the real perovskite test structures).
         structure_type: experiment YAML of the structure-type task.
         yes_no: experiment YAML of the yes/no task.
         patterns: measured patterns folder (``thinfilm_perovskites/``, ``rruff_minerals/``).
@@ -82,8 +85,9 @@ class SuiteConfig:
     baselines: str = "configs/baselines.yaml"
     classical: list[str] = field(default_factory=lambda: list(BASELINES))
     classical_rows: list[str] | None = None
-    rows: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, str | list[str]] = field(default_factory=dict)
     methods: dict[str, str | list[str]] = field(default_factory=dict)
+    test_where: dict[str, str] = field(default_factory=dict)
     structure_type: str | None = None
     yes_no: str | None = None
     patterns: str | None = None
@@ -117,14 +121,14 @@ class SuiteConfig:
             q = Path(p)
             return str(q if q.is_absolute() or q.is_file() else path.parent / q)
 
-        config.rows = {k: here(v) for k, v in config.rows.items()}
-        config.methods = {
-            k: [here(v)] if isinstance(v, str) else [here(v[0]), *v[1:]]
-            for k, v in config.methods.items()
-        }
+        def entry(v: str | list[str]) -> list[str]:
+            return [here(v)] if isinstance(v, str) else [here(v[0]), *v[1:]]
+
+        config.rows = {k: entry(v) for k, v in config.rows.items()}
+        config.methods = {k: entry(v) for k, v in config.methods.items()}
         config.structure_type = config.structure_type and here(config.structure_type)
         config.yes_no = config.yes_no and here(config.yes_no)
-        for p in [*config.rows.values(), *(v[0] for v in config.methods.values())]:
+        for p in [v[0] for v in (*config.rows.values(), *config.methods.values())]:
             if not Path(p).is_file():
                 raise BxrdInputError(f"{path}: experiment config {p} not found")
         return config
@@ -192,6 +196,10 @@ class Suite:
         rows = np.asarray(prov["split"]) == "test"
         if dm.eval_clean_only:
             rows &= np.asarray(prov["augmentation"]) == "none"
+        for key, value in self.config.test_where.items():
+            if key not in prov:
+                raise BxrdInputError(f"test_where: no provenance {key!r} in {self.config.dataset}")
+            rows &= np.asarray(prov[key]) == str(value)
         rows = np.nonzero(rows)[0]
         return TestData(
             self.data.patterns[rows],

@@ -9,6 +9,7 @@ from bxrd.data.build import BuildConfig, build_dataset
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.data.splits import SplitConfig, check_no_leak
 from bxrd.data.store import load_pattern_set
+from bxrd.errors import BxrdInputError
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,22 @@ def test_training_pools_never_touch_test_structures(built):
     split = dict(zip(dm.provenance("structure_id"), dm.provenance("split"), strict=True))
     used = {ids[i] for rows in pools.values() for i in rows} | {ids[i] for i in partners}
     assert used and all(split[s] == "train" for s in used)
+
+
+def test_exclude_origins_drops_only_those_training_structures(built):
+    _, path = built
+    full = XRDDataModule(str(path), build_config=None, train_sources=["rss", "vss"])
+    cut = XRDDataModule(
+        str(path), build_config=None, train_sources=["rss", "vss"], exclude_origins=["ter"]
+    )
+    ids, _, pools, _ = full.training_pools()
+    _, _, cut_pools, _ = cut.training_pools()
+    origin = dict(zip(full.provenance("structure_id"), full.provenance("origin"), strict=True))
+    assert any(origin[ids[i]] == "ter" for i in pools["vss"])
+    assert not any(origin[ids[i]] == "ter" for rows in cut_pools.values() for i in rows)
+    assert np.array_equal(pools["rss"], cut_pools["rss"])
+    with pytest.raises(BxrdInputError, match="exclude_origins"):
+        XRDDataModule(str(path), build_config=None, exclude_origins=["nowhere"]).training_pools()
 
 
 def test_stream_is_deterministic_under_seed(built):

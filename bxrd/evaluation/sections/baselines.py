@@ -18,7 +18,8 @@ def run(suite: Suite) -> None:
         return
     row = next((r for r in cfg.rows if r in cfg.headline), next(iter(cfg.rows)))
     seed = cfg.seeds[0]
-    fitted = suite.fit(cfg.rows[row], seed)
+    yaml, *extra = cfg.rows[row]
+    fitted = suite.fit(yaml, seed, tuple(extra))
     test, preds = suite.predictors(fitted, seed)
     classical = {n: p for n, (p, _) in preds.items() if n not in (B_VGGNET, SEARCH_MATCH)}
     best = max(classical, key=lambda n: metrics(classical[n], test.y)["balanced_accuracy"])

@@ -25,12 +25,11 @@ def run(suite: Suite) -> None:
     """Write ``measured_films`` and ``measured_rruff`` (skipped without ``patterns``)."""
     cfg = suite.config
     root = Path(cfg.patterns) if cfg.patterns else None
-    first = next(iter(cfg.methods.values()), None)
-    yaml = first[0] if first else next(iter(cfg.rows.values()), None)
+    yaml, *extra = next(iter(cfg.methods.values()), None) or next(iter(cfg.rows.values()), [None])
     if root is None or not root.is_dir() or yaml is None:
         suite.record["measured"] = f"skipped: no patterns folder {root}"
         return
-    model = suite.fit(yaml, cfg.seeds[0]).model
+    model = suite.fit(yaml, cfg.seeds[0], tuple(extra)).model
     films = score_films(model, root / "thinfilm_perovskites")
     suite.tables.write(
         "measured_films",

@@ -16,11 +16,11 @@ def run(suite: Suite) -> None:
     """Write ``rows``, ``rows_vs_baselines`` and ``rows_seeds``."""
     cfg = suite.config
     table, versus, spread = [], [], []
-    for row, yaml in cfg.rows.items():
+    for row, (yaml, *extra) in cfg.rows.items():
         seeds = list(cfg.seeds) + (list(cfg.headline_seeds) if row in cfg.headline else [])
         per_seed: dict[str, list[float]] = {"accuracy": [], "balanced_accuracy": [], "ece": []}
         for i, seed in enumerate(seeds):
-            fitted = suite.fit(yaml, seed)
+            fitted = suite.fit(yaml, seed, tuple(extra))
             with_classical = i == 0 and (cfg.classical_rows is None or row in cfg.classical_rows)
             test, preds = suite.predictors(fitted, seed, with_classical)
             point = metrics(preds[B_VGGNET][0], test.y)

@@ -64,7 +64,7 @@ class SuiteConfig:
         classical: classical models run (names of :data:`BASELINES`).
         classical_rows: training-set rows that get the classical models (None: all).
         rows: training-set row name → experiment YAML (space group), or a list: the YAML then
-            ``--key=value`` overrides of that row only (e.g. ``--data.exclude_origins=[generator]``).
+            ``--key=value`` overrides of that row only (``--data.exclude_origins=[generator]``).
         methods: method name → experiment YAML (space group), or a list as for ``rows``
             (e.g. ``--model.init_args.num_data=N``).
         test_where: score only the test patterns whose provenance matches every

@@ -2,9 +2,15 @@
 
 Peaks are found on the pattern as the model saw it (model axis, background removed,
 normalised to max 1; :func:`bxrd.explain.reflections.find_peaks` with a prominence of
-:data:`PEAK_PROMINENCE` of the strongest peak and 5 σ of the noise). A peak within
-:data:`MAIN_TOLERANCE_DEG` of a fitted reflection of the predicted class's reference (the
-answer's ``reference["reflections"]``) belongs to the main phase. Every peak is then moved to
+:data:`PEAK_PROMINENCE` of the strongest peak and 5 σ of the noise). The main phase is the
+predicted class's reference fitted to the pattern (the answer's ``reference["reflections"]``,
+2θ and hkl): its reciprocal metric g is refitted from those reflections by least squares
+(1/d² = q(hkl) · g, :data:`METRICS`: the most symmetric metric that reproduces them within
+0.01°, since a family is listed by one representative hkl), and every hkl of that lattice
+inside the range is a main-phase position. The listed reflections are the strong ones of the
+reference composition; another composition makes others strong, and the lattice centring is
+not known here: all hkl are taken, erring towards explaining a peak by the main phase. A
+peak within :data:`MAIN_TOLERANCE_DEG` of one belongs to the main phase. Every peak is then moved to
 the measurement's own wavelength through its d-spacing, and the shipped library of secondary
 phases and substrates (``bxrd/checkpoints/phases.npz``) is matched against the others
 (:func:`bxrd.xrd.phase_match.match_phases`, tolerance
@@ -21,7 +27,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bxrd.explain.reflections import find_peaks
+from bxrd.explain.reflections import find_peaks, metric_rows, parse_hkl
 from bxrd.inference.answer import Answer
 from bxrd.inference.loading import shipped
 from bxrd.xrd.axis import Axis
@@ -32,9 +38,62 @@ from bxrd.xrd.wavelength import d_from_two_theta, two_theta_from_d
 #: Smallest peak looked at, as a fraction of the strongest (a 10 % impurity's strongest line
 #: is typically 5–30 % of the main phase's).
 PEAK_PROMINENCE = 0.03
-#: A peak this close (degrees 2θ on the model axis) to a fitted main-phase reflection is
-#: the main phase's (the tolerance of the reference fit's own unexplained-peak list).
+#: A peak this close (degrees 2θ on the model axis) to a main-phase position is the main
+#: phase's (the tolerance of the reference fit's own unexplained-peak list; it also takes in
+#: a Kα2 shoulder, 0.2–0.3° above its Kα1 peak at 2θ = 60–80° with Cu).
 MAIN_TOLERANCE_DEG = 0.3
+#: Largest Miller index enumerated for the main phase's lattice.
+MAX_INDEX = 12
+#: Metrics tried, most symmetric first: the free directions of g = (A, B, C, D, E, F) in
+#: 1/d² = h²A + k²B + l²C + klD + hlE + hkF (cubic, hexagonal, tetragonal, orthorhombic,
+#: monoclinic with b unique, triclinic).
+METRICS: tuple[np.ndarray, ...] = tuple(
+    np.array(rows, dtype=float)
+    for rows in (
+        [[1, 1, 1, 0, 0, 0]],
+        [[1, 1, 0, 0, 0, 1], [0, 0, 1, 0, 0, 0]],
+        [[1, 1, 0, 0, 0, 0], [0, 0, 1, 0, 0, 0]],
+        np.eye(6)[[0, 1, 2]],
+        np.eye(6)[[0, 1, 2, 4]],
+        np.eye(6),
+    )
+)
+
+
+def main_phase_positions(
+    reflections: Sequence[dict], wavelength: float, two_theta_range: tuple[float, float]
+) -> np.ndarray:
+    """2θ (degrees) of every hkl of the lattice the fitted reflections index, inside the range.
+
+    Args:
+        reflections: ``{"two_theta", "hkl"}`` at ``wavelength`` (Å); without readable hkl
+            (or fewer than 3) their listed positions are returned.
+        wavelength: Å.
+        two_theta_range: degrees.
+    """
+    listed = np.array([r["two_theta"] for r in reflections], dtype=float)
+    try:
+        hkl = np.array([parse_hkl(str(r["hkl"])) for r in reflections])
+    except (KeyError, ValueError):
+        return listed
+    if len(hkl) < 3:
+        return listed
+    inv_d2 = (2 * np.sin(np.radians(listed) / 2) / wavelength) ** 2
+    rows = metric_rows(hkl)
+    for basis in METRICS:
+        g = basis.T @ np.linalg.lstsq(rows @ basis.T, inv_d2, rcond=None)[0]
+        fit = 2 * np.degrees(np.arcsin(np.clip(wavelength * np.sqrt(np.abs(rows @ g)) / 2, 0, 1)))
+        if np.abs(fit - listed).max() < 0.01:
+            break
+    else:
+        return listed
+    idx = np.arange(-MAX_INDEX, MAX_INDEX + 1)
+    grid = np.stack(np.meshgrid(idx, idx, idx, indexing="ij"), -1).reshape(-1, 3)
+    q = metric_rows(grid[np.any(grid != 0, axis=1)]) @ g
+    sin_theta = wavelength * np.sqrt(np.clip(q, 0, None)) / 2
+    tt = 2 * np.degrees(np.arcsin(sin_theta[(q > 0) & (sin_theta < 1)]))
+    lo, hi = two_theta_range
+    return np.unique(np.round(tt[(tt >= lo - 1) & (tt <= hi + 1)], 3))
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +134,7 @@ def secondary_phase_evidence(
     found = found[(found >= lo) & (found <= hi)]
     top = float(np.max(intensity)) or 1.0
     height = np.interp(found, axis.two_theta, intensity) / top
-    main = np.array([r["two_theta"] for r in main_reflections], dtype=float)
+    main = main_phase_positions(main_reflections, axis.wavelength, measured_range)
     explained = (
         np.abs(found[:, None] - main[None, :]).min(axis=1) <= MAIN_TOLERANCE_DEG
         if main.size

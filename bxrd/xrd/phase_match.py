@@ -14,11 +14,14 @@ and its lines inside the measured range are compared with the peaks, under two h
 
 A line within the tolerance of an *unexplained* peak is **matched**, each peak serving at most
 one line (strongest lines first); a line within the tolerance of an *explained* peak overlaps
-the main phase and says nothing either way (left out); any other line is **missing**.
+the main phase and says nothing either way (left out); any other line is **missing**. The
+matched lines of one phase must move together: their residuals (observed − expected) lie
+within :data:`MAX_SPREAD_DEG` of each other, and matches off that common shift count as missing.
 score = Σ w(matched) / Σ w(matched + missing). Peaks can match by chance: with a fraction f of
 the range lying within the tolerance of some unexplained peak, m matches out of n lines happen
-by chance with the binomial tail probability P(X ≥ m | n, f) (:func:`chance_probability`,
-multiplied by the number of oriented series tried). A hypothesis is accepted with at least
+by chance with the binomial tail probability P(X ≥ m | n, f) (:func:`chance_probability`),
+counted over the phase's strong lines (:data:`STRONG`; for an oriented series over all its
+orders, multiplied by the number of series tried). A hypothesis is accepted with at least
 ``min_matches`` (≥ 2; one more for an oriented series, since a peak pair at d and d/2 is common)
 matched lines at distinct peaks, that probability at most ``max_chance``, and, for powder, a
 score of at least ``min_score``: one peak never makes a phase,
@@ -42,6 +45,13 @@ from bxrd.xrd.wavelength import two_theta_from_d
 #: ±0.1 mm on a 240 mm goniometer moves a peak at 2θ = 30° by ±0.05°) plus cell differences
 #: of about 0.3 % between a film's phase and the reference cell (0.1° at 2θ = 40°).
 TOLERANCE_DEG = 0.2
+#: Largest spread, degrees 2θ, of (observed − expected) over one phase's matched lines: its
+#: lines move together (a displacement or a cell a little off), not each its own way.
+MAX_SPREAD_DEG = 0.2
+#: Lines of at least this fraction of a phase's strongest line in range are its strong lines,
+#: on which the chance of the matches is judged (weaker ones are often lost at a minor phase's
+#: level, and their absence is weak evidence).
+STRONG = 0.2
 
 
 @dataclass
@@ -107,6 +117,16 @@ def _merged_lines(
     return pos, total, hkl[first]
 
 
+def _consistent(residual: np.ndarray, weight: np.ndarray, spread: float) -> np.ndarray:
+    """Mask of the heaviest set of residuals (degrees) lying within ``spread`` of each other."""
+    best, best_w = np.zeros(len(residual), bool), -1.0
+    for r in residual:
+        inside = (residual >= r) & (residual <= r + spread)
+        if weight[inside].sum() > best_w:
+            best, best_w = inside, float(weight[inside].sum())
+    return best
+
+
 def _compare(
     pos: np.ndarray,
     weight: np.ndarray,
@@ -114,28 +134,40 @@ def _compare(
     peaks: np.ndarray,
     explained: np.ndarray,
     tolerance: float,
-) -> tuple[float, int, list[tuple[str, float, int]], list[str]]:
-    """(score, observable lines, matched, missing) of lines against peaks (module docstring)."""
+    strong: float,
+) -> tuple[float, tuple[int, int], list[tuple[str, float, int]], list[str]]:
+    """Compare lines with peaks (module docstring).
+
+    Returns:
+        score, (matched, observable) lines of weight ≥ ``strong``, matched and missing lines.
+    """
     taken = np.zeros(len(peaks), bool)
-    matched: list[tuple[str, float, int]] = []
-    missing: list[str] = []
-    hit = miss = 0.0
+    peak_of = np.full(len(pos), -1)  # matched peak per line, -1: missing, -2: masked
     for j in np.argsort(weight, kind="stable")[::-1]:
         dist = np.abs(peaks - pos[j])
         near = np.nonzero(dist <= tolerance)[0]
         free = near[~explained[near] & ~taken[near]]
         if free.size:
-            k = int(free[np.argmin(dist[free])])
-            taken[k] = True
-            matched.append((hkl_label(hkl[j]), float(pos[j]), k))
-            hit += weight[j]
+            peak_of[j] = int(free[np.argmin(dist[free])])
+            taken[peak_of[j]] = True
         elif near.size and explained[near].any():
-            continue  # under a main-phase peak: no evidence either way
-        else:
-            missing.append(hkl_label(hkl[j]))
-            miss += weight[j]
-    score = hit / (hit + miss) if hit + miss > 0 else 0.0
-    return float(score), len(matched) + len(missing), sorted(matched, key=lambda m: m[1]), missing
+            peak_of[j] = -2  # under a main-phase peak: no evidence either way
+    hit = np.nonzero(peak_of >= 0)[0]
+    if hit.size:  # one phase's lines move together: drop matches off the common shift
+        keep = _consistent(peaks[peak_of[hit]] - pos[hit], weight[hit], MAX_SPREAD_DEG)
+        peak_of[hit[~keep]] = -1
+    seen = peak_of != -2
+    matched_w, seen_w = weight[peak_of >= 0].sum(), weight[seen].sum()
+    counts = (
+        int(((peak_of >= 0) & (weight >= strong)).sum()),
+        int((seen & (weight >= strong)).sum()),
+    )
+    matched = [
+        (hkl_label(hkl[j]), float(pos[j]), int(peak_of[j])) for j in np.nonzero(peak_of >= 0)[0]
+    ]
+    missing = [hkl_label(hkl[j]) for j in np.argsort(-weight, kind="stable") if peak_of[j] == -1]
+    score = float(matched_w / seen_w) if seen_w > 0 else 0.0
+    return score, counts, sorted(matched, key=lambda m: m[1]), missing
 
 
 def match_phase(
@@ -175,15 +207,16 @@ def match_phase(
     f = covered_fraction(peaks[~explained], two_theta_range, tolerance_deg)
     pos, weight, merged_hkl = _merged_lines(tt[inside], inten[inside], hkl[inside], tolerance_deg)
     strong = weight >= min_relative * weight.max()
-    score, n, matched, missing = _compare(
+    score, (m_strong, n_strong), matched, missing = _compare(
         pos[strong],
         weight[strong],
         merged_hkl[strong],
         peaks,
         explained,
         tolerance_deg,
+        STRONG * weight.max(),
     )
-    chance = chance_probability(len(matched), n, f)
+    chance = chance_probability(m_strong, n_strong, f) if m_strong else 1.0
     if len(matched) >= min_matches and score >= min_score and chance <= max_chance:
         return PhaseMatch(index, score, chance, matched, missing)
     d = library.d[int(library.offsets[index]) : int(library.offsets[index + 1])]
@@ -195,15 +228,16 @@ def match_phase(
         keep = np.isfinite(series) & (series >= lo) & (series <= hi)
         if keep.sum() <= min_matches:
             continue
-        s_score, s_n, s_matched, s_missing = _compare(
+        s_score, (s_m, s_n), s_matched, s_missing = _compare(
             series[keep],
             np.ones(int(keep.sum())),
             orders[keep, None] * hkl[b][None, :],
             peaks,
             explained,
             tolerance_deg,
+            1.0,
         )
-        s_chance = min(1.0, chance_probability(len(s_matched), s_n, f) * len(bases))
+        s_chance = min(1.0, chance_probability(s_m, s_n, f) * len(bases))
         if (
             len(s_matched) > min_matches
             and s_chance <= max_chance

@@ -135,11 +135,12 @@ def _compare(
     explained: np.ndarray,
     tolerance: float,
     strong: float,
-) -> tuple[float, tuple[int, int], list[tuple[str, float, int]], list[str]]:
+) -> tuple[float, tuple[int, int], list[tuple[str, float, int]], list[int]]:
     """Compare lines with peaks (module docstring).
 
     Returns:
-        score, (matched, observable) lines of weight ≥ ``strong``, matched and missing lines.
+        score, (matched, observable) lines of weight ≥ ``strong``, matched lines (hkl, 2θ,
+        peak index) and the indices of missing lines, strongest first.
     """
     taken = np.zeros(len(peaks), bool)
     peak_of = np.full(len(pos), -1)  # matched peak per line, -1: missing, -2: masked
@@ -165,7 +166,7 @@ def _compare(
     matched = [
         (hkl_label(hkl[j]), float(pos[j]), int(peak_of[j])) for j in np.nonzero(peak_of >= 0)[0]
     ]
-    missing = [hkl_label(hkl[j]) for j in np.argsort(-weight, kind="stable") if peak_of[j] == -1]
+    missing = [int(j) for j in np.argsort(-weight, kind="stable") if peak_of[j] == -1]
     score = float(matched_w / seen_w) if seen_w > 0 else 0.0
     return score, counts, sorted(matched, key=lambda m: m[1]), missing
 
@@ -218,7 +219,9 @@ def match_phase(
     )
     chance = chance_probability(m_strong, n_strong, f) if m_strong else 1.0
     if len(matched) >= min_matches and score >= min_score and chance <= max_chance:
-        return PhaseMatch(index, score, chance, matched, missing)
+        return PhaseMatch(
+            index, score, chance, matched, [hkl_label(merged_hkl[strong][j]) for j in missing]
+        )
     d = library.d[int(library.offsets[index]) : int(library.offsets[index + 1])]
     bases = np.nonzero(np.isfinite(tt) & (inten >= 0.2 * inten.max()))[0]
     best = None
@@ -243,7 +246,10 @@ def match_phase(
             and s_chance <= max_chance
             and (best is None or s_chance < best.chance)
         ):
-            best = PhaseMatch(index, s_score, s_chance, s_matched, s_missing, hkl_label(hkl[b]))
+            best = PhaseMatch(
+                index, s_score, s_chance, s_matched,
+                [hkl_label(orders[keep][j] * hkl[b]) for j in s_missing], hkl_label(hkl[b]),
+            )  # fmt: skip
     return best
 
 
@@ -326,12 +332,12 @@ def consistent_lines(
     lines of at least this fraction of the phase's strongest line at ``wavelength``.
     """
     tt, inten = library.at(wavelength)
+    starts = library.offsets[:-1]
+    phase_max = np.repeat(np.maximum.reduceat(inten, starts), np.diff(library.offsets))
+    near = np.nonzero((np.abs(tt - peak) <= tolerance_deg) & (inten >= min_relative * phase_max))[0]
+    phase = np.searchsorted(library.offsets, near, side="right") - 1
     out = []
-    for i, name in enumerate(library.names):
-        sl = slice(int(library.offsets[i]), int(library.offsets[i + 1]))
-        strong = inten[sl] >= min_relative * inten[sl].max()
-        near = np.nonzero((np.abs(tt[sl] - peak) <= tolerance_deg) & strong)[0]
-        if near.size:
-            best = near[np.argmax(inten[sl][near])]
-            out.append(f"{name} {hkl_label(library.hkl[sl][best])}")
+    for i in np.unique(phase):
+        rows = near[phase == i]
+        out.append(f"{library.names[i]} {hkl_label(library.hkl[rows[np.argmax(inten[rows])]])}")
     return out

@@ -7,7 +7,8 @@ enough to move a line at 2θ = 40° by 0.4–2°, beyond any matching tolerance)
 Materials Project ground state is not the polymorph found in films (PbI2: 4H polytype, not
 2H; CsI: NaCl type, not CsCl type; PbBr2: a predicted Cmce cell, not cotunnite) the structure
 is built from its structure type. Sticks are simulated with
-:func:`bxrd.xrd.simulate.simulate_sticks` at Cu Kα1 and stored as d (Å), relative intensity and hkl (see :mod:`bxrd.xrd.phase_sticks`).
+:func:`bxrd.xrd.simulate.simulate_sticks` at Cu Kα1 and stored as d (Å), relative intensity
+and hkl (see :mod:`bxrd.xrd.phase_sticks`).
 The shipped library was made with::
 
     python scripts/make_phase_library.py --structures ../shared/data/structures/binaries_mp \
@@ -124,7 +125,7 @@ def build(folder: Path) -> PhaseSticks:
             swap = ", ".join(f"{b} for {a}" for a, b in ph.swap)
             source = mp_id + (f" ({swap})" if swap else "")
         else:
-            s, source = _built(ph.name, ph.cell), f"structure type ({ph.note.split(',')[0]})"
+            s, source = _built(ph.name, ph.cell), "structure type " + ph.note.split(",")[0]
         group = SpacegroupAnalyzer(s, symprec=0.01).get_space_group_symbol()
         sticks = simulate_sticks(s, CU_KA1, two_theta_range=(2.0, 120.0))
         keep = (sticks.d >= MIN_D) & (sticks.intensity >= MIN_INTENSITY)

@@ -3,7 +3,8 @@
 Left, top to bottom: the measurement as given (its own 2θ axis and wavelength); the pattern
 as the model saw it (model grid and wavelength, background removed, maximum 1) with the
 2θ windows that decided the answer shaded and labelled by their hkl, and the peaks no
-candidate class explains marked, and the peaks matched to a secondary phase or substrate
+candidate class explains marked (those left after the secondary-phase check, when it ran),
+and the peaks matched to a secondary phase or substrate
 marked with its name and hkl; the predicted class's reference reflections fitted to the
 pattern, as ticks with hkl. Right: the class probabilities (mean over samples ± std) with
 the abstention threshold. Labels are placed so that none overlaps another.
@@ -161,17 +162,21 @@ def answer_figure(
     ticks.tick_params(labelsize=8)
     ticks.set_xlabel(f"2θ (degrees, model grid, λ = {model_wavelength:.5g} Å)")
     ref = answer_record.get("reference") or {}
+    left = answer_record.get("unexplained_peaks")  # after secondary phases, when checked
+    unexplained = (
+        ref.get("unexplained_peaks", [])
+        if left is None
+        else [{"two_theta": float(two_theta_from_d(p["d"], model_wavelength))} for p in left]
+    )
     window_labels, tick_labels = _pattern_axes(
         ax, ticks, model_two_theta, model_intensity, answer_record.get("regions", []),
-        ref.get("reflections", []), ref.get("unexplained_peaks", []),
+        ref.get("reflections", []), unexplained,
     )  # fmt: skip
-    phase_labels = _phase_marks(
-        ax, model_two_theta, model_intensity, answer_record.get("secondary_phases") or [],
-        model_wavelength,
-    )  # fmt: skip
-    ax.set_title("as the model saw it (background removed); shaded: the 2θ windows that "
-                 "decided; ▼ peak no top class explains; ◆ secondary phase", fontsize=9,
-                 loc="left")  # fmt: skip
+    phases = answer_record.get("secondary_phases") or []
+    phase_labels = _phase_marks(ax, model_two_theta, model_intensity, phases, model_wavelength)
+    ax.set_title("as the model saw it (background removed); shaded: the deciding 2θ windows; "
+                 "▼ peak " + ("nothing explains; ◆ secondary phase" if phases else
+                 "no top class explains"), fontsize=9, loc="left")  # fmt: skip
     if ref.get("structure"):
         ticks.set_ylabel(f"{ref['structure']}\nfitted", fontsize=7, color=TICK)
     probs = fig.add_subplot(outer[0, 1])

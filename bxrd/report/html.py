@@ -108,7 +108,10 @@ def flags(record: dict) -> list[tuple[str, str]]:
         out.append(("abstained", "warn"))
     if record.get("far_from_training"):
         out.append(("far from training", "bad"))
-    n = len((record.get("reference") or {}).get("unexplained_peaks", []))
+    left = record.get("unexplained_peaks")  # after secondary phases, when checked
+    n = len(
+        left if left is not None else (record.get("reference") or {}).get("unexplained_peaks", [])
+    )
     if n:
         out.append((f"{n} unexplained peak{'s' if n > 1 else ''}", "warn"))
     phases = record.get("secondary_phases") or []
@@ -387,7 +390,7 @@ class HtmlReport:
                 )
             )
         peaks = ref.get("unexplained_peaks", [])
-        if ref:
+        if ref and record.get("unexplained_peaks") is None:  # else: "peaks left" below
             rows.append(
                 (
                     "unexplained peaks",

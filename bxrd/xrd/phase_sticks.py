@@ -80,7 +80,7 @@ class PhaseSticks:
         return self._at[key]
 
     def lines(self, i: int, wavelength: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Phase ``i`` at ``wavelength``: 2θ, intensity (see :meth:`at`), hkl; (P,), (P,), (P, 3)."""
+        """Phase ``i`` at ``wavelength``: 2θ, intensity (as :meth:`at`), hkl; (P,), (P,), (P, 3)."""
         sl = slice(int(self.offsets[i]), int(self.offsets[i + 1]))
         tt, inten = self.at(wavelength)
         return tt[sl], inten[sl], self.hkl[sl]

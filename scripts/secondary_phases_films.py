@@ -51,15 +51,12 @@ def main() -> None:
         )
         print(f"{a.file}\n  {a.top_label}: phases: {phases or '-'} | unexplained: {peaks or '-'}")
     print(f"\n{checked} films checked, {with_phase} with a secondary phase: {dict(counts)}")
-    one_peak = Counter(
-        u["consistent_with"][0].split()[0]
-        for a in answers
-        for u in a.unexplained_peaks or []
-        if u["consistent_with"]
-    )
-    print(
-        f"single unexplained peaks consistent with a library line (first named): {dict(one_peak)}"
-    )
+    lone: Counter[str] = Counter()
+    for a in answers:
+        lone.update({c for u in a.unexplained_peaks or [] for c in u["consistent_with"]})
+    print("films with a lone unexplained peak consistent with a library line:")
+    for line, n in lone.most_common(8):
+        print(f"  {line}: {n}")
 
     library, axis = shipped_phases(), model.axis
     option = resolve_wavelength(args.wavelength)
@@ -71,17 +68,20 @@ def main() -> None:
             a.file if Path(a.file).is_file() else a.file.rsplit("#", 1)[0], axis, option
         )[:1]
     ]
-    t0 = time.perf_counter()
-    for prep, a in rows:
-        secondary_phase_evidence(
-            prep.gridded.intensity,
-            axis,
-            a.wavelength,
-            a.measured_range,
-            a.reference["reflections"],
-            library,
-        )
-    ms = (time.perf_counter() - t0) / max(len(rows), 1) * 1e3
+    best = np.inf
+    for _ in range(5):  # the fastest of 5 passes: the least disturbed by other jobs
+        t0 = time.perf_counter()
+        for prep, a in rows:
+            secondary_phase_evidence(
+                prep.gridded.intensity,
+                axis,
+                a.wavelength,
+                a.measured_range,
+                a.reference["reflections"],
+                library,
+            )
+        best = min(best, time.perf_counter() - t0)
+    ms = best / max(len(rows), 1) * 1e3
     print(
         f"secondary-phase step: {ms:.2f} ms per pattern over {len(rows)} patterns "
         f"({len(library)} phases, {len(library.d)} sticks)"

@@ -169,8 +169,9 @@ class Answer:
         out = []
         for ph in self.secondary_phases:
             seen = ", ".join(f"{m['hkl']} {m['two_theta_observed']:.2f}°" for m in ph["matched"])
+            oriented = f", {ph['orientation']}-oriented" if ph.get("orientation") else ""
             out.append(
-                f"  secondary phase {ph['name']} {ph['space_group']} ({ph['source']}): "
+                f"  secondary phase {ph['name']} {ph['space_group']} ({ph['source']}{oriented}): "
                 f"score {ph['score']:.2f}, lines {seen}"
             )
         if not self.secondary_phases:

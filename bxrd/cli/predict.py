@@ -36,7 +36,10 @@ EXPLAIN_HELP = (
     f"{FIT_GRID_STEP['full']:.1%} grid. "
     "Measured with scripts/bench_predict.py on 2 CPU cores shared with other jobs: CPU time "
     "per pattern none 24 ms, fast 130 ms, full 490 ms (its 32 network passes are most of it); "
-    "run the script for your machine's patterns per second"
+    "run the script for your machine's patterns per second. fast and full also check the "
+    "peaks the predicted class leaves against a library of secondary phases and substrates "
+    "(PbI2, CsI, SnO2, ...: secondary_phases, unexplained_peaks; a few ms per pattern); none "
+    "skips that check (no fitted main phase to subtract)"
 )
 
 

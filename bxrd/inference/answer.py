@@ -11,6 +11,11 @@ JSON (one object per file, keys = the fields below, arrays left out):
   ``--force_wavelength`` against the file's own).
 * ``neighbours``: the closest known structures by search-match (cosine similarity of the
   model's input to clean simulations of the library; ``bxrd predict --library``).
+* ``secondary_phases``: candidate secondary phases and substrates whose strong reflections
+  match peaks the main phase leaves (:mod:`bxrd.inference.secondary_phases`); ``[]``: checked,
+  none found; null: not checked (``--explain none``, or no fitted main-phase reference).
+  ``unexplained_peaks``: the peaks left after both, each with the library lines it is
+  ``consistent_with`` (one peak is never a phase).
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.
 """
@@ -53,6 +58,8 @@ class Answer:
             reflections moved onto this pattern (``reflections``: 2θ in degrees, hkl).
         neighbours: the closest known structures by search-match (``structure_id``,
             ``formula``, ``space_group``, cosine ``similarity`` on the model's input).
+        secondary_phases, unexplained_peaks: secondary-phase evidence (README answer schema);
+            None when not checked.
         measured: the pattern as given (its own 2θ axis and wavelength); not in JSON.
         model_input: the pattern as the model saw it (model axis, background removed,
             normalised); not in JSON.
@@ -80,6 +87,8 @@ class Answer:
     feature_distance: float | None = None
     far_from_training: bool | None = None
     neighbours: list[dict] = field(default_factory=list)
+    secondary_phases: list[dict] | None = None
+    unexplained_peaks: list[dict] | None = None
     seed: int | None = None
     error: str | None = None
     measured: PatternView | None = field(default=None, repr=False)
@@ -150,4 +159,29 @@ class Answer:
                 f"{n['formula']} {n['space_group']} {n['similarity']:.2f}" for n in self.neighbours
             )
             lines.append(f"  closest known structures (search-match, cosine): {close}")
+        lines.extend(self._phase_lines())
         return "\n".join(lines)
+
+    def _phase_lines(self) -> list[str]:
+        """Secondary phases and unexplained peaks, one line each (none when not checked)."""
+        if self.secondary_phases is None:
+            return []
+        out = []
+        for ph in self.secondary_phases:
+            seen = ", ".join(f"{m['hkl']} {m['two_theta_observed']:.2f}°" for m in ph["matched"])
+            oriented = f", {ph['orientation']}-oriented" if ph.get("orientation") else ""
+            out.append(
+                f"  secondary phase {ph['name']} {ph['space_group']} ({ph['source']}{oriented}): "
+                f"score {ph['score']:.2f}, lines {seen}"
+            )
+        if not self.secondary_phases:
+            out.append("  no secondary phase found among the library's candidates")
+        for p in self.unexplained_peaks or []:
+            maybe = f" (one peak; could be {', '.join(p['consistent_with'])})" if p[
+                "consistent_with"
+            ] else ""
+            out.append(
+                f"  unexplained peak {p['two_theta']:.2f}° (d = {p['d']:.3f} Å, "
+                f"height {p['height']:.2f}){maybe}"
+            )
+        return out

@@ -27,6 +27,7 @@ from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.inference.answer import Answer, PatternView
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.reading import Prepared, prepare
+from bxrd.inference.secondary_phases import add_secondary_phases
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import pattern_files
@@ -260,6 +261,7 @@ def iter_answers(
                     }
                     for i, v in zip(idx, sim, strict=True)
                 ]
+        add_secondary_phases(answered_list, [p.gridded.intensity for p in ready], model.axis)
         answered = iter(answered_list)
         for s in slot:
             yield s if isinstance(s, Answer) else next(answered)

@@ -3,7 +3,9 @@
 Left, top to bottom: the measurement as given (its own 2θ axis and wavelength); the pattern
 as the model saw it (model grid and wavelength, background removed, maximum 1) with the
 2θ windows that decided the answer shaded and labelled by their hkl, and the peaks no
-candidate class explains marked; the predicted class's reference reflections fitted to the
+candidate class explains marked (those left after the secondary-phase check, when it ran),
+and the peaks matched to a secondary phase or substrate
+marked with its name and hkl; the predicted class's reference reflections fitted to the
 pattern, as ticks with hkl. Right: the class probabilities (mean over samples ± std) with
 the abstention threshold. Labels are placed so that none overlaps another.
 """
@@ -17,9 +19,10 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from bxrd.explain.figures import place_labels
+from bxrd.xrd.wavelength import two_theta_from_d
 
-#: Colours: shaded decision windows, reference ticks, unexplained peaks.
-WINDOW, TICK, UNEXPLAINED = "#f5a623", "#1f5fa8", "#c62828"
+#: Colours: shaded decision windows, reference ticks, unexplained peaks, secondary phases.
+WINDOW, TICK, UNEXPLAINED, PHASE = "#f5a623", "#1f5fa8", "#c62828", "#6a1b9a"
 #: Largest number of classes drawn in the probability panel (the most probable ones).
 MAX_CLASSES = 10
 
@@ -71,6 +74,32 @@ def _pattern_axes(
     return window_labels, tick_labels
 
 
+def _phase_marks(
+    ax: Axes,
+    two_theta: np.ndarray,
+    intensity: np.ndarray,
+    phases: list[dict],
+    wavelength: float,
+) -> list[Text]:
+    """Mark each secondary phase's matched peaks (◆) with its name and hkl.
+
+    Matched peaks are placed through their d-spacing (``d_observed``, Å) on the model grid
+    of wavelength ``wavelength`` (Å): the answer states their 2θ at the file's wavelength.
+    """
+    labels = []
+    for ph in phases:
+        d = np.array([m["d_observed"] for m in ph["matched"]], dtype=float)
+        t = two_theta_from_d(d, wavelength)
+        h = np.interp(t, two_theta, intensity)
+        ax.plot(t, h + 0.06, "D", color=PHASE, ms=4)
+        for tk, hk, m in zip(t, h, ph["matched"], strict=True):
+            labels.append(
+                ax.text(tk, hk + 0.1, f"{ph['name']} {m['hkl']}", ha="center", va="bottom",
+                        fontsize=7, color=PHASE)
+            )  # fmt: skip
+    return labels
+
+
 def _probability_axes(ax: Axes, probabilities: dict, std: dict, threshold: float) -> None:
     """Horizontal bars of mean probability ± std, most probable first, and the threshold."""
     names = sorted(probabilities, key=lambda n: -probabilities[n])[:MAX_CLASSES][::-1]
@@ -103,7 +132,8 @@ def answer_figure(
     Args:
         answer_record: the answer as a dict (keys of :class:`bxrd.inference.answer.Answer`;
             reads ``regions``, ``reference["reflections"]``,
-            ``reference["unexplained_peaks"]``, ``probabilities``, ``std``, ``threshold``).
+            ``reference["unexplained_peaks"]``, ``secondary_phases``, ``probabilities``,
+            ``std``, ``threshold``).
         model_two_theta: model grid, degrees 2θ, shape (L,).
         model_intensity: the pattern the model read, shape (L,).
         measured: the file's 2θ (degrees), intensity and wavelength (Å or None), or None.
@@ -132,12 +162,21 @@ def answer_figure(
     ticks.tick_params(labelsize=8)
     ticks.set_xlabel(f"2θ (degrees, model grid, λ = {model_wavelength:.5g} Å)")
     ref = answer_record.get("reference") or {}
+    left = answer_record.get("unexplained_peaks")  # after secondary phases, when checked
+    unexplained = (
+        ref.get("unexplained_peaks", [])
+        if left is None
+        else [{"two_theta": float(two_theta_from_d(p["d"], model_wavelength))} for p in left]
+    )
     window_labels, tick_labels = _pattern_axes(
         ax, ticks, model_two_theta, model_intensity, answer_record.get("regions", []),
-        ref.get("reflections", []), ref.get("unexplained_peaks", []),
+        ref.get("reflections", []), unexplained,
     )  # fmt: skip
-    ax.set_title("as the model saw it (background removed); shaded: the 2θ windows that "
-                 "decided; ▼ peak no top class explains", fontsize=9, loc="left")  # fmt: skip
+    phases = answer_record.get("secondary_phases") or []
+    phase_labels = _phase_marks(ax, model_two_theta, model_intensity, phases, model_wavelength)
+    ax.set_title("as the model saw it (background removed); shaded: the deciding 2θ windows; "
+                 "▼ peak " + ("nothing explains; ◆ secondary phase" if phases else
+                 "no top class explains"), fontsize=9, loc="left")  # fmt: skip
     if ref.get("structure"):
         ticks.set_ylabel(f"{ref['structure']}\nfitted", fontsize=7, color=TICK)
     probs = fig.add_subplot(outer[0, 1])
@@ -146,5 +185,6 @@ def answer_figure(
     )
     fig.subplots_adjust(left=0.065, right=0.98, top=0.95, bottom=0.09)
     place_labels(fig, window_labels, rows=2, dy=-0.07)
+    place_labels(fig, phase_labels, rows=3, dy=0.06)
     place_labels(fig, tick_labels, rows=2, dy=0.24)
     return fig

@@ -16,7 +16,9 @@ What is read of the inputs (keep these fields):
   ``score``, ``hkl``), ``measured_range`` (degrees), ``coverage``, ``reference`` (dict, may
   be empty: ``structure``, ``cell_scale``, ``strain``, ``reflections`` with ``two_theta``
   and ``hkl``, ``unexplained_peaks`` with ``two_theta`` and ``height``),
-  ``feature_distance`` and ``far_from_training`` (None allowed), and optionally
+  ``feature_distance`` and ``far_from_training`` (None allowed), optionally
+  ``secondary_phases`` and ``unexplained_peaks`` (None: not checked; see the README's answer
+  schema), and optionally
   ``neighbours``: the closest library structures, each a (formula, space group,
   similarity) triple or a dict with those keys.
 * the pattern (:class:`bxrd.xrd.pattern_io.GriddedPattern`): ``intensity`` (on the model
@@ -106,12 +108,49 @@ def flags(record: dict) -> list[tuple[str, str]]:
         out.append(("abstained", "warn"))
     if record.get("far_from_training"):
         out.append(("far from training", "bad"))
-    n = len((record.get("reference") or {}).get("unexplained_peaks", []))
+    left = record.get("unexplained_peaks")  # after secondary phases, when checked
+    n = len(
+        left if left is not None else (record.get("reference") or {}).get("unexplained_peaks", [])
+    )
     if n:
         out.append((f"{n} unexplained peak{'s' if n > 1 else ''}", "warn"))
+    phases = record.get("secondary_phases") or []
+    if phases:
+        names = ", ".join(p["name"] for p in phases)
+        out.append((f"secondary phase{'s' if len(phases) > 1 else ''}: {names}", "warn"))
     if record.get("coverage", 1.0) < 0.9:
         out.append((f"covers {record['coverage']:.0%} of grid", "warn"))
     return out
+
+
+def _phase_rows(record: dict) -> list[tuple[str, str]]:
+    """Definition-list rows of the secondary-phase check: a table of phases, the peaks left."""
+    phases, left = record.get("secondary_phases"), record.get("unexplained_peaks")
+    if phases is None:
+        return []
+    head = (
+        "<tr><th>phase</th><th>space group</th><th>source</th><th>score</th>"
+        "<th>lines: hkl 2θ expected → observed (°)</th></tr>"
+    )
+    body = "".join(
+        f"<tr><td>{_esc(p['name'])}"
+        + (f" ({_esc(p['orientation'])}-oriented)" if p.get("orientation") else "")
+        + f"</td><td>{_esc(p['space_group'])}</td><td>{_esc(p['source'])}</td>"
+        f"<td>{p['score']:.2f}</td><td>"
+        + "; ".join(
+            f"{_esc(m['hkl'])} {m['two_theta_expected']:.2f} → {m['two_theta_observed']:.2f}"
+            for m in p["matched"]
+        )
+        + "</td></tr>"
+        for p in phases
+    )
+    table = f"<table>{head}{body}</table>" if phases else "none among the library's candidates"
+    peaks = ", ".join(
+        f"{q['two_theta']:.2f}° (d {q['d']:.3f} Å, {q['height']:.0%})"
+        + (f" could be {_esc(', '.join(q['consistent_with']))}" if q["consistent_with"] else "")
+        for q in left or []
+    )
+    return [("secondary phases", table), ("peaks left", peaks or "none")]
 
 
 def _plain(value: Any) -> Any:
@@ -351,7 +390,7 @@ class HtmlReport:
                 )
             )
         peaks = ref.get("unexplained_peaks", [])
-        if ref:
+        if ref and record.get("unexplained_peaks") is None:  # else: "peaks left" below
             rows.append(
                 (
                     "unexplained peaks",
@@ -359,6 +398,7 @@ class HtmlReport:
                     or "none: every peak lies near a reflection of a top class",
                 )
             )
+        rows.extend(_phase_rows(record))
         neighbours = _neighbours(record)
         if neighbours:
             rows.append(

@@ -111,3 +111,30 @@ def test_headless_chromium_shows_the_summary_and_the_first_figure(page, tmp_path
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert Image.open(shot).size == (1280, 1400)
+
+
+def test_secondary_phases_get_a_flag_a_table_and_the_peaks_left(page, tmp_path):
+    out, answer, _ = page
+    pbi2 = {
+        "formula": "PbI2", "name": "PbI2", "space_group": "P-3m1", "source": "mp-0",
+        "score": 0.75, "chance": 1e-4, "orientation": "001", "missing": [],
+        "matched": [
+            {"hkl": "001", "two_theta_expected": 12.68, "two_theta_observed": 12.70,
+             "d_observed": 6.965},
+            {"hkl": "002", "two_theta_expected": 25.53, "two_theta_observed": 25.55,
+             "d_observed": 3.484},
+        ],
+    }  # fmt: skip
+    left = [{"two_theta": 23.5, "d": 3.783, "height": 0.05, "consistent_with": ["PbBr2 111"]}]
+    record = {**answer.to_json(), "abstain": False, "secondary_phases": [pbi2],
+              "unexplained_peaks": left}  # fmt: skip
+    gridded = GriddedPattern(answer.model_input.intensity, 1.0, (10.0, 80.0), "film.xy")
+    with HtmlReport(
+        tmp_path / "out", load_predictor(ROOT / "checkpoints" / "default.ckpt").axis
+    ) as r:
+        r.add(record, gridded, answer.measured)
+    text = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "secondary phase: PbI2" in text and "1 unexplained peak" in text  # summary flags
+    assert "<td>PbI2 (001-oriented)</td><td>P-3m1</td><td>mp-0</td><td>0.75</td>" in text
+    assert "001 12.68 → 12.70; 002 25.53 → 25.55" in text
+    assert "23.50° (d 3.783 Å, 5%) could be PbBr2 111" in text

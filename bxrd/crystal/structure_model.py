@@ -46,12 +46,12 @@ from bxrd.crystal.bond_valence import r0 as pair_r0
 from bxrd.crystal.calibration import Calibration, load_calibration
 from bxrd.crystal.distributions import anion_family, ranges_for
 from bxrd.crystal.ions import ion_for
+from bxrd.crystal.polytypes import POLYTYPES, hexagonal_polytype
 from bxrd.crystal.symmetric_displacements import displacement_basis
 from bxrd.crystal.tilts import (
     POLAR_SPACE_GROUPS,
     TILT_SPACE_GROUPS,
     default_charges,
-    hexagonal_2h,
     parse_glazer,
     tilted_perovskite_arrays,
 )
@@ -189,7 +189,7 @@ class ModelCell:
 
     Attributes:
         ions: the composition.
-        notation: Glazer tilt system (``"2H"`` for the hexagonal polytype).
+        notation: Glazer tilt system (``"2H"``, ``"4H"``, ``"6H"``: hexagonal polytypes).
         polar: B shift direction or None.
         tilt: optimal tilt magnitude, degrees (every tilted axis).
         stretch: B–X stretch factor s.
@@ -244,20 +244,22 @@ def fit_cell(
 
     Args:
         ions: the composition; the optimum of ``ions.bare`` is scaled by ``ions.length_scale``.
-        notation: Glazer tilt system, or ``"2H"`` (bond-valence B–X, no optimisation).
+        notation: Glazer tilt system, or a hexagonal polytype ``"2H"``, ``"4H"``, ``"6H"``
+            (:mod:`bxrd.crystal.polytypes`; bond-valence B–X, no optimisation).
         polar: B shift direction ([001], [011], [111]) or None.
         a_displacements: optimise the symmetry-allowed A-site coordinates too.
     """
     if ions.length_scale != 1.0:
         return _scaled(fit_cell(ions.bare, notation, polar, a_displacements), ions)
     qa, qb, qx = ions.charges
-    if notation == "2H":
-        s = hexagonal_2h(ions.a, ions.b, ions.x, bond=ions.d_bx)
+    if notation in POLYTYPES:
+        s = hexagonal_polytype(ions.a, ions.b, ions.x, notation, bond=ions.d_bx)
         charges = [{ions.a: qa, ions.b: qb, ions.x: qx}[site.specie.symbol] for site in s]
         bvs = bond_valence_sums(
             s.lattice.matrix, s.frac_coords, [t.specie.symbol for t in s], charges, ions.r0_table
         )
-        return ModelCell(ions, "2H", None, 0.0, 1.0, 0.0, global_instability_index(bvs, charges), s)
+        gii = global_instability_index(bvs, charges)
+        return ModelCell(ions, notation, None, 0.0, 1.0, 0.0, gii, s)
     _, signs = parse_glazer(notation)
     tilted = any(sg != "0" for sg in signs)
     d0, shift = ions.d_bx, _polar_shift(polar)

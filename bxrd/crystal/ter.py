@@ -21,6 +21,14 @@ valence on both A–X and B–X bonds, tilt from the GII) in the template's tilt
   BaTiO3 from BaZrO3 within 3 %), the calibration towards the DFT cells
   (:mod:`bxrd.crystal.calibration`) moves them 2–4 % away.
 
+* Jahn–Teller: a Jahn–Teller active B (:data:`~bxrd.crystal.structure_model.JAHN_TELLER_IONS`)
+  put into a template whose B is not gets the cooperative Q2 pattern
+  (:func:`bxrd.crystal.jahn_teller.add_jahn_teller`, amplitude
+  :data:`~bxrd.crystal.structure_model.JAHN_TELLER_FRACTION` × d_BX) where the template's
+  space group holds it (Pnma: as LaMnO3); elsewhere (R-3c, one-formula-unit cubic cells) the
+  child keeps regular octahedra, as rhombohedral LaMnO3 above its Jahn–Teller transition.
+  A template's own Jahn–Teller distortion is kept as it is.
+
 The result is labelled by spglib; a candidate whose space group differs from the template's
 is rejected with the reason, and so is one whose model tilt in a tilted template is below
 :data:`MIN_TILT` (a composition with t ≥ 1 in a Pnma template).
@@ -48,9 +56,10 @@ from bxrd.crystal.ions import (
     octahedral_factor,
     tolerance_factor,
 )
+from bxrd.crystal.jahn_teller import add_jahn_teller
 from bxrd.crystal.measure import measure
 from bxrd.crystal.retilt import scale_tilts
-from bxrd.crystal.structure_model import PerovskiteIons, fit_cell
+from bxrd.crystal.structure_model import JAHN_TELLER_FRACTION, PerovskiteIons, fit_cell
 from bxrd.crystal.template import Template, space_group_of
 from bxrd.crystal.tilts import TILT_SPACE_GROUPS
 from bxrd.errors import BxrdInputError
@@ -276,6 +285,16 @@ def substitute(
         structure = scale_tilts(structure, template.sites, new[0] / old[0])
     scale = (new[1] / old[1]) ** (1.0 / 3.0)
     structure.scale_lattice(template.structure.volume * scale**3)
+    new_ions = _ions(sub.a, sub.b, sub.x)
+    if (
+        notation != "2H"
+        and new_ions.jahn_teller
+        and not _ions(*template_ions(template)).jahn_teller
+    ):
+        amplitude = JAHN_TELLER_FRACTION * new_ions.d_bx
+        distorted = add_jahn_teller(structure, template.sites, amplitude)
+        if distorted is not None and space_group_of(distorted)[0] == template.space_group_number:
+            structure = distorted
     return structure, scale
 
 

@@ -1,7 +1,8 @@
 """Virtual perovskites drawn from measured distributions, labelled by spglib.
 
 For each composition and each *system* — the 15 Glazer tilt systems, the polar families
-(a⁰a⁰a⁰ with B along [001], [011], [111]; a⁻a⁻a⁻ with [111]) and the 2H hexagonal polytype —
+(a⁰a⁰a⁰ with B along [001], [011], [111]; a⁻a⁻a⁻ with [111]) and the 2H, 4H and 6H hexagonal
+polytypes (:mod:`bxrd.crystal.polytypes`) —
 :func:`generate_perovskites` draws ``n_per_system`` structures:
 
 1. The structure model (:func:`bxrd.crystal.structure_model.fit_cell`) gives the B–X
@@ -43,6 +44,7 @@ from bxrd.crystal.bond_valence import (
     structure_bond_valence_sums,
 )
 from bxrd.crystal.distributions import anion_family, ranges_for
+from bxrd.crystal.polytypes import POLYTYPES, hexagonal_polytype
 from bxrd.crystal.structure_model import (
     JAHN_TELLER_FRACTION,
     PerovskiteIons,
@@ -53,16 +55,15 @@ from bxrd.crystal.template import SYMPREC, space_group_of
 from bxrd.crystal.tilts import (
     POLAR_SPACE_GROUPS,
     TILT_SPACE_GROUPS,
-    hexagonal_2h,
     parse_glazer,
     tilted_perovskite,
 )
 
-#: Every system the generator draws: (Glazer symbol or "2H", polar direction or None).
+#: Every system the generator draws: (Glazer symbol or polytype, polar direction or None).
 SYSTEMS: tuple[tuple[str, tuple[int, int, int] | None], ...] = (
     *((n, None) for n in TILT_SPACE_GROUPS),
     *POLAR_SPACE_GROUPS,
-    ("2H", None),
+    *((p, None) for p in POLYTYPES),
 )
 
 #: Half-width (degrees) of the tilt window around the model's optimum.
@@ -179,8 +180,9 @@ def _draw(
         "model_tilt": round(model.tilt, 3),
         "stretch": round(model.stretch, 4),
     }
-    if notation == "2H":
-        structure = hexagonal_2h(ions.a, ions.b, ions.x, bond=ions.d_bx * model.stretch)
+    if notation in POLYTYPES:
+        bond = ions.d_bx * model.stretch
+        structure = hexagonal_polytype(ions.a, ions.b, ions.x, notation, bond=bond)
         meta.update(tilts=(), a_shift=0.0, b_shift=0.0)
     else:
         ranges = ranges_for(anion_family(ions.x), notation, polar is not None)

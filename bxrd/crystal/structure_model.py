@@ -20,16 +20,21 @@ pseudo-cubic cell of :func:`bxrd.crystal.tilts.tilted_perovskite_arrays`:
 4. Polar families: every B moves by :data:`POLAR_SHIFT` Å along [001], [011] or [111].
 5. Jahn–Teller: high-spin d⁴ (Mn³⁺, Cr²⁺) and d⁹ (Cu²⁺) B ions get the cooperative Q2
    pattern with amplitude :data:`JAHN_TELLER_FRACTION` × d_BX (LaMnO3: Mn–O 1.91/2.18 Å).
+6. Calibration (:mod:`bxrd.crystal.calibration`): every length of the optimal cell is
+   multiplied by the composition's length scale k (a fitted per-anion-family volume
+   correction, by default the committed one; ``UNCALIBRATED`` gives k = 1). The ions' R₀
+   move with it (R₀ + (k − 1) d_ideal), so bond-valence sums of the scaled cell stay those
+   of the bond-valence optimum.
 
 The tilt system of a composition (:func:`predict_tilt_system`) is a⁺b⁻b⁻ (Pnma, the most
-common distorted perovskite) when the optimal a⁺b⁻b⁻ tilt exceeds :data:`TILT_THRESHOLD`,
-else a⁰a⁰a⁰ (Pm-3m).
+common distorted perovskite) when the optimal a⁺b⁻b⁻ tilt reaches the calibrated threshold
+(:attr:`~bxrd.crystal.calibration.Calibration.tilt_threshold`), else a⁰a⁰a⁰ (Pm-3m).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -38,14 +43,15 @@ from scipy.optimize import minimize
 
 from bxrd.crystal.bond_valence import bond_valence_sums, global_instability_index, ideal_bond_length
 from bxrd.crystal.bond_valence import r0 as pair_r0
+from bxrd.crystal.calibration import Calibration, load_calibration
 from bxrd.crystal.distributions import anion_family, ranges_for
 from bxrd.crystal.ions import ion_for
+from bxrd.crystal.polytypes import POLYTYPES, hexagonal_polytype
 from bxrd.crystal.symmetric_displacements import displacement_basis
 from bxrd.crystal.tilts import (
     POLAR_SPACE_GROUPS,
     TILT_SPACE_GROUPS,
     default_charges,
-    hexagonal_2h,
     parse_glazer,
     tilted_perovskite_arrays,
 )
@@ -60,9 +66,6 @@ JAHN_TELLER_FRACTION = 0.065
 
 #: Polar B off-centring in Å (BaTiO3 P4mm: Ti 0.09 Å, KNbO3 R3m: Nb ≈ 0.15 Å).
 POLAR_SHIFT = 0.12
-
-#: Below this optimal a⁺b⁻b⁻ tilt (degrees) a composition is predicted cubic.
-TILT_THRESHOLD = 4.0
 
 #: Weight (v.u.² / Å²) that picks, among equal-GII cells, the A displacement nearest the
 #: measured median for the tilt (:mod:`bxrd.crystal.distributions`).
@@ -81,22 +84,42 @@ SPACE_GROUP_RECIPES: dict[int, tuple[str, tuple[int, int, int] | None]] = {
 
 @dataclass(frozen=True)
 class PerovskiteIons:
-    """The three ions of ABX3 with their oxidation states."""
+    """The three ions of ABX3 with their oxidation states and the model's length scale.
+
+    ``length_scale`` k multiplies every length of the model cell (module docstring, 6).
+    """
 
     a: str
     b: str
     x: str
     charges: tuple[int, int, int]
+    length_scale: float = 1.0
 
     @classmethod
     def of(
-        cls, a: str, b: str, x: str, charges: tuple[int, int, int] | None = None
+        cls,
+        a: str,
+        b: str,
+        x: str,
+        charges: tuple[int, int, int] | None = None,
+        calibration: Calibration | None = None,
     ) -> PerovskiteIons:
-        """Ions with ``charges`` (default :func:`~bxrd.crystal.tilts.default_charges`)."""
+        """Ions with ``charges`` (default :func:`~bxrd.crystal.tilts.default_charges`).
+
+        ``calibration`` sets the length scale (default: the committed one).
+        """
         charges = charges or default_charges(x)
         if charges[0] + charges[1] + 3 * charges[2] != 0 or min(charges[:2]) <= 0:
             raise ValueError(f"{a}{b}{x}3: charges {charges} are not those of a neutral ABX3")
-        return cls(a, b, x, tuple(charges))
+        bare = cls(a, b, x, tuple(charges))
+        calibration = calibration or load_calibration()
+        scale = calibration.length_scale(anion_family(x), bare.shannon_disagreement)
+        return replace(bare, length_scale=scale)
+
+    @property
+    def bare(self) -> PerovskiteIons:
+        """The same ions with k = 1 (the bond-valence cell)."""
+        return replace(self, length_scale=1.0)
 
     @property
     def formula(self) -> str:
@@ -105,27 +128,42 @@ class PerovskiteIons:
 
     @cached_property
     def r0_table(self) -> dict[tuple[str, str], float]:
-        """R₀ (Å) of the A–X and B–X pairs."""
+        """R₀ (Å) of the A–X and B–X pairs, moved by (k − 1) × their ideal length."""
         qa, qb, qx = self.charges
+        k = self.length_scale - 1.0
         return {
-            (self.a, self.x): pair_r0(self.a, qa, self.x, qx, "A"),
-            (self.b, self.x): pair_r0(self.b, qb, self.x, qx, "B"),
+            (self.a, self.x): pair_r0(self.a, qa, self.x, qx, "A") + k * self.bare.d_ax,
+            (self.b, self.x): pair_r0(self.b, qb, self.x, qx, "B") + k * self.bare.d_bx,
         }
 
     @property
     def d_bx(self) -> float:
-        """Bond-valence B–X length of six bonds, Å."""
-        return ideal_bond_length(self.b, self.charges[1], self.x, self.charges[2], 6, "B")
+        """B–X length of six bonds, Å: bond valence × k."""
+        q = self.charges
+        return self.length_scale * ideal_bond_length(self.b, q[1], self.x, q[2], 6, "B")
 
     @property
     def d_ax(self) -> float:
-        """Bond-valence A–X length of twelve bonds, Å."""
-        return ideal_bond_length(self.a, self.charges[0], self.x, self.charges[2], 12, "A")
+        """A–X length of twelve bonds, Å: bond valence × k."""
+        q = self.charges
+        return self.length_scale * ideal_bond_length(self.a, q[0], self.x, q[2], 12, "A")
 
     @property
     def bv_tolerance(self) -> float:
         """Bond-valence tolerance factor d_AX / (√2 d_BX) (Lufaso & Woodward 2001)."""
         return self.d_ax / (math.sqrt(2.0) * self.d_bx)
+
+    @property
+    def shannon_disagreement(self) -> float:
+        """3 ln(d_Shannon / d_BV) of the B–X bond (0 if a radius is missing).
+
+        d_Shannon = r_B(VI) + r_X(VI); d_BV the bare bond-valence length (k = 1).
+        """
+        rb = ion_for(self.b, self.charges[1], "B")
+        rx = ion_for(self.x, self.charges[2], "X")
+        if rb is None or rx is None:
+            return 0.0
+        return 3.0 * math.log((rb.radius + rx.radius) / self.bare.d_bx)
 
     @property
     def tolerance(self) -> float | None:
@@ -151,7 +189,7 @@ class ModelCell:
 
     Attributes:
         ions: the composition.
-        notation: Glazer tilt system (``"2H"`` for the hexagonal polytype).
+        notation: Glazer tilt system (``"2H"``, ``"4H"``, ``"6H"``: hexagonal polytypes).
         polar: B shift direction or None.
         tilt: optimal tilt magnitude, degrees (every tilted axis).
         stretch: B–X stretch factor s.
@@ -205,19 +243,23 @@ def fit_cell(
     """Minimise the GII over tilt, stretch and A-site displacements (module docstring).
 
     Args:
-        ions: the composition.
-        notation: Glazer tilt system, or ``"2H"`` (bond-valence B–X, no optimisation).
+        ions: the composition; the optimum of ``ions.bare`` is scaled by ``ions.length_scale``.
+        notation: Glazer tilt system, or a hexagonal polytype ``"2H"``, ``"4H"``, ``"6H"``
+            (:mod:`bxrd.crystal.polytypes`; bond-valence B–X, no optimisation).
         polar: B shift direction ([001], [011], [111]) or None.
         a_displacements: optimise the symmetry-allowed A-site coordinates too.
     """
+    if ions.length_scale != 1.0:
+        return _scaled(fit_cell(ions.bare, notation, polar, a_displacements), ions)
     qa, qb, qx = ions.charges
-    if notation == "2H":
-        s = hexagonal_2h(ions.a, ions.b, ions.x, bond=ions.d_bx)
+    if notation in POLYTYPES:
+        s = hexagonal_polytype(ions.a, ions.b, ions.x, notation, bond=ions.d_bx)
         charges = [{ions.a: qa, ions.b: qb, ions.x: qx}[site.specie.symbol] for site in s]
         bvs = bond_valence_sums(
             s.lattice.matrix, s.frac_coords, [t.specie.symbol for t in s], charges, ions.r0_table
         )
-        return ModelCell(ions, "2H", None, 0.0, 1.0, 0.0, global_instability_index(bvs, charges), s)
+        gii = global_instability_index(bvs, charges)
+        return ModelCell(ions, notation, None, 0.0, 1.0, 0.0, gii, s)
     _, signs = parse_glazer(notation)
     tilted = any(sg != "0" for sg in signs)
     d0, shift = ions.d_bx, _polar_shift(polar)
@@ -281,10 +323,39 @@ def fit_cell(
     )
 
 
-def predict_tilt_system(ions: PerovskiteIons) -> tuple[str, ModelCell]:
-    """Tilt system predicted from composition alone, with its model cell (module docstring)."""
+def _scaled(cell: ModelCell, ions: PerovskiteIons) -> ModelCell:
+    """``cell`` of the bare ions with every length × ``ions.length_scale``."""
+    k = ions.length_scale
+    s = cell.structure
+    structure = Structure(Lattice(s.lattice.matrix * k), s.species, s.frac_coords)
+    charge_of = dict(zip((ions.a, ions.b, ions.x), ions.charges, strict=True))
+    charges = [charge_of[e.symbol] for e in s.species]
+    bvs = bond_valence_sums(
+        structure.lattice.matrix,
+        structure.frac_coords,
+        [e.symbol for e in s.species],
+        charges,
+        ions.r0_table,
+    )
+    return replace(
+        cell,
+        ions=ions,
+        a_shift=cell.a_shift * k,
+        structure=structure,
+        gii=global_instability_index(bvs, charges),
+    )
+
+
+def predict_tilt_system(
+    ions: PerovskiteIons, calibration: Calibration | None = None
+) -> tuple[str, ModelCell]:
+    """Tilt system predicted from composition alone, with its model cell (module docstring).
+
+    ``calibration`` gives the tilt threshold (default: the committed one).
+    """
+    threshold = (calibration or load_calibration()).tilt_threshold
     pnma = fit_cell(ions, "a+b-b-")
-    if pnma.tilt >= TILT_THRESHOLD:
+    if pnma.tilt >= threshold:
         return "a+b-b-", pnma
     return "a0a0a0", fit_cell(ions, "a0a0a0")
 

@@ -24,7 +24,7 @@ def test_generated_a_minus_a_minus_c_plus_reads_as_pnma_with_sane_valences():
 
 @pytest.mark.slow
 def test_every_system_is_drawn_and_labelled_by_spglib():
-    assert len(SYSTEMS) == len(TILT_SPACE_GROUPS) + len(POLAR_SPACE_GROUPS) + 1
+    assert len(SYSTEMS) == len(TILT_SPACE_GROUPS) + len(POLAR_SPACE_GROUPS) + 3  # 2H, 4H, 6H
     out = generate_perovskites([("Sr", "Zr", "O")], n_per_system=1, seed=1)
     assert len(out) == len(SYSTEMS)
     found = {m["system"]: m["space_group_number"] for _, m in out}
@@ -32,7 +32,7 @@ def test_every_system_is_drawn_and_labelled_by_spglib():
         assert m["space_group_number"] == space_group_of(s)[0]
     # the symmetric A and X displacements keep each system's group (spglib, 0.01 Å)
     assert {found[n] for n in TILT_SPACE_GROUPS} == set(TILT_SPACE_GROUPS.values())
-    assert found["2H"] == 194 and found["a0a0a0 [111]"] == 160
+    assert found["2H"] == found["4H"] == found["6H"] == 194 and found["a0a0a0 [111]"] == 160
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from pymatgen.core import Lattice, Structure
 
 from bxrd.crystal.builtin import builtin_templates
 from bxrd.crystal.io import read_structure
+from bxrd.crystal.jahn_teller import add_jahn_teller
 from bxrd.crystal.measure import measure
 from bxrd.crystal.structure_model import PerovskiteIons, fit_cell
 from bxrd.crystal.template import Template, space_group_of
@@ -105,3 +106,26 @@ def test_bad_config_is_rejected():
         TERConfig(charge_mode="any")
     with pytest.raises(ValueError, match="tolerance_range"):
         TERConfig(tolerance_range=(1.1, 0.8))
+
+
+def test_jahn_teller_pattern_keeps_pnma_and_gives_long_and_short_bonds(templates):
+    t = templates["CaTiO3_Pnma"]
+    out = add_jahn_teller(t.structure, t.sites, 0.13)
+    assert space_group_of(out)[0] == 62  # LaMnO3 is Pnma with its cooperative Q2 mode
+    g0, g = measure(t.structure, t.sites), measure(out, t.sites)
+    assert g0.distortion < 1e-4 < 15e-4 < g.distortion
+    ti = t.sites.b_indices[0]
+    o = list(t.sites.x_indices)
+    bonds = sorted(out.get_distance(ti, j) for j in o)[:6]
+    # two short (d − δ), two long (d + δ), two along the JT axis unchanged (± tilt effects)
+    assert bonds[1] < g0.mean_bx - 0.08 and bonds[-1] > g0.mean_bx + 0.08
+
+
+def test_jahn_teller_b_in_a_one_formula_unit_cell_keeps_regular_octahedra(templates):
+    c = templates["CsPbBr3_Pm-3m"]
+    assert add_jahn_teller(c.structure, c.sites, 0.1) is None  # no checkerboard fits
+    config = TERConfig(
+        a_elements=["Cs"], b_elements=["Cu"], tolerance_range=(0.7, 1.2), octahedral_range=(0.3, 1)
+    )
+    (child,) = run_ter({c.id: c}, config).structures
+    assert child.space_group_number == 221 and measure(child.structure).distortion < 1e-6

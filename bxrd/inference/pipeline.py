@@ -11,6 +11,7 @@ batched convolution, about 1e-8 in a probability).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +29,7 @@ from bxrd.inference.answer import Answer, PatternView
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.reading import Prepared, prepare
 from bxrd.uq.predictive_interface import Classifier
+from bxrd.uq.predictive_summary import Predictive, concat
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import pattern_files
 from bxrd.xrd.wavelength import resolve_wavelength
@@ -44,8 +46,11 @@ FIT_GRID_STEP: dict[str, float] = {"none": 0.005, "fast": 0.01, "full": 0.005}
 BACKWARD_BYTES_PER_POINT = 1200
 #: bytes per pattern point of one row of a forward pass without gradients
 FORWARD_BYTES_PER_POINT = 200
-#: most files per chunk (the predictive batch)
+#: most files per chunk (read, predicted and explained together)
 MAX_CHUNK = 256
+#: patterns per forward pass of the network: its activations (~1.5 MB per pattern of 3,501
+#: points) stay closer to the CPU caches than a whole chunk's
+FORWARD_BATCH = 64
 
 
 def default_checkpoint() -> Path:
@@ -129,15 +134,31 @@ def _per_class(names: list[str], values: torch.Tensor) -> dict[str, float]:
     return {n: round(v, 6) for n, v in zip(names, values.tolist(), strict=True)}
 
 
+def _predict(
+    model: Classifier, x: torch.Tensor, seeds: list[int], options: PredictOptions
+) -> tuple[Predictive, torch.Tensor | None, torch.Tensor | None]:
+    """Predictive, feature distances and far flags of patterns ``x`` (B, L).
+
+    The network sees :data:`FORWARD_BATCH` patterns at a time, each once: the MC samples
+    and the feature density share its pass.
+    """
+    parts = [
+        model.predict_and_assess(xs, seeds[i : i + len(xs)], options.threshold, options.top_k)
+        for i, xs in zip(range(0, len(x), FORWARD_BATCH), x.split(FORWARD_BATCH), strict=True)
+    ]
+    pred = concat([p for p, _, _ in parts])
+    if parts[0][1] is None:
+        return pred, None, None
+    return pred, torch.cat([d for _, d, _ in parts]), torch.cat([f for _, _, f in parts])
+
+
 def _answers(
     model: Classifier, prepared: list[Prepared], options: PredictOptions, per_ig: int
 ) -> list[Answer]:
     """Answers for one chunk of prepared files (same order)."""
     x = torch.from_numpy(np.stack([p.gridded.intensity for p in prepared]))
     seeds = [content_seed(p.gridded.intensity, options.seed) for p in prepared]
-    pred = model.predict_proba(x, threshold=options.threshold, k=options.top_k, seeds=seeds)
-    density = model.feature_density
-    distance, far = density.assess(model.net, x) if density is not None else (None, None)
+    pred, distance, far = _predict(model, x, seeds, options)
     names = model.class_names
     axis = model.axis
     steps = IG_STEPS[options.explain]
@@ -280,7 +301,7 @@ def search_library(name: str | Path | None, axis: Axis) -> SearchLibrary | None:
     path = shipped("library.npz") if name == "shipped" else Path(name)
     if name == "shipped" and not path.is_file():
         return None
-    library = SearchLibrary.load(path)
+    library = _load_library(path)
     same = library.axis == axis if library.axis is not None else None
     if same is None:
         same = library.patterns.shape[1] == axis.n_points
@@ -293,6 +314,21 @@ def search_library(name: str | Path | None, axis: Axis) -> SearchLibrary | None:
             "scripts/make_search_library.py"
         )
     return library
+
+
+def _load_library(path: Path) -> SearchLibrary:
+    """:meth:`SearchLibrary.load`, once per process for a file that has not changed."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return SearchLibrary.load(path)  # its message names the file
+    return _cached_library(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_library(path: str, mtime_ns: int, size: int) -> SearchLibrary:
+    """Load the library at ``path`` (its modification time and size key the cache)."""
+    return SearchLibrary.load(path)
 
 
 def expand_inputs(sources: Iterable[str | Path]) -> list[Path]:

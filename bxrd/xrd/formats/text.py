@@ -38,10 +38,9 @@ _SPLIT_NO_COMMA = re.compile(r"[\s;]+")
 _DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+(?:[eE][-+]?\d+)?$")
 _INTEGER = re.compile(r"^[-+]?\d+$")
 _COMMENT = ("#", "!", "'", ";", "//")
-#: line breaks other than \n (after \r\n → \n): the line-by-line path splits at them
-_ODD_BREAK = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-#: a line that is not plain numbers: comment, ``##`` field, text, byte-order mark
-_NOT_DATA = re.compile(r"^[ \t]*[^\d+\-.\s]", re.MULTILINE)
+#: line breaks other than \n (after \r\n → \n), at which ``str.splitlines`` splits too
+_ODD_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_SEMICOLON_COMMENT = re.compile(r"^[ \t]*;", re.MULTILINE)
 
 
 def read_text(
@@ -69,11 +68,10 @@ def parse_columns(
     checks and messages; both give the same doubles for a file they both read.
     """
     text = text.replace("\r\n", "\n")
-    if not _ODD_BREAK.search(text):
-        meta: dict[str, str] = {}
-        table = _plain_table(path, text, limits, meta)
-        if table is not None:
-            return table[:, 0], table[:, 1], meta
+    meta: dict[str, str] = {}
+    table = _plain_table(path, text, limits, meta)
+    if table is not None:
+        return table[:, 0], table[:, 1], meta
     return _line_by_line(path, text, limits)
 
 
@@ -138,52 +136,43 @@ def _plain_table(
 ) -> np.ndarray | None:
     """2θ and intensity, shape (N, 2), of a header + plain table; None for anything else.
 
-    A plain table: after the header lines (read by :func:`_data_lines`), only lines of
-    numbers, every one holding the same number (≥ 2) of them, separated by blanks, commas
-    or semicolons (blanks, tabs or semicolons with decimal commas), and 2θ rises. Rows are
-    counted from the bytes (vectorised) and the numbers parsed by numpy's C reader in one
-    call, to the doubles ``float()`` gives.
+    A plain table: after the header lines (read by :func:`_data_lines`) and up to a
+    ``##END`` line, only lines of numbers, every one holding the same number (≥ 2) of them,
+    separated by blanks, commas or semicolons (blanks, tabs or semicolons with decimal
+    commas), and 2θ rises. numpy's C reader converts it in one call (and refuses ragged
+    rows and anything not a number), to the doubles ``float()`` gives.
 
     Raises:
         PatternFileError: more rows than ``limits.max_points``.
     """
+    if any(c in text for c in _ODD_BREAKS):
+        return None  # the line-by-line path splits lines at these too
     lines = text.split("\n")
     first = next(_data_lines(path, lines, limits, meta), None)
     if first is None:
         return None
     body = text[sum(len(line) + 1 for line in lines[: first[0]]) :]
-    other = _NOT_DATA.search(body)
-    if other is not None:
-        if not _is_end(body[other.start() :].split("\n", 1)[0]):
-            return None  # comments or text among the data
-        body = body[: other.start()]
+    end = body.find("#")
+    if end >= 0:
+        end = body.rfind("\n", 0, end) + 1
+        if not _is_end(body[end:].split("\n", 1)[0]):
+            return None  # a comment among the data
+        body = body[:end]
+    if ";" in body and _SEMICOLON_COMMENT.search(body):
+        return None  # a ; comment line (numbers in it would be read as data)
     rows = (line for line in body.split("\n") if line.strip())
     decimal_comma = _uses_decimal_comma(list(islice(rows, 200)))
-    body = body.replace(";", " ").replace(",", "." if decimal_comma else " ")
+    plain = body.replace(";", " ").replace(",", "." if decimal_comma else " ")
     try:
-        raw = np.frombuffer(body.encode("ascii"), np.uint8)
-    except UnicodeEncodeError:
-        return None
-    blank = (raw == ord(" ")) | (raw == ord("\t")) | (raw == ord("\n"))
-    starts = ~blank
-    starts[1:] &= blank[:-1]
-    line_of_token = np.searchsorted(np.flatnonzero(raw == ord("\n")), np.flatnonzero(starts))
-    per_line = np.bincount(line_of_token)
-    per_row = per_line[per_line > 0]
-    if len(per_row) > limits.max_points:
-        check_points(path, len(per_row), limits, counting=True)
-    n_cols = int(per_row[0])
-    if n_cols < 2 or (per_row != n_cols).any():
-        return None
-    try:
-        values = np.loadtxt(io.StringIO(body), dtype=float, comments=None, ndmin=2)
+        table = np.loadtxt(io.StringIO(plain), dtype=float, comments=None, ndmin=2)
     except ValueError:
         return None
-    if values.shape != (len(per_row), n_cols) or not (np.diff(values[:, 0]) > 0).all():
+    check_points(path, len(table), limits, counting=True)
+    if table.shape[1] < 2 or not (np.diff(table[:, 0]) > 0).all():
         return None
     if decimal_comma:
         meta["DECIMAL_SEPARATOR"] = ","
-    return values[:, :2]
+    return table[:, :2]
 
 
 def _is_end(line: str) -> bool:

@@ -17,7 +17,7 @@ JSON (one object per file, keys = the fields below, arrays left out):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -99,12 +99,10 @@ class Answer:
         return cls(file=file, decision="skipped", error=error)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON-able dict (arrays left out)."""
-        out = {k: v for k, v in asdict(self).items() if k not in self.ARRAYS}
-        out["top_k"] = [list(t) for t in self.top_k]
-        if self.measured_range is not None:
-            out["measured_range"] = list(self.measured_range)
-        return out
+        """Plain JSON-able dict (arrays left out; tuples become lists; a copy throughout)."""
+        return {
+            f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in self.ARRAYS
+        }
 
     def text(self) -> str:
         """Format the answer as a few readable lines."""
@@ -151,3 +149,12 @@ class Answer:
             )
             lines.append(f"  closest known structures (search-match, cosine): {close}")
         return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:  # noqa: ANN401
+    """Copy of ``value`` with every dict, list and tuple copied (tuples as lists)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

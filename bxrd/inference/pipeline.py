@@ -11,6 +11,7 @@ batched convolution, about 1e-8 in a probability).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -27,6 +28,7 @@ from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.inference.answer import Answer, PatternView
 from bxrd.inference.loading import load_predictor, shipped
+from bxrd.inference.prefetch import can_fork, prepared, torch_threads
 from bxrd.inference.reading import Prepared, prepare
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.uq.predictive_summary import Predictive, concat
@@ -48,6 +50,8 @@ BACKWARD_BYTES_PER_POINT = 1200
 FORWARD_BYTES_PER_POINT = 200
 #: most files per chunk (read, predicted and explained together)
 MAX_CHUNK = 256
+#: fewest files for which a reader process reads ahead (``PredictOptions.reader``)
+READER_MIN_FILES = 2 * 64
 #: patterns per forward pass of the network: its activations (~1.5 MB per pattern of 3,501
 #: points) stay closer to the CPU caches than a whole chunk's
 FORWARD_BATCH = 64
@@ -85,6 +89,9 @@ class PredictOptions:
             listed beside each answer; ``"shipped"``: the package's known-structure library
             (used when it is on the model's axis), None: no search-match.
         neighbours: closest library structures listed per answer.
+        reader: without explanations and for more than :data:`READER_MIN_FILES` files (on
+            Linux), read and grid files in a second process while the model runs on the
+            ones before (torch then leaves it one core).
     """
 
     wavelength: str | float | None = None
@@ -100,6 +107,7 @@ class PredictOptions:
     allow_pickle: bool = False
     library: str | None = "shipped"
     neighbours: int = 3
+    reader: bool = True
 
     def __post_init__(self) -> None:
         if self.explain not in IG_STEPS:
@@ -249,22 +257,41 @@ def iter_answers(
     option = None if options.wavelength is None else resolve_wavelength(options.wavelength)
     library = search_library(options.library, model.axis)
     chunk, per_ig = plan(options, model.axis.n_points)
+    read = functools.partial(
+        prepare,
+        axis=model.axis,
+        option=option,
+        force=options.force_wavelength,
+        background=options.background,
+        allow_pickle=options.allow_pickle,
+    )
+    reader = options.reader and options.explain == "none" and len(files) > READER_MIN_FILES
+    reader = reader and can_fork()
+    if reader and options.chunk_size is None:
+        chunk = min(chunk, FORWARD_BATCH)  # small chunks: the reader works while the model runs
+    stream = prepared(files, read, 2 * chunk, reader)
+    cores = torch_threads(torch.get_num_threads() - 1) if reader else contextlib.nullcontext()
+    with contextlib.closing(stream), cores:
+        yield from _answer_chunks(model, files, stream, chunk, per_ig, options, library)
+
+
+def _answer_chunks(
+    model: Classifier,
+    files: Sequence[str | Path],
+    stream: Iterator[list[Prepared] | PatternFileError],
+    chunk: int,
+    per_ig: int,
+    options: PredictOptions,
+    library: SearchLibrary | None,
+) -> Iterator[Answer]:
+    """Answers of ``files`` from their prepared ``stream``, ``chunk`` files at a time."""
     for start in range(0, len(files), chunk):
         slot: list[Answer | Prepared] = []
-        for path in files[start : start + chunk]:
-            try:
-                slot.extend(
-                    prepare(
-                        path,
-                        model.axis,
-                        option,
-                        options.force_wavelength,
-                        options.background,
-                        options.allow_pickle,
-                    )
-                )
-            except PatternFileError as exc:
-                slot.append(Answer.skipped(str(path), str(exc)))
+        for path, result in zip(files[start : start + chunk], stream, strict=False):
+            if isinstance(result, PatternFileError):
+                slot.append(Answer.skipped(str(path), str(result)))
+            else:
+                slot.extend(result)
         ready = [s for s in slot if isinstance(s, Prepared)]
         answered_list = _answers(model, ready, options, per_ig) if ready else []
         if library is not None and ready:

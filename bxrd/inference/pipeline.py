@@ -29,7 +29,7 @@ from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.inference.answer import Answer, PatternView
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
-from bxrd.inference.reading import Prepared, prepare
+from bxrd.inference.reading import FileReader, Prepared
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.uq.predictive_summary import Predictive, concat
 from bxrd.xrd.axis import Axis
@@ -236,6 +236,7 @@ def _answers(
                     else None
                 ),
                 attribution=attr[i].numpy() if options.keep_arrays and attr is not None else None,
+                neighbours=p.neighbours,
             )
         )
     return out
@@ -255,15 +256,15 @@ def iter_answers(
     if model.axis is None:
         raise BxrdInputError("this checkpoint has no 2θ axis; it cannot read measured files")
     option = None if options.wavelength is None else resolve_wavelength(options.wavelength)
-    library = search_library(options.library, model.axis)
     chunk, per_ig = plan(options, model.axis.n_points)
-    read = functools.partial(
-        prepare,
-        axis=model.axis,
-        option=option,
-        force=options.force_wavelength,
-        background=options.background,
-        allow_pickle=options.allow_pickle,
+    read = FileReader(
+        model.axis,
+        option,
+        options.force_wavelength,
+        options.background,
+        options.allow_pickle,
+        search_library(options.library, model.axis),
+        options.neighbours,
     )
     reader = options.reader and options.explain == "none" and len(files) > READER_MIN_FILES
     reader = reader and can_fork()
@@ -272,45 +273,17 @@ def iter_answers(
     stream = prepared(files, read, 2 * chunk, reader)
     cores = torch_threads(torch.get_num_threads() - 1) if reader else contextlib.nullcontext()
     with contextlib.closing(stream), cores:
-        yield from _answer_chunks(model, files, stream, chunk, per_ig, options, library)
-
-
-def _answer_chunks(
-    model: Classifier,
-    files: Sequence[str | Path],
-    stream: Iterator[list[Prepared] | PatternFileError],
-    chunk: int,
-    per_ig: int,
-    options: PredictOptions,
-    library: SearchLibrary | None,
-) -> Iterator[Answer]:
-    """Answers of ``files`` from their prepared ``stream``, ``chunk`` files at a time."""
-    for start in range(0, len(files), chunk):
-        slot: list[Answer | Prepared] = []
-        for path, result in zip(files[start : start + chunk], stream, strict=False):
-            if isinstance(result, PatternFileError):
-                slot.append(Answer.skipped(str(path), str(result)))
-            else:
-                slot.extend(result)
-        ready = [s for s in slot if isinstance(s, Prepared)]
-        answered_list = _answers(model, ready, options, per_ig) if ready else []
-        if library is not None and ready:
-            closest = library.search(
-                np.stack([p.gridded.intensity for p in ready]), options.neighbours
-            )
-            for a, idx, sim in zip(answered_list, *closest, strict=True):
-                a.neighbours = [
-                    {
-                        "structure_id": library.structure_id[i],
-                        "formula": library.formula[i],
-                        "space_group": library.space_group[i],
-                        "similarity": round(float(v), 4),
-                    }
-                    for i, v in zip(idx, sim, strict=True)
-                ]
-        answered = iter(answered_list)
-        for s in slot:
-            yield s if isinstance(s, Answer) else next(answered)
+        for start in range(0, len(files), chunk):
+            slot: list[Answer | Prepared] = []
+            for path, result in zip(files[start : start + chunk], stream, strict=False):
+                if isinstance(result, PatternFileError):
+                    slot.append(Answer.skipped(str(path), str(result)))
+                else:
+                    slot.extend(result)
+            ready = [s for s in slot if isinstance(s, Prepared)]
+            answered = iter(_answers(model, ready, options, per_ig) if ready else [])
+            for s in slot:
+                yield s if isinstance(s, Answer) else next(answered)
 
 
 def search_library(name: str | Path | None, axis: Axis) -> SearchLibrary | None:

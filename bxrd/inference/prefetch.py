@@ -2,9 +2,10 @@
 
 Without explanations, reading a text pattern and putting it on the model's grid (Python and
 numpy, one core) costs about as much CPU as the network's forward pass; done in turn, one of
-two cores idles half the time. :func:`prepared` runs ``prepare`` in one forked reader
-process, a bounded number of files ahead, and yields the results in input order; the caller
-lets torch use the other cores meanwhile (:func:`torch_threads`).
+two cores idles half the time. :func:`prepared` runs a batch function (read, grid,
+search-match) in one forked reader process, a bounded number of files ahead, and yields the
+results in input order; the caller lets torch use the other cores meanwhile
+(:func:`torch_threads`).
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
-from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 
-from bxrd.errors import PatternFileError
-
 T = TypeVar("T")
+Batch = Callable[[list[Any]], list[T]]
 #: files per task sent to the reader (amortises the inter-process round trip)
 FILES_PER_TASK = 16
+
+_reader_batch: Batch | None = None  # the batch function, in the reader process
 
 
 def can_fork() -> bool:
@@ -33,55 +34,47 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
-def prepared(
-    files: Sequence[str | Path],
-    prepare: Callable[[str | Path], T],
-    ahead: int,
-    reader: bool,
-) -> Iterator[T | PatternFileError]:
-    """``prepare(file)`` for every file, in order; by a reader process if ``reader``.
-
-    With the reader, at most about ``ahead`` files are prepared and not yet consumed, so
-    memory stays bounded whatever the number of files. A file that ``prepare`` refuses
-    yields its :class:`~bxrd.errors.PatternFileError` instead of raising it.
+def prepared(files: Sequence[Any], batch: Batch, ahead: int, reader: bool) -> Iterator[T]:
+    """``batch`` applied to consecutive slices of ``files``; one result per file, in order.
 
     Args:
         files: the files, in the order results are wanted.
-        prepare: a picklable function of one file (e.g. a :func:`functools.partial`).
-        ahead: files in flight with the reader.
-        reader: use a forked reader process (see :func:`can_fork`); else prepare here.
+        batch: function of a list of files returning one result per file; it must not
+            raise for a bad file (it returns the error as that file's result).
+        ahead: files in flight with the reader: at most about this many are prepared and
+            not yet consumed, so memory stays bounded whatever the number of files.
+        reader: use a forked reader process (see :func:`can_fork`); else run here. The
+            process inherits ``batch`` by the fork (nothing of it is pickled: a search
+            library in it is shared, not copied per task).
     """
     tasks = (list(files[i : i + FILES_PER_TASK]) for i in range(0, len(files), FILES_PER_TASK))
     if not reader:
         for task in tasks:
-            yield from _prepare_all(prepare, task)
+            yield from batch(task)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        1, mp_context=context, initializer=torch.set_num_threads, initargs=(1,)
-    ) as pool:
-        pending: deque[Future[list[T | PatternFileError]]] = deque(
-            pool.submit(_prepare_all, prepare, t)
-            for t in islice(tasks, max(1, ahead // FILES_PER_TASK))
+    with ProcessPoolExecutor(1, mp_context=context, initializer=_start, initargs=(batch,)) as pool:
+        pending: deque[Future[list[T]]] = deque(
+            pool.submit(_run, t) for t in islice(tasks, max(1, ahead // FILES_PER_TASK))
         )
         while pending:
             done = pending.popleft().result()
             task = next(tasks, None)
             if task is not None:
-                pending.append(pool.submit(_prepare_all, prepare, task))
+                pending.append(pool.submit(_run, task))
             yield from done
 
 
-def _prepare_all(
-    prepare: Callable[[str | Path], T], files: list[str | Path]
-) -> list[T | PatternFileError]:
-    out: list[T | PatternFileError] = []
-    for f in files:
-        try:
-            out.append(prepare(f))
-        except PatternFileError as exc:
-            out.append(exc)
-    return out
+def _start(batch: Batch) -> None:
+    """Reader process set-up: remember ``batch``; one torch thread (the model has the rest)."""
+    global _reader_batch
+    _reader_batch = batch
+    torch.set_num_threads(1)
+
+
+def _run(files: list[Any]) -> list[Any]:
+    assert _reader_batch is not None
+    return _reader_batch(files)
 
 
 @contextlib.contextmanager

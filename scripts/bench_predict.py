@@ -9,7 +9,7 @@ shared machine follow its load. The load average is printed with the results.
 The issue's aims on 2 CPU cores: peak RSS ≤ 1.5 GB with explanations, ≥ 20 patterns/s with
 and ≥ 300 without, cold start of one file ≤ 4 s.
 
-First, a table of where the time per pattern goes: each stage of the pipeline run in this
+Then a table of where the time per pattern goes: each stage of the pipeline run in this
 process, in turn, on ``--stage_n`` of the patterns (CPU ms = user + system of all threads,
 with torch's default threads and with one). Last line:
 ``rss_explain_gb=<GB> pps_explain=<1/s> pps_fast=<1/s> pps_none=<1/s> cold_s=<s>``
@@ -136,8 +136,6 @@ def main() -> None:
         folder = Path(tmp) / "patterns"
         folder.mkdir()
         write_patterns(folder, args.n)
-        if args.stage_n:
-            stage_table(folder, min(args.stage_n, args.n))
         for level in ("none", "fast", "full"):
             common = ["--explain", level, "--memory_mb", str(args.memory_mb)]
             one, _, cpu_one = run([str(folder / "p00000.txt"), *common])
@@ -149,6 +147,8 @@ def main() -> None:
                 f"explain {level}: {args.n} files {wall:.1f} s, {pps:.1f} patterns/s, "
                 f"{cpu_ms:.1f} CPU ms per pattern, peak RSS {rss:.2f} GB"
             )
+        if args.stage_n:  # last: a process that holds the model forks children with its RSS
+            stage_table(folder, min(args.stage_n, args.n))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"rss_explain_gb={result['full'][1]:.2f} pps_explain={result['full'][0]:.1f} "

@@ -7,6 +7,12 @@ chunk size follows a memory budget (:func:`plan`), or is given. MC samples of a 
 drawn from a seed derived from its content (:func:`content_seed`), so a file's answer does
 not depend on which other files share its call or its chunk (up to the float rounding of a
 batched convolution, about 1e-8 in a probability).
+
+Throughput (``scripts/bench_predict.py`` prints where the time goes): the network runs once
+per pattern (its penultimate features serve both the MC-dropout samples and the feature
+density), :data:`FORWARD_BATCH` patterns at a time; the search library is loaded once per
+process; without explanations, a reader process reads, grids and search-matches the next
+files while the model runs (:mod:`bxrd.inference.prefetch`).
 """
 
 from __future__ import annotations
@@ -248,6 +254,9 @@ def iter_answers(
     options: PredictOptions | None = None,
 ) -> Iterator[Answer]:
     """Answer ``files`` (paths, not folders) chunk by chunk, in order, skipped ones included.
+
+    Files are read ahead by a reader process when ``options.reader`` allows it (see
+    :class:`PredictOptions`); answers, their order and the memory bound are the same.
 
     Raises:
         BxrdInputError: the model has no 2θ axis, or the wavelength option is unknown.

@@ -99,7 +99,7 @@ def test_reader_process_gives_the_same_answers_in_order_and_restores_threads(
     marker = tmp_path / "reader.pid"
     start = prefetch._start
     monkeypatch.setattr(
-        prefetch, "_start", lambda batch: (marker.write_text(str(os.getpid())), start(batch))
+        prefetch, "_start", lambda *args: (marker.write_text(str(os.getpid())), start(*args))
     )
     threads = torch.get_num_threads()
     read_ahead = [a.to_json() for a in iter_answers(model, files, PredictOptions(**options))]

@@ -11,7 +11,10 @@ results in input order; the caller lets torch use the other cores meanwhile
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import os
+import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +31,7 @@ Batch = Callable[[list[Any]], list[T]]
 FILES_PER_TASK = 128
 
 _reader_batch: Batch | None = None  # the batch function, in the reader process
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def can_fork() -> bool:
@@ -55,7 +59,9 @@ def prepared(files: Sequence[Any], batch: Batch, ahead: int, reader: bool) -> It
             yield from batch(task)
         return
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(1, mp_context=context, initializer=_start, initargs=(batch,)) as pool:
+    with ProcessPoolExecutor(
+        1, mp_context=context, initializer=_start, initargs=(batch, os.getpid())
+    ) as pool:
         pending: deque[Future[list[T]]] = deque(
             pool.submit(_run, t) for t in islice(tasks, max(2, ahead // FILES_PER_TASK))
         )
@@ -67,10 +73,17 @@ def prepared(files: Sequence[Any], batch: Batch, ahead: int, reader: bool) -> It
             yield from done
 
 
-def _start(batch: Batch) -> None:
-    """Reader process set-up: remember ``batch``; one thread (the model has the other cores)."""
+def _start(batch: Batch, parent: int) -> None:
+    """Reader process set-up: remember ``batch``; one thread (the model has the other cores).
+
+    The reader ends with its parent ``parent`` (pid), even one killed without a chance to
+    stop it (Linux ``PR_SET_PDEATHSIG``): it would otherwise wait for tasks forever.
+    """
     global _reader_batch
     _reader_batch = batch
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
     torch.set_num_threads(1)
     with contextlib.suppress(ImportError):  # numpy's BLAS (search-match) too
         from threadpoolctl import threadpool_limits

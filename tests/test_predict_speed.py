@@ -6,6 +6,10 @@ reads ahead, the search library loaded once per process.
 
 import os
 import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,3 +124,39 @@ def test_search_library_is_loaded_once_per_process_until_its_file_changes(tmp_pa
     os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     again = search_library(str(copy), model_axis)
     assert again is not first and np.array_equal(again.patterns, first.patterns)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not prefetch.can_fork(), reason="the reader process needs fork")
+def test_reader_process_ends_with_a_killed_parent(files):
+    script = f"""
+import multiprocessing, time
+import bxrd.inference.pipeline as pipeline, bxrd.inference.prefetch as prefetch
+from bxrd.inference.loading import load_predictor, shipped
+pipeline.READER_MIN_FILES = 0
+prefetch.FILES_PER_TASK = 2
+model = load_predictor(shipped("default.ckpt"))
+options = pipeline.PredictOptions(explain="none", keep_arrays=False)
+answers = pipeline.iter_answers(model, {[str(f) for f in files]!r}, options)
+next(answers)
+print(*[p.pid for p in multiprocessing.active_children()], flush=True)
+time.sleep(120)
+"""
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        readers = [int(p) for p in parent.stdout.readline().split()]
+    finally:
+        parent.kill()
+        parent.wait()
+    assert len(readers) == 1
+    deadline = time.monotonic() + 10
+    while _alive(readers[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(readers[0])

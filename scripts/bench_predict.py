@@ -7,7 +7,11 @@ the child's own (``os.wait4``). Throughput excludes start-up: (wall(n) − wall(
 the CPU time per pattern (user + system, same difference) is printed too, as wall times on a
 shared machine follow its load. The load average is printed with the results.
 The issue's aims on 2 CPU cores: peak RSS ≤ 1.5 GB with explanations, ≥ 20 patterns/s with
-and ≥ 300 without, cold start of one file ≤ 4 s. Last line:
+and ≥ 300 without, cold start of one file ≤ 4 s.
+
+Then a table of where the time per pattern goes: each stage of the pipeline run in this
+process, in turn, on ``--stage_n`` of the patterns (CPU ms = user + system of all threads,
+with torch's default threads and with one). Last line:
 ``rss_explain_gb=<GB> pps_explain=<1/s> pps_fast=<1/s> pps_none=<1/s> cold_s=<s>``
 (``rss_explain_gb`` and ``pps_explain``: ``--explain full``).
 """
@@ -49,11 +53,81 @@ def run(args: list[str]) -> tuple[float, float, float]:
     return wall, usage.ru_maxrss / 1024**2, usage.ru_utime + usage.ru_stime
 
 
+def stage_table(folder: Path, n: int) -> None:
+    """Print CPU and wall ms per pattern of each pipeline stage on ``n`` files of ``folder``."""
+    import json
+
+    import torch
+
+    from bxrd.inference.loading import load_predictor
+    from bxrd.inference.pipeline import (
+        FORWARD_BATCH,
+        IG_STEPS,
+        PredictOptions,
+        _answers,
+        _predict,
+        content_seed,
+        default_checkpoint,
+        plan,
+        search_library,
+    )
+    from bxrd.inference.reading import Prepared
+    from bxrd.xrd.pattern_io import read_patterns, to_grid
+
+    model = load_predictor(default_checkpoint())
+    axis = model.axis
+    files = sorted(folder.iterdir())[:n]
+    rows: list[tuple[str, float, float]] = []
+
+    def timed(name: str, run):  # noqa: ANN001, ANN202
+        run()  # warm-up (first calls allocate)
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = run()
+        rows.append((name, time.process_time() - c0, time.perf_counter() - t0))
+        return out
+
+    scans = timed("read file (parse, checks)", lambda: [read_patterns(f)[0] for f in files])
+    grids = timed(
+        "to model grid (background)",
+        lambda: [to_grid(m, axis.grid, axis.wavelength) for m in scans],
+    )
+    prepared = [Prepared(m, g, "file") for m, g in zip(scans, grids, strict=True)]
+    x = torch.from_numpy(np.stack([g.intensity for g in grids]))
+    seeds = timed("content seeds", lambda: [content_seed(g.intensity) for g in grids])
+    options = PredictOptions(explain="none", keep_arrays=False)
+    for threads in sorted({torch.get_num_threads(), 1}, reverse=True):
+        torch.set_num_threads(threads)
+        with torch.no_grad():
+            timed(
+                f"backbone only, {threads} thread(s)",
+                lambda: [model.net.penultimate(c) for c in x.split(FORWARD_BATCH)],
+            )
+        timed(
+            f"predictive + density, {threads} thread(s)", lambda: _predict(model, x, seeds, options)
+        )
+    torch.set_num_threads(threads)
+    library = search_library("shipped", axis)
+    if library is not None:
+        timed("search-match", lambda: library.search(x.numpy(), options.neighbours))
+    answers = _answers(model, prepared, options, 1)
+    timed("answer → JSON line", lambda: [json.dumps(a.to_json()) for a in answers])
+    fast = PredictOptions(explain="fast", keep_arrays=False)
+    _, per_ig = plan(fast, axis.n_points)
+    timed(
+        f"explain fast ({IG_STEPS['fast']} IG steps, cell fit) + predictive",
+        lambda: _answers(model, prepared, fast, per_ig),
+    )
+    print(f"stage table on {n} patterns (CPU ms = user + system, all threads):")
+    for name, cpu, wall in rows:
+        print(f"  {name:<48s} {1000 * cpu / n:7.2f} CPU ms  {1000 * wall / n:7.2f} wall ms")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=1000, help="generated patterns")
     p.add_argument("--repeats", type=int, default=3, help="cold starts of one file")
     p.add_argument("--memory_mb", type=float, default=512.0)
+    p.add_argument("--stage_n", type=int, default=128, help="patterns of the stage table (0: none)")
     args = p.parse_args()
     cold = statistics.median(run([str(EXAMPLE)])[0] for _ in range(args.repeats))
     print(f"cold start of one file: median {cold:.2f} s over {args.repeats}")
@@ -69,8 +143,12 @@ def main() -> None:
             pps = (args.n - 1) / max(wall - one, 1e-9)
             cpu_ms = 1000 * (cpu - cpu_one) / (args.n - 1)
             result[level] = (pps, rss)
-            print(f"explain {level}: {args.n} files {wall:.1f} s, {pps:.1f} patterns/s, "
-                  f"{cpu_ms:.1f} CPU ms per pattern, peak RSS {rss:.2f} GB")
+            print(
+                f"explain {level}: {args.n} files {wall:.1f} s, {pps:.1f} patterns/s, "
+                f"{cpu_ms:.1f} CPU ms per pattern, peak RSS {rss:.2f} GB"
+            )
+        if args.stage_n:  # last: a process that holds the model forks children with its RSS
+            stage_table(folder, min(args.stage_n, args.n))
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(
         f"rss_explain_gb={result['full'][1]:.2f} pps_explain={result['full'][0]:.1f} "

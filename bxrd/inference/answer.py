@@ -22,7 +22,7 @@ JSON (one object per file, keys = the fields below, arrays left out):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -108,12 +108,10 @@ class Answer:
         return cls(file=file, decision="skipped", error=error)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON-able dict (arrays left out)."""
-        out = {k: v for k, v in asdict(self).items() if k not in self.ARRAYS}
-        out["top_k"] = [list(t) for t in self.top_k]
-        if self.measured_range is not None:
-            out["measured_range"] = list(self.measured_range)
-        return out
+        """Plain JSON-able dict (arrays left out; tuples become lists; a copy throughout)."""
+        return {
+            f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in self.ARRAYS
+        }
 
     def text(self) -> str:
         """Format the answer as a few readable lines."""
@@ -177,11 +175,22 @@ class Answer:
         if not self.secondary_phases:
             out.append("  no secondary phase found among the library's candidates")
         for p in self.unexplained_peaks or []:
-            maybe = f" (one peak; could be {', '.join(p['consistent_with'])})" if p[
-                "consistent_with"
-            ] else ""
+            maybe = (
+                f" (one peak; could be {', '.join(p['consistent_with'])})"
+                if p["consistent_with"]
+                else ""
+            )
             out.append(
                 f"  unexplained peak {p['two_theta']:.2f}° (d = {p['d']:.3f} Å, "
                 f"height {p['height']:.2f}){maybe}"
             )
         return out
+
+
+def _plain(value: Any) -> Any:  # noqa: ANN401
+    """Copy of ``value`` with every dict, list and tuple copied (tuples as lists)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

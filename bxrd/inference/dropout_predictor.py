@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from bxrd.models.dropout_sampling import mc_dropout_samples
+from bxrd.models.dropout_sampling import mc_dropout_samples, seeded_samples
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
 from bxrd.uq.checkpoint_format import axis_from_hparams
 from bxrd.uq.feature_density import FeatureDensity
@@ -79,6 +79,16 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         self, x: torch.Tensor, seeds: Sequence[int]
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Dropout samples (T, B, C) with pattern i's masks from ``seeds[i]``, and their mean."""
+        samples, probs, _ = self.predict_seeded_with_features(x, seeds)
+        return samples, probs
+
+    def predict_seeded_with_features(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Seeded samples (T, B, C), their mean and the penultimate activations (B, H).
+
+        Features are None when dropout sits in the backbone (no single backbone pass).
+        """
         hp = self.hparams
-        samples = mc_dropout_samples(self.net, x, hp["num_samples"], hp["max_batch"], seeds)
-        return samples, samples.mean(dim=0)
+        samples, features = seeded_samples(self.net, x, hp["num_samples"], hp["max_batch"], seeds)
+        return samples, samples.mean(dim=0), features

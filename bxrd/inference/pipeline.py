@@ -7,10 +7,18 @@ chunk size follows a memory budget (:func:`plan`), or is given. MC samples of a 
 drawn from a seed derived from its content (:func:`content_seed`), so a file's answer does
 not depend on which other files share its call or its chunk (up to the float rounding of a
 batched convolution, about 1e-8 in a probability).
+
+Throughput (``scripts/bench_predict.py`` prints where the time goes): the network runs once
+per pattern (its penultimate features serve both the MC-dropout samples and the feature
+density), :data:`FORWARD_BATCH` patterns at a time; the search library is loaded once per
+process; without explanations, a reader process reads, grids and search-matches the next
+files while the model runs (:mod:`bxrd.inference.prefetch`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -26,9 +34,11 @@ from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.inference.answer import Answer, PatternView
 from bxrd.inference.loading import load_predictor, shipped
-from bxrd.inference.reading import Prepared, prepare
+from bxrd.inference.prefetch import can_fork, prepared, torch_threads
+from bxrd.inference.reading import FileReader, Prepared
 from bxrd.inference.secondary_phases import add_secondary_phases
 from bxrd.uq.predictive_interface import Classifier
+from bxrd.uq.predictive_summary import Predictive, concat
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import pattern_files
 from bxrd.xrd.wavelength import resolve_wavelength
@@ -45,8 +55,13 @@ FIT_GRID_STEP: dict[str, float] = {"none": 0.005, "fast": 0.01, "full": 0.005}
 BACKWARD_BYTES_PER_POINT = 1200
 #: bytes per pattern point of one row of a forward pass without gradients
 FORWARD_BYTES_PER_POINT = 200
-#: most files per chunk (the predictive batch)
+#: most files per chunk (read, predicted and explained together)
 MAX_CHUNK = 256
+#: fewest files for which a reader process reads ahead (``PredictOptions.reader``)
+READER_MIN_FILES = 2 * 64
+#: patterns per forward pass of the network: its activations (~1.5 MB per pattern of 3,501
+#: points) stay closer to the CPU caches than a whole chunk's
+FORWARD_BATCH = 64
 
 
 def default_checkpoint() -> Path:
@@ -81,6 +96,9 @@ class PredictOptions:
             listed beside each answer; ``"shipped"``: the package's known-structure library
             (used when it is on the model's axis), None: no search-match.
         neighbours: closest library structures listed per answer.
+        reader: without explanations and for more than :data:`READER_MIN_FILES` files (on
+            Linux), read and grid files in a second process while the model runs on the
+            ones before (torch then leaves it one core).
     """
 
     wavelength: str | float | None = None
@@ -96,6 +114,7 @@ class PredictOptions:
     allow_pickle: bool = False
     library: str | None = "shipped"
     neighbours: int = 3
+    reader: bool = True
 
     def __post_init__(self) -> None:
         if self.explain not in IG_STEPS:
@@ -130,15 +149,31 @@ def _per_class(names: list[str], values: torch.Tensor) -> dict[str, float]:
     return {n: round(v, 6) for n, v in zip(names, values.tolist(), strict=True)}
 
 
+def _predict(
+    model: Classifier, x: torch.Tensor, seeds: list[int], options: PredictOptions
+) -> tuple[Predictive, torch.Tensor | None, torch.Tensor | None]:
+    """Predictive, feature distances and far flags of patterns ``x`` (B, L).
+
+    The network sees :data:`FORWARD_BATCH` patterns at a time, each once: the MC samples
+    and the feature density share its pass.
+    """
+    parts = [
+        model.predict_and_assess(xs, seeds[i : i + len(xs)], options.threshold, options.top_k)
+        for i, xs in zip(range(0, len(x), FORWARD_BATCH), x.split(FORWARD_BATCH), strict=True)
+    ]
+    pred = concat([p for p, _, _ in parts])
+    if parts[0][1] is None:
+        return pred, None, None
+    return pred, torch.cat([d for _, d, _ in parts]), torch.cat([f for _, _, f in parts])
+
+
 def _answers(
     model: Classifier, prepared: list[Prepared], options: PredictOptions, per_ig: int
 ) -> list[Answer]:
     """Answers for one chunk of prepared files (same order)."""
     x = torch.from_numpy(np.stack([p.gridded.intensity for p in prepared]))
     seeds = [content_seed(p.gridded.intensity, options.seed) for p in prepared]
-    pred = model.predict_proba(x, threshold=options.threshold, k=options.top_k, seeds=seeds)
-    density = model.feature_density
-    distance, far = density.assess(model.net, x) if density is not None else (None, None)
+    pred, distance, far = _predict(model, x, seeds, options)
     names = model.class_names
     axis = model.axis
     steps = IG_STEPS[options.explain]
@@ -208,6 +243,7 @@ def _answers(
                     else None
                 ),
                 attribution=attr[i].numpy() if options.keep_arrays and attr is not None else None,
+                neighbours=p.neighbours,
             )
         )
     return out
@@ -220,6 +256,9 @@ def iter_answers(
 ) -> Iterator[Answer]:
     """Answer ``files`` (paths, not folders) chunk by chunk, in order, skipped ones included.
 
+    Files are read ahead by a reader process when ``options.reader`` allows it (see
+    :class:`PredictOptions`); answers, their order and the memory bound are the same.
+
     Raises:
         BxrdInputError: the model has no 2θ axis, or the wavelength option is unknown.
     """
@@ -227,44 +266,36 @@ def iter_answers(
     if model.axis is None:
         raise BxrdInputError("this checkpoint has no 2θ axis; it cannot read measured files")
     option = None if options.wavelength is None else resolve_wavelength(options.wavelength)
-    library = search_library(options.library, model.axis)
     chunk, per_ig = plan(options, model.axis.n_points)
-    for start in range(0, len(files), chunk):
-        slot: list[Answer | Prepared] = []
-        for path in files[start : start + chunk]:
-            try:
-                slot.extend(
-                    prepare(
-                        path,
-                        model.axis,
-                        option,
-                        options.force_wavelength,
-                        options.background,
-                        options.allow_pickle,
-                    )
-                )
-            except PatternFileError as exc:
-                slot.append(Answer.skipped(str(path), str(exc)))
-        ready = [s for s in slot if isinstance(s, Prepared)]
-        answered_list = _answers(model, ready, options, per_ig) if ready else []
-        if library is not None and ready:
-            closest = library.search(
-                np.stack([p.gridded.intensity for p in ready]), options.neighbours
-            )
-            for a, idx, sim in zip(answered_list, *closest, strict=True):
-                a.neighbours = [
-                    {
-                        "structure_id": library.structure_id[i],
-                        "formula": library.formula[i],
-                        "space_group": library.space_group[i],
-                        "similarity": round(float(v), 4),
-                    }
-                    for i, v in zip(idx, sim, strict=True)
-                ]
-        add_secondary_phases(answered_list, [p.gridded.intensity for p in ready], model.axis)
-        answered = iter(answered_list)
-        for s in slot:
-            yield s if isinstance(s, Answer) else next(answered)
+    read = FileReader(
+        model.axis,
+        option,
+        options.force_wavelength,
+        options.background,
+        options.allow_pickle,
+        search_library(options.library, model.axis),
+        options.neighbours,
+    )
+    reader = options.reader and options.explain == "none" and len(files) > READER_MIN_FILES
+    reader = reader and can_fork()
+    if reader and options.chunk_size is None:
+        chunk = min(chunk, FORWARD_BATCH)  # small chunks: the reader works while the model runs
+    stream = prepared(files, read, 2 * chunk, reader)
+    cores = torch_threads(torch.get_num_threads() - 1) if reader else contextlib.nullcontext()
+    with contextlib.closing(stream), cores:
+        for start in range(0, len(files), chunk):
+            slot: list[Answer | Prepared] = []
+            for path, result in zip(files[start : start + chunk], stream, strict=False):
+                if isinstance(result, PatternFileError):
+                    slot.append(Answer.skipped(str(path), str(result)))
+                else:
+                    slot.extend(result)
+            ready = [s for s in slot if isinstance(s, Prepared)]
+            answered_list = _answers(model, ready, options, per_ig) if ready else []
+            add_secondary_phases(answered_list, [p.gridded.intensity for p in ready], model.axis)
+            answered = iter(answered_list)
+            for s in slot:
+                yield s if isinstance(s, Answer) else next(answered)
 
 
 def search_library(name: str | Path | None, axis: Axis) -> SearchLibrary | None:
@@ -282,7 +313,7 @@ def search_library(name: str | Path | None, axis: Axis) -> SearchLibrary | None:
     path = shipped("library.npz") if name == "shipped" else Path(name)
     if name == "shipped" and not path.is_file():
         return None
-    library = SearchLibrary.load(path)
+    library = _load_library(path)
     same = library.axis == axis if library.axis is not None else None
     if same is None:
         same = library.patterns.shape[1] == axis.n_points
@@ -295,6 +326,21 @@ def search_library(name: str | Path | None, axis: Axis) -> SearchLibrary | None:
             "scripts/make_search_library.py"
         )
     return library
+
+
+def _load_library(path: Path) -> SearchLibrary:
+    """:meth:`SearchLibrary.load`, once per process for a file that has not changed."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return SearchLibrary.load(path)  # its message names the file
+    return _cached_library(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_library(path: str, mtime_ns: int, size: int) -> SearchLibrary:
+    """Load the library at ``path`` (its modification time and size key the cache)."""
+    return SearchLibrary.load(path)
 
 
 def expand_inputs(sources: Iterable[str | Path]) -> list[Path]:

@@ -8,9 +8,13 @@ option when it records none, a documented format convention (RRUFF ``.npy``: Cu 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from bxrd.data.search_match import SearchLibrary
+from bxrd.errors import PatternFileError
 from bxrd.inference.answer import WavelengthSource
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_patterns, to_grid
@@ -24,11 +28,14 @@ class Prepared:
         measured: the scan as given (own 2θ axis, the wavelength used).
         gridded: on the model's axis: converted, resampled, background removed, normalised.
         source: where the wavelength came from.
+        neighbours: the closest library structures (``structure_id``, ``formula``,
+            ``space_group``, cosine ``similarity``), when a library was searched.
     """
 
     measured: MeasuredPattern
     gridded: GriddedPattern
     source: WavelengthSource
+    neighbours: list[dict] = field(default_factory=list)
 
 
 def prepare(
@@ -57,3 +64,49 @@ def prepare(
         Prepared(m, to_grid(m, axis.grid, axis.wavelength, background), m.wavelength_source)
         for m in scans
     ]
+
+
+@dataclass
+class FileReader:
+    """Files → their prepared scans with search-match neighbours, a batch at a time.
+
+    The batch function of :func:`~bxrd.inference.prefetch.prepared` (it may run in a reader
+    process). Arguments as :func:`prepare`, plus the search ``library`` (None: none) and the
+    number of ``neighbours`` listed per scan.
+    """
+
+    axis: Axis
+    option: float | None
+    force: bool
+    background: bool
+    allow_pickle: bool
+    library: SearchLibrary | None
+    neighbours: int
+
+    def __call__(self, files: list[str | Path]) -> list[list[Prepared] | PatternFileError]:
+        """One result per file: its scans, or the error that refused it."""
+        out: list[list[Prepared] | PatternFileError] = []
+        for path in files:
+            try:
+                out.append(
+                    prepare(
+                        path, self.axis, self.option, self.force, self.background, self.allow_pickle
+                    )
+                )
+            except PatternFileError as exc:
+                out.append(exc)
+        ready = [p for r in out if not isinstance(r, PatternFileError) for p in r]
+        if self.library is not None and ready:
+            lib = self.library
+            closest = lib.search(np.stack([p.gridded.intensity for p in ready]), self.neighbours)
+            for p, idx, sim in zip(ready, *closest, strict=True):
+                p.neighbours = [
+                    {
+                        "structure_id": lib.structure_id[i],
+                        "formula": lib.formula[i],
+                        "space_group": lib.space_group[i],
+                        "similarity": round(float(v), 4),
+                    }
+                    for i, v in zip(idx, sim, strict=True)
+                ]
+        return out

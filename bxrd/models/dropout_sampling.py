@@ -48,9 +48,7 @@ def mc_dropout_samples(
     (the global random state is restored afterwards).
     """
     if seeds is not None:
-        if len(seeds) != x.shape[0]:
-            raise ValueError(f"{len(seeds)} seeds for {x.shape[0]} patterns")
-        return _seeded_samples(net, x, num_samples, max_batch, seeds)
+        return seeded_samples(net, x, num_samples, max_batch, seeds)[0]
     t, b = num_samples, x.shape[0]
     with dropout_active(net):
         if net.head_only_dropout:
@@ -62,33 +60,48 @@ def mc_dropout_samples(
     return F.softmax(logits, dim=-1).view(t, b, -1)
 
 
-def _seeded_samples(
+def seeded_samples(
     net: VGG1D, x: torch.Tensor, num_samples: int, max_batch: int, seeds: Sequence[int]
-) -> torch.Tensor:
-    """Draw samples (T, B, C), pattern i's dropout masks from ``seeds[i]`` only.
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Draw samples (T, B, C), pattern i's masks from ``seeds[i]`` only; also return features.
 
     With dropout only in the head, everything up to the dropout layer is deterministic: the
-    hidden activations h (B, H) are computed once for the batch, the masks (T, B, H) are drawn
-    per pattern from its own generator (Bernoulli(1 − p), scaled by 1/(1 − p) as
-    ``nn.Dropout`` does) and the output layer runs once on all rows.
+    penultimate activations h (B, H) are computed once for the batch and returned with the
+    samples (a feature density can score them without another backbone pass); the masks
+    (T, B, H) are drawn per pattern from its own generator and the output layer runs once
+    on all rows. With dropout in the backbone, there is no such single pass: features are
+    None.
     """
+    if len(seeds) != x.shape[0]:
+        raise ValueError(f"{len(seeds)} seeds for {x.shape[0]} patterns")
     if net.head_only_dropout:
         h = net.penultimate(x)
-        keep = 1.0 - net.head.drop.p
-        masks = torch.stack(
-            [
-                torch.bernoulli(
-                    torch.full((num_samples, h.shape[1]), keep),
-                    generator=torch.Generator().manual_seed(int(seed)),
-                )
-                for seed in seeds
-            ],
-            dim=1,
-        )
-        return F.softmax(net.head.out(h[None] * masks / keep), dim=-1)
+        return head_samples(net, h, num_samples, seeds), h
     parts = []
     with torch.random.fork_rng(devices=[]):
         for row, seed in zip(x, seeds, strict=True):
             torch.manual_seed(int(seed))
             parts.append(mc_dropout_samples(net, row[None], num_samples, max_batch))
-    return torch.cat(parts, dim=1)
+    return torch.cat(parts, dim=1), None
+
+
+def head_samples(
+    net: VGG1D, h: torch.Tensor, num_samples: int, seeds: Sequence[int]
+) -> torch.Tensor:
+    """Dropout samples (T, B, C) of the head on penultimate activations ``h`` (B, H).
+
+    Pattern i's masks (Bernoulli(1 − p), scaled by 1/(1 − p) as ``nn.Dropout`` does) come
+    from a generator seeded with ``seeds[i]`` alone.
+    """
+    keep = 1.0 - net.head.drop.p
+    masks = torch.stack(
+        [
+            torch.bernoulli(
+                torch.full((num_samples, h.shape[1]), keep),
+                generator=torch.Generator().manual_seed(int(seed)),
+            )
+            for seed in seeds
+        ],
+        dim=1,
+    )
+    return F.softmax(net.head.out(h[None] * masks / keep), dim=-1)

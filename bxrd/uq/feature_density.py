@@ -48,9 +48,16 @@ class FeatureDensity:
         was_training = net.training
         net.eval()
         try:
-            scores = self.score(net.penultimate(x))
+            return self.assess_features(net.penultimate(x))
         finally:
             net.train(was_training)
+
+    def assess_features(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores (B,) and far flags (B,) of penultimate activations ``features`` (B, D).
+
+        For a caller that already ran the backbone (the MC-dropout predictive does).
+        """
+        scores = self.score(features)
         return scores, scores > self.threshold
 
     def state_dict(self) -> dict:

@@ -91,6 +91,49 @@ class PredictiveMixin:
                 parts.append(self.predict_distribution(row[None]))
         return torch.cat([s for s, _ in parts], dim=1), torch.cat([m for _, m in parts])
 
+    def predict_seeded_with_features(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """:meth:`predict_distribution_seeded` and the penultimate activations (B, H) used.
+
+        Features are returned by methods whose samples all come from one deterministic
+        backbone pass (MC dropout in the head); None otherwise (the default).
+        """
+        samples, probs = self.predict_distribution_seeded(x, seeds)
+        return samples, probs, None
+
+    def predict_and_assess(
+        self,
+        x: torch.Tensor,
+        seeds: Sequence[int],
+        threshold: float | None = None,
+        k: int = 3,
+    ) -> tuple[Predictive, torch.Tensor | None, torch.Tensor | None]:
+        """Predictive summary of patterns ``x`` (B, L) and their distance from training.
+
+        Pattern i's samples come from ``seeds[i]`` alone (see :meth:`predict_proba`). The
+        feature-density scores (B,) and far-from-training flags (B,) (None without a
+        density) reuse the backbone pass of the samples when the method has one, so the
+        network runs once per pattern instead of twice; the numbers are those of
+        :meth:`predict_proba` and ``feature_density.assess`` on the same batch.
+        """
+        was_training = self.training  # type: ignore[attr-defined]
+        self.eval()  # type: ignore[attr-defined]
+        threshold = self.abstain_threshold if threshold is None else threshold
+        density: FeatureDensity | None = getattr(self, "feature_density", None)
+        try:
+            with torch.no_grad():
+                x = as_batch(x).to(self._predict_device())
+                samples, probs, features = self.predict_seeded_with_features(x, seeds)
+                pred = summarize(samples, threshold, k, probs=probs)
+                if density is None:
+                    return pred, None, None
+                if features is None:
+                    return pred, *density.assess(self.net, x)  # type: ignore[attr-defined]
+                return pred, *density.assess_features(features)
+        finally:
+            self.train(was_training)  # type: ignore[attr-defined]
+
     @torch.no_grad()
     def _predict_batch(
         self, x: torch.Tensor, threshold: float, k: int, seeds: Sequence[int] | None = None

@@ -1,11 +1,15 @@
-"""Column text reader: the plain-table fast path and the general path read the same numbers."""
+"""Column text reader: the vectorised plain-table path reads the same numbers as the general one."""
 
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from bxrd.errors import PatternFileError
 from bxrd.xrd.formats.limits import ReadLimits
-from bxrd.xrd.formats.text import _uniform_table, parse_columns
+from bxrd.xrd.formats.text import _line_by_line, _plain_table, parse_columns
+
+PATH = Path("t.xy")
 
 
 def _lines(sep: str) -> list[str]:
@@ -15,22 +19,82 @@ def _lines(sep: str) -> list[str]:
     return [f"{a:.4f}{sep}{float(b)!r}{sep}{np.sqrt(b):.3f}" for a, b in zip(x, y, strict=True)]
 
 
-def test_plain_table_and_line_by_line_give_the_same_doubles():
-    for sep in (" ", "\t", ", ", ";"):
-        lines = _lines(sep)
-        table = _uniform_table(lines)
-        assert table is not None and table.shape == (len(lines), 2)
-        tokens = [ln.replace(",", " ").replace(";", " ").split() for ln in lines]
-        expected = np.array([[float(t) for t in r[:2]] for r in tokens])
-        assert np.array_equal(table, expected)
+def _plain(text: str) -> tuple[np.ndarray, dict] | None:
+    meta: dict[str, str] = {}
+    table = _plain_table(PATH, text, ReadLimits(), meta)
+    return None if table is None else (table, meta)
 
 
-def test_merged_columns_and_stray_text_take_the_general_path():
-    lines = [f"{10 + 0.02 * i:.5f}  {1000 + i}" for i in range(200)]
-    merged = list(lines)
-    merged[50] = merged[50].replace("  ", "")  # fixed-width columns that touch
-    assert _uniform_table(merged) is None
-    x, y, _ = parse_columns(Path("merged.xy"), "\n".join(merged), ReadLimits())
-    assert x[50] == 11.0 and y[50] == 1050.0  # repaired by the general path
-    assert _uniform_table([*lines[:10], "12.0 5 peak", *lines[10:]]) is None
-    assert _uniform_table(list(reversed(lines))) is None  # falling 2θ: the general checks
+@pytest.mark.parametrize("sep", [" ", "\t", ", ", ";", "  ,  "])
+def test_plain_table_and_line_by_line_give_the_same_doubles(sep):
+    lines = _lines(sep)
+    text = "##WAVELENGTH=1.5406\n# exported\ntwo_theta intensity esd\n" + "\n".join(lines)
+    plain = _plain(text + "\n##END=\nignored trailer\n")
+    assert plain is not None and plain[0].shape == (len(lines), 2)
+    tokens = [ln.replace(",", " ").replace(";", " ").split() for ln in lines]
+    expected = np.array([[float(t) for t in r[:2]] for r in tokens])
+    assert np.array_equal(plain[0], expected)
+    assert plain[1] == {"WAVELENGTH": "1.5406"}
+    x, y, meta = _line_by_line(PATH, text, ReadLimits())
+    assert np.array_equal(x, expected[:, 0]) and np.array_equal(y, expected[:, 1])
+    assert meta == plain[1]
+
+
+def test_exponents_take_the_plain_path_through_numpys_reader():
+    text = "".join(f"{10 + 0.02 * i:.6e} {1000 + 7 * i:.4E}\n" for i in range(300))
+    plain = _plain(text)
+    assert plain is not None
+    x, y, _ = _line_by_line(PATH, text, ReadLimits())
+    assert np.array_equal(plain[0][:, 0], x) and np.array_equal(plain[0][:, 1], y)
+
+
+def test_decimal_commas_take_the_plain_path_with_the_same_numbers():
+    text = "\n".join(f"{10 + 0.02 * i:.2f}\t{1000 + i},5".replace(".", ",") for i in range(300))
+    plain = _plain(text)
+    assert plain is not None and plain[1] == {"DECIMAL_SEPARATOR": ","}
+    assert plain[0][1, 0] == 10.02 and plain[0][1, 1] == 1001.5
+    x, y, meta = _line_by_line(PATH, text, ReadLimits())
+    assert np.array_equal(x, plain[0][:, 0]) and np.array_equal(y, plain[0][:, 1])
+
+
+TRICKY = {
+    "comment among data": "10 1\n11 2\n# gap\n12 3\n13 4\n",
+    "numbers in a ; comment": "10 1\n  ; 10.5 7\n11 2\n12 3\n",
+    "nan intensity": "10 1\n11 nan\n12 3\n",
+    "stray text": "10 1\n11 2 peak\n12 3\n",
+    "ragged rows": "10 1\n11 2 0.1\n12 3\n",
+    "falling 2θ": "13 1\n12 2\n11 3\n",
+    "duplicate 2θ": "10 1\n10 2\n11 3\n",
+    "lone CR breaks": "10 1\r11 2\r12 3\r",
+    "non-ASCII blank": "10\xa01\n11\xa02\n",
+    "byte-order mark": "\ufeff10 1\n11 2\n",
+    "merged columns": "10.0000  88\n10.0496 100\n10.09922709\n10.1489  96\n",
+    "ambiguous commas": "".join(f"10,{i:02d},{1000 + i}\n" for i in range(20)),
+}
+
+
+@pytest.mark.parametrize("name", list(TRICKY))
+def test_tricky_files_leave_the_plain_path_and_keep_their_answer_or_message(name):
+    text = TRICKY[name].replace("\r\n", "\n")
+    plain = _plain(text)
+    if name in ("nan intensity", "non-ASCII blank"):  # plain tables both paths read alike
+        expected = _line_by_line(PATH, text, ReadLimits())
+        assert plain is not None and np.array_equal(plain[0][:, 1], expected[1], equal_nan=True)
+    else:
+        assert plain is None
+    try:
+        expected = _line_by_line(PATH, text, ReadLimits())
+    except PatternFileError as exc:
+        with pytest.raises(PatternFileError, match="t.xy") as err:
+            parse_columns(PATH, text, ReadLimits())
+        assert str(err.value) == str(exc)
+        return
+    x, y, meta = parse_columns(PATH, text, ReadLimits())
+    assert np.array_equal(x, expected[0]) and np.array_equal(y, expected[1], equal_nan=True)
+
+
+def test_the_point_limit_holds_on_the_plain_path():
+    text = "".join(f"{10 + i * 0.01:.2f} 5\n" for i in range(101))
+    with pytest.raises(PatternFileError, match="more than 100 data points"):
+        _plain_table(PATH, text, ReadLimits(max_points=100), {})
+    assert _plain_table(PATH, text, ReadLimits(max_points=101), {}) is not None

@@ -66,7 +66,8 @@ FORMATS: dict[str, Format] = {
 PATTERN_SUFFIXES: tuple[str, ...] = tuple(s for f in FORMATS.values() for s in f.suffixes)
 
 _BY_SUFFIX = {s: f for f in FORMATS.values() for s in f.suffixes}
-_UXD = re.compile(r"^\s*_(?:FILEVERSION|2THETA|COUNTS|STEPSIZE|WL1|DRIVE)\b", re.M)
+_UXD_KEYS = ("_FILEVERSION", "_2THETA", "_COUNTS", "_STEPSIZE", "_WL1", "_DRIVE")
+_UXD = re.compile(rf"^\s*_(?:{'|'.join(k[1:] for k in _UXD_KEYS)})\b", re.M)
 _GSAS = re.compile(r"^BANK\s+\d+\s+\d+", re.M)
 _CIF = re.compile(r"^\s*data_\S*", re.M)
 
@@ -85,11 +86,12 @@ def detect_format(path: Path, data: bytes, limits: ReadLimits) -> Format:
         return FORMATS["xrdml"]
     if "*RAS_DATA_START" in head or "*RAS_HEADER_START" in head:
         return FORMATS["ras"]
-    if _GSAS.search(head):
+    # substring tests first: a multi-line regex search of a 64 kB head costs ~0.3 ms
+    if "BANK" in head and _GSAS.search(head):
         return FORMATS["gsas"]
-    if _CIF.search(head) and "_pd_" in head:
+    if "_pd_" in head and _CIF.search(head):
         return FORMATS["pdcif"]
-    if _UXD.search(head):
+    if any(key in head for key in _UXD_KEYS) and _UXD.search(head):
         return FORMATS["uxd"]
     if suffix in _BY_SUFFIX:
         return _BY_SUFFIX[suffix]

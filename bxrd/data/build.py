@@ -122,10 +122,17 @@ class BuildConfig:
         split: split fractions and seed.
         n_structure_types: keep this many structure types (most structures, TER included,
             isotypes not counted); the rest is ``other`` and ``in_library = no``.
-        non_perovskites: structures that are not corner-sharing ABX3 perovskites
-            (:func:`~bxrd.data.labels.not_perovskite_reason`: minerals, binaries,
-            hexagonal polytypes) are ``other`` in the space-group and structure-type tasks and
+        non_perovskites: structures that are not ABX3 perovskites
+            (:func:`~bxrd.data.labels.not_perovskite_reason`: minerals, binaries, edge-sharing
+            frameworks) are ``other`` in the space-group and structure-type tasks and
             ``no`` in the yes/no task (``other``), or left out (``skip``); always reported.
+            The rule is applied to every structure by itself, whatever its path (file,
+            template, TER or isotype child, generator, DFT source), so one framework gets one
+            label however it entered the dataset.
+        hexagonal_perovskites: the hexagonal polytypes (face-sharing octahedra: 2H BaNiO3
+            type, 4H, 6H) are perovskites labelled by their space group (2H: P6_3/mmc, a
+            class of the shipped model); False: Bartel et al.'s corner-sharing-only
+            definition, they are ``other`` / ``no``.
         min_class_structures: space groups with fewer structures (TER included, isotypes
             not counted) are handled by ``rare``.
         min_class_real: space groups with fewer real-side perovskite structures are handled
@@ -154,6 +161,7 @@ class BuildConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     n_structure_types: int = 30
     non_perovskites: Literal["other", "skip"] = "other"
+    hexagonal_perovskites: bool = True
     min_class_structures: int = 1
     min_class_real: int = 0
     rare: Literal["other", "drop", "keep"] = "other"
@@ -253,11 +261,22 @@ def real_side(
         for t in templates.values():
             label = symmetry_label(t.structure, config.symprec)
             side = "vss" if t.origin == "generated" else "rss"
-            entries[t.id] = Entry(t.id, t.structure, side, t.origin, t.id, label)
+            flag = not_perovskite_reason(t.structure, config.hexagonal_perovskites) is None
+            entries[t.id] = Entry(t.id, t.structure, side, t.origin, t.id, label, perovskite=flag)
     sources = [(StructureSource(p), False) for p in _as_list(config.real)]
     sources += [(s, True) for s in config.sources if s.side == "real"]
     for source, prefix in sources:
-        entries.update(read_source(source, config.symprec, messages, set(entries), "rss", prefix))
+        entries.update(
+            read_source(
+                source,
+                config.symprec,
+                messages,
+                set(entries),
+                "rss",
+                prefix,
+                config.hexagonal_perovskites,
+            )
+        )
     if not entries:
         raise BxrdInputError("no real-side structure: give --real files or include_templates")
     return entries, messages
@@ -281,13 +300,15 @@ def read_source(
     taken: set[str],
     side: str,
     prefix: bool = True,
+    hexagonal: bool = True,
 ) -> dict[str, Entry]:
     """Read one source into labelled entries (``side`` ``rss`` or ``vss``); notes go to messages.
 
     Ids are the file stems, ``<collection>__<stem>`` with ``prefix`` (so that
     ``mp_abx3/0.cif`` and ``perov5_dft/test.csv`` row 0 never collide); an id already in
-    ``taken`` gets ``_real``. Each entry records whether it is a perovskite; a
-    non-perovskite is named in ``messages`` (never silently labelled).
+    ``taken`` gets ``_real``. Each entry records whether it is a perovskite
+    (:func:`~bxrd.data.labels.not_perovskite_reason` with ``hexagonal``); a non-perovskite is
+    named in ``messages`` (never silently labelled).
     """
     report = load_structures(source.path, source.synthesized, source.limit, source.seed)
     messages += [msg for _, msg in report.failures]
@@ -302,7 +323,7 @@ def read_source(
         except Exception as exc:  # spglib fails on a few broken cells
             messages.append(f"{report.paths[sid]}: no space group ({exc})")
             continue
-        reason = not_perovskite_reason(structure)
+        reason = not_perovskite_reason(structure, hexagonal)
         if reason is not None:
             formula = structure.composition.reduced_formula
             not_perovskite.append(f"{report.paths[sid].name} ({formula}): {reason}")
@@ -323,13 +344,17 @@ def read_source(
         more = f"\n  ... and {len(not_perovskite) - 10} more" if len(not_perovskite) > 10 else ""
         messages.append(
             f"{source.path}: {len(not_perovskite)} of {len(report.structures)} structures are "
-            f"not corner-sharing ABX3 perovskites (routed to other / no):\n  {shown}{more}"
+            f"not ABX3 perovskites (routed to other / no):\n  {shown}{more}"
         )
     return entries
 
 
 def generated_entries(
-    config: GeneratorConfig, symprec: float, folder: Path, notes: list[str]
+    config: GeneratorConfig,
+    symprec: float,
+    folder: Path,
+    notes: list[str],
+    hexagonal: bool = True,
 ) -> list[Entry]:
     """Return the generator's structures as virtual entries (origin ``generator``).
 
@@ -337,7 +362,8 @@ def generated_entries(
 
     The label is :func:`~bxrd.data.labels.symmetry_label` at the build's ``symprec`` (as for
     every other structure), never the system asked for; the perovskite flag is
-    :func:`~bxrd.data.labels.not_perovskite_reason`'s (the 2H polytype is no perovskite).
+    :func:`~bxrd.data.labels.not_perovskite_reason`'s with ``hexagonal`` (the 2H polytype is
+    a perovskite, P6_3/mmc, exactly when it is one for TER children of a 2H template).
     """
     rows = run_generator(config)
     write_structures(
@@ -352,7 +378,7 @@ def generated_entries(
             "generator",
             sid,
             symmetry_label(s, symprec),
-            perovskite=not_perovskite_reason(s) is None,
+            perovskite=not_perovskite_reason(s, hexagonal) is None,
         )
         for sid, s, _ in rows
     ]
@@ -412,6 +438,7 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
             "ter",
             s.template_id,
             symmetry_label(s.structure, config.symprec),
+            perovskite=not_perovskite_reason(s.structure, config.hexagonal_perovskites) is None,
         )
         for s in ter.structures
     ]
@@ -436,13 +463,19 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
                 "isotype",
                 i.parent_id,
                 symmetry_label(i.structure, config.symprec),
+                perovskite=not_perovskite_reason(i.structure, config.hexagonal_perovskites)
+                is None,
             )
             for i in iso
         ]
     if config.generator is not None:
-        virtual += generated_entries(config.generator, config.symprec, out / "generator", notes)
+        virtual += generated_entries(
+            config.generator, config.symprec, out / "generator", notes, config.hexagonal_perovskites
+        )
     for source in (s for s in config.sources if s.side == "virtual"):
-        found = read_source(source, config.symprec, notes, set(entries), "vss")
+        found = read_source(
+            source, config.symprec, notes, set(entries), "vss", True, config.hexagonal_perovskites
+        )
         if config.non_perovskites == "skip":
             found = {k: e for k, e in found.items() if e.perovskite}
         virtual += found.values()
@@ -461,11 +494,12 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
         if v.id in twins or v.id in entries:
             continue
         parent = entries.get(v.template_id)
-        if v.origin in ("ter", "isotype"):
-            v.structure_type = parent.structure_type if parent else v.symmetry.prototype_key
-            v.perovskite = parent.perovskite if parent else True
+        if not v.perovskite:  # judged by itself, like every structure (one rule)
+            v.structure_type = OTHER
+        elif v.origin in ("ter", "isotype") and parent is not None and parent.perovskite:
+            v.structure_type = parent.structure_type
         else:
-            v.structure_type = v.symmetry.prototype_key if v.perovskite else OTHER
+            v.structure_type = v.symmetry.prototype_key
         v.split = "val" if rng.random() < config.split.vss_val_fraction else "train"
         entries[v.id] = v
     # classes are defined by real and TER structures; isotypes only add to existing ones

@@ -313,10 +313,42 @@ def test_generator_structures_are_training_only_and_labelled_by_spglib(built, tm
     for sid, structure, meta in run_generator(gen):
         number = SpacegroupAnalyzer(structure, symprec=build.symprec).get_space_group_number()
         label = names[data.labels["space_group"][prov["structure_id"] == sid][0]]
-        if meta["system"] == "2H":  # face-sharing: no perovskite, whatever spglib says
-            assert label == "other" and set(prov["perovskite"][prov["structure_id"] == sid]) == {
-                "0"
-            }
-        else:
-            assert label.endswith(f"({number})"), (meta["system"], label, number)
+        # 2H too: hexagonal polytypes are a perovskite-family class (P6_3/mmc)
+        assert label.endswith(f"({number})"), (meta["system"], label, number)
+        assert set(prov["perovskite"][prov["structure_id"] == sid]) == {"1"}
     assert (tmp_path / "generator" / "manifest.jsonl").read_text().count("\n") == 3
+
+
+@pytest.mark.parametrize("hexagonal", [True, False])
+def test_ter_child_and_generated_2h_cell_of_one_composition_get_one_label(tmp_path, hexagonal):
+    from bxrd.crystal.generator import GeneratorConfig
+    from bxrd.crystal.template import Template
+    from bxrd.crystal.ter import run_ter
+    from bxrd.crystal.tilts import hexagonal_2h
+    from bxrd.data.build import _space_group_classes, assemble
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    template = hexagonal_2h("Ba", "Mn", "O")
+    template.to(filename=str(folder / "BaMnO3_2H.cif"))
+    ter = TERConfig(max_per_template=2, seed=0)
+    child = run_ter({"t": Template.from_structure("t", template, "file", "")}, ter).structures[0]
+    sub = child.substitution
+    a, b, x = sub.a.element, sub.b.element, sub.x.element
+    formula = child.structure.composition.reduced_formula
+    cfg = BuildConfig(
+        output=str(tmp_path / "out"),
+        templates=[str(folder)],
+        ter=ter,
+        generator=GeneratorConfig(compositions=[f"{a}-{b}-{x}"], systems=["2H"]),
+        split=SplitConfig(test_fraction=0.0, val_fraction=0.0, vss_val_fraction=0.0),
+        hexagonal_perovskites=hexagonal,
+        n_jobs=1,
+    )
+    entries, _ = assemble(cfg)
+    _, label = _space_group_classes(list(entries.values()), cfg, [])
+    generated = [k for k, e in entries.items() if e.origin == "generator"]
+    ter_child = [k for k, e in entries.items() if e.origin == "ter" and e.formula == formula]
+    assert generated and ter_child
+    expected = "P6_3/mmc (194)" if hexagonal else "other"
+    assert {label[k] for k in generated + ter_child + ["BaMnO3_2H"]} == {expected}

@@ -17,7 +17,9 @@ Order matters and is fixed:
 4. Everything is simulated once (stick files, resumable), rendered clean and augmented;
    training structures whose clean pattern twins a clean test or validation pattern
    (cosine > ``split.near_twin_cosine``) are removed; the result is written with labels,
-   provenance, splits and the sticks to one HDF5 file; the leak check of
+   provenance, splits and the sticks to one HDF5 file (with ``refit_pool`` the dropped
+   virtual structures and twins stay in it as split ``refit``, for a final refit only); the
+   leak check of
    :func:`bxrd.data.splits.check_no_leak` runs on it and its findings are printed.
 
 Provenance per pattern: ``structure_id``, ``formula``, ``template_id`` (the structure itself
@@ -146,6 +148,11 @@ class BuildConfig:
         augment: augmentation options.
         n_augmented: augmented patterns per structure, in addition to one clean pattern.
         clean_size_nm: crystallite size of the clean patterns, nm.
+        refit_pool: keep the virtual structures of held-out groups and the structures whose
+            clean pattern twins a held-out one in the file, as split ``refit`` instead of
+            dropping them: no honest training reads them (train / val / test are as without
+            it), a ``data.final_refit`` run trains on them (every CsPbX3 of the generator, say,
+            when the formula split holds CsPbX3 out).
         seed: seed of augmentation.
         n_jobs: parallel simulation workers (-1: all cores).
     """
@@ -172,6 +179,7 @@ class BuildConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     n_augmented: int = 4
     clean_size_nm: float = 40.0
+    refit_pool: bool = False
     seed: int = 0
     n_jobs: int = -1
 
@@ -463,8 +471,7 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
                 "isotype",
                 i.parent_id,
                 symmetry_label(i.structure, config.symprec),
-                perovskite=not_perovskite_reason(i.structure, config.hexagonal_perovskites)
-                is None,
+                perovskite=not_perovskite_reason(i.structure, config.hexagonal_perovskites) is None,
             )
             for i in iso
         ]
@@ -486,12 +493,13 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
     twins = held_out_twins(candidates, held)
     if twins:
         notes.append(
-            f"dropped {len(twins)} virtual structure(s) of a held-out group "
-            f"({config.split.group_by}) of a test or validation structure"
+            f"{'kept as refit' if config.refit_pool else 'dropped'} {len(twins)} virtual "
+            f"structure(s) of a held-out group ({config.split.group_by}) of a test or "
+            "validation structure"
         )
     rng = np.random.default_rng(config.split.seed + 1)
     for v in virtual:
-        if v.id in twins or v.id in entries:
+        if v.id in entries or (v.id in twins and not config.refit_pool):
             continue
         parent = entries.get(v.template_id)
         if not v.perovskite:  # judged by itself, like every structure (one rule)
@@ -501,6 +509,8 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
         else:
             v.structure_type = v.symmetry.prototype_key
         v.split = "val" if rng.random() < config.split.vss_val_fraction else "train"
+        if v.id in twins:
+            v.split = "refit"
         entries[v.id] = v
     # classes are defined by real and TER structures; isotypes only add to existing ones
     defining = [k for k, e in entries.items() if e.origin != "isotype"]
@@ -532,7 +542,7 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     done = [k for k in entries if stick_path(out / "sticks", k).exists()]
     sticks = {k: StickPattern.load(stick_path(out / "sticks", k)) for k in done}
     data = render_set([entries[k] for k in done], sticks, config, notes)
-    data = drop_near_twins(data, config.split.near_twin_cosine, notes)
+    data = drop_near_twins(data, config.split.near_twin_cosine, notes, config.refit_pool)
     leaks = check_no_leak(
         data.provenance["split"],
         data.provenance["structure_id"],
@@ -565,8 +575,12 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     return out / "dataset.h5"
 
 
-def drop_near_twins(data: PatternSet, threshold: float, notes: list[str]) -> PatternSet:
+def drop_near_twins(
+    data: PatternSet, threshold: float, notes: list[str], keep_as_refit: bool = False
+) -> PatternSet:
     """Remove structures whose clean pattern twins a clean held-out pattern.
+
+    With ``keep_as_refit`` they stay, moved to split ``refit`` (final refits only).
 
     Training (and pretrain) structures twinning a test or validation pattern, and validation
     structures twinning a test pattern, are removed: a structure of another formula can still
@@ -585,11 +599,14 @@ def drop_near_twins(data: PatternSet, threshold: float, notes: list[str]) -> Pat
     if not banned:
         return data
     notes.append(
-        f"dropped {len(banned)} training / validation structure(s) whose clean pattern has "
-        f"cosine > {threshold} with a held-out pattern: {', '.join(sorted(banned)[:10])}"
-        + (" ..." if len(banned) > 10 else "")
+        f"{'moved to refit' if keep_as_refit else 'dropped'} {len(banned)} training / "
+        f"validation structure(s) whose clean pattern has cosine > {threshold} with a "
+        f"held-out pattern: {', '.join(sorted(banned)[:10])}" + (" ..." if len(banned) > 10 else "")
     )
     keep = ~np.isin(sid, sorted(banned))
+    if keep_as_refit:
+        data.provenance["split"] = np.where(keep, split, "refit").tolist()
+        return data
     return PatternSet(
         patterns=data.patterns[keep],
         two_theta=data.two_theta,

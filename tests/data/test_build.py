@@ -215,7 +215,10 @@ def _perovskite(a: str, b: str, x: str, lat: float, c_over_a: float = 1.0) -> St
 @pytest.fixture(scope="module")
 def benchmark_like(tmp_path_factory):
     """Polymorphs of one formula, many cubic perovskites, non-perovskites; formula grouping."""
-    root = tmp_path_factory.mktemp("bench")
+    return _benchmark_like(tmp_path_factory.mktemp("bench"))
+
+
+def _benchmark_like(root, refit_pool=False):
     real = root / "real"
     real.mkdir()
     pairs = [
@@ -243,9 +246,27 @@ def benchmark_like(tmp_path_factory):
             test_fraction=0.3, val_fraction=0.2, vss_val_fraction=0.0, group_by="formula"
         ),
         n_augmented=1,
+        refit_pool=refit_pool,
         n_jobs=1,
     )
     return load_pattern_set(build_dataset(cfg, progress=False))
+
+
+def test_refit_pool_keeps_held_out_twins_apart_and_the_honest_split_unchanged(
+    benchmark_like, tmp_path
+):
+    honest = {k: np.asarray(v) for k, v in benchmark_like.provenance.items()}
+    data = _benchmark_like(tmp_path, refit_pool=True)
+    prov = {k: np.asarray(v) for k, v in data.provenance.items()}
+    for split in ("train", "val", "test"):
+        assert set(prov["structure_id"][prov["split"] == split]) == set(
+            honest["structure_id"][honest["split"] == split]
+        ), split
+    refit = prov["split"] == "refit"
+    assert refit.any() and not set(prov["structure_id"][refit]) & set(honest["structure_id"])
+    # what the honest build dropped: e.g. TER children with a held-out formula
+    held = set(prov["formula"][np.isin(prov["split"], ("test", "val"))])
+    assert held & set(prov["formula"][refit & (prov["origin"] == "ter")])
 
 
 def test_no_formula_ter_child_or_twin_of_a_held_out_structure_in_training(benchmark_like):

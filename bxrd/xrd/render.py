@@ -108,10 +108,11 @@ class Renderer:
         """
         fwhm = self.fwhm_u(size_nm.float())[:, None]
         f = (self._freq if freq is None else freq)[None, :]
-        gauss = torch.exp(-2.0 * (math.pi * fwhm * _GAUSS_SIGMA_PER_FWHM * f) ** 2)
+        g2 = -2.0 * _LOG2_E * (math.pi * _GAUSS_SIGMA_PER_FWHM) ** 2  # base-2 exponent per (Γf)²
+        gauss = torch.exp2(g2 * (fwhm * f) ** 2)
         if self.profile == "gaussian":
             return gauss
-        lorentz = torch.exp(-math.pi * fwhm * f.abs())
+        lorentz = torch.exp2((-math.pi * _LOG2_E) * fwhm * f.abs())
         if self.profile == "lorentzian":
             return lorentz
         return self.eta * lorentz + (1.0 - self.eta) * gauss
@@ -140,7 +141,7 @@ class Renderer:
         if instrument is not None:
             u, intensity = instrument.place(u, intensity)
             out = self._render_bands(u, intensity, size_nm, instrument, n_bands)
-            return out / out.amax(dim=1, keepdim=True).clamp_min(1e-12)
+            return out.div_(out.amax(dim=1, keepdim=True).clamp_min(1e-12))
         b = u.shape[0]
         pos = (u - self.u_lo) / self.du
         inside = (pos >= 0) & (pos <= self.n - 2) & (intensity > 0)
@@ -154,9 +155,8 @@ class Renderer:
         smooth = torch.fft.irfft(torch.fft.rfft(canvas) * self.kernel_ft(size_nm), n=self.n)
         lo = torch.index_select(smooth, 1, self._i0)
         hi = torch.index_select(smooth, 1, self._i0 + 1)
-        out = lo.add_(hi.sub_(lo).mul_(self._w))
-        out = out.clamp_min(0.0)
-        return out / out.amax(dim=1, keepdim=True).clamp_min(1e-12)
+        out = lo.lerp_(hi, self._w).clamp_min_(0.0)
+        return out.div_(out.amax(dim=1, keepdim=True).clamp_min(1e-12))
 
     def _bands(self, n_bands: int) -> tuple[int, int, int]:
         """(core points per band S, margin points m, segment length L) for ``n_bands``."""
@@ -197,9 +197,12 @@ class Renderer:
         centres = centres.clamp(max=1.0)
         spectrum.mul_(self._band_kernel_ft(size_nm, instrument, centres, freq))
         pieces = torch.fft.irfft(spectrum, n=seg)  # (B, K, L)
-        full = torch.zeros(b, (k - 1) * core + seg)
-        for j in range(k):  # overlap-add
-            full[:, j * core : j * core + seg] += pieces[:, j]
+        # overlap-add, segment j at j·core, one core-long chunk of every segment at a time
+        chunks = -(-seg // core)
+        full = torch.zeros(b, (k + chunks - 1) * core)
+        for i in range(chunks):
+            lo, hi = i * core, min((i + 1) * core, seg)
+            full[:, lo : lo + k * core].view(b, k, core)[:, :, : hi - lo].add_(pieces[:, :, lo:hi])
         lo = torch.index_select(full, 1, self._i0 + margin)
         hi = torch.index_select(full, 1, self._i0 + margin + 1)
         return lo.lerp_(hi, self._w).clamp_min_(0.0)

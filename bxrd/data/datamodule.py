@@ -366,6 +366,8 @@ class XRDDataModule(pl.LightningDataModule):
     def _loader(self, dataset: Dataset, sampler: Sampler | None = None) -> DataLoader:
         if len(dataset) == 0:
             raise BxrdInputError(f"{self.dataset}: this split has no patterns")
+        if isinstance(dataset, RenderedPatterns):
+            dataset.render()  # once, here, so DataLoader workers inherit the patterns
         if self.num_workers > 0:
             self.store.close()  # workers open their own handle; none is inherited open
         return DataLoader(
@@ -378,8 +380,6 @@ class XRDDataModule(pl.LightningDataModule):
 
     def _stored_loader(self, dataset: Dataset) -> DataLoader:
         """Serve this rank's share of a stored split, without repeats (they would bias metrics)."""
-        if isinstance(dataset, RenderedPatterns):
-            dataset.render()  # once, here, so DataLoader workers inherit the patterns
         world, rank = self._world()
         if world == 1:
             return self._loader(dataset)
@@ -413,6 +413,9 @@ class XRDDataModule(pl.LightningDataModule):
 
     def posthoc_dataloaders(self) -> tuple[DataLoader, DataLoader]:
         """Training stream (epoch 0 of a single process) and the whole validation split.
+
+        With ``render_eval`` the validation patterns are the rendered ones, so temperature,
+        Laplace prior and the far-from-training threshold are fitted on realistic patterns.
 
         The same on every rank, whatever the world size: post-hoc fits (Laplace posterior,
         temperature, feature density) read these, so every rank computes the same result

@@ -202,3 +202,12 @@ def test_final_refit_trains_on_every_split_but_a_monitoring_share(dataset):
     assert val_ids == set(final.monitor_ids)
     with pytest.raises(BxrdInputError, match="final_refit"):
         final.test_dataloader()
+
+
+def test_posthoc_fits_see_the_rendered_validation_patterns(dataset):
+    dm = _realistic(dataset, render_eval=True)
+    dm.setup("fit")
+    _, val = dm.posthoc_dataloaders()
+    seen = torch.cat([b["pattern"] for b in val])
+    stored = torch.from_numpy(load_pattern_set(dataset).patterns[dm._rows("val")])
+    assert torch.equal(seen, dm.val_set.patterns) and not torch.allclose(seen, stored)

@@ -128,9 +128,10 @@ class BuildConfig:
             (:func:`~bxrd.data.labels.not_perovskite_reason`: minerals, binaries, edge-sharing
             frameworks) are ``other`` in the space-group and structure-type tasks and
             ``no`` in the yes/no task (``other``), or left out (``skip``); always reported.
-            The rule is applied to every structure by itself, whatever its path (file,
-            template, TER or isotype child, generator, DFT source), so one framework gets one
-            label however it entered the dataset.
+            The one rule judges every structure, whatever its path (file, template,
+            generator, DFT source); TER and isotype children share their parent's framework by
+            construction and take its verdict (judged themselves when the parent is not an
+            entry). So one framework gets one label however it entered the dataset.
         hexagonal_perovskites: the hexagonal polytypes (face-sharing octahedra: 2H BaNiO3
             type, 4H, 6H) are perovskites labelled by their space group (2H: P6_3/mmc, a
             class of the shipped model); False: Bartel et al.'s corner-sharing-only
@@ -446,7 +447,6 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
             "ter",
             s.template_id,
             symmetry_label(s.structure, config.symprec),
-            perovskite=not_perovskite_reason(s.structure, config.hexagonal_perovskites) is None,
         )
         for s in ter.structures
     ]
@@ -471,7 +471,6 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
                 "isotype",
                 i.parent_id,
                 symmetry_label(i.structure, config.symprec),
-                perovskite=not_perovskite_reason(i.structure, config.hexagonal_perovskites) is None,
             )
             for i in iso
         ]
@@ -502,12 +501,15 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
         if v.id in entries or (v.id in twins and not config.refit_pool):
             continue
         parent = entries.get(v.template_id)
-        if not v.perovskite:  # judged by itself, like every structure (one rule)
-            v.structure_type = OTHER
-        elif v.origin in ("ter", "isotype") and parent is not None and parent.perovskite:
-            v.structure_type = parent.structure_type
+        if v.origin in ("ter", "isotype") and parent is not None:
+            # same framework as the parent by construction: the parent's verdict (the rule
+            # judged the parent; judging substituted cells anew misreads e.g. Te on B as X)
+            v.perovskite, v.structure_type = parent.perovskite, parent.structure_type
         else:
-            v.structure_type = v.symmetry.prototype_key
+            if v.origin in ("ter", "isotype"):  # no parent entry: judge the child itself
+                reason = not_perovskite_reason(v.structure, config.hexagonal_perovskites)
+                v.perovskite = reason is None
+            v.structure_type = v.symmetry.prototype_key if v.perovskite else OTHER
         v.split = "val" if rng.random() < config.split.vss_val_fraction else "train"
         if v.id in twins:
             v.split = "refit"

@@ -6,7 +6,8 @@ cell (patterns/s, ``--threads`` torch threads, batches of 1024, default grid 10�
 0.02°), with every realism option on (Kα1/Kα2 + Kβ, Caglioti profile with asymmetry,
 microstrain, displacement, March–Dollase, secondary phases from ``--phase-dir``, background,
 counts, background subtraction; ``--plain`` for the plain simulation). The machine's load
-average is printed: throughput on a shared machine is a lower bound. The last line reads
+average is printed: throughput on a shared machine is a lower bound; the CPU time per pattern
+(all threads, the fastest batch) depends less on other jobs. The last line reads
 ``speedup=<ratio> throughput=<patterns/s>`` where ratio = throughput × (20-atom simulation time
 per pattern), measured in the same run.
 """
@@ -65,14 +66,18 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
     augmenter(batch, gen)  # warm-up
     t = time.perf_counter()
+    cpu = []
     for _ in range(args.batches):
+        c = time.process_time()
         patterns, _ = augmenter(batch, gen)
+        cpu.append(time.process_time() - c)
     elapsed = time.perf_counter() - t
     throughput = args.batch * args.batches / elapsed
     print(
         f"augment+render: {len(sticks)} sticks, {patterns.shape[1]} points, "
         f"{torch.get_num_threads()} threads, realism {'off' if args.plain else 'all on'}, "
-        f"{throughput:.0f} patterns/s"
+        f"{throughput:.0f} patterns/s, CPU time {1e6 * min(cpu) / args.batch:.0f} µs/pattern "
+        f"(fastest batch; median {1e6 * sorted(cpu)[len(cpu) // 2] / args.batch:.0f})"
     )
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"speedup={throughput * t20:.1f} throughput={throughput:.0f}")

@@ -17,7 +17,9 @@ Order matters and is fixed:
 4. Everything is simulated once (stick files, resumable), rendered clean and augmented;
    training structures whose clean pattern twins a clean test or validation pattern
    (cosine > ``split.near_twin_cosine``) are removed; the result is written with labels,
-   provenance, splits and the sticks to one HDF5 file; the leak check of
+   provenance, splits and the sticks to one HDF5 file (with ``refit_pool`` the dropped
+   virtual structures and twins stay in it as split ``refit``, for a final refit only); the
+   leak check of
    :func:`bxrd.data.splits.check_no_leak` runs on it and its findings are printed.
 
 Provenance per pattern: ``structure_id``, ``formula``, ``template_id`` (the structure itself
@@ -122,10 +124,18 @@ class BuildConfig:
         split: split fractions and seed.
         n_structure_types: keep this many structure types (most structures, TER included,
             isotypes not counted); the rest is ``other`` and ``in_library = no``.
-        non_perovskites: structures that are not corner-sharing ABX3 perovskites
-            (:func:`~bxrd.data.labels.not_perovskite_reason`: minerals, binaries,
-            hexagonal polytypes) are ``other`` in the space-group and structure-type tasks and
+        non_perovskites: structures that are not ABX3 perovskites
+            (:func:`~bxrd.data.labels.not_perovskite_reason`: minerals, binaries, edge-sharing
+            frameworks) are ``other`` in the space-group and structure-type tasks and
             ``no`` in the yes/no task (``other``), or left out (``skip``); always reported.
+            The one rule judges every structure, whatever its path (file, template,
+            generator, DFT source); TER and isotype children share their parent's framework by
+            construction and take its verdict (judged themselves when the parent is not an
+            entry). So one framework gets one label however it entered the dataset.
+        hexagonal_perovskites: the hexagonal polytypes (face-sharing octahedra: 2H BaNiO3
+            type, 4H, 6H) are perovskites labelled by their space group (2H: P6_3/mmc, a
+            class of the shipped model); False: Bartel et al.'s corner-sharing-only
+            definition, they are ``other`` / ``no``.
         min_class_structures: space groups with fewer structures (TER included, isotypes
             not counted) are handled by ``rare``.
         min_class_real: space groups with fewer real-side perovskite structures are handled
@@ -139,6 +149,11 @@ class BuildConfig:
         augment: augmentation options.
         n_augmented: augmented patterns per structure, in addition to one clean pattern.
         clean_size_nm: crystallite size of the clean patterns, nm.
+        refit_pool: keep the virtual structures of held-out groups and the structures whose
+            clean pattern twins a held-out one in the file, as split ``refit`` instead of
+            dropping them: no honest training reads them (train / val / test are as without
+            it), a ``data.final_refit`` run trains on them (every CsPbX3 of the generator, say,
+            when the formula split holds CsPbX3 out).
         seed: seed of augmentation.
         n_jobs: parallel simulation workers (-1: all cores).
     """
@@ -154,6 +169,7 @@ class BuildConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     n_structure_types: int = 30
     non_perovskites: Literal["other", "skip"] = "other"
+    hexagonal_perovskites: bool = True
     min_class_structures: int = 1
     min_class_real: int = 0
     rare: Literal["other", "drop", "keep"] = "other"
@@ -164,6 +180,7 @@ class BuildConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     n_augmented: int = 4
     clean_size_nm: float = 40.0
+    refit_pool: bool = False
     seed: int = 0
     n_jobs: int = -1
 
@@ -253,11 +270,22 @@ def real_side(
         for t in templates.values():
             label = symmetry_label(t.structure, config.symprec)
             side = "vss" if t.origin == "generated" else "rss"
-            entries[t.id] = Entry(t.id, t.structure, side, t.origin, t.id, label)
+            flag = not_perovskite_reason(t.structure, config.hexagonal_perovskites) is None
+            entries[t.id] = Entry(t.id, t.structure, side, t.origin, t.id, label, perovskite=flag)
     sources = [(StructureSource(p), False) for p in _as_list(config.real)]
     sources += [(s, True) for s in config.sources if s.side == "real"]
     for source, prefix in sources:
-        entries.update(read_source(source, config.symprec, messages, set(entries), "rss", prefix))
+        entries.update(
+            read_source(
+                source,
+                config.symprec,
+                messages,
+                set(entries),
+                "rss",
+                prefix,
+                config.hexagonal_perovskites,
+            )
+        )
     if not entries:
         raise BxrdInputError("no real-side structure: give --real files or include_templates")
     return entries, messages
@@ -281,13 +309,15 @@ def read_source(
     taken: set[str],
     side: str,
     prefix: bool = True,
+    hexagonal: bool = True,
 ) -> dict[str, Entry]:
     """Read one source into labelled entries (``side`` ``rss`` or ``vss``); notes go to messages.
 
     Ids are the file stems, ``<collection>__<stem>`` with ``prefix`` (so that
     ``mp_abx3/0.cif`` and ``perov5_dft/test.csv`` row 0 never collide); an id already in
-    ``taken`` gets ``_real``. Each entry records whether it is a perovskite; a
-    non-perovskite is named in ``messages`` (never silently labelled).
+    ``taken`` gets ``_real``. Each entry records whether it is a perovskite
+    (:func:`~bxrd.data.labels.not_perovskite_reason` with ``hexagonal``); a non-perovskite is
+    named in ``messages`` (never silently labelled).
     """
     report = load_structures(source.path, source.synthesized, source.limit, source.seed)
     messages += [msg for _, msg in report.failures]
@@ -302,7 +332,7 @@ def read_source(
         except Exception as exc:  # spglib fails on a few broken cells
             messages.append(f"{report.paths[sid]}: no space group ({exc})")
             continue
-        reason = not_perovskite_reason(structure)
+        reason = not_perovskite_reason(structure, hexagonal)
         if reason is not None:
             formula = structure.composition.reduced_formula
             not_perovskite.append(f"{report.paths[sid].name} ({formula}): {reason}")
@@ -323,13 +353,17 @@ def read_source(
         more = f"\n  ... and {len(not_perovskite) - 10} more" if len(not_perovskite) > 10 else ""
         messages.append(
             f"{source.path}: {len(not_perovskite)} of {len(report.structures)} structures are "
-            f"not corner-sharing ABX3 perovskites (routed to other / no):\n  {shown}{more}"
+            f"not ABX3 perovskites (routed to other / no):\n  {shown}{more}"
         )
     return entries
 
 
 def generated_entries(
-    config: GeneratorConfig, symprec: float, folder: Path, notes: list[str]
+    config: GeneratorConfig,
+    symprec: float,
+    folder: Path,
+    notes: list[str],
+    hexagonal: bool = True,
 ) -> list[Entry]:
     """Return the generator's structures as virtual entries (origin ``generator``).
 
@@ -337,7 +371,8 @@ def generated_entries(
 
     The label is :func:`~bxrd.data.labels.symmetry_label` at the build's ``symprec`` (as for
     every other structure), never the system asked for; the perovskite flag is
-    :func:`~bxrd.data.labels.not_perovskite_reason`'s (the 2H polytype is no perovskite).
+    :func:`~bxrd.data.labels.not_perovskite_reason`'s with ``hexagonal`` (the 2H polytype is
+    a perovskite, P6_3/mmc, exactly when it is one for TER children of a 2H template).
     """
     rows = run_generator(config)
     write_structures(
@@ -352,7 +387,7 @@ def generated_entries(
             "generator",
             sid,
             symmetry_label(s, symprec),
-            perovskite=not_perovskite_reason(s) is None,
+            perovskite=not_perovskite_reason(s, hexagonal) is None,
         )
         for sid, s, _ in rows
     ]
@@ -440,9 +475,13 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
             for i in iso
         ]
     if config.generator is not None:
-        virtual += generated_entries(config.generator, config.symprec, out / "generator", notes)
+        virtual += generated_entries(
+            config.generator, config.symprec, out / "generator", notes, config.hexagonal_perovskites
+        )
     for source in (s for s in config.sources if s.side == "virtual"):
-        found = read_source(source, config.symprec, notes, set(entries), "vss")
+        found = read_source(
+            source, config.symprec, notes, set(entries), "vss", True, config.hexagonal_perovskites
+        )
         if config.non_perovskites == "skip":
             found = {k: e for k, e in found.items() if e.perovskite}
         virtual += found.values()
@@ -453,20 +492,27 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
     twins = held_out_twins(candidates, held)
     if twins:
         notes.append(
-            f"dropped {len(twins)} virtual structure(s) of a held-out group "
-            f"({config.split.group_by}) of a test or validation structure"
+            f"{'kept as refit' if config.refit_pool else 'dropped'} {len(twins)} virtual "
+            f"structure(s) of a held-out group ({config.split.group_by}) of a test or "
+            "validation structure"
         )
     rng = np.random.default_rng(config.split.seed + 1)
     for v in virtual:
-        if v.id in twins or v.id in entries:
+        if v.id in entries or (v.id in twins and not config.refit_pool):
             continue
         parent = entries.get(v.template_id)
-        if v.origin in ("ter", "isotype"):
-            v.structure_type = parent.structure_type if parent else v.symmetry.prototype_key
-            v.perovskite = parent.perovskite if parent else True
+        if v.origin in ("ter", "isotype") and parent is not None:
+            # same framework as the parent by construction: the parent's verdict (the rule
+            # judged the parent; judging substituted cells anew misreads e.g. Te on B as X)
+            v.perovskite, v.structure_type = parent.perovskite, parent.structure_type
         else:
+            if v.origin in ("ter", "isotype"):  # no parent entry: judge the child itself
+                reason = not_perovskite_reason(v.structure, config.hexagonal_perovskites)
+                v.perovskite = reason is None
             v.structure_type = v.symmetry.prototype_key if v.perovskite else OTHER
         v.split = "val" if rng.random() < config.split.vss_val_fraction else "train"
+        if v.id in twins:
+            v.split = "refit"
         entries[v.id] = v
     # classes are defined by real and TER structures; isotypes only add to existing ones
     defining = [k for k, e in entries.items() if e.origin != "isotype"]
@@ -498,7 +544,7 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     done = [k for k in entries if stick_path(out / "sticks", k).exists()]
     sticks = {k: StickPattern.load(stick_path(out / "sticks", k)) for k in done}
     data = render_set([entries[k] for k in done], sticks, config, notes)
-    data = drop_near_twins(data, config.split.near_twin_cosine, notes)
+    data = drop_near_twins(data, config.split.near_twin_cosine, notes, config.refit_pool)
     leaks = check_no_leak(
         data.provenance["split"],
         data.provenance["structure_id"],
@@ -531,8 +577,12 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     return out / "dataset.h5"
 
 
-def drop_near_twins(data: PatternSet, threshold: float, notes: list[str]) -> PatternSet:
+def drop_near_twins(
+    data: PatternSet, threshold: float, notes: list[str], keep_as_refit: bool = False
+) -> PatternSet:
     """Remove structures whose clean pattern twins a clean held-out pattern.
+
+    With ``keep_as_refit`` they stay, moved to split ``refit`` (final refits only).
 
     Training (and pretrain) structures twinning a test or validation pattern, and validation
     structures twinning a test pattern, are removed: a structure of another formula can still
@@ -551,11 +601,14 @@ def drop_near_twins(data: PatternSet, threshold: float, notes: list[str]) -> Pat
     if not banned:
         return data
     notes.append(
-        f"dropped {len(banned)} training / validation structure(s) whose clean pattern has "
-        f"cosine > {threshold} with a held-out pattern: {', '.join(sorted(banned)[:10])}"
-        + (" ..." if len(banned) > 10 else "")
+        f"{'moved to refit' if keep_as_refit else 'dropped'} {len(banned)} training / "
+        f"validation structure(s) whose clean pattern has cosine > {threshold} with a "
+        f"held-out pattern: {', '.join(sorted(banned)[:10])}" + (" ..." if len(banned) > 10 else "")
     )
     keep = ~np.isin(sid, sorted(banned))
+    if keep_as_refit:
+        data.provenance["split"] = np.where(keep, split, "refit").tolist()
+        return data
     return PatternSet(
         patterns=data.patterns[keep],
         two_theta=data.two_theta,

@@ -28,6 +28,23 @@ between ranks without repeats (metrics sync over all ranks), training positions 
 :class:`~bxrd.data.datasets.StreamSampler`, and :meth:`XRDDataModule.posthoc_dataloaders`
 gives every rank the same full data for post-hoc fits.
 
+Two options change what validation and test are:
+
+* ``render_eval``: validation and test patterns are rendered from their structures' sticks
+  by the training augmenter (``augment``, with ``augment.realism``, the measurement model)
+  instead of read as stored (clean renders and the build's augmented variants), so early
+  stopping, the post-fit step (temperature / Laplace, the far-from-training feature density)
+  and ``bxrd test`` judge a realistic-trained model on realistic patterns. The draws are
+  fixed per row (:class:`~bxrd.data.datasets.RenderedPatterns`): identical in every epoch, on
+  every rank and with any number of workers.
+* ``final_refit``: the final model of a recipe, trained on every structure of the file (all
+  real splits, all virtual structures, and the ``refit`` rows a build with ``refit_pool``
+  keeps: virtual structures of held-out formulas and near-twins of held-out patterns), except
+  a random ``refit_val_fraction`` of the real structures kept apart for monitoring (validation,
+  temperature, feature-density threshold). There is no test split then (``bxrd test`` is an
+  error): such a model's numbers come from measured patterns only. The honest split of the
+  file is untouched; ``final_refit: false`` (the default) is the benchmark protocol.
+
 A missing dataset is an error unless ``build`` asks for it to be built from ``build_config``.
 """
 
@@ -42,7 +59,13 @@ import pytorch_lightning as pl
 from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from bxrd.data.datasets import SOURCES, AugmentedStream, StoredPatterns, StreamSampler
+from bxrd.data.datasets import (
+    SOURCES,
+    AugmentedStream,
+    RenderedPatterns,
+    StoredPatterns,
+    StreamSampler,
+)
 from bxrd.data.store import PatternStore
 from bxrd.errors import BxrdInputError
 from bxrd.xrd.augment import AugmentConfig, Augmenter
@@ -75,8 +98,14 @@ class XRDDataModule(pl.LightningDataModule):
         augment: augmentation of training patterns.
         eval_clean_only: validate and test on clean patterns only (else clean + stored
             augmented variants).
+        render_eval: render validation / test from sticks with the training augmenter and
+            measurement model, draws fixed per row (module docstring).
+        final_refit: train on every structure but a monitoring share (module docstring).
+        refit_val_fraction: share of the real structures kept for monitoring with
+            ``final_refit``.
         num_workers: DataLoader workers.
-        seed: seed of the synthesis reservation and of the training stream.
+        seed: seed of the synthesis reservation, of the training stream, of the rendered
+            validation / test draws and of the monitoring share.
         verify: check the file's content hash before use (one streaming pass over the file).
     """
 
@@ -95,6 +124,9 @@ class XRDDataModule(pl.LightningDataModule):
         batch_size: int = 64,
         augment: AugmentConfig | None = None,
         eval_clean_only: bool = False,
+        render_eval: bool = False,
+        final_refit: bool = False,
+        refit_val_fraction: float = 0.05,
         num_workers: int = 0,
         seed: int = 0,
         verify: bool = True,
@@ -117,7 +149,11 @@ class XRDDataModule(pl.LightningDataModule):
         self.rss_synthesis_fraction, self.use_pretrain = rss_synthesis_fraction, use_pretrain
         self.samples_per_epoch, self.batch_size = samples_per_epoch, batch_size
         self.augment = augment or AugmentConfig()
+        if not 0.0 < refit_val_fraction < 1.0:
+            raise ValueError(f"refit_val_fraction must be in (0, 1), got {refit_val_fraction}")
         self.eval_clean_only, self.num_workers, self.seed = eval_clean_only, num_workers, seed
+        self.render_eval, self.final_refit = render_eval, final_refit
+        self.refit_val_fraction = refit_val_fraction
         self.verify = verify
         self._verified = False
 
@@ -198,7 +234,13 @@ class XRDDataModule(pl.LightningDataModule):
         return {name: int((y == i).sum()) for i, name in enumerate(self.class_names)}
 
     def _rows(self, split: str) -> np.ndarray:
-        rows = self.provenance("split") == split
+        """Return the rows of ``val`` / ``test`` (``final_refit``: the monitoring share / none)."""
+        if not self.final_refit:
+            rows = self.provenance("split") == split
+        elif split == "val":
+            rows = np.isin(self.provenance("structure_id"), self.monitor_ids)
+        else:
+            rows = np.zeros(len(self.labels), dtype=bool)
         if self.eval_clean_only:
             rows &= self.provenance("augmentation") == "none"
         return np.nonzero(rows)[0]
@@ -237,6 +279,15 @@ class XRDDataModule(pl.LightningDataModule):
         ids, first = np.unique(self.provenance("structure_id"), return_index=True)
         return ids.tolist(), first.astype(np.int64)
 
+    @cached_property
+    def monitor_ids(self) -> list[str]:
+        """Real structures kept out of a ``final_refit`` for monitoring (seeded, sorted)."""
+        ids, first = self._structure_rows()
+        real = np.asarray(ids)[self.provenance("source")[first] == "rss"]
+        n = max(1, int(round(self.refit_val_fraction * len(real))))
+        rng = np.random.default_rng([self.seed, 1])
+        return sorted(rng.permutation(real)[:n].tolist())
+
     # -- pools ------------------------------------------------------------------------------
     def training_pools(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """Structure ids, their labels, source → rows, and the SYN partner (VSS) rows."""
@@ -244,10 +295,16 @@ class XRDDataModule(pl.LightningDataModule):
         src = self.provenance("source")[first]
         split = self.provenance("split")[first]
         y = self.labels[first]
-        train_splits = ("train", "pretrain") if self.use_pretrain else ("train",)
         kept = self._kept_origins(first)
-        rss = np.nonzero((src == "rss") & np.isin(split, train_splits) & kept)[0]
-        vss = np.nonzero((src == "vss") & (split == "train") & kept)[0] if self.with_ter else rss
+        if self.final_refit:  # every split, the refit rows too, but the monitoring share
+            usable = ~np.isin(ids, self.monitor_ids) & kept
+            rss = np.nonzero((src == "rss") & usable)[0]
+            vss = np.nonzero((src == "vss") & usable)[0] if self.with_ter else rss
+        else:
+            train_splits = ("train", "pretrain") if self.use_pretrain else ("train",)
+            rss = np.nonzero((src == "rss") & np.isin(split, train_splits) & kept)[0]
+            vss = np.nonzero((src == "vss") & (split == "train") & kept)[0]
+            vss = vss if self.with_ter else rss
         rng = np.random.default_rng(self.seed)
         reserve = np.zeros(len(ids), dtype=bool)
         if "syn" in self.train_sources:
@@ -287,24 +344,38 @@ class XRDDataModule(pl.LightningDataModule):
             self.prepare_data()
         if stage in ("fit", None):
             ids, y, pools, partners = self.training_pools()
-            sticks = self.store.sticks()
-            if not sticks:
-                raise BxrdInputError(f"{self.dataset}: no cached sticks for on-the-fly training")
-            renderer = Renderer(
-                self.grid, self.wavelength, min_size_nm=min(self.augment.size_range_nm)
-            )
             self.train_set = AugmentedStream(
-                StickBatch.from_patterns([sticks[s] for s in ids]),
+                self._stick_batch(ids),
                 y,
                 pools,
-                Augmenter(renderer, self.augment),
+                self.augmenter,
                 self.samples_per_epoch,
                 syn_partners=partners,
                 seed=self.seed,
             )
         for split in ("val", "test"):
-            rows = self._rows(split)
-            setattr(self, f"{split}_set", StoredPatterns(self.store, rows, self.labels[rows]))
+            setattr(self, f"{split}_set", self._eval_set(self._rows(split)))
+
+    @cached_property
+    def augmenter(self) -> Augmenter:
+        """The training augmenter (with its measurement model) on the dataset's grid."""
+        renderer = Renderer(self.grid, self.wavelength, min_size_nm=min(self.augment.size_range_nm))
+        return Augmenter(renderer, self.augment)
+
+    def _stick_batch(self, ids: list[str]) -> StickBatch:
+        """Sticks of structures ``ids`` as one batch (cached sticks of the file)."""
+        sticks = self.__dict__.setdefault("_sticks", self.store.sticks())
+        if not sticks:
+            raise BxrdInputError(f"{self.dataset}: no cached sticks for on-the-fly rendering")
+        return StickBatch.from_patterns([sticks[s] for s in ids])
+
+    def _eval_set(self, rows: np.ndarray) -> StoredPatterns | RenderedPatterns:
+        """Serve ``rows`` as stored, or re-rendered by the training augmenter (``render_eval``)."""
+        if not self.render_eval or len(rows) == 0:
+            return StoredPatterns(self.store, rows, self.labels[rows])
+        ids, owner = np.unique(self.provenance("structure_id")[rows], return_inverse=True)
+        batch = self._stick_batch(ids.tolist())
+        return RenderedPatterns(batch, owner, rows, self.labels[rows], self.augmenter, self.seed)
 
     def _world(self) -> tuple[int, int]:
         """World size and global rank of the attached trainer ((1, 0) without one)."""
@@ -315,6 +386,8 @@ class XRDDataModule(pl.LightningDataModule):
     def _loader(self, dataset: Dataset, sampler: Sampler | None = None) -> DataLoader:
         if len(dataset) == 0:
             raise BxrdInputError(f"{self.dataset}: this split has no patterns")
+        if isinstance(dataset, RenderedPatterns):
+            dataset.render()  # once, here, so DataLoader workers inherit the patterns
         if self.num_workers > 0:
             self.store.close()  # workers open their own handle; none is inherited open
         return DataLoader(
@@ -343,14 +416,26 @@ class XRDDataModule(pl.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         """Serve this rank's share of the stored real-structure test patterns."""
-        return self._stored_loader(self.test_set)
+        return self._stored_loader(self._test_set())
 
     def predict_dataloader(self) -> DataLoader:
         """Serve this rank's share of the test patterns."""
-        return self._stored_loader(self.test_set)
+        return self._stored_loader(self._test_set())
+
+    def _test_set(self) -> Dataset:
+        if self.final_refit:
+            raise BxrdInputError(
+                f"{self.dataset}: data.final_refit trains on the test split; there is no "
+                "held-out test (judge such a model on measured patterns; the honest numbers "
+                "come from the same recipe with data.final_refit: false)"
+            )
+        return self.test_set
 
     def posthoc_dataloaders(self) -> tuple[DataLoader, DataLoader]:
         """Training stream (epoch 0 of a single process) and the whole validation split.
+
+        With ``render_eval`` the validation patterns are the rendered ones, so temperature,
+        Laplace prior and the far-from-training threshold are fitted on realistic patterns.
 
         The same on every rank, whatever the world size: post-hoc fits (Laplace posterior,
         temperature, feature density) read these, so every rank computes the same result

@@ -8,6 +8,11 @@
   mixes an RSS and a VSS pattern of the class (:func:`bxrd.data.syn.synthesize`). Rendering
   is batched through ``__getitems__``, so a DataLoader worker renders a whole batch at once.
 * :class:`StreamSampler` hands each rank its own positions in the stream, epoch after epoch.
+* :class:`RenderedPatterns` serves stored rows re-rendered from their structures' sticks by
+  the training augmenter (with its measurement model, :mod:`bxrd.xrd.realism`), so validation
+  and test look like training; rendered once, in fixed chunks of the split seeded by
+  :func:`stream_seed` ``(seed, EVAL_STREAM, first row of the chunk)``: the same patterns in
+  every epoch, on every rank and with any number of workers.
 
 The random draws of a batch are a function of ``(seed, position of its first item)`` alone.
 Positions are ``epoch * length + k`` with ``k ≡ rank (mod world size)``, so every epoch,
@@ -33,6 +38,16 @@ from bxrd.xrd.stick_batch import StickBatch
 
 #: Training sources an :class:`AugmentedStream` can draw from.
 SOURCES: tuple[str, ...] = ("rss", "vss", "syn")
+#: Second key of the seeds of :class:`RenderedPatterns` (apart from every training position).
+EVAL_STREAM = 2**32 - 1
+#: Rows rendered per seeded chunk of :class:`RenderedPatterns`.
+EVAL_CHUNK = 256
+
+
+def stream_seed(*key: int) -> int:
+    """Return a 64-bit seed from integer keys (``np.random.SeedSequence``), independent per key."""
+    state = np.random.SeedSequence(list(key)).generate_state(2, np.uint32)
+    return int(state[0]) << 32 | int(state[1])
 
 
 class StoredPatterns(Dataset):
@@ -140,8 +155,7 @@ class AugmentedStream(Dataset):
 
     def batch_seed(self, position: int) -> int:
         """Seed of the batch starting at stream ``position``: independent streams per position."""
-        state = np.random.SeedSequence([self.seed, position]).generate_state(2, np.uint32)
-        return int(state[0]) << 32 | int(state[1])
+        return stream_seed(self.seed, position)
 
     def _pick(self, rows: np.ndarray, gen: torch.Generator) -> int:
         return int(rows[torch.randint(len(rows), (1,), generator=gen)])
@@ -167,6 +181,73 @@ class AugmentedStream(Dataset):
             x[mixed] = synthesize(x[mixed], t, eps)
         y = torch.tensor(classes, dtype=torch.int64)
         return [{"pattern": x[i], "label": y[i]} for i in range(n)]
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return self.__getitems__([i])[0]
+
+
+class RenderedPatterns(Dataset):
+    """Stored rows re-rendered from their structures' sticks, fixed per row, held in memory.
+
+    Row ``rows[i]`` is its structure's sticks through ``augmenter`` (the five augmentations
+    and, when configured, the measurement model). Rows are rendered in chunks of
+    :data:`EVAL_CHUNK` consecutive served rows, chunk ``k`` with a generator seeded by
+    :func:`stream_seed` ``(seed, EVAL_STREAM, rows[k * EVAL_CHUNK])``: the patterns depend on
+    the dataset, the served rows and ``seed`` only, never on epoch, rank, batch size or
+    DataLoader workers. Rendering happens once, on first use (:meth:`render`).
+
+    Args:
+        sticks: sticks of the structures, one row per structure.
+        owner: structure row of ``sticks`` for each served row, shape (N,).
+        rows: file rows served (their order), shape (N,).
+        labels: label of each served row, shape (N,).
+        augmenter: the training augmenter.
+        seed: seed of the draws.
+    """
+
+    def __init__(
+        self,
+        sticks: StickBatch,
+        owner: np.ndarray,
+        rows: np.ndarray,
+        labels: np.ndarray,
+        augmenter: Augmenter,
+        seed: int = 0,
+    ) -> None:
+        self.sticks, self.augmenter, self.seed = sticks, augmenter, seed
+        self.owner = torch.as_tensor(np.asarray(owner, dtype=np.int64))
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.labels = torch.as_tensor(labels, dtype=torch.int64)
+        self._patterns: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def render(self) -> torch.Tensor:
+        """Render every served row (once), shape (N, L)."""
+        if self._patterns is None:
+            parts = []
+            for start in range(0, len(self.rows), EVAL_CHUNK):
+                seed = stream_seed(self.seed, EVAL_STREAM, int(self.rows[start]))
+                gen = torch.Generator().manual_seed(seed)
+                chunk = self.sticks.select(self.owner[start : start + EVAL_CHUNK])
+                parts.append(self.augmenter(chunk, gen)[0])
+            n = self.augmenter.renderer.grid.n_points
+            self._patterns = torch.cat(parts) if parts else torch.zeros(0, n)
+        return self._patterns
+
+    @property
+    def patterns(self) -> torch.Tensor:
+        """All served patterns, shape (N, L)."""
+        return self.render()
+
+    def first(self, n: int) -> torch.Tensor:
+        """Return the first ``n`` served patterns, shape (min(n, N), L)."""
+        return self.render()[:n]
+
+    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, torch.Tensor]]:
+        x = self.render()
+        return [{"pattern": x[i], "label": self.labels[i]} for i in indices]
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         return self.__getitems__([i])[0]

@@ -9,9 +9,12 @@
   groups are visited largest first, ties by first id, so names are reproducible. The
   ``n_types`` most populous types are kept; all others are labelled :data:`OTHER`.
 * ``in_library``: ``"yes"`` for a kept structure type of a perovskite, ``"no"`` otherwise.
-* :func:`not_perovskite_reason` tells corner-sharing ABX3 perovskites (the package's domain)
-  from everything else (minerals, binaries, ilmenites, hexagonal polytypes); the build routes
-  non-perovskites to ``other`` / ``no`` and reports them.
+* :func:`not_perovskite_reason` tells ABX3 perovskites (the package's domain: corner-sharing
+  frameworks and, unless switched off, the hexagonal polytypes 2H / 4H / 6H whose octahedra
+  share faces) from everything else (minerals, binaries, ilmenites, edge-sharing frameworks
+  such as δ-CsPbI3); the build applies it to every structure, whatever its path (file,
+  template, TER or isotype child, generator), routes non-perovskites to ``other`` / ``no``
+  and reports them.
 """
 
 from __future__ import annotations
@@ -128,11 +131,10 @@ def _majority_element(composition: Composition) -> str:
     return getattr(top, "element", top).symbol
 
 
-def not_perovskite_reason(structure: Structure) -> str | None:
-    """Why ``structure`` is not a corner-sharing ABX3 perovskite; None when it is one.
+def not_perovskite_reason(structure: Structure, hexagonal: bool = True) -> str | None:
+    """Why ``structure`` is not an ABX3 perovskite; None when it is one.
 
-    A perovskite here (Bartel et al. 2019's definition: hexagonal face-sharing polytypes
-    count as non-perovskites) has:
+    A perovskite here has:
 
     * anions X (O, S, Se, Te, halogens; N unless the cell holds H, i.e. a molecular cation;
       H when there is no other anion: hydride perovskites such as CsCaH3);
@@ -140,8 +142,12 @@ def not_perovskite_reason(structure: Structure) -> str | None:
       farther (ferroelectric off-centring, 1.6 vs 2.5 Å, still counts as six), taken in
       order of shortest mean B–X bond until n_B : n_X = 1 : 3 exactly (so double perovskites
       with two B elements pass; ilmenite and LiNbO3, all cations octahedral, do not);
-    * every X bonded to exactly two B, and no two BX6 octahedra sharing more than one X
-      (corners only);
+    * every X bonded to exactly two B, and no two BX6 octahedra sharing an edge (two X);
+      with ``hexagonal`` two octahedra may share a face (three X): the hexagonal perovskite
+      polytypes (2H BaNiO3 type, face-sharing chains; 4H, 6H mixing faces and corners), which
+      the shipped model's label set keeps as their space group (2H: P6_3/mmc). Without it,
+      corners only (Bartel et al. 2019's definition: hexagonal polytypes are
+      non-perovskites);
     * at least one other atom (A; ReO3-type ScF3 is no perovskite), every one except H
       farther from its nearest X than the mean B–X bond (A sits
       in the cavity: calcite, whose C–O bond is short, is no perovskite).
@@ -211,6 +217,8 @@ def not_perovskite_reason(structure: Structure) -> str | None:
                 other = (b2, tuple(i + j for i, j in zip(img, img2, strict=True)))
                 if other != (b, (0, 0, 0)):
                     shared[other] += 1
-        if shared and max(shared.values()) > 1:
-            return "BX6 octahedra share edges or faces (not a corner-sharing perovskite)"
+        if 2 in shared.values():
+            return "BX6 octahedra share edges (not a perovskite framework)"
+        if not hexagonal and shared and max(shared.values()) > 1:
+            return "BX6 octahedra share faces (a hexagonal polytype, not corner-sharing)"
     return None

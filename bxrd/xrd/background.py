@@ -77,8 +77,7 @@ def sample_background(
     i0 = fine.floor().long().clamp(max=n_coarse - 2)
     w = fine - i0
     lo, hi = torch.index_select(out, 1, i0), torch.index_select(out, 1, i0 + 1)
-    return lo.add_(hi.sub_(lo).mul_(w))
-    return out
+    return lo.lerp_(hi, w)
 
 
 def counting_noise(
@@ -96,11 +95,11 @@ def counting_noise(
         Counts (float, ≥ 0), shape (B, N); var = mean (see module docstring).
     """
     lam = patterns * peak_counts[:, None].float()
-    counts = lam + lam.sqrt() * torch.randn(lam.shape, generator=gen)
-    low = lam < NORMAL_ABOVE
-    if low.any():
-        counts[low] = torch.poisson(lam[low], generator=gen)
-    return counts.clamp_min(0.0)
+    counts = torch.randn(lam.shape, generator=gen).mul_(lam.sqrt()).add_(lam)
+    low = (lam < NORMAL_ABOVE).nonzero(as_tuple=True)
+    if len(low[0]):
+        counts.index_put_(low, torch.poisson(lam[low], generator=gen))
+    return counts.clamp_min_(0.0)
 
 
 def sample_peak_counts(cfg: RealismConfig, b: int, gen: torch.Generator) -> torch.Tensor:

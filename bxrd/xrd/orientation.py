@@ -46,7 +46,8 @@ def lattice_rotations(lattice: np.ndarray, symprec: float = 1e-3) -> np.ndarray:
 def march_dollase(cos_alpha: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     """P(α) = (r² cos²α + sin²α / r)^(−3/2), broadcasting ``cos_alpha`` against ``r``."""
     c2 = cos_alpha**2
-    return (r**2 * c2 + (1.0 - c2) / r) ** -1.5
+    x = r**2 * c2 + (1.0 - c2) / r
+    return x.rsqrt().div_(x)  # x^(−3/2); several times faster than pow on CPU
 
 
 def family_march_dollase(

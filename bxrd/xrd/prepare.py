@@ -55,10 +55,10 @@ def estimate_background(
     left = 2.0 * coarse[:, :1] - coarse[:, 1 : m + 1].flip(1)
     right = 2.0 * coarse[:, -1:] - coarse[:, -m - 1 : -1].flip(1)
     v = torch.cat([left, coarse, right], dim=1)
-    for p in range(m, 0, -1):
+    for p in range(m, 0, -1):  # each pass reads the previous one's values only
         mid = v[:, p:-p]
-        clipped = torch.minimum(mid, 0.5 * (v[:, : -2 * p] + v[:, 2 * p :]))
-        v = torch.cat([v[:, :p], clipped, v[:, -p:]], dim=1)
+        clipped = torch.add(v[:, : -2 * p], v[:, 2 * p :]).mul_(0.5)
+        mid.copy_(torch.minimum(mid, clipped, out=clipped))
     bg = v[:, m:-m]
     bg = F.interpolate(bg[:, None, :], size=n + pad, mode="linear", align_corners=False)
     return bg[:, 0, :n]
@@ -76,10 +76,9 @@ def prepare_patterns(y: torch.Tensor, step_deg: float, background: bool = True) 
         Shape (B, N), float32, max 1 (all zero where a pattern has no signal left).
     """
     y = y.float()
-    if background:
-        y = y - estimate_background(y, step_deg)
-    y = y.clamp_min(0.0)
-    return y / y.amax(dim=1, keepdim=True).clamp_min(1e-12)
+    y = y - estimate_background(y, step_deg) if background else y.clamp_min(0.0)
+    y = y.clamp_min_(0.0)  # a new tensor by now: in place from here, the input is kept
+    return y.div_(y.amax(dim=1, keepdim=True).clamp_min(1e-12))
 
 
 def prepare_measured(

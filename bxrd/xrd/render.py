@@ -34,6 +34,8 @@ from bxrd.xrd.wavelength import resolve_wavelength
 
 Profile = Literal["gaussian", "lorentzian", "pseudo_voigt"]
 _GAUSS_SIGMA_PER_FWHM = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
+#: log2(e): e^x = 2^(x log2 e).
+_LOG2_E = 1.0 / math.log(2.0)
 #: Room in u for instrument, strain and tail broadening on each side of a band segment.
 _BAND_TAIL_U = 0.01
 
@@ -106,10 +108,11 @@ class Renderer:
         """
         fwhm = self.fwhm_u(size_nm.float())[:, None]
         f = (self._freq if freq is None else freq)[None, :]
-        gauss = torch.exp(-2.0 * (math.pi * fwhm * _GAUSS_SIGMA_PER_FWHM * f) ** 2)
+        g2 = -2.0 * _LOG2_E * (math.pi * _GAUSS_SIGMA_PER_FWHM) ** 2  # base-2 exponent per (Γf)²
+        gauss = torch.exp2(g2 * (fwhm * f) ** 2)
         if self.profile == "gaussian":
             return gauss
-        lorentz = torch.exp(-math.pi * fwhm * f.abs())
+        lorentz = torch.exp2((-math.pi * _LOG2_E) * fwhm * f.abs())
         if self.profile == "lorentzian":
             return lorentz
         return self.eta * lorentz + (1.0 - self.eta) * gauss
@@ -138,7 +141,7 @@ class Renderer:
         if instrument is not None:
             u, intensity = instrument.place(u, intensity)
             out = self._render_bands(u, intensity, size_nm, instrument, n_bands)
-            return out / out.amax(dim=1, keepdim=True).clamp_min(1e-12)
+            return out.div_(out.amax(dim=1, keepdim=True).clamp_min(1e-12))
         b = u.shape[0]
         pos = (u - self.u_lo) / self.du
         inside = (pos >= 0) & (pos <= self.n - 2) & (intensity > 0)
@@ -152,9 +155,8 @@ class Renderer:
         smooth = torch.fft.irfft(torch.fft.rfft(canvas) * self.kernel_ft(size_nm), n=self.n)
         lo = torch.index_select(smooth, 1, self._i0)
         hi = torch.index_select(smooth, 1, self._i0 + 1)
-        out = lo.add_(hi.sub_(lo).mul_(self._w))
-        out = out.clamp_min(0.0)
-        return out / out.amax(dim=1, keepdim=True).clamp_min(1e-12)
+        out = lo.lerp_(hi, self._w).clamp_min_(0.0)
+        return out.div_(out.amax(dim=1, keepdim=True).clamp_min(1e-12))
 
     def _bands(self, n_bands: int) -> tuple[int, int, int]:
         """(core points per band S, margin points m, segment length L) for ``n_bands``."""
@@ -193,23 +195,17 @@ class Renderer:
         freq = torch.fft.rfftfreq(seg, d=self.du)
         centres = self.u_lo + (torch.arange(k, dtype=torch.float64) + 0.5) * core * self.du
         centres = centres.clamp(max=1.0)
-        k_re, k_im = self._band_kernel_ft(size_nm, instrument, centres, freq)
-        parts = torch.view_as_real(spectrum)
-        if k_im is None:
-            parts.mul_(k_re[..., None])
-        else:  # (s_re + i s_im)(k_re + i k_im), in place
-            s_re, s_im = parts[..., 0], parts[..., 1]
-            cross = s_re * k_im
-            s_re.mul_(k_re).sub_(s_im * k_im)
-            s_im.mul_(k_re).add_(cross)
+        spectrum.mul_(self._band_kernel_ft(size_nm, instrument, centres, freq))
         pieces = torch.fft.irfft(spectrum, n=seg)  # (B, K, L)
-        full = torch.zeros(b, (k - 1) * core + seg)
-        for j in range(k):  # overlap-add
-            full[:, j * core : j * core + seg] += pieces[:, j]
+        # overlap-add, segment j at j·core, one core-long chunk of every segment at a time
+        chunks = -(-seg // core)
+        full = torch.zeros(b, (k + chunks - 1) * core)
+        for i in range(chunks):
+            lo, hi = i * core, min((i + 1) * core, seg)
+            full[:, lo : lo + k * core].view(b, k, core)[:, :, : hi - lo].add_(pieces[:, :, lo:hi])
         lo = torch.index_select(full, 1, self._i0 + margin)
         hi = torch.index_select(full, 1, self._i0 + margin + 1)
-        out = lo.add_(hi.sub_(lo).mul_(self._w))
-        return out.clamp_min(0.0)
+        return lo.lerp_(hi, self._w).clamp_min_(0.0)
 
     def _band_kernel_ft(
         self,
@@ -217,31 +213,38 @@ class Renderer:
         instrument: InstrumentDraw,
         centres: torch.Tensor,
         freq: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Transform of the whole profile at each band centre, as (real, imaginary) parts.
+    ) -> torch.Tensor:
+        """Transform of the whole profile at each band centre, shape (B, K, F).
 
-        Each part has shape (B, K, F); the imaginary part is None without an asymmetric tail.
+        Real without an asymmetric tail, complex with one. The pseudo-Voigt's two parts are
+        η e^{−πΓf − 2π²σ_s²f²} and (1 − η) e^{−2π²(σ_i² + σ_s²)f²} (σ_s: strain, and size for
+        a Gaussian size profile); their exponents, weights included as ln η and ln(1 − η),
+        are evaluated for both parts at once and in base 2 (``exp2`` is many times faster
+        than ``exp`` on CPU).
         """
         f = freq.float()
-        f2 = (-2.0 * math.pi**2) * f**2  # Gaussian exponent per unit variance
-        gamma = instrument.fwhm_u(centres).float()[:, :, None]
-        var_s = (instrument.strain_fwhm_u(centres).float()[:, :, None] * _GAUSS_SIGMA_PER_FWHM) ** 2
+        gamma = instrument.fwhm_u(centres).float()
+        var_s = (instrument.strain_fwhm_u(centres).float() * _GAUSS_SIGMA_PER_FWHM) ** 2
         if self.profile == "gaussian":  # size broadening joins the Gaussian exponents
-            var_s = (
-                var_s + ((self.fwhm_u(size_nm.float()) * _GAUSS_SIGMA_PER_FWHM) ** 2)[:, None, None]
-            )
+            var_s = var_s + ((self.fwhm_u(size_nm.float()) * _GAUSS_SIGMA_PER_FWHM) ** 2)[:, None]
         var_i = (gamma * _GAUSS_SIGMA_PER_FWHM) ** 2
-        eta = instrument.eta[:, None, None]
-        lorentz = torch.exp((-math.pi * gamma) * f + var_s * f2).mul_(eta)
-        kernel = torch.exp((var_i + var_s) * f2).mul_(1.0 - eta).add_(lorentz)
+        eta = instrument.eta.float()[:, None].expand_as(gamma)
+        g2 = -2.0 * math.pi**2  # Gaussian exponent per unit variance and f²
+        # exponent = c + a f + b f², per (pattern, band, part), shape (B, K, 2, 1) each
+        a = torch.stack([-math.pi * gamma, torch.zeros_like(gamma)], dim=2)
+        b = torch.stack([var_s, var_i + var_s], dim=2) * g2
+        c = torch.stack([torch.log(eta), torch.log1p(-eta)], dim=2)
+        a, b, c = (v.mul_(_LOG2_E)[..., None] for v in (a, b, c))
+        parts = torch.addcmul(c, a, f).addcmul_(b, f * f).exp2_()  # (B, K, 2, F)
+        kernel = parts[:, :, 0].add_(parts[:, :, 1])
         if self.profile != "gaussian":
             kernel = kernel.mul_(self.kernel_ft(size_nm, freq)[:, None, :])
         if not bool(instrument.asymmetry_deg.any()):
-            return kernel, None
+            return kernel
         # one-sided tail: 1 / (1 − iφ) = (1 + iφ) / (1 + φ²), φ = 2π f τ
         phi = (2.0 * math.pi * instrument.tail_u(centres).float()[:, :, None]) * f
-        kernel = kernel.div_(phi.square().add_(1.0))
-        return kernel, kernel * phi
+        kernel = kernel.div_(torch.addcmul(torch.ones(()), phi, phi))
+        return torch.complex(kernel, phi.mul_(kernel))
 
 
 def _fast_size(n: int) -> int:

@@ -232,7 +232,10 @@ def _perovskite(a: str, b: str, x: str, lat: float, c_over_a: float = 1.0) -> St
 @pytest.fixture(scope="module")
 def benchmark_like(tmp_path_factory):
     """Polymorphs of one formula, many cubic perovskites, non-perovskites; formula grouping."""
-    root = tmp_path_factory.mktemp("bench")
+    return _benchmark_like(tmp_path_factory.mktemp("bench"))
+
+
+def _benchmark_like(root, refit_pool=False):
     real = root / "real"
     real.mkdir()
     pairs = [
@@ -260,9 +263,33 @@ def benchmark_like(tmp_path_factory):
             test_fraction=0.3, val_fraction=0.2, vss_val_fraction=0.0, group_by="formula"
         ),
         n_augmented=1,
+        refit_pool=refit_pool,
         n_jobs=1,
     )
     return load_pattern_set(build_dataset(cfg, progress=False))
+
+
+def test_refit_pool_keeps_held_out_twins_apart_and_the_honest_split_unchanged(
+    benchmark_like, tmp_path
+):
+    honest = {k: np.asarray(v) for k, v in benchmark_like.provenance.items()}
+    data = _benchmark_like(tmp_path, refit_pool=True)
+    prov = {k: np.asarray(v) for k, v in data.provenance.items()}
+    for split in ("train", "val", "test"):
+        assert set(prov["structure_id"][prov["split"] == split]) == set(
+            honest["structure_id"][honest["split"] == split]
+        ), split
+    refit = prov["split"] == "refit"
+    assert refit.any() and not set(prov["structure_id"][refit]) & set(honest["structure_id"])
+    # what the honest build dropped: virtual structures of a held-out formula, or structures
+    # whose clean pattern twins a held-out one
+    held = np.isin(prov["split"], ("test", "val"))
+    clean = prov["augmentation"] == "none"
+    unit = data.patterns / np.linalg.norm(data.patterns, axis=1, keepdims=True)
+    for sid in set(prov["structure_id"][refit]):
+        mine = (prov["structure_id"] == sid) & clean
+        twin = (unit[mine] @ unit[held & clean].T).max() > 0.995
+        assert twin or prov["formula"][mine][0] in set(prov["formula"][held]), sid
 
 
 def test_no_formula_ter_child_or_twin_of_a_held_out_structure_in_training(benchmark_like):
@@ -300,7 +327,7 @@ def test_a_mineral_is_reported_and_routed_to_other(shared_structures, tmp_path, 
     )
     data = load_pattern_set(build_dataset(cfg, progress=False))
     out = capsys.readouterr().out
-    assert "Diopside.cif (CaMg(SiO3)2)" in out and "not corner-sharing ABX3 perovskites" in out
+    assert "Diopside.cif (CaMg(SiO3)2)" in out and "not ABX3 perovskites" in out
     rows = np.array(data.provenance["structure_id"]) == "Diopside"
     assert rows.any()
     assert set(np.array(data.classes["space_group"])[data.labels["space_group"][rows]]) == {"other"}
@@ -330,10 +357,42 @@ def test_generator_structures_are_training_only_and_labelled_by_spglib(built, tm
     for sid, structure, meta in run_generator(gen):
         number = SpacegroupAnalyzer(structure, symprec=build.symprec).get_space_group_number()
         label = names[data.labels["space_group"][prov["structure_id"] == sid][0]]
-        if meta["system"] == "2H":  # face-sharing: no perovskite, whatever spglib says
-            assert label == "other" and set(prov["perovskite"][prov["structure_id"] == sid]) == {
-                "0"
-            }
-        else:
-            assert label.endswith(f"({number})"), (meta["system"], label, number)
+        # 2H too: hexagonal polytypes are a perovskite-family class (P6_3/mmc)
+        assert label.endswith(f"({number})"), (meta["system"], label, number)
+        assert set(prov["perovskite"][prov["structure_id"] == sid]) == {"1"}
     assert (tmp_path / "generator" / "manifest.jsonl").read_text().count("\n") == 3
+
+
+@pytest.mark.parametrize("hexagonal", [True, False])
+def test_ter_child_and_generated_2h_cell_of_one_composition_get_one_label(tmp_path, hexagonal):
+    from bxrd.crystal.generator import GeneratorConfig
+    from bxrd.crystal.template import Template
+    from bxrd.crystal.ter import run_ter
+    from bxrd.crystal.tilts import hexagonal_2h
+    from bxrd.data.build import _space_group_classes, assemble
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    template = hexagonal_2h("Ba", "Mn", "O")
+    template.to(filename=str(folder / "BaMnO3_2H.cif"))
+    ter = TERConfig(max_per_template=2, seed=0)
+    child = run_ter({"t": Template.from_structure("t", template, "file", "")}, ter).structures[0]
+    sub = child.substitution
+    a, b, x = sub.a.element, sub.b.element, sub.x.element
+    formula = child.structure.composition.reduced_formula
+    cfg = BuildConfig(
+        output=str(tmp_path / "out"),
+        templates=[str(folder)],
+        ter=ter,
+        generator=GeneratorConfig(compositions=[f"{a}-{b}-{x}"], systems=["2H"]),
+        split=SplitConfig(test_fraction=0.0, val_fraction=0.0, vss_val_fraction=0.0),
+        hexagonal_perovskites=hexagonal,
+        n_jobs=1,
+    )
+    entries, _ = assemble(cfg)
+    _, label = _space_group_classes(list(entries.values()), cfg, [])
+    generated = [k for k, e in entries.items() if e.origin == "generator"]
+    ter_child = [k for k, e in entries.items() if e.origin == "ter" and e.formula == formula]
+    assert generated and ter_child
+    expected = "P6_3/mmc (194)" if hexagonal else "other"
+    assert {label[k] for k in generated + ter_child + ["BaMnO3_2H"]} == {expected}

@@ -29,7 +29,7 @@ def dataset(tmp_path_factory):
 
 
 def _module(path, **kwargs):
-    return XRDDataModule(str(path), samples_per_epoch=64, batch_size=16, **kwargs)
+    return XRDDataModule(str(path), **{"samples_per_epoch": 64, "batch_size": 16, **kwargs})
 
 
 def test_links_read_attributes_only(dataset, monkeypatch):
@@ -136,3 +136,78 @@ def test_corrupt_store_is_refused_before_training(dataset, tmp_path):
 def test_hkl_labels():
     assert hkl_label(np.array([1, -1, 0])) == "1-10"
     assert hkl_label(np.array([1, 10, 2])) == "1 10 2"
+
+
+def _realistic(path, **kwargs):
+    """A module whose training (and, with render_eval, val / test) carry the Kα1/Kα2 doublet."""
+    from bxrd.xrd.augment import AugmentConfig
+    from bxrd.xrd.realism import SWITCHES, RealismConfig
+
+    only_doublet = RealismConfig(**{k: k == "doublet" for k in SWITCHES})
+    augment = AugmentConfig(methods=(), base_size_nm=200.0, realism=only_doublet)
+    return _module(path, augment=augment, **kwargs)
+
+
+def test_rendered_eval_patterns_are_fixed_per_row(dataset):
+    dm = _realistic(dataset, render_eval=True)
+    dm.setup("fit")
+    first = torch.cat([b["pattern"] for b in dm.val_dataloader()])
+    again = torch.cat([b["pattern"] for b in dm.val_dataloader()])  # the next epoch
+    workers = _realistic(dataset, render_eval=True, num_workers=2, batch_size=5)
+    workers.setup("validate")
+    other = torch.cat([b["pattern"] for b in workers.val_dataloader()])
+    assert first.shape == (len(dm.val_set), dm.in_length)
+    assert torch.equal(first, again) and torch.equal(first, other)
+    labels = torch.cat([b["label"] for b in dm.val_dataloader()])
+    assert torch.equal(labels, torch.from_numpy(dm.labels[dm._rows("val")]))
+
+
+@pytest.mark.parametrize("render_eval", [True, False])
+def test_rendered_val_pattern_has_a_kalpha2_shoulder_only_when_on(dataset, render_eval):
+    from bxrd.xrd.wavelength import EMISSION_LINES
+
+    dm = _realistic(dataset, render_eval=render_eval)
+    dm.setup("validate")
+    x = dm.val_set.patterns
+    cu = EMISSION_LINES["Cu"]
+    tt = torch.from_numpy(dm.grid.values)
+    ratios = []
+    for y in x:
+        top = int(y.argmax())  # Kα1 of the strongest reflection
+        theta = torch.deg2rad(tt[top] / 2)
+        tt2 = 2 * torch.rad2deg(torch.asin(torch.sin(theta) * cu.ka2 / cu.ka1))
+        k = int(round(float(tt2 - tt[top]) / dm.grid.step))  # Kα2 offset by Bragg's law
+        ratios.append(float(y[top + k] / y[top - k].clamp_min(1e-3)))
+    ratios = np.array(ratios)
+    if render_eval:  # Kα2 at half of Kα1 above it, nothing below
+        assert np.median(ratios) > 5
+    else:  # a single line: symmetric peaks
+        assert np.all((ratios > 0.5) & (ratios < 2.0))
+
+
+def test_final_refit_trains_on_every_split_but_a_monitoring_share(dataset):
+    honest = _module(dataset)
+    final = _module(dataset, final_refit=True, refit_val_fraction=0.2)
+    ids, _ = final._structure_rows()
+    ids = np.asarray(ids)
+    pooled = set(ids[np.concatenate(list(final.training_pools()[2].values()))])
+    honest_pooled = set(ids[np.concatenate(list(honest.training_pools()[2].values()))])
+    sid, split = final.provenance("structure_id"), final.provenance("split")
+    test = set(sid[split == "test"])
+    assert test and (test - set(final.monitor_ids)) <= pooled
+    assert not test & honest_pooled
+    assert not pooled & set(final.monitor_ids) and final.monitor_ids
+    final.setup("fit")
+    val_ids = set(final.provenance("structure_id")[final.val_set.rows])
+    assert val_ids == set(final.monitor_ids)
+    with pytest.raises(BxrdInputError, match="final_refit"):
+        final.test_dataloader()
+
+
+def test_posthoc_fits_see_the_rendered_validation_patterns(dataset):
+    dm = _realistic(dataset, render_eval=True)
+    dm.setup("fit")
+    _, val = dm.posthoc_dataloaders()
+    seen = torch.cat([b["pattern"] for b in val])
+    stored = torch.from_numpy(load_pattern_set(dataset).patterns[dm._rows("val")])
+    assert torch.equal(seen, dm.val_set.patterns) and not torch.allclose(seen, stored)

@@ -56,8 +56,20 @@ def test_shared_minerals_and_polytypes(shared_structures):
     assert reason("amcsd/Perovskite.cif") is None  # CaTiO3, Pnma
     assert reason("amcsd/Mg-Perovskite_Bridgmanite.cif") is None
     assert reason("amcsd/Diopside.cif") is not None
-    assert "edges or faces" in reason("amcsd/Ilmenite.cif")
-    assert "edges or faces" in reason("package_literature/BaNiO3.json")  # hexagonal 2H
+    assert "edges" in reason("amcsd/Ilmenite.cif")
+    # hexagonal 2H (face-sharing chains): a perovskite-family class, unless switched off
+    assert reason("package_literature/BaNiO3.json") is None
+    banio3 = read_structure(shared_structures / "package_literature/BaNiO3.json")
+    assert "faces" in not_perovskite_reason(banio3, hexagonal=False)
     assert "A-site" in reason("amcsd/Calcite.cif")
     assert reason("hybrid_perovskites/2015_ch3nh3pbi3_phonons_PBEsol__CH3NH3PbI3_cubic.cif") is None
     assert reason("hybrid_perovskites/2016_doubleperovkites_PBEsol__Cs2AgBiBr6.cif") is None
+
+
+def test_hexagonal_2h_is_a_perovskite_unless_switched_off():
+    from bxrd.crystal.tilts import hexagonal_2h
+    from bxrd.data.labels import not_perovskite_reason
+
+    two_h = hexagonal_2h("Ba", "Ni", "O")
+    assert not_perovskite_reason(two_h) is None
+    assert "faces" in not_perovskite_reason(two_h, hexagonal=False)

@@ -201,6 +201,33 @@ def test_test_where_scores_only_matching_test_structures(dataset, tmp_path):
     config.test_where = {"nonsense": "1"}
     with pytest.raises(BxrdInputError, match="nonsense"):
         Suite(config).test_data(fitted)
+    config.test_where = {"perovskite": True}  # YAML true is not the stored "1"
+    with pytest.raises(BxrdInputError, match="matches no test pattern"):
+        Suite(config).test_data(fitted)
+    refit = SimpleNamespace(datamodule=SimpleNamespace(final_refit=True, task="space_group"))
+    with pytest.raises(BxrdInputError, match="final_refit"):
+        Suite(config).test_data(refit)
+
+
+def test_search_match_library_leaves_out_the_excluded_origins(dataset, tmp_path):
+    from types import SimpleNamespace
+
+    from bxrd.evaluation.suite import Suite, SuiteConfig
+
+    suite = Suite(SuiteConfig(dataset=str(dataset), output=str(tmp_path / "out")))
+    prov = load_pattern_set(dataset).provenance
+    origin = dict(zip(prov["structure_id"], prov["origin"], strict=True))
+    every = suite.library_for(SimpleNamespace(datamodule=SimpleNamespace(exclude_origins=[])))
+    no_ter = suite.library_for(SimpleNamespace(datamodule=SimpleNamespace(exclude_origins=["ter"])))
+    assert "ter" in {origin[s] for s in every.structure_id}
+    assert "ter" not in {origin[s] for s in no_ter.structure_id} and len(no_ter) < len(every)
+
+
+def test_fit_folders_keep_overrides_apart():
+    from bxrd.evaluation.suite import _tag
+
+    tags = {_tag((o,)) for o in ("--model.init_args.lr=0.1", "--model.init_args.lr=0,1", "--lr=01")}
+    assert len(tags) == 3 and _tag(()) == ""
 
 
 def test_rows_take_per_row_overrides(tmp_path):

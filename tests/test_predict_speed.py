@@ -106,7 +106,10 @@ def test_reader_process_gives_the_same_answers_in_order_and_restores_threads(
         prefetch, "_start", lambda *args: (marker.write_text(str(os.getpid())), start(*args))
     )
     threads = torch.get_num_threads()
-    read_ahead = [a.to_json() for a in iter_answers(model, files, PredictOptions(**options))]
+    stream = iter_answers(model, files, PredictOptions(**options))
+    read_ahead = [next(stream).to_json()]
+    assert torch.get_num_threads() == threads  # the caller's setting while the stream waits
+    read_ahead += [a.to_json() for a in stream]
     assert torch.get_num_threads() == threads
     assert [a["file"] for a in read_ahead] == [str(f) for f in files]
     assert [a["decision"] for a in read_ahead].count("skipped") == 1

@@ -280,13 +280,35 @@ class XRDDataModule(pl.LightningDataModule):
         return ids.tolist(), first.astype(np.int64)
 
     @cached_property
-    def monitor_ids(self) -> list[str]:
-        """Real structures kept out of a ``final_refit`` for monitoring (seeded, sorted)."""
+    def monitor_formulas(self) -> list[str]:
+        """Formulas of real structures kept out of a ``final_refit`` (seeded, sorted).
+
+        Drawn by formula, as the honest split groups: every polymorph of a drawn formula is
+        monitored, so validation never sees a polymorph of a training structure.
+        """
         ids, first = self._structure_rows()
-        real = np.asarray(ids)[self.provenance("source")[first] == "rss"]
+        formula = self.provenance("formula")[first]
+        real = np.unique(formula[self.provenance("source")[first] == "rss"])
         n = max(1, int(round(self.refit_val_fraction * len(real))))
         rng = np.random.default_rng([self.seed, 1])
         return sorted(rng.permutation(real)[:n].tolist())
+
+    @cached_property
+    def monitor_ids(self) -> list[str]:
+        """Real structures of :attr:`monitor_formulas`: the validation set of a final refit."""
+        ids, first = self._structure_rows()
+        monitored = np.isin(self.provenance("formula")[first], self.monitor_formulas)
+        real = self.provenance("source")[first] == "rss"
+        return sorted(np.asarray(ids)[monitored & real].tolist())
+
+    def _monitored(self, first: np.ndarray) -> np.ndarray:
+        """Mask (n_structures,) of what a final refit must not train on.
+
+        A structure of a monitored formula, or a TER / isotype child of a monitored structure.
+        """
+        return np.isin(self.provenance("formula")[first], self.monitor_formulas) | np.isin(
+            self.provenance("template_id")[first], self.monitor_ids
+        )
 
     # -- pools ------------------------------------------------------------------------------
     def training_pools(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray], np.ndarray]:
@@ -297,7 +319,7 @@ class XRDDataModule(pl.LightningDataModule):
         y = self.labels[first]
         kept = self._kept_origins(first)
         if self.final_refit:  # every split, the refit rows too, but the monitoring share
-            usable = ~np.isin(ids, self.monitor_ids) & kept
+            usable = ~self._monitored(first) & kept
             rss = np.nonzero((src == "rss") & usable)[0]
             vss = np.nonzero((src == "vss") & usable)[0] if self.with_ter else rss
         else:

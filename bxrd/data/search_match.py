@@ -156,13 +156,21 @@ class SearchLibrary:
 
     @classmethod
     def from_pattern_set(
-        cls, data: PatternSet, splits: tuple[str, ...] = ("train", "pretrain")
+        cls,
+        data: PatternSet,
+        splits: tuple[str, ...] = ("train", "pretrain"),
+        exclude_origins: tuple[str, ...] = (),
     ) -> SearchLibrary:
-        """Make the library: the clean pattern of every structure in ``splits`` of a dataset."""
+        """Make the library: the clean pattern of every structure in ``splits`` of a dataset.
+
+        ``exclude_origins``: leave out structures of these build origins (as a data module's
+        ``exclude_origins`` leaves them out of training).
+        """
         prov = data.provenance
-        rows = np.nonzero(
-            np.isin(prov["split"], splits) & (np.asarray(prov["augmentation"]) == "none")
-        )[0]
+        keep = np.isin(prov["split"], splits) & (np.asarray(prov["augmentation"]) == "none")
+        if exclude_origins:
+            keep &= ~np.isin(prov["origin"], exclude_origins)
+        rows = np.nonzero(keep)[0]
         sg = np.asarray(data.classes["space_group"])[data.labels["space_group"][rows]]
         return cls(
             data.patterns[rows],

@@ -17,6 +17,7 @@ Scores come with 95 % bootstrap intervals over test structures (:mod:`.stats`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -159,6 +160,7 @@ class Suite:
         self.params = load_baseline_params(config.baselines)
         self.data = load_pattern_set(config.dataset)
         self.library = SearchLibrary.from_pattern_set(self.data)
+        self._libraries = {(): self.library}
         self._fits: dict[tuple[str, int], Fitted] = {}
         self.record: dict = {
             "config": {f.name: getattr(config, f.name) for f in fields(config)},
@@ -176,8 +178,7 @@ class Suite:
         key = (config, seed, *extra)
         if key not in self._fits:
             t0 = time.perf_counter()
-            tag = re.sub(r"[^A-Za-z0-9_]+", "", "".join(f"_{e.split('.')[-1]}" for e in extra))
-            name = f"{Path(config).stem}{tag}_seed{seed}"
+            name = f"{Path(config).stem}{_tag(extra)}_seed{seed}"
             overrides = [
                 f"--data.dataset={self.config.dataset}",
                 "--data.build_config=null",
@@ -192,6 +193,11 @@ class Suite:
     def test_data(self, fitted: Fitted) -> TestData:
         """The stored test split of the fitted model's task."""
         dm = fitted.datamodule
+        if getattr(dm, "final_refit", False):
+            raise BxrdInputError(
+                "a final_refit model trained on the test split; score it with "
+                "--data.final_refit=false (the benchmark protocol)"
+            )
         prov = self.data.provenance
         rows = np.asarray(prov["split"]) == "test"
         if dm.eval_clean_only:
@@ -200,6 +206,11 @@ class Suite:
             if key not in prov:
                 raise BxrdInputError(f"test_where: no provenance {key!r} in {self.config.dataset}")
             rows &= np.asarray(prov[key]) == str(value)
+        if self.config.test_where and not rows.any():
+            raise BxrdInputError(
+                f"test_where {self.config.test_where} matches no test pattern of "
+                f'{self.config.dataset} (provenance values are strings, e.g. perovskite: "1")'
+            )
         rows = np.nonzero(rows)[0]
         return TestData(
             self.data.patterns[rows],
@@ -237,12 +248,24 @@ class Suite:
         if classical:
             for name, probs in self.classical_probs(fitted, test, seed).items():
                 out[name] = (probs, bool(np.all((probs == 0) | (probs == 1))))
-        out[SEARCH_MATCH] = (self.search_probs(test, fitted.datamodule.task), True)
+        out[SEARCH_MATCH] = (self.search_probs(test, fitted), True)
         return test, out
 
-    def search_probs(self, test: TestData, task: str) -> np.ndarray:
+    def library_for(self, fitted: Fitted) -> SearchLibrary:
+        """Return the search-match library of the structures ``fitted`` could train on.
+
+        Every training structure, less the origins its data module excludes.
+        """
+        exclude = tuple(sorted(getattr(fitted.datamodule, "exclude_origins", None) or ()))
+        if exclude not in self._libraries:
+            self._libraries[exclude] = SearchLibrary.from_pattern_set(
+                self.data, exclude_origins=exclude
+            )
+        return self._libraries[exclude]
+
+    def search_probs(self, test: TestData, fitted: Fitted) -> np.ndarray:
         """Search-match as one-hot probabilities (N, C)."""
-        pred, _ = self.library.predict(test.x, task)
+        pred, _ = self.library_for(fitted).predict(test.x, fitted.datamodule.task)
         return one_hot(pred, len(test.class_names))
 
     def intervals(self, probs: np.ndarray, test: TestData) -> dict[str, Interval]:
@@ -303,3 +326,17 @@ METRIC_HEADER: list[str] = [
     "Brier",
     "AURC",
 ]
+
+
+def _tag(extra: tuple[str, ...]) -> str:
+    """Folder-name tag of a fit's own overrides: readable key=value and a short hash.
+
+    The hash keeps two overrides whose readable forms agree (``lr=0.1`` / ``lr=0,1``) apart.
+    """
+    if not extra:
+        return ""
+    parts = [e.lstrip("-").partition("=") for e in extra]
+    readable = "_".join(f"{k.split('.')[-1]}={v}" for k, _, v in parts)
+    readable = re.sub(r"[^A-Za-z0-9_=]+", "", readable)
+    digest = hashlib.sha256("\0".join(extra).encode()).hexdigest()[:8]
+    return f"_{readable}_{digest}"

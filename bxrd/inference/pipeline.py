@@ -281,8 +281,8 @@ def iter_answers(
     if reader and options.chunk_size is None:
         chunk = min(chunk, FORWARD_BATCH)  # small chunks: the reader works while the model runs
     stream = prepared(files, read, 2 * chunk, reader)
-    cores = torch_threads(torch.get_num_threads() - 1) if reader else contextlib.nullcontext()
-    with contextlib.closing(stream), cores:
+    threads = torch.get_num_threads() - 1 if reader else torch.get_num_threads()
+    with contextlib.closing(stream):
         for start in range(0, len(files), chunk):
             slot: list[Answer | Prepared] = []
             for path, result in zip(files[start : start + chunk], stream, strict=False):
@@ -291,7 +291,8 @@ def iter_answers(
                 else:
                     slot.extend(result)
             ready = [s for s in slot if isinstance(s, Prepared)]
-            answered_list = _answers(model, ready, options, per_ig) if ready else []
+            with torch_threads(threads):  # the reader has a core; the caller's setting stays
+                answered_list = _answers(model, ready, options, per_ig) if ready else []
             add_secondary_phases(answered_list, [p.gridded.intensity for p in ready], model.axis)
             answered = iter(answered_list)
             for s in slot:

@@ -65,12 +65,15 @@ def prepared(files: Sequence[Any], batch: Batch, ahead: int, reader: bool) -> It
         pending: deque[Future[list[T]]] = deque(
             pool.submit(_run, t) for t in islice(tasks, max(2, ahead // FILES_PER_TASK))
         )
-        while pending:
-            done = pending.popleft().result()
-            task = next(tasks, None)
-            if task is not None:
-                pending.append(pool.submit(_run, task))
-            yield from done
+        try:
+            while pending:
+                done = pending.popleft().result()
+                task = next(tasks, None)
+                if task is not None:
+                    pending.append(pool.submit(_run, task))
+                yield from done
+        finally:  # Ctrl-C or an abandoned stream: do not read the queued files first
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _start(batch: Batch, parent: int) -> None:

@@ -81,8 +81,14 @@ def main_phase_positions(
     inv_d2 = (2 * np.sin(np.radians(listed) / 2) / wavelength) ** 2
     rows = metric_rows(hkl)
     for basis in METRICS:
-        g = basis.T @ np.linalg.lstsq(rows @ basis.T, inv_d2, rcond=None)[0]
-        fit = 2 * np.degrees(np.arcsin(np.clip(wavelength * np.sqrt(np.abs(rows @ g)) / 2, 0, 1)))
+        design = rows @ basis.T
+        if np.linalg.matrix_rank(design) >= len(hkl):  # as many unknowns as lines: no test
+            continue
+        g = basis.T @ np.linalg.lstsq(design, inv_d2, rcond=None)[0]
+        q_fit = rows @ g
+        if np.any(q_fit <= 0):  # not a metric: some listed plane would have no spacing
+            continue
+        fit = 2 * np.degrees(np.arcsin(np.clip(wavelength * np.sqrt(q_fit) / 2, 0, 1)))
         if np.abs(fit - listed).max() < 0.01:
             break
     else:

@@ -63,6 +63,24 @@ class PhaseSticks:
     meta: dict = field(default_factory=dict)
     _at: dict = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        """Refuse offsets that do not give every phase at least one stick.
+
+        Raises:
+            ValueError: offsets not (S + 1,), not from 0 to M, or an empty phase.
+        """
+        off = np.asarray(self.offsets)
+        if (
+            off.shape != (len(self.names) + 1,)
+            or off[0] != 0
+            or off[-1] != len(self.d)
+            or np.any(np.diff(off) <= 0)
+        ):
+            raise ValueError(
+                f"phase offsets must rise from 0 to {len(self.d)} over {len(self.names)} "
+                "phases, each with at least one stick"
+            )
+
     def __len__(self) -> int:
         return len(self.names)
 

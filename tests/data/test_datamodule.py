@@ -152,7 +152,9 @@ def test_rendered_eval_patterns_are_fixed_per_row(dataset):
     dm = _realistic(dataset, render_eval=True)
     dm.setup("fit")
     first = torch.cat([b["pattern"] for b in dm.val_dataloader()])
-    again = torch.cat([b["pattern"] for b in dm.val_dataloader()])  # the next epoch
+    fresh = _realistic(dataset, render_eval=True)  # another run (or rank) renders anew
+    fresh.setup("validate")
+    again = torch.cat([b["pattern"] for b in fresh.val_dataloader()])
     workers = _realistic(dataset, render_eval=True, num_workers=2, batch_size=5)
     workers.setup("validate")
     other = torch.cat([b["pattern"] for b in workers.val_dataloader()])
@@ -197,6 +199,13 @@ def test_final_refit_trains_on_every_split_but_a_monitoring_share(dataset):
     assert test and (test - set(final.monitor_ids)) <= pooled
     assert not test & honest_pooled
     assert not pooled & set(final.monitor_ids) and final.monitor_ids
+    # monitored by formula: no polymorph of a monitored formula, no child of a monitored
+    # structure is trained on
+    formula = dict(zip(sid, final.provenance("formula"), strict=True))
+    parent = dict(zip(sid, final.provenance("template_id"), strict=True))
+    assert {formula[s] for s in final.monitor_ids} == set(final.monitor_formulas)
+    assert not {formula[s] for s in pooled} & set(final.monitor_formulas)
+    assert not {parent[s] for s in pooled} & set(final.monitor_ids)
     final.setup("fit")
     val_ids = set(final.provenance("structure_id")[final.val_set.rows])
     assert val_ids == set(final.monitor_ids)

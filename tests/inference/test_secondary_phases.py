@@ -84,6 +84,17 @@ def test_main_phase_positions_are_every_hkl_of_the_fitted_lattice():
     assert np.abs(pos - float(two_theta_from_d(6.29 / np.sqrt(7), AXIS.wavelength))).min() > 0.3
 
 
+def test_a_lattice_with_as_many_unknowns_as_lines_is_not_accepted():
+    # three lines of no common cubic / tetragonal / hexagonal cell: the orthorhombic metric
+    # would reproduce them exactly (three unknowns), which tests nothing
+    refs = [
+        {"two_theta": tt, "hkl": hkl}
+        for tt, hkl in ((14.1, "(1 0 0)"), (21.7, "(0 1 0)"), (33.3, "(0 0 1)"))
+    ]
+    pos = main_phase_positions(refs, AXIS.wavelength, (10, 80))
+    np.testing.assert_allclose(np.sort(pos), [14.1, 21.7, 33.3])
+
+
 def _evidence(y: np.ndarray) -> tuple[list[dict], list[dict]]:
     return secondary_phase_evidence(
         y, AXIS, AXIS.wavelength, (10.0, 80.0), _main_reflections(AXIS.wavelength), shipped_phases()

@@ -58,6 +58,10 @@ def test_save_load_round_trip(tmp_path):
     np.testing.assert_allclose(back.d, LIBRARY.d)
     with pytest.raises(BxrdInputError, match="not a bxrd phase library"):
         PhaseSticks.load(tmp_path / "missing.npz")
+    offsets = LIBRARY.offsets.copy()
+    offsets[2] = offsets[1]  # the second phase without a line
+    with pytest.raises(ValueError, match="at least one stick"):
+        PhaseSticks(**{**vars(LIBRARY), "offsets": offsets, "_at": {}})
 
 
 def test_chance_of_matches_is_a_binomial_tail():

@@ -67,7 +67,6 @@ TRICKY = {
     "duplicate 2θ": "10 1\n10 2\n11 3\n",
     "lone CR breaks": "10 1\r11 2\r12 3\r",
     "non-ASCII blank": "10\xa01\n11\xa02\n",
-    "byte-order mark": "\ufeff10 1\n11 2\n",
     "merged columns": "10.0000  88\n10.0496 100\n10.09922709\n10.1489  96\n",
     "ambiguous commas": "".join(f"10,{i:02d},{1000 + i}\n" for i in range(20)),
 }
@@ -98,3 +97,10 @@ def test_the_point_limit_holds_on_the_plain_path():
     with pytest.raises(PatternFileError, match="more than 100 data points"):
         _plain_table(PATH, text, ReadLimits(max_points=100), {})
     assert _plain_table(PATH, text, ReadLimits(max_points=101), {}) is not None
+
+
+def test_a_byte_order_mark_is_read_as_text_on_both_paths():
+    body = "10.00 5\n10.02 7\n10.04 9\n"
+    for text in ("\ufeff" + body, "\ufeff# header\n" + body, "\ufeff10.00 5\n; note\n10.02 7\n"):
+        x, y, _ = parse_columns(PATH, text, ReadLimits())
+        assert x[0] == 10.0 and y[0] == 5.0

@@ -67,7 +67,7 @@ def parse_columns(
     ragged rows, falling 2θ, odd line breaks) takes the line-by-line path with its repairs,
     checks and messages; both give the same doubles for a file they both read.
     """
-    text = text.replace("\r\n", "\n")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")  # a UTF-8 byte-order mark
     meta: dict[str, str] = {}
     table = _plain_table(path, text, limits, meta)
     if table is not None:
@@ -112,7 +112,7 @@ def _data_lines(
     """
     n = 0
     for i, line in enumerate(lines):
-        s = line.strip().lstrip("\ufeff")
+        s = line.strip()
         if not s:
             continue
         if s.startswith("##"):

@@ -209,18 +209,31 @@ def test_test_where_scores_only_matching_test_structures(dataset, tmp_path):
         Suite(config).test_data(refit)
 
 
-def test_search_match_library_leaves_out_the_excluded_origins(dataset, tmp_path):
+def test_search_match_library_holds_what_the_model_could_train_on(dataset, tmp_path):
     from types import SimpleNamespace
 
+    from bxrd.data.datamodule import XRDDataModule
     from bxrd.evaluation.suite import Suite, SuiteConfig
 
     suite = Suite(SuiteConfig(dataset=str(dataset), output=str(tmp_path / "out")))
     prov = load_pattern_set(dataset).provenance
-    origin = dict(zip(prov["structure_id"], prov["origin"], strict=True))
-    every = suite.library_for(SimpleNamespace(datamodule=SimpleNamespace(exclude_origins=[])))
-    no_ter = suite.library_for(SimpleNamespace(datamodule=SimpleNamespace(exclude_origins=["ter"])))
-    assert "ter" in {origin[s] for s in every.structure_id}
-    assert "ter" not in {origin[s] for s in no_ter.structure_id} and len(no_ter) < len(every)
+    kind = {
+        s: (src, origin, split)
+        for s, src, origin, split in zip(
+            prov["structure_id"], prov["source"], prov["origin"], prov["split"], strict=True
+        )
+    }
+
+    def library(**kwargs):
+        dm = XRDDataModule(str(dataset), build_config=None, **kwargs)
+        return {kind[s] for s in suite.library_for(SimpleNamespace(datamodule=dm)).structure_id}
+
+    every = library(train_sources=["rss", "vss"])
+    assert {k[0] for k in every} == {"rss", "vss"} and {k[2] for k in every} == {"train"}
+    assert {k[0] for k in library(train_sources=["vss"])} == {"vss"}  # virtual only
+    assert {k[0] for k in library(train_sources=["rss"])} == {"rss"}
+    no_ter = library(train_sources=["rss", "vss"], exclude_origins=["ter"])
+    assert "ter" in {k[1] for k in every} and "ter" not in {k[1] for k in no_ter}
 
 
 def test_fit_folders_keep_overrides_apart():

@@ -15,6 +15,7 @@ classifier's answer, and the evaluation suite can score search-match as a baseli
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,17 +160,17 @@ class SearchLibrary:
         cls,
         data: PatternSet,
         splits: tuple[str, ...] = ("train", "pretrain"),
-        exclude_origins: tuple[str, ...] = (),
+        structures: Collection[str] | None = None,
     ) -> SearchLibrary:
         """Make the library: the clean pattern of every structure in ``splits`` of a dataset.
 
-        ``exclude_origins``: leave out structures of these build origins (as a data module's
-        ``exclude_origins`` leaves them out of training).
+        ``structures``: only these structure ids (e.g. those a model could train on, so that
+        search-match and the model see the same data).
         """
         prov = data.provenance
         keep = np.isin(prov["split"], splits) & (np.asarray(prov["augmentation"]) == "none")
-        if exclude_origins:
-            keep &= ~np.isin(prov["origin"], exclude_origins)
+        if structures is not None:
+            keep &= np.isin(prov["structure_id"], list(structures))
         rows = np.nonzero(keep)[0]
         sg = np.asarray(data.classes["space_group"])[data.labels["space_group"][rows]]
         return cls(

@@ -82,7 +82,11 @@ def read_folder(
     ``allow_pickle`` reads pickled ``.npy`` dicts (the shared RRUFF set; trusted data only).
     """
     return load_patterns(
-        [folder], model.grid, model.axis.wavelength, wavelength, background=True,
+        [folder],
+        model.grid,
+        model.axis.wavelength,
+        wavelength,
+        background=True,
         allow_pickle=allow_pickle,
     )
 

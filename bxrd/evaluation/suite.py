@@ -9,8 +9,8 @@ scores every predictor on the same stored test patterns:
 * the seven classical models of :mod:`bxrd.models.classical`, fitted on exactly the patterns
   the network saw in training (its recorded stream: same sources, augmentation, class
   balance and count, ``max_epochs × samples_per_epoch``);
-* search-match: the class of the nearest clean simulation of a training structure
-  (:class:`bxrd.data.search_match.SearchLibrary`).
+* search-match: the class of the nearest clean simulation of a structure the model could
+  train on (its data module's training pools; :class:`bxrd.data.search_match.SearchLibrary`).
 
 Scores come with 95 % bootstrap intervals over test structures (:mod:`.stats`).
 """
@@ -159,8 +159,7 @@ class Suite:
         self.tables = TableWriter(self.out)
         self.params = load_baseline_params(config.baselines)
         self.data = load_pattern_set(config.dataset)
-        self.library = SearchLibrary.from_pattern_set(self.data)
-        self._libraries = {(): self.library}
+        self._libraries: dict[tuple[str, ...], SearchLibrary] = {}
         self._fits: dict[tuple[str, int], Fitted] = {}
         self.record: dict = {
             "config": {f.name: getattr(config, f.name) for f in fields(config)},
@@ -254,14 +253,18 @@ class Suite:
     def library_for(self, fitted: Fitted) -> SearchLibrary:
         """Return the search-match library of the structures ``fitted`` could train on.
 
-        Every training structure, less the origins its data module excludes.
+        The clean pattern of every structure in the data module's training pools (its
+        ``train_sources``, less its ``exclude_origins``), SYN partners included: search-match
+        sees the same structures as the network.
         """
-        exclude = tuple(sorted(getattr(fitted.datamodule, "exclude_origins", None) or ()))
-        if exclude not in self._libraries:
-            self._libraries[exclude] = SearchLibrary.from_pattern_set(
-                self.data, exclude_origins=exclude
-            )
-        return self._libraries[exclude]
+        dm = fitted.datamodule
+        ids, _, pools, partners = dm.training_pools()
+        used = [*pools.values(), *([partners] if "syn" in dm.train_sources else [])]
+        rows = np.unique(np.concatenate(used).astype(np.int64))
+        key = tuple(np.asarray(ids)[rows].tolist())
+        if key not in self._libraries:
+            self._libraries[key] = SearchLibrary.from_pattern_set(self.data, structures=key)
+        return self._libraries[key]
 
     def search_probs(self, test: TestData, fitted: Fitted) -> np.ndarray:
         """Search-match as one-hot probabilities (N, C)."""

@@ -29,7 +29,8 @@ def run(suite: Suite) -> None:
     if root is None or not root.is_dir() or yaml is None:
         suite.record["measured"] = f"skipped: no patterns folder {root}"
         return
-    model = suite.fit(yaml, cfg.seeds[0], tuple(extra)).model
+    fitted = suite.fit(yaml, cfg.seeds[0], tuple(extra))
+    model = fitted.model
     films = score_films(model, root / "thinfilm_perovskites")
     suite.tables.write(
         "measured_films",
@@ -57,7 +58,7 @@ def run(suite: Suite) -> None:
     acc = labelled_accuracy(model, x, numbers)
     truth = [None if n is None else class_of_number(n, model.class_names) for n in numbers]
     keep = np.array([t is not None for t in truth])
-    pred, _ = suite.library.predict(x[keep], "space_group")
+    pred, _ = suite.library_for(fitted).predict(x[keep], "space_group")
     names = np.array(suite.data.classes["space_group"])[pred]
     sm = float(np.mean(names == np.array([t for t in truth if t is not None])))
     suite.tables.write(

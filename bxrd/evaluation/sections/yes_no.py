@@ -25,8 +25,9 @@ def run(suite: Suite) -> None:
     test, preds = suite.predictors(fitted, seed)
     yes = test.class_names.index("yes")
     y = (test.y == yes).astype(int)
-    idx, sim = suite.library.search(test.x, 1)
-    library_yes = suite.library.labels["in_library"][idx[:, 0]] == yes
+    library = suite.library_for(fitted)
+    idx, sim = library.search(test.x, 1)
+    library_yes = library.labels["in_library"][idx[:, 0]] == yes
     scores = {n: p[:, yes] for n, (p, _) in preds.items()}
     scores[SEARCH_MATCH] = np.where(library_yes, sim[:, 0], -sim[:, 0])
     thresholds = {n: 0.5 for n in scores} | {SEARCH_MATCH: 0.0}

@@ -260,4 +260,6 @@ def test_answers_list_the_closest_known_structures(folder, tmp_path):
         search_library(str(mo.save(tmp_path / "mo.npz")), axis)
     np.savez(tmp_path / "tiny.npz", patterns=np.ones((2, 7)))
     with pytest.raises(BxrdInputError, match="tiny.npz"):
-        predict_files([folder / "p1.txt"], options=PredictOptions(library=str(tmp_path / "tiny.npz")))  # noqa: E501
+        predict_files(
+            [folder / "p1.txt"], options=PredictOptions(library=str(tmp_path / "tiny.npz"))
+        )  # noqa: E501

@@ -78,7 +78,7 @@ def main_phase_positions(
         return listed
     if len(hkl) < 3:
         return listed
-    inv_d2 = (2 * np.sin(np.radians(listed) / 2) / wavelength) ** 2
+    inv_d2 = d_from_two_theta(listed, wavelength) ** -2.0
     rows = metric_rows(hkl)
     for basis in METRICS:
         design = rows @ basis.T
@@ -88,7 +88,7 @@ def main_phase_positions(
         q_fit = rows @ g
         if np.any(q_fit <= 0):  # not a metric: some listed plane would have no spacing
             continue
-        fit = 2 * np.degrees(np.arcsin(np.clip(wavelength * np.sqrt(q_fit) / 2, 0, 1)))
+        fit = two_theta_from_d(q_fit**-0.5, wavelength)  # NaN beyond reach: not accepted
         if np.abs(fit - listed).max() < 0.01:
             break
     else:
@@ -96,8 +96,8 @@ def main_phase_positions(
     idx = np.arange(-MAX_INDEX, MAX_INDEX + 1)
     grid = np.stack(np.meshgrid(idx, idx, idx, indexing="ij"), -1).reshape(-1, 3)
     q = metric_rows(grid[np.any(grid != 0, axis=1)]) @ g
-    sin_theta = wavelength * np.sqrt(np.clip(q, 0, None)) / 2
-    tt = 2 * np.degrees(np.arcsin(sin_theta[(q > 0) & (sin_theta < 1)]))
+    tt = two_theta_from_d(q[q > 0] ** -0.5, wavelength)
+    tt = tt[np.isfinite(tt)]
     lo, hi = two_theta_range
     return np.unique(np.round(tt[(tt >= lo - 1) & (tt <= hi + 1)], 3))
 

@@ -73,6 +73,7 @@ from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.reflections import strongest_reflections
 from bxrd.xrd.render import Renderer
 from bxrd.xrd.stick_batch import StickBatch
+from bxrd.xrd.sticks import StickPattern
 
 Task = Literal["space_group", "structure_type", "in_library"]
 
@@ -384,12 +385,16 @@ class XRDDataModule(pl.LightningDataModule):
         renderer = Renderer(self.grid, self.wavelength, min_size_nm=min(self.augment.size_range_nm))
         return Augmenter(renderer, self.augment)
 
+    @cached_property
+    def _sticks(self) -> dict[str, StickPattern]:
+        """The file's cached sticks, structure id → pattern (read once per module)."""
+        return self.store.sticks()
+
     def _stick_batch(self, ids: list[str]) -> StickBatch:
         """Sticks of structures ``ids`` as one batch (cached sticks of the file)."""
-        sticks = self.__dict__.setdefault("_sticks", self.store.sticks())
-        if not sticks:
+        if not self._sticks:
             raise BxrdInputError(f"{self.dataset}: no cached sticks for on-the-fly rendering")
-        return StickBatch.from_patterns([sticks[s] for s in ids])
+        return StickBatch.from_patterns([self._sticks[s] for s in ids])
 
     def _eval_set(self, rows: np.ndarray) -> StoredPatterns | RenderedPatterns:
         """Serve ``rows`` as stored, or re-rendered by the training augmenter (``render_eval``)."""

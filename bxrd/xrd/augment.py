@@ -269,7 +269,22 @@ class Augmenter:
     def __call__(
         self, batch: StickBatch, gen: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Augment and render: patterns (B, n_points) with max 1, and method flags (B, 5)."""
+        """Augment and render: patterns (B, n_points) with max 1, and method flags (B, 5).
+
+        Rows are processed in groups of similar stick count (:meth:`StickBatch.width_groups`),
+        so one large cell does not pad the whole batch to its width.
+        """
+        groups = batch.width_groups()
+        if len(groups) == 1:
+            return self._render(batch, gen)
+        done = [(idx, *self._render(batch.select(idx), gen)) for idx in groups]
+        patterns = torch.empty((len(batch), done[0][1].shape[1]), dtype=done[0][1].dtype)
+        applied = torch.empty((len(batch), done[0][2].shape[1]), dtype=done[0][2].dtype)
+        for idx, x, flags in done:
+            patterns[idx], applied[idx] = x, flags
+        return patterns, applied
+
+    def _render(self, batch: StickBatch, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         sticks = self.augment(batch, gen)
         real = self.config.realism
         n_bands = 4 if real is None else real.n_bands

@@ -28,6 +28,16 @@ def lattice_ties(lattice: np.ndarray, tol: float = 1e-4) -> np.ndarray:
     return ties
 
 
+_STICK_AXIS = ("hkl", "intensity", "inv_d2", "normals")  # fields whose axis 1 is the stick
+
+
+def _widths(intensity: torch.Tensor) -> torch.Tensor:
+    """Index of the last non-zero stick + 1 of each row of ``intensity`` (B, P), shape (B,)."""
+    used = intensity != 0
+    last = used.shape[1] - used.flip(1).to(torch.uint8).argmax(dim=1)
+    return torch.where(used.any(dim=1), last, 0)
+
+
 @dataclass
 class StickBatch:
     """B stick patterns padded to P sticks.
@@ -92,6 +102,39 @@ class StickBatch:
             as_t(rotation_weight).float(),
         )
 
+    def widths(self) -> torch.Tensor:
+        """Sticks used by each pattern (index of its last non-zero stick + 1), shape (B,)."""
+        return _widths(self.intensity)
+
+    def width_groups(self) -> list[torch.Tensor]:
+        """Split the batch in at most two index groups that minimise padded work.
+
+        Work on a batch is ∝ rows × padded width; one large cell (thousands of sticks) would
+        pad a batch of small cells (tens of sticks) to its width. The split point k over the
+        widths sorted ascending, w₁ ≤ … ≤ w_B, minimises k·w_k + (B − k)·w_B.
+
+        Returns:
+            index tensors (ascending width order inside each), covering every row once.
+        """
+        w, order = torch.sort(self.widths())
+        b = len(w)
+        k = torch.arange(1, b + 1)
+        cost = k * w + (b - k) * w[-1]
+        cut = int(torch.argmin(cost)) + 1
+        return [order[:cut], order[cut:]] if cut < b else [order]
+
     def select(self, index: torch.Tensor) -> StickBatch:
-        """Sub-batch of the patterns at ``index`` (shape (b,))."""
-        return StickBatch(*(getattr(self, f.name)[index] for f in fields(self)))
+        """Sub-batch of the patterns at ``index`` (shape (b,)), padded only to its longest.
+
+        Padding sticks (intensity 0) past the last stick of every selected pattern are cut,
+        so a batch of small cells does not carry the width of the largest cell of the file.
+        """
+        width = max(int(_widths(self.intensity[index]).max()) if len(index) else 1, 1)
+        return StickBatch(
+            *(
+                getattr(self, f.name)[:, :width][index]
+                if f.name in _STICK_AXIS
+                else getattr(self, f.name)[index]
+                for f in fields(self)
+            )
+        )

@@ -129,3 +129,30 @@ def test_bad_augment_options():
         AugmentConfig(methods=("blur",))
     with pytest.raises(ValueError, match="texture_max"):
         AugmentConfig(texture_max=1.5)
+
+
+def test_select_trims_padding_without_changing_the_pattern(sticks):
+    """Padding sticks carry no intensity: a trimmed sub-batch renders the same curve."""
+    sto, cto = sticks["SrTiO3_Pm-3m"], sticks["CaTiO3_Pnma"]
+    assert len(cto) > len(sto)
+    batch = StickBatch.from_patterns([sto, cto])
+    sub = batch.select(torch.tensor([0]))
+    assert sub.intensity.shape[1] == len(sto) and batch.widths().tolist() == [len(sto), len(cto)]
+    renderer = Renderer(TwoThetaGrid(10, 80, 0.01), LAM)
+    wide = render_clean(renderer, StickBatch(*(t[:1] for t in vars(batch).values())))
+    np.testing.assert_allclose(render_clean(renderer, sub).numpy(), wide.numpy(), atol=1e-6)
+
+
+def test_width_groups_split_off_one_wide_cell(sticks):
+    """Seven narrow rows and one wide one: two groups, covering every row once."""
+    sto, cto = sticks["SrTiO3_Pm-3m"], sticks["CaTiO3_Pnma"]
+    assert len(cto) > 4 * len(sto)
+    batch = StickBatch.from_patterns([sto] * 4 + [cto] + [sto] * 3)
+    groups = batch.width_groups()
+    assert [g.tolist() for g in groups][1] == [4]
+    assert sorted(torch.cat(groups).tolist()) == list(range(8))
+    # every row still rendered, each the mean-normalised pattern of its own sticks
+    x, _ = _augmenter(methods=("size",), mode="all")(batch, torch.Generator().manual_seed(0))
+    assert x.shape == (8, 7001) and torch.allclose(x.amax(dim=1), torch.ones(8))
+    peak = TwoThetaGrid(10, 80, 0.01).values[x.argmax(dim=1).numpy()]
+    assert np.ptp(np.delete(peak, 4)) < 0.2 and abs(peak[4] - peak[0]) > 0.1

@@ -66,17 +66,23 @@ class Finalize(pl.Callback):
         if trainer.interrupted or not isinstance(pl_module, BaseClassifier):
             return
         train, val = self._loaders(trainer)
-        note = pl_module.post_fit(train, val)
-        if note:
-            rank_zero_info(note)
-        if self.feature_density and val is not None:
-            density = fit_feature_density(
-                pl_module.net, train, val, pl_module.hparams.n_classes, self.quantile
-            )
-            pl_module.feature_density = density
-            rank_zero_info(
-                f"feature density fitted, far-from-training threshold {density.threshold:.1f}"
-            )
+        # Lightning's teardown has moved the module to the CPU before on_fit_end: run the
+        # post-hoc passes on the fit's device (a GPU fit would otherwise do them on one core)
+        pl_module.to(trainer.strategy.root_device)
+        try:
+            note = pl_module.post_fit(train, val)
+            if note:
+                rank_zero_info(note)
+            if self.feature_density and val is not None:
+                density = fit_feature_density(
+                    pl_module.net, train, val, pl_module.hparams.n_classes, self.quantile
+                )
+                pl_module.feature_density = density
+                rank_zero_info(
+                    f"feature density fitted, far-from-training threshold {density.threshold:.1f}"
+                )
+        finally:
+            pl_module.cpu()
         folder = Path(trainer.log_dir or trainer.default_root_dir) / "checkpoints"
         self.path = save_trainer_checkpoint(trainer, folder / self.filename)
         rank_zero_info(f"saved {self.path}")

@@ -9,8 +9,9 @@ Batches are dicts: ``pattern`` (B, L) float and ``label`` (B,) long.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -35,6 +36,9 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         backbone: architecture of the VGG backbone.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
+        lr_schedule: ``constant``, or ``cosine``: the learning rate falls from ``lr`` to 0 along
+            a half cosine over the fit's optimizer steps (needs a finite ``max_epochs`` or
+            ``max_steps``; a fit stopped earlier by ``max_time`` ends part-way down).
         abstain_threshold: abstain when the top mean probability is below this.
         class_names: names of the classes (index order), stored with the checkpoint.
         axis: the 2θ grid (degrees) and wavelength (Å) of the training patterns, as
@@ -53,6 +57,7 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         backbone: VGG1DConfig | None = None,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
+        lr_schedule: Literal["constant", "cosine"] = "constant",
         abstain_threshold: float = 0.5,
         class_names: list[str] | None = None,
         axis: Axis | dict | None = None,
@@ -143,10 +148,17 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
             "abstain": p.abstain,
         }
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        """AdamW over the trainable parameters."""
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
+        """AdamW over the trainable parameters, with the ``lr_schedule`` of the constructor."""
         params = [p for p in self.parameters() if p.requires_grad]
-        return torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        opt = torch.optim.AdamW(params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        if self.hparams.get("lr_schedule", "constant") == "constant":
+            return opt
+        steps = self.trainer.estimated_stepping_batches
+        if not math.isfinite(steps):
+            raise ValueError("lr_schedule cosine needs trainer.max_epochs or trainer.max_steps")
+        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(int(steps), 1))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": cosine, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Stamp the checkpoint (format, version); keep reference reflections, feature density."""

@@ -1,0 +1,165 @@
+"""Spontaneous strain of a perovskite: how its cell departs from the pseudo-cubic metric.
+
+A tilted or polar perovskite is not metrically cubic: real Pnma cells have a/√2, b/2, c/√2
+that differ by up to a few %, I4/mcm cells a c/a ≠ √2, rhombohedral ones a hexagonal c/a ≠
+√6 (R-3c) or √(3/2) (R3m), monoclinic ones a β off its ideal value. These split and shift the
+strong pseudo-cubic reflections by tenths of a degree 2θ.
+
+Definition (any space group with a pseudo-cubic recipe, :data:`IDEAL_SYSTEMS`):
+
+* The conventional cell is spglib's standardized one at the label tolerance
+  (:data:`~bxrd.crystal.template.SYMPREC`): its axes are fixed by the symmetry elements
+  (Pnma: b the in-phase tilt axis ≈ 2 a_pc), so real and generated cells compare axis by
+  axis. a_pc = (V_conv / Z)^(1/3), Z the formula units in the conventional cell.
+* The ideal cell is that of the same space group built with no strain
+  (:func:`bxrd.crystal.tilts.tilted_perovskite`, equal tilts, cubic metric), e.g.
+  (√2, 2, √2) a_pc and 90° for Pnma.
+* The strain is (ln(a / a_ideal), ln(b / b_ideal), ln(c / c_ideal)) at equal volume
+  (lengths in units of a_pc) and the angle changes (Δα, Δβ, Δγ) in degrees:
+  :class:`CellStrain`.
+
+:func:`apply_strain` deforms any cell of the space group to the requested strain at
+constant volume, with fractional coordinates kept. The deformation F is expressed in the
+conventional axes and keeps their symmetry (orthogonal axes scaled; a monoclinic β changed
+in the plane normal to b; hexagonal a and c scaled), so spglib still finds the same space
+group, and tests check it. Which strain a composition gets is
+:mod:`bxrd.crystal.strain_model`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import spglib
+from pymatgen.core import Lattice, Structure
+
+from bxrd.crystal.template import SYMPREC
+from bxrd.crystal.tilts import POLAR_SPACE_GROUPS, TILT_SPACE_GROUPS, tilted_perovskite
+
+#: Space group → (tilt system, B shift direction or None) of the unstrained ideal cell.
+IDEAL_SYSTEMS: dict[int, tuple[str, tuple[int, int, int] | None]] = {
+    **{n: (g, None) for g, n in TILT_SPACE_GROUPS.items()},
+    **{n: (g, d) for (g, d), n in POLAR_SPACE_GROUPS.items()},
+}
+
+#: Space groups whose conventional cell spglib may choose in several ways (triclinic):
+#: no strain is measured or applied.
+AMBIGUOUS: frozenset[int] = frozenset({1, 2})
+
+
+@dataclass(frozen=True)
+class CellStrain:
+    """Strain of a conventional cell against the ideal one (module docstring).
+
+    Attributes:
+        lengths: ln(L / L_ideal) of a, b, c at equal volume, (3,).
+        angles: α, β, γ minus their ideal values, degrees, (3,).
+    """
+
+    lengths: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    angles: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+def _dataset(structure: Structure, symprec: float):  # noqa: ANN202
+    cell = (structure.lattice.matrix, structure.frac_coords, [s.specie.Z for s in structure])
+    data = spglib.get_symmetry_dataset(cell, symprec=symprec)
+    if data is None:
+        raise ValueError(f"spglib found no symmetry for {structure.composition.reduced_formula}")
+    return data
+
+
+def conventional_cell(
+    structure: Structure, symprec: float = SYMPREC
+) -> tuple[int, np.ndarray, int]:
+    """(space group, conventional lattice rows (3, 3) Å in the structure's frame, Z of ABX3).
+
+    The rows are spglib's standardized axes before its rotation: C = (P⁻¹)ᵀ L, with P the
+    transformation matrix and L the lattice rows.
+    """
+    data = _dataset(structure, symprec)
+    rows = np.linalg.inv(data.transformation_matrix).T @ structure.lattice.matrix
+    return int(data.number), rows, max(len(data.std_types) // 5, 1)
+
+
+def reduced_parameters(rows: np.ndarray, z: int) -> np.ndarray:
+    """Return (a, b, c) / a_pc and (α, β, γ) in degrees of conventional ``rows``, (6,)."""
+    lattice = Lattice(rows)
+    a_pc = (lattice.volume / z) ** (1.0 / 3.0)
+    return np.r_[np.asarray(lattice.abc) / a_pc, lattice.angles]
+
+
+@lru_cache(maxsize=32)
+def ideal_parameters(number: int) -> tuple[float, ...]:
+    """Reduced conventional parameters (:func:`reduced_parameters`) of the unstrained cell.
+
+    The recipe's cell (:data:`IDEAL_SYSTEMS`, default distinct tilts) gives spglib's
+    conventional axes as lattice combinations; the same combinations of a cubic 2 × 2 × 2
+    lattice are the ideal cell.
+
+    Raises:
+        KeyError: no pseudo-cubic recipe for ``number`` (:data:`IDEAL_SYSTEMS`).
+    """
+    notation, polar = IDEAL_SYSTEMS[number]
+    shift = np.zeros(3) if polar is None else 0.15 * np.asarray(polar) / np.linalg.norm(polar)
+    s = tilted_perovskite("Ca", "Ti", "O", notation, bond=2.0, b_shift=tuple(shift))
+    data = _dataset(s, SYMPREC)
+    if data.number != number:
+        raise RuntimeError(f"ideal cell of {notation} {polar} reads as {data.number}, not {number}")
+    rows = np.linalg.inv(data.transformation_matrix).T @ (2.0 * np.eye(3))
+    return tuple(reduced_parameters(rows, max(len(data.std_types) // 5, 1)).tolist())
+
+
+def measure_strain(structure: Structure, symprec: float = SYMPREC) -> tuple[int, CellStrain]:
+    """(space group, strain) of a perovskite (module docstring).
+
+    Raises:
+        KeyError: the space group has no ideal cell or is triclinic.
+    """
+    number, rows, z = conventional_cell(structure, symprec)
+    if number in AMBIGUOUS:
+        raise KeyError(f"space group {number}: the conventional cell is not unique")
+    p, ideal = reduced_parameters(rows, z), np.asarray(ideal_parameters(number))
+    lengths = np.log(p[:3] / ideal[:3])
+    lengths -= lengths.mean()  # equal volume (angle changes move the volume to second order)
+    return number, CellStrain(tuple(lengths.tolist()), tuple((p[3:] - ideal[3:]).tolist()))
+
+
+def _lattice_system_strain(number: int, strain: CellStrain) -> tuple[np.ndarray, np.ndarray]:
+    """Return the part of ``strain`` the lattice system of space group ``number`` allows.
+
+    Monoclinic (b unique): β only; orthorhombic: no angle; tetragonal and hexagonal
+    axes: a = b, no angle; cubic: none.
+    """
+    ln, angles = np.array(strain.lengths, float), np.array(strain.angles, float)
+    if number >= 195:
+        return np.zeros(3), np.zeros(3)
+    if number >= 75:  # tetragonal, trigonal (hexagonal axes), hexagonal
+        ln[:2] = ln[:2].mean()
+    if number >= 3:
+        angles[[0, 2]] = 0.0
+    if number >= 16:
+        angles[1] = 0.0
+    return ln, angles
+
+
+def apply_strain(structure: Structure, strain: CellStrain, symprec: float = SYMPREC) -> Structure:
+    """Copy of ``structure`` with its conventional cell set to ideal × ``strain``.
+
+    The volume and fractional coordinates are kept; only the lattice changes. A structure
+    whose space group has no ideal cell, or a triclinic one, comes back unchanged.
+    """
+    number, rows, _ = conventional_cell(structure, symprec)
+    if number not in IDEAL_SYSTEMS or number in AMBIGUOUS:
+        return structure.copy()
+    current = Lattice(rows)
+    ideal = np.asarray(ideal_parameters(number))
+    ln, angles = _lattice_system_strain(number, strain)
+    target = Lattice.from_parameters(*(ideal[:3] * np.exp(ln)), *(ideal[3:] + angles))
+    target = target.matrix * (current.volume / target.volume) ** (1.0 / 3.0)
+    standard = Lattice.from_parameters(*current.abc, *current.angles).matrix
+    rotation = np.linalg.solve(standard, rows)  # standard @ rotation = rows
+    deformation = np.linalg.solve(rows, target @ rotation)  # rows @ F = target (our frame)
+    lattice = Lattice(structure.lattice.matrix @ deformation)
+    return Structure(lattice, structure.species, structure.frac_coords)

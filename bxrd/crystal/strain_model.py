@@ -1,0 +1,190 @@
+"""Which spontaneous strain a perovskite of a space group and tilt gets: the measured table.
+
+The committed table ``tables/spontaneous_strain.csv`` is written by::
+
+    nice -n 10 python scripts/measure_perovskites.py
+
+from the strains (:func:`bxrd.crystal.strain.measure_strain`) of the real structures in
+``data/measured_perovskites.csv`` (experimentally reported ``mp_abx3`` entries, COD, AMCSD,
+literature files, built-in templates; not the hybrid ones). One row per space group with at
+least :data:`MIN_COUNT` structures; each of the six strain components (ln a, ln b, ln c at
+equal volume; Δα, Δβ, Δγ in degrees) is
+
+* tilted space groups: ``slope`` × sin²φ, φ the largest octahedral tilt (the tilt-driven
+  strain vanishes with the tilt and grows, to lowest order, with its square); the slope is
+  the least-absolute-deviation fit through the origin (the sin²φ-weighted median of
+  strain / sin²φ). Pnma, measured: a/√2 grows by ≈ 0.6 sin²φ, c/√2 shrinks by ≈ 0.5 sin²φ
+  (GdFeO3, φ ≈ 12.6°: +2.6 %, −2.3 %).
+* untilted (polar) space groups: ``slope`` is the median strain itself (sin²φ taken as 1).
+
+``lo`` and ``hi`` are the 5 and 95 % quantiles of the residuals (strain − prediction). The
+structure model applies the prediction (deterministic); the generator adds a residual drawn
+uniformly between them. Space groups without a row get no strain.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Structure
+
+from bxrd.crystal.strain import CellStrain, apply_strain, conventional_cell
+from bxrd.crystal.tilts import TILT_SPACE_GROUPS
+from bxrd.fileio import atomic_write_text
+
+TABLE_PATH = Path(__file__).parent / "tables" / "spontaneous_strain.csv"
+
+#: Strain components, in :class:`~bxrd.crystal.strain.CellStrain` order.
+COMPONENTS: tuple[str, ...] = ("a", "b", "c", "alpha", "beta", "gamma")
+
+#: Fewest structures of a space group before its strain is trusted.
+MIN_COUNT = 2
+
+#: Space groups with octahedral tilts (strain ∝ sin²φ); the others are polar, untilted.
+TILTED_GROUPS: frozenset[int] = frozenset(n for g, n in TILT_SPACE_GROUPS.items() if g != "a0a0a0")
+
+
+@dataclass(frozen=True)
+class StrainRow:
+    """One space group's strain law: prediction = slope × s, residual in [lo, hi].
+
+    Attributes are (6,) tuples in :data:`COMPONENTS` order; s = sin²φ (tilted) or 1.
+    """
+
+    n: int
+    slope: tuple[float, ...]
+    lo: tuple[float, ...]
+    hi: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class StrainModel:
+    """Space group → :class:`StrainRow`; an empty model (:data:`NO_STRAIN`) strains nothing."""
+
+    rows: dict[int, StrainRow] = field(default_factory=dict)
+
+    def _row(self, number: int, tilt: float) -> tuple[StrainRow | None, float]:
+        s = math.sin(math.radians(tilt)) ** 2 if number in TILTED_GROUPS else 1.0
+        return self.rows.get(number), s
+
+    def predict(self, number: int, tilt: float) -> CellStrain:
+        """Median strain of space group ``number`` at largest tilt ``tilt`` (degrees)."""
+        row, s = self._row(number, tilt)
+        if row is None:
+            return CellStrain()
+        v = np.asarray(row.slope) * s
+        return CellStrain(tuple(v[:3].tolist()), tuple(v[3:].tolist()))
+
+    def sample(self, number: int, tilt: float, rng: np.random.Generator) -> CellStrain:
+        """:meth:`predict` plus a residual drawn uniformly between the 5 and 95 % quantiles."""
+        row, s = self._row(number, tilt)
+        if row is None:
+            return CellStrain()
+        v = np.asarray(row.slope) * s + rng.uniform(row.lo, row.hi)
+        return CellStrain(tuple(v[:3].tolist()), tuple(v[3:].tolist()))
+
+
+#: No strain anywhere (the pseudo-cubic cells of the bare model).
+NO_STRAIN = StrainModel()
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, 0.5 * cum[-1])])
+
+
+def fit_strain_model(samples: Iterable[tuple[int, float, CellStrain]]) -> StrainModel:
+    """Fit the table (module docstring) from (space group, largest tilt °, strain) samples."""
+    groups: dict[int, list[tuple[float, np.ndarray]]] = {}
+    for number, tilt, strain in samples:
+        s = math.sin(math.radians(tilt)) ** 2 if number in TILTED_GROUPS else 1.0
+        groups.setdefault(number, []).append((s, np.r_[strain.lengths, strain.angles]))
+    rows = {}
+    for number, members in sorted(groups.items()):
+        if len(members) < MIN_COUNT:
+            continue
+        s = np.array([m[0] for m in members])
+        v = np.array([m[1] for m in members])  # (n, 6)
+        if number in TILTED_GROUPS and np.all(s > 0):
+            slope = np.array([_weighted_median(v[:, k] / s, s) for k in range(6)])
+        else:
+            slope, s = np.median(v, axis=0), np.ones_like(s)
+        residual = v - s[:, None] * slope
+        lo, hi = np.quantile(residual, [0.05, 0.95], axis=0)
+        rows[number] = StrainRow(
+            len(members), *(tuple(np.round(x, 5).tolist()) for x in (slope, lo, hi))
+        )
+    return StrainModel(rows)
+
+
+def samples_from_rows(rows: Iterable[dict]) -> list[tuple[int, float, CellStrain]]:
+    """(space group, tilt, strain) of the measured rows that carry a strain.
+
+    ``rows`` are those of ``data/measured_perovskites.csv`` (columns ``space_group``,
+    ``tilt_1`` and ``strain_a`` … ``strain_gamma``, empty where none was measured).
+    """
+    out = []
+    for r in rows:
+        if r.get("strain_a", "") in ("", None):
+            continue
+        v = [float(r[f"strain_{c}"]) for c in COMPONENTS]
+        out.append(
+            (int(r["space_group"]), float(r["tilt_1"]), CellStrain(tuple(v[:3]), tuple(v[3:])))
+        )
+    return out
+
+
+def write_strain_model(model: StrainModel, path: Path = TABLE_PATH) -> None:
+    """Write the table atomically, one row per space group."""
+    head = ["space_group", "n"] + [f"{q}_{c}" for q in ("slope", "lo", "hi") for c in COMPONENTS]
+    lines = [",".join(head)]
+    for number, row in sorted(model.rows.items()):
+        lines.append(",".join(map(str, [number, row.n, *row.slope, *row.lo, *row.hi])))
+    atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+@lru_cache(maxsize=1)
+def load_strain_model(path: Path = TABLE_PATH) -> StrainModel:
+    """Return the committed table (:data:`NO_STRAIN` if it is absent)."""
+    if not path.exists():
+        return NO_STRAIN
+    with open(path) as fh:
+        rows = {
+            int(r["space_group"]): StrainRow(
+                int(r["n"]),
+                *(tuple(float(r[f"{q}_{c}"]) for c in COMPONENTS) for q in ("slope", "lo", "hi")),
+            )
+            for r in csv.DictReader(fh)
+        }
+    return StrainModel(rows)
+
+
+def strain_structure(
+    structure: Structure,
+    tilt: float,
+    model: StrainModel | None = None,
+    rng: np.random.Generator | None = None,
+) -> Structure:
+    """``structure`` strained as its space group (spglib, label tolerance) and tilt call for.
+
+    Args:
+        structure: a perovskite cell (e.g. metrically pseudo-cubic, from the generator).
+        tilt: its largest octahedral tilt, degrees.
+        model: the strain law (default: the committed table).
+        rng: draw the residual too (:meth:`StrainModel.sample`); None: the median strain.
+    """
+    model = load_strain_model() if model is None else model
+    if not model.rows:
+        return structure
+    number = conventional_cell(structure)[0]
+    strain = model.predict(number, tilt) if rng is None else model.sample(number, tilt, rng)
+    if strain == CellStrain():
+        return structure
+    return apply_strain(structure, strain)

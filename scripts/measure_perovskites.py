@@ -83,12 +83,11 @@ def measure_all(shared: Path) -> list[dict]:
         )
         tilts = np.sort(geo.tilts)[::-1]
         try:
-            strain = measure_strain(structure)[1]
-            values = [*strain.lengths, *strain.angles]
+            lengths = measure_strain(structure)[1].lengths
             strain_columns = {
-                f"strain_{c}": round(v, 5) for c, v in zip(COMPONENTS, values, strict=True)
+                f"strain_{c}": round(v, 5) for c, v in zip(COMPONENTS, lengths, strict=True)
             }
-        except KeyError:  # no ideal cell for this space group (or triclinic)
+        except KeyError:  # no ideal cell for this space group, or monoclinic, triclinic
             strain_columns = {f"strain_{c}": "" for c in COMPONENTS}
         rows.append(
             {

@@ -2,10 +2,11 @@
 
 A tilted or polar perovskite is not metrically cubic: real Pnma cells have a/√2, b/2, c/√2
 that differ by up to a few %, I4/mcm cells a c/a ≠ √2, rhombohedral ones a hexagonal c/a ≠
-√6 (R-3c) or √(3/2) (R3m), monoclinic ones a β off its ideal value. These split and shift the
-strong pseudo-cubic reflections by tenths of a degree 2θ.
+√6 (R-3c) or √(3/2) (R3m), P4mm ones c/a ≠ 1. These split and shift the strong pseudo-cubic
+reflections by tenths of a degree 2θ.
 
-Definition (any space group with a pseudo-cubic recipe, :data:`IDEAL_SYSTEMS`):
+Definition (orthorhombic and higher space groups with a pseudo-cubic recipe,
+:data:`IDEAL_SYSTEMS`; their conventional angles are fixed by symmetry):
 
 * The conventional cell is spglib's standardized one at the label tolerance
   (:data:`~bxrd.crystal.template.SYMPREC`): its axes are fixed by the symmetry elements
@@ -15,15 +16,14 @@ Definition (any space group with a pseudo-cubic recipe, :data:`IDEAL_SYSTEMS`):
   (:func:`bxrd.crystal.tilts.tilted_perovskite`, equal tilts, cubic metric), e.g.
   (√2, 2, √2) a_pc and 90° for Pnma.
 * The strain is (ln(a / a_ideal), ln(b / b_ideal), ln(c / c_ideal)) at equal volume
-  (lengths in units of a_pc) and the angle changes (Δα, Δβ, Δγ) in degrees:
-  :class:`CellStrain`.
+  (lengths in units of a_pc): :class:`CellStrain`.
 
 :func:`apply_strain` deforms any cell of the space group to the requested strain at
 constant volume, with fractional coordinates kept. The deformation F is expressed in the
-conventional axes and keeps their symmetry (orthogonal axes scaled; a monoclinic β changed
-in the plane normal to b; hexagonal a and c scaled), so spglib still finds the same space
-group, and tests check it. Which strain a composition gets is
-:mod:`bxrd.crystal.strain_model`.
+conventional axes and keeps their symmetry (orthogonal axes scaled, a = b kept for
+tetragonal and hexagonal axes), so spglib still finds the same space group, and tests
+check it. Monoclinic and triclinic cells are left alone (:data:`AMBIGUOUS`). Which strain
+a composition gets is :mod:`bxrd.crystal.strain_model`.
 """
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ IDEAL_SYSTEMS: dict[int, tuple[str, tuple[int, int, int] | None]] = {
     **{n: (g, d) for (g, d), n in POLAR_SPACE_GROUPS.items()},
 }
 
-#: Space groups whose conventional cell spglib may choose in several ways (triclinic):
-#: no strain is measured or applied.
-AMBIGUOUS: frozenset[int] = frozenset({1, 2})
+#: Triclinic and monoclinic space groups: spglib's conventional cell (its choice of a and c)
+#: follows the metric, so a strain would not read back on the same axes; none is measured
+#: or applied.
+AMBIGUOUS: frozenset[int] = frozenset(range(1, 16))
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,9 @@ class CellStrain:
 
     Attributes:
         lengths: ln(L / L_ideal) of a, b, c at equal volume, (3,).
-        angles: α, β, γ minus their ideal values, degrees, (3,).
     """
 
     lengths: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    angles: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def _dataset(structure: Structure, symprec: float):  # noqa: ANN202
@@ -115,48 +114,43 @@ def measure_strain(structure: Structure, symprec: float = SYMPREC) -> tuple[int,
     """(space group, strain) of a perovskite (module docstring).
 
     Raises:
-        KeyError: the space group has no ideal cell or is triclinic.
+        KeyError: the space group has no ideal cell or is monoclinic or triclinic
+            (:data:`AMBIGUOUS`).
     """
     number, rows, z = conventional_cell(structure, symprec)
     if number in AMBIGUOUS:
         raise KeyError(f"space group {number}: the conventional cell is not unique")
     p, ideal = reduced_parameters(rows, z), np.asarray(ideal_parameters(number))
     lengths = np.log(p[:3] / ideal[:3])
-    lengths -= lengths.mean()  # equal volume (angle changes move the volume to second order)
-    return number, CellStrain(tuple(lengths.tolist()), tuple((p[3:] - ideal[3:]).tolist()))
+    return number, CellStrain(tuple((lengths - lengths.mean()).tolist()))
 
 
-def _lattice_system_strain(number: int, strain: CellStrain) -> tuple[np.ndarray, np.ndarray]:
-    """Return the part of ``strain`` the lattice system of space group ``number`` allows.
+def _lattice_system_strain(number: int, strain: CellStrain) -> np.ndarray:
+    """Return the part of ``strain`` (3,) the lattice system of space group ``number`` allows.
 
-    Monoclinic (b unique): β only; orthorhombic: no angle; tetragonal and hexagonal
-    axes: a = b, no angle; cubic: none.
+    Orthorhombic: all three; tetragonal and hexagonal axes: a = b; cubic: none.
     """
-    ln, angles = np.array(strain.lengths, float), np.array(strain.angles, float)
+    ln = np.array(strain.lengths, float)
     if number >= 195:
-        return np.zeros(3), np.zeros(3)
+        return np.zeros(3)
     if number >= 75:  # tetragonal, trigonal (hexagonal axes), hexagonal
         ln[:2] = ln[:2].mean()
-    if number >= 3:
-        angles[[0, 2]] = 0.0
-    if number >= 16:
-        angles[1] = 0.0
-    return ln, angles
+    return ln
 
 
 def apply_strain(structure: Structure, strain: CellStrain, symprec: float = SYMPREC) -> Structure:
     """Copy of ``structure`` with its conventional cell set to ideal × ``strain``.
 
     The volume and fractional coordinates are kept; only the lattice changes. A structure
-    whose space group has no ideal cell, or a triclinic one, comes back unchanged.
+    whose space group has no ideal cell, or is in :data:`AMBIGUOUS`, comes back unchanged.
     """
     number, rows, _ = conventional_cell(structure, symprec)
     if number not in IDEAL_SYSTEMS or number in AMBIGUOUS:
         return structure.copy()
     current = Lattice(rows)
     ideal = np.asarray(ideal_parameters(number))
-    ln, angles = _lattice_system_strain(number, strain)
-    target = Lattice.from_parameters(*(ideal[:3] * np.exp(ln)), *(ideal[3:] + angles))
+    ln = _lattice_system_strain(number, strain)
+    target = Lattice.from_parameters(*(ideal[:3] * np.exp(ln)), *ideal[3:])
     target = target.matrix * (current.volume / target.volume) ** (1.0 / 3.0)
     standard = Lattice.from_parameters(*current.abc, *current.angles).matrix
     rotation = np.linalg.solve(standard, rows)  # standard @ rotation = rows

@@ -7,8 +7,8 @@ The committed table ``tables/spontaneous_strain.csv`` is written by::
 from the strains (:func:`bxrd.crystal.strain.measure_strain`) of the real structures in
 ``data/measured_perovskites.csv`` (experimentally reported ``mp_abx3`` entries, COD, AMCSD,
 literature files, built-in templates; not the hybrid ones). One row per space group with at
-least :data:`MIN_COUNT` structures; each of the six strain components (ln a, ln b, ln c at
-equal volume; Δα, Δβ, Δγ in degrees) is
+least :data:`MIN_COUNT` structures; each of the three strain components (ln a, ln b, ln c
+of the conventional cell at equal volume) is
 
 * tilted space groups: ``slope`` × sin²φ, φ the largest octahedral tilt (the tilt-driven
   strain vanishes with the tilt and grows, to lowest order, with its square); the slope is
@@ -41,7 +41,7 @@ from bxrd.fileio import atomic_write_text
 TABLE_PATH = Path(__file__).parent / "tables" / "spontaneous_strain.csv"
 
 #: Strain components, in :class:`~bxrd.crystal.strain.CellStrain` order.
-COMPONENTS: tuple[str, ...] = ("a", "b", "c", "alpha", "beta", "gamma")
+COMPONENTS: tuple[str, ...] = ("a", "b", "c")
 
 #: Fewest structures of a space group before its strain is trusted.
 MIN_COUNT = 2
@@ -54,7 +54,7 @@ TILTED_GROUPS: frozenset[int] = frozenset(n for g, n in TILT_SPACE_GROUPS.items(
 class StrainRow:
     """One space group's strain law: prediction = slope × s, residual in [lo, hi].
 
-    Attributes are (6,) tuples in :data:`COMPONENTS` order; s = sin²φ (tilted) or 1.
+    Attributes are (3,) tuples in :data:`COMPONENTS` order; s = sin²φ (tilted) or 1.
     """
 
     n: int
@@ -78,16 +78,14 @@ class StrainModel:
         row, s = self._row(number, tilt)
         if row is None:
             return CellStrain()
-        v = np.asarray(row.slope) * s
-        return CellStrain(tuple(v[:3].tolist()), tuple(v[3:].tolist()))
+        return CellStrain(tuple((np.asarray(row.slope) * s).tolist()))
 
     def sample(self, number: int, tilt: float, rng: np.random.Generator) -> CellStrain:
         """:meth:`predict` plus a residual drawn uniformly between the 5 and 95 % quantiles."""
         row, s = self._row(number, tilt)
         if row is None:
             return CellStrain()
-        v = np.asarray(row.slope) * s + rng.uniform(row.lo, row.hi)
-        return CellStrain(tuple(v[:3].tolist()), tuple(v[3:].tolist()))
+        return CellStrain(tuple((np.asarray(row.slope) * s + rng.uniform(row.lo, row.hi)).tolist()))
 
 
 #: No strain anywhere (the pseudo-cubic cells of the bare model).
@@ -105,15 +103,15 @@ def fit_strain_model(samples: Iterable[tuple[int, float, CellStrain]]) -> Strain
     groups: dict[int, list[tuple[float, np.ndarray]]] = {}
     for number, tilt, strain in samples:
         s = math.sin(math.radians(tilt)) ** 2 if number in TILTED_GROUPS else 1.0
-        groups.setdefault(number, []).append((s, np.r_[strain.lengths, strain.angles]))
+        groups.setdefault(number, []).append((s, np.asarray(strain.lengths)))
     rows = {}
     for number, members in sorted(groups.items()):
         if len(members) < MIN_COUNT:
             continue
         s = np.array([m[0] for m in members])
-        v = np.array([m[1] for m in members])  # (n, 6)
+        v = np.array([m[1] for m in members])  # (n, 3)
         if number in TILTED_GROUPS and np.all(s > 0):
-            slope = np.array([_weighted_median(v[:, k] / s, s) for k in range(6)])
+            slope = np.array([_weighted_median(v[:, k] / s, s) for k in range(3)])
         else:
             slope, s = np.median(v, axis=0), np.ones_like(s)
         residual = v - s[:, None] * slope
@@ -128,16 +126,14 @@ def samples_from_rows(rows: Iterable[dict]) -> list[tuple[int, float, CellStrain
     """(space group, tilt, strain) of the measured rows that carry a strain.
 
     ``rows`` are those of ``data/measured_perovskites.csv`` (columns ``space_group``,
-    ``tilt_1`` and ``strain_a`` … ``strain_gamma``, empty where none was measured).
+    ``tilt_1`` and ``strain_a``, ``strain_b``, ``strain_c``, empty where none was measured).
     """
     out = []
     for r in rows:
         if r.get("strain_a", "") in ("", None):
             continue
-        v = [float(r[f"strain_{c}"]) for c in COMPONENTS]
-        out.append(
-            (int(r["space_group"]), float(r["tilt_1"]), CellStrain(tuple(v[:3]), tuple(v[3:])))
-        )
+        v = tuple(float(r[f"strain_{c}"]) for c in COMPONENTS)
+        out.append((int(r["space_group"]), float(r["tilt_1"]), CellStrain(v)))  # type: ignore[arg-type]
     return out
 
 

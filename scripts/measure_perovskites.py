@@ -112,6 +112,7 @@ def measure_all(shared: Path) -> list[dict]:
                 "distortion": round(geo.distortion, 6),
                 "volume_per_fu": round(geo.volume_per_fu, 3),
                 "mean_bx": round(geo.mean_bx, 4),
+                "jahn_teller": int(ions.jahn_teller),
                 **strain_columns,
             }
         )

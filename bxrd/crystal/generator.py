@@ -227,7 +227,7 @@ def _draw(
             return global_instability_index(bvs, charges)
 
         structure = displace(base, _symmetric_field(structure, a_idx, a_rms, rng, gii))
-        structure = strain_structure(structure, largest, rng=rng)
+        structure = strain_structure(structure, largest, rng=rng, jahn_teller=ions.jahn_teller)
         meta.update(
             tilts=tuple(round(a, 3) for a in np.atleast_1d(angles)),
             a_shift=round(float(a_rms), 4),

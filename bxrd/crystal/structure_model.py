@@ -318,7 +318,8 @@ def fit_cell(
     )
     lat, fr = build(best.x)
     tilt = float(abs(best.x[0]))
-    structure = strain_structure(Structure(Lattice(lat), symbols, fr % 1.0), tilt, strain)
+    structure = Structure(Lattice(lat), symbols, fr % 1.0)
+    structure = strain_structure(structure, tilt, strain, jahn_teller=ions.jahn_teller)
     bvs = bond_valence_sums(
         structure.lattice.matrix, structure.frac_coords, symbols, charges, ions.r0_table
     )

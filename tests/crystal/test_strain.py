@@ -99,17 +99,25 @@ def test_monoclinic_cells_are_left_alone():
         measure_strain(cell)
 
 
-def test_fitted_law_recovers_a_sin_squared_slope_and_polar_medians(tmp_path):
-    slope = np.array([0.6, -0.1, -0.5])
-    samples = [
-        (62, t, CellStrain(tuple(slope * math.sin(math.radians(t)) ** 2)))
-        for t in (6.0, 9.0, 12.0, 15.0)
-    ]
-    samples += [(99, 0.0, CellStrain((-0.01 * k, -0.01 * k, 0.02 * k))) for k in (1, 2, 3)]
-    samples += [(140, 5.0, CellStrain((0.001, 0.001, -0.002)))]  # one structure: no row
+def test_fitted_law_recovers_a_sin_squared_slope_jahn_teller_offset_and_polar_medians(tmp_path):
+    slope, jt = np.array([0.6, -0.1, -0.5]), np.array([0.03, -0.03, 0.0])
+
+    def pnma(t: float, active: bool) -> tuple:
+        return (
+            62,
+            t,
+            CellStrain(tuple(slope * math.sin(math.radians(t)) ** 2 + jt * active)),
+            active,
+        )
+
+    samples = [pnma(t, False) for t in (6.0, 9.0, 12.0, 15.0)] + [pnma(t, True) for t in (8, 11)]
+    samples += [(99, 0.0, CellStrain((-0.01 * k, -0.01 * k, 0.02 * k)), False) for k in (1, 2, 3)]
+    samples += [(140, 5.0, CellStrain((0.001, 0.001, -0.002)), False)]  # one structure: no row
     model = fit_strain_model(samples)
     assert sorted(model.rows) == [62, 99]
-    assert model.predict(62, 12.0).lengths == pytest.approx(slope * math.sin(math.radians(12)) ** 2)
+    s12 = math.sin(math.radians(12)) ** 2
+    assert model.predict(62, 12.0).lengths == pytest.approx(slope * s12)
+    assert model.predict(62, 12.0, jahn_teller=True).lengths == pytest.approx(slope * s12 + jt)
     assert model.predict(62, 0.0).lengths == pytest.approx((0, 0, 0))
     assert model.predict(99, 0.0).lengths == pytest.approx((-0.02, -0.02, 0.04))
     assert model.predict(140, 5.0) == CellStrain()
@@ -132,6 +140,11 @@ def test_model_cell_gets_the_committed_strain_at_constant_volume():
     assert strained.volume_per_formula_unit == pytest.approx(flat.volume_per_formula_unit)
     assert space_group_of(strained.structure)[0] == 62
     assert StrainModel().rows == {}
+    # Jahn–Teller Mn³⁺: b/2 the shortest, as LaMnO3's O' cell (a/√2 4.06, c/√2 3.91, b/2 3.83)
+    lamno3 = fit_cell(PerovskiteIons.of("La", "Mn", "O", (3, 3, -2)))
+    a, b, c = _conventional_abc(lamno3.structure)
+    assert b / 2 < c / math.sqrt(2) < a / math.sqrt(2)
+    assert space_group_of(lamno3.structure)[0] == 62
 
 
 def test_generator_draws_strained_pnma_cells_labelled_pnma():

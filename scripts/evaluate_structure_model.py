@@ -67,7 +67,7 @@ from bxrd.crystal.structure_model import (
     fit_cell,
     predict_tilt_system,
 )
-from bxrd.errors import NotPerovskiteError
+from bxrd.errors import BxrdInputError, NotPerovskiteError
 
 ROOT = Path(__file__).resolve().parents[1]
 XRD = XRDCalculator("CuKa")
@@ -231,6 +231,11 @@ def main() -> None:
         entries = {r["file"]: r for r in csv.DictReader(fh) if r["synthesized"] == "1"}
     with open(args.measured) as fh:
         every = list(csv.DictReader(fh))
+    if not every or "strain_a" not in every[0] or "jahn_teller" not in every[0]:
+        raise BxrdInputError(
+            f"{args.measured}: no strain or jahn_teller columns (written before the strain "
+            "law); rerun scripts/measure_perovskites.py"
+        )
     measured = [r for r in every if r["source"] == "mp_abx3"]
     strain_rows = [r for r in every if r["source"] != "hybrid_perovskites"]
     jobs = [(m, entries[m["id"]]) for m in measured][: args.limit]

@@ -149,7 +149,7 @@ def samples_from_rows(rows: Iterable[dict]) -> list[tuple[int, float, CellStrain
     """
     out = []
     for r in rows:
-        if r.get("strain_a", "") in ("", None):
+        if r["strain_a"] == "":  # a missing column raises: rows written before the strain
             continue
         v = tuple(float(r[f"strain_{c}"]) for c in COMPONENTS)
         jt = bool(int(r["jahn_teller"]))

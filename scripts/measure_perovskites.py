@@ -87,7 +87,8 @@ def measure_all(shared: Path) -> list[dict]:
             strain_columns = {
                 f"strain_{c}": round(v, 5) for c, v in zip(COMPONENTS, lengths, strict=True)
             }
-        except KeyError:  # no ideal cell for this space group, or monoclinic, triclinic
+        except (KeyError, ValueError):  # no ideal cell (or monoclinic, triclinic), or a
+            # conventional cell that is not the ideal one's
             strain_columns = {f"strain_{c}": "" for c in COMPONENTS}
         rows.append(
             {

@@ -12,9 +12,10 @@ Definition (orthorhombic and higher space groups with a pseudo-cubic recipe,
   (:data:`~bxrd.crystal.template.SYMPREC`): its axes are fixed by the symmetry elements
   (Pnma: b the in-phase tilt axis ≈ 2 a_pc), so real and generated cells compare axis by
   axis. a_pc = (V_conv / Z)^(1/3), Z the formula units in the conventional cell.
-* The ideal cell is that of the same space group built with no strain
-  (:func:`bxrd.crystal.tilts.tilted_perovskite`, equal tilts, cubic metric), e.g.
-  (√2, 2, √2) a_pc and 90° for Pnma.
+* The ideal cell has the same conventional axes on a cubic lattice: the space group's
+  recipe cell (:func:`bxrd.crystal.tilts.tilted_perovskite`) gives spglib's conventional
+  axes as combinations of its 2 × 2 × 2 pseudo-cubic axes, taken on a cubic lattice, e.g.
+  (√2, 2, √2) a_pc and 90° for Pnma (:func:`ideal_parameters`).
 * The strain is (ln(a / a_ideal), ln(b / b_ideal), ln(c / c_ideal)) at equal volume
   (lengths in units of a_pc): :class:`CellStrain`.
 
@@ -48,6 +49,10 @@ IDEAL_SYSTEMS: dict[int, tuple[str, tuple[int, int, int] | None]] = {
 #: follows the metric, so a strain would not read back on the same axes; none is measured
 #: or applied.
 AMBIGUOUS: frozenset[int] = frozenset(range(1, 16))
+
+#: Largest |ln(L / L_ideal)| of a pseudo-cubic cell; beyond it the conventional cell is
+#: not the ideal one's (another supercell), not a strain.
+MAX_STRAIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,8 @@ def ideal_parameters(number: int) -> tuple[float, ...]:
     Raises:
         KeyError: no pseudo-cubic recipe for ``number`` (:data:`IDEAL_SYSTEMS`).
     """
+    if number not in IDEAL_SYSTEMS:
+        raise KeyError(f"space group {number} has no pseudo-cubic recipe")
     notation, polar = IDEAL_SYSTEMS[number]
     shift = np.zeros(3) if polar is None else 0.15 * np.asarray(polar) / np.linalg.norm(polar)
     s = tilted_perovskite("Ca", "Ti", "O", notation, bond=2.0, b_shift=tuple(shift))
@@ -120,9 +127,24 @@ def measure_strain(structure: Structure, symprec: float = SYMPREC) -> tuple[int,
     number, rows, z = conventional_cell(structure, symprec)
     if number in AMBIGUOUS:
         raise KeyError(f"space group {number}: the conventional cell is not unique")
-    p, ideal = reduced_parameters(rows, z), np.asarray(ideal_parameters(number))
-    lengths = np.log(p[:3] / ideal[:3])
+    lengths = _log_ratios(number, rows, z)
     return number, CellStrain(tuple((lengths - lengths.mean()).tolist()))
+
+
+def _log_ratios(number: int, rows: np.ndarray, z: int) -> np.ndarray:
+    """ln(L / L_ideal) of the conventional ``rows`` (3,), lengths in units of a_pc.
+
+    Raises:
+        ValueError: a ratio beyond :data:`MAX_STRAIN` (not the ideal cell's axes).
+    """
+    p, ideal = reduced_parameters(rows, z), np.asarray(ideal_parameters(number))
+    ratios = np.log(p[:3] / ideal[:3])
+    if np.abs(ratios).max() > MAX_STRAIN:
+        raise ValueError(
+            f"space group {number}: conventional (a, b, c) / a_pc = {np.round(p[:3], 3)} is "
+            f"not a strained {np.round(ideal[:3], 3)}"
+        )
+    return ratios
 
 
 def _lattice_system_strain(number: int, strain: CellStrain) -> np.ndarray:
@@ -143,10 +165,15 @@ def apply_strain(structure: Structure, strain: CellStrain, symprec: float = SYMP
 
     The volume and fractional coordinates are kept; only the lattice changes. A structure
     whose space group has no ideal cell, or is in :data:`AMBIGUOUS`, comes back unchanged.
+
+    Raises:
+        ValueError: the conventional cell is not the ideal one's, strained
+            (:data:`MAX_STRAIN`).
     """
-    number, rows, _ = conventional_cell(structure, symprec)
+    number, rows, z = conventional_cell(structure, symprec)
     if number not in IDEAL_SYSTEMS or number in AMBIGUOUS:
         return structure.copy()
+    _log_ratios(number, rows, z)
     current = Lattice(rows)
     ideal = np.asarray(ideal_parameters(number))
     ln = _lattice_system_strain(number, strain)

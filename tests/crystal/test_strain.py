@@ -157,3 +157,15 @@ def test_generator_draws_strained_pnma_cells_labelled_pnma():
         a, _, c = _conventional_abc(structure)
         splits.append(math.log(a / c))
     assert min(np.abs(splits)) > 1e-3 and np.std(splits) > 1e-4  # split, and drawn
+
+
+def test_a_cell_far_from_the_ideal_axes_is_named_not_strained():
+    # P4mm with c/a = 1.8 is not a strained pseudo-cubic cell (ln c ≈ 0.39 > MAX_STRAIN)
+    polar = tilted_perovskite("Ba", "Ti", "O", "a0a0a0", b_shift=(0.0, 0.0, 0.15))
+    lat = polar.lattice.matrix * np.array([[1.0], [1.0], [1.8]])
+    stretched = Structure(Lattice(lat), polar.species, polar.frac_coords)
+    assert space_group_of(stretched)[0] == 99
+    with pytest.raises(ValueError, match="99"):
+        measure_strain(stretched)
+    with pytest.raises(ValueError, match="99"):
+        apply_strain(stretched, CellStrain((0.0, 0.0, 0.01)))

@@ -17,15 +17,19 @@ facts — prints:
   symprec 0.1), with the threshold cross-validated, and the confusion table;
 * patterns: for the model cell of the composition in the *real* space group (recipe of
   :data:`~bxrd.crystal.structure_model.SPACE_GROUP_RECIPES`, scaled by the out-of-fold
-  calibration), the offset (degrees 2θ, Cu Kα, pymatgen XRDCalculator, 10–80°) of each of
-  the real structure's 10 strongest reflections from the generated reflection (≥ 1 %
-  intensity) of the same pseudo-cubic hkl family (|h|, |k|, |l| sorted, in the pseudo-cubic
-  axes of :func:`bxrd.crystal.measure.measure`; the nearest one if the family is absent,
-  counted as missing), and, as before, from the nearest generated reflection; median per
-  structure, then over structures; also with the generated cell scaled to the real volume.
+  calibration, strained by the out-of-fold spontaneous-strain law of
+  :mod:`bxrd.crystal.strain_model`), the offset (degrees 2θ, Cu Kα, pymatgen XRDCalculator,
+  10–80°) of each of the real structure's 10 strongest reflections from the generated
+  reflection (≥ 1 % intensity) of the same pseudo-cubic hkl family (|h|, |k|, |l| sorted,
+  in the pseudo-cubic axes of :func:`bxrd.crystal.measure.measure`; the nearest one if the
+  family is absent, counted as missing), and, as before, from the nearest generated
+  reflection; median per structure, then over structures, overall and per real space
+  group; also with the generated cell scaled to the real volume.
 
 Cross-validation: formula-grouped 5-fold (:func:`bxrd.crystal.calibration.grouped_folds`,
-seed 0); each structure's correction and threshold come from the folds without its formula.
+seed 0); each structure's correction and threshold come from the folds without its formula,
+its strain law from the measured rows (every source but the hybrid perovskites) of other
+formulas.
 ``--write-calibration`` stores the constants fitted on all structures (the committed table)::
 
     PYTHONPATH=. nice -n 10 python scripts/evaluate_structure_model.py [--limit N]
@@ -56,13 +60,14 @@ from bxrd.crystal.calibration import (
 from bxrd.crystal.distributions import anion_family
 from bxrd.crystal.ions import ion_for, pseudocubic_parameter
 from bxrd.crystal.measure import measure
+from bxrd.crystal.strain_model import NO_STRAIN, fit_strain_model, samples_from_rows
 from bxrd.crystal.structure_model import (
     SPACE_GROUP_RECIPES,
     PerovskiteIons,
     fit_cell,
     predict_tilt_system,
 )
-from bxrd.errors import NotPerovskiteError
+from bxrd.errors import BxrdInputError, NotPerovskiteError
 
 ROOT = Path(__file__).resolve().parents[1]
 XRD = XRDCalculator("CuKa")
@@ -89,7 +94,8 @@ def fit_bare(job: tuple[dict, dict]) -> dict:
         ion_for(e, q, r)
         for e, q, r in zip((ions.a, ions.b, ions.x), ions.charges, "ABX", strict=True)
     ]
-    pnma, cubic = fit_cell(ions, "a+b-b-"), fit_cell(ions, "a0a0a0")
+    # the strain keeps the volume: the volumes and tilts need no strained cell
+    pnma, cubic = (fit_cell(ions, g, strain=NO_STRAIN) for g in ("a+b-b-", "a0a0a0"))
     return {
         "file": entry["file"],
         "formula": ions.formula,
@@ -127,18 +133,24 @@ def _predict(row: dict, calibration: Calibration) -> tuple[int, float, float]:
     return (62 if tilted else 221), v * math.exp(corr), math.exp(corr / 3)
 
 
-def cross_validate(rows: list[dict], k: int = 5) -> Calibration:
+def cross_validate(rows: list[dict], strain_rows: list[dict], k: int = 5) -> Calibration:
     """Add out-of-fold (``*_cv``), in-sample (``*_in``) and bare predictions to ``rows``.
 
-    Returns the calibration fitted on all rows.
+    ``strain_rows`` are the measured rows the strain law is fitted on (``strain_cv``: on
+    those whose formula is not in the fold). Returns the calibration fitted on all rows.
     """
     folds = grouped_folds([r["formula"] for r in rows], k)
     for fold in range(k):
         train = [r for r, f in zip(rows, folds, strict=True) if f != fold]
         cal = _calibrate(train)
+        held = {r["formula"] for r, f in zip(rows, folds, strict=True) if f == fold}
+        strain = fit_strain_model(
+            samples_from_rows(m for m in strain_rows if f"{m['a']}{m['b']}{m['x']}3" not in held)
+        )
         for r, f in zip(rows, folds, strict=True):
             if f == fold:
                 r["sg_cv"], r["v_cv"], r["scale_cv"] = _predict(r, cal)
+                r["strain_cv"] = strain
     full = _calibrate(rows)
     for r in rows:
         r["sg_in"], r["v_in"], _ = _predict(r, full)
@@ -193,7 +205,8 @@ def patterns(job: tuple[dict, Path]) -> dict:
         warnings.simplefilter("ignore")
         real = Structure.from_file(folder / row["file"])
     notation, polar = SPACE_GROUP_RECIPES[row["space_group"]]
-    bare = fit_cell(_ions(row["measured"], UNCALIBRATED), notation, polar).structure
+    ions = _ions(row["measured"], UNCALIBRATED)
+    bare = fit_cell(ions, notation, polar, strain=row["strain_cv"]).structure
     generated = Structure(bare.lattice.matrix * row["scale_cv"], bare.species, bare.frac_coords)
     matched, nearest, out["missing"] = peak_offsets(real, generated)
     out["offset"], out["offset_nearest"] = float(np.median(matched)), float(np.median(nearest))
@@ -217,13 +230,20 @@ def main() -> None:
     with open(folder / "manifest.csv") as fh:
         entries = {r["file"]: r for r in csv.DictReader(fh) if r["synthesized"] == "1"}
     with open(args.measured) as fh:
-        measured = [r for r in csv.DictReader(fh) if r["source"] == "mp_abx3"]
+        every = list(csv.DictReader(fh))
+    if not every or "strain_a" not in every[0] or "jahn_teller" not in every[0]:
+        raise BxrdInputError(
+            f"{args.measured}: no strain or jahn_teller columns (written before the strain "
+            "law); rerun scripts/measure_perovskites.py"
+        )
+    measured = [r for r in every if r["source"] == "mp_abx3"]
+    strain_rows = [r for r in every if r["source"] != "hybrid_perovskites"]
     jobs = [(m, entries[m["id"]]) for m in measured][: args.limit]
     with Pool(args.workers) as pool:
         rows = pool.map(fit_bare, jobs, chunksize=4)
         for r, (m, _) in zip(rows, jobs, strict=True):
             r["measured"] = m
-        full = cross_validate(rows)
+        full = cross_validate(rows, strain_rows)
         print(f"calibration fitted on all {len(rows)}: {full}")
         if args.write_calibration:
             write_calibration(full, len(rows))
@@ -236,7 +256,7 @@ def main() -> None:
             summarise_patterns(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", newline="") as fh:
-        fields = [k for k in rows[0] if k != "measured"]
+        fields = [k for k in rows[0] if k not in ("measured", "strain_cv")]
         writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -339,6 +359,13 @@ def summarise_patterns(rows: list[dict]) -> None:
         )
     missing = sum(r["missing"] for r in rows)
     print(f"  real strong reflections whose pc hkl family the generated cell lacks: {missing}")
+    print("  per real space group: n, median offset matched / nearest / at the real volume")
+    for sg in sorted({r["space_group"] for r in rows}):
+        sub = [r for r in rows if r["space_group"] == sg and np.isfinite(r["offset"])]
+        if sub:
+            med = [np.median([r[k] for r in sub]) for k in ("offset", "offset_nearest")]
+            real = np.median([r["offset_real_volume"] for r in sub])
+            print(f"    {sg}: {len(sub)}, {med[0]:.3f} / {med[1]:.3f} / {real:.3f}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,11 @@ Reads the experimentally reported entries of ``mp_abx3`` (``synthesized = 1``), 
 hybrid-perovskite, COD, AMCSD and literature structures of ``../shared/data/structures`` and
 the built-in templates; every ABX3 perovskite among them is measured with
 :func:`bxrd.crystal.measure.measure`. Writes one row per structure to
-``data/measured_perovskites.csv`` (not committed) and the distributions the generator samples
-from to ``bxrd/crystal/tables/perovskite_distributions.csv`` (committed)::
+``data/measured_perovskites.csv`` (not committed), with its spontaneous strain
+(:func:`bxrd.crystal.strain.measure_strain`, empty where the space group has none), and
+the distributions the generator samples from to ``bxrd/crystal/tables/perovskite_distributions.csv``
+and ``bxrd/crystal/tables/spontaneous_strain.csv`` (committed; the strain table from every
+source but the hybrid perovskites)::
 
     nice -n 10 python scripts/measure_perovskites.py [--shared ../shared/data/structures]
 """
@@ -24,6 +27,14 @@ from bxrd.crystal.builtin import builtin_templates
 from bxrd.crystal.distributions import TABLE_PATH, anion_family, write_distributions
 from bxrd.crystal.measure import measure
 from bxrd.crystal.sites import identify_abx3_sites
+from bxrd.crystal.strain import measure_strain
+from bxrd.crystal.strain_model import (
+    COMPONENTS,
+    fit_strain_model,
+    samples_from_rows,
+    write_strain_model,
+)
+from bxrd.crystal.strain_model import TABLE_PATH as STRAIN_TABLE_PATH
 from bxrd.crystal.structure_model import PerovskiteIons
 from bxrd.crystal.template import space_group_of
 from bxrd.errors import BxrdInputError
@@ -71,6 +82,14 @@ def measure_all(shared: Path) -> list[dict]:
             sites.a, sites.b, sites.x, (sites.a_charge, sites.b_charge, sites.x_charge)
         )
         tilts = np.sort(geo.tilts)[::-1]
+        try:
+            lengths = measure_strain(structure)[1].lengths
+            strain_columns = {
+                f"strain_{c}": round(v, 5) for c, v in zip(COMPONENTS, lengths, strict=True)
+            }
+        except (KeyError, ValueError):  # no ideal cell (or monoclinic, triclinic), or a
+            # conventional cell that is not the ideal one's
+            strain_columns = {f"strain_{c}": "" for c in COMPONENTS}
         rows.append(
             {
                 "source": source,
@@ -94,6 +113,8 @@ def measure_all(shared: Path) -> list[dict]:
                 "distortion": round(geo.distortion, 6),
                 "volume_per_fu": round(geo.volume_per_fu, 3),
                 "mean_bx": round(geo.mean_bx, 4),
+                "jahn_teller": int(ions.jahn_teller),
+                **strain_columns,
             }
         )
     return rows
@@ -111,7 +132,14 @@ def main() -> None:
         writer.writeheader()
         writer.writerows(rows)
     table = write_distributions(rows, TABLE_PATH)
+    strain = fit_strain_model(
+        samples_from_rows(r for r in rows if r["source"] != "hybrid_perovskites")
+    )
+    write_strain_model(strain, STRAIN_TABLE_PATH)
     print(f"measured {len(rows)} perovskites -> {args.rows}")
+    print(f"spontaneous strain: {len(strain.rows)} space groups -> {STRAIN_TABLE_PATH}")
+    for number, row in strain.rows.items():
+        print(number, row)
     print(f"distributions: {len(table)} rows -> {TABLE_PATH}")
     for r in table:
         print(r)

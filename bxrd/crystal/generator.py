@@ -19,9 +19,14 @@ polytypes (:mod:`bxrd.crystal.polytypes`) —
    tilt over the median tilt (A shifts grow with tilts), and the symmetry-allowed direction
    that lowers the GII most from a random start (the A cation moves towards the X it
    under-bonds, as in Pnma).
-4. A draw whose cation bond-valence sums stray more than 10 % from the oxidation states is
+4. Spontaneous strain (:mod:`bxrd.crystal.strain_model`): the conventional cell of the
+   space group spglib finds is deformed at constant volume to the measured strain law of
+   that group at the drawn tilt plus a residual drawn between its 5 and 95 % quantiles
+   (Pnma: a/√2, b/2, c/√2 split by ≈ ±0.5 sin²φ ± 1–3 %), so tilted cells are no longer
+   metrically pseudo-cubic. The lattice system is kept, so the space group is too.
+5. A draw whose cation bond-valence sums stray more than 10 % from the oxidation states is
    redrawn (at most :data:`MAX_TRIES` times; the metadata say whether it passed).
-5. spglib at ``symprec`` (default: the label tolerance) labels the result: the label is what
+6. spglib at ``symprec`` (default: the label tolerance) labels the result: the label is what
    spglib finds, never the system asked for; the metadata keep both.
 
 A build recipe calls it through :class:`GeneratorConfig` and :func:`run_generator`
@@ -45,6 +50,7 @@ from bxrd.crystal.bond_valence import (
 )
 from bxrd.crystal.distributions import anion_family, ranges_for
 from bxrd.crystal.polytypes import POLYTYPES, hexagonal_polytype
+from bxrd.crystal.strain_model import strain_structure
 from bxrd.crystal.structure_model import (
     JAHN_TELLER_FRACTION,
     PerovskiteIons,
@@ -221,6 +227,7 @@ def _draw(
             return global_instability_index(bvs, charges)
 
         structure = displace(base, _symmetric_field(structure, a_idx, a_rms, rng, gii))
+        structure = strain_structure(structure, largest, rng=rng, jahn_teller=ions.jahn_teller)
         meta.update(
             tilts=tuple(round(a, 3) for a in np.atleast_1d(angles)),
             a_shift=round(float(a_rms), 4),

@@ -20,7 +20,11 @@ pseudo-cubic cell of :func:`bxrd.crystal.tilts.tilted_perovskite_arrays`:
 4. Polar families: every B moves by :data:`POLAR_SHIFT` Å along [001], [011] or [111].
 5. Jahn–Teller: high-spin d⁴ (Mn³⁺, Cr²⁺) and d⁹ (Cu²⁺) B ions get the cooperative Q2
    pattern with amplitude :data:`JAHN_TELLER_FRACTION` × d_BX (LaMnO3: Mn–O 1.91/2.18 Å).
-6. Calibration (:mod:`bxrd.crystal.calibration`): every length of the optimal cell is
+6. Spontaneous strain (:mod:`bxrd.crystal.strain_model`): the cell built so far is
+   metrically pseudo-cubic; its conventional cell is deformed at constant volume to the
+   measured median strain of its space group at the optimal tilt (Pnma: a/√2 > b/2 > c/√2
+   by ≈ 0.6 sin²φ and 0.5 sin²φ), fractional coordinates kept (:mod:`bxrd.crystal.strain`).
+7. Calibration (:mod:`bxrd.crystal.calibration`): every length of the optimal cell is
    multiplied by the composition's length scale k (a fitted per-anion-family volume
    correction, by default the committed one; ``UNCALIBRATED`` gives k = 1). The ions' R₀
    move with it (R₀ + (k − 1) d_ideal), so bond-valence sums of the scaled cell stay those
@@ -47,6 +51,7 @@ from bxrd.crystal.calibration import Calibration, load_calibration
 from bxrd.crystal.distributions import anion_family, ranges_for
 from bxrd.crystal.ions import ion_for
 from bxrd.crystal.polytypes import POLYTYPES, hexagonal_polytype
+from bxrd.crystal.strain_model import StrainModel, strain_structure
 from bxrd.crystal.symmetric_displacements import displacement_basis
 from bxrd.crystal.tilts import (
     POLAR_SPACE_GROUPS,
@@ -194,7 +199,7 @@ class ModelCell:
         tilt: optimal tilt magnitude, degrees (every tilted axis).
         stretch: B–X stretch factor s.
         a_shift: A-site displacement, Å (largest over A sites).
-        gii: global instability index, v.u.
+        gii: global instability index of ``structure`` (strained), v.u.
         structure: the 40-atom (2H: 10-atom) structure.
     """
 
@@ -239,6 +244,7 @@ def fit_cell(
     notation: str = "a+b-b-",
     polar: tuple[int, int, int] | None = None,
     a_displacements: bool = True,
+    strain: StrainModel | None = None,
 ) -> ModelCell:
     """Minimise the GII over tilt, stretch and A-site displacements (module docstring).
 
@@ -248,9 +254,11 @@ def fit_cell(
             (:mod:`bxrd.crystal.polytypes`; bond-valence B–X, no optimisation).
         polar: B shift direction ([001], [011], [111]) or None.
         a_displacements: optimise the symmetry-allowed A-site coordinates too.
+        strain: the spontaneous-strain law (default: the committed table;
+            :data:`~bxrd.crystal.strain_model.NO_STRAIN` keeps the pseudo-cubic cell).
     """
     if ions.length_scale != 1.0:
-        return _scaled(fit_cell(ions.bare, notation, polar, a_displacements), ions)
+        return _scaled(fit_cell(ions.bare, notation, polar, a_displacements, strain), ions)
     qa, qb, qx = ions.charges
     if notation in POLYTYPES:
         s = hexagonal_polytype(ions.a, ions.b, ions.x, notation, bond=ions.d_bx)
@@ -309,16 +317,21 @@ def fit_cell(
         options={"maxiter": 60},
     )
     lat, fr = build(best.x)
+    tilt = float(abs(best.x[0]))
     structure = Structure(Lattice(lat), symbols, fr % 1.0)
+    structure = strain_structure(structure, tilt, strain, jahn_teller=ions.jahn_teller)
+    bvs = bond_valence_sums(
+        structure.lattice.matrix, structure.frac_coords, symbols, charges, ions.r0_table
+    )
     a_field = np.tensordot(best.x[2:], basis, axes=1) if n_modes else np.zeros((1, 3))
     return ModelCell(
         ions,
         notation,
         polar,
-        float(abs(best.x[0])),
+        tilt,
         float(math.exp(best.x[1])),
         float(np.linalg.norm(a_field, axis=1).max()),
-        gii(best.x),
+        global_instability_index(bvs, charges),
         structure,
     )
 

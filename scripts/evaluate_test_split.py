@@ -8,10 +8,12 @@ of a structure's patterns), over the patterns whose true class is one of the che
 classes, and the abstention. With ``--realistic DATA_PART.yaml`` the test structures'
 sticks are rendered anew, ``--draws`` times each, with that DataModule part's ``augment``
 block (e.g. the measurement model of :mod:`bxrd.xrd.realism`) instead of the stored
-patterns (clean + the build's augmentation)::
+patterns (clean + the build's augmentation). ``--where KEY=VALUE`` (repeatable) keeps the
+test patterns whose provenance matches (e.g. ``perovskite=1``, as a suite's ``test_where``).
+The last line gives the accuracy with its 95 % bootstrap interval over test structures::
 
     python scripts/evaluate_test_split.py --checkpoint CKPT [--dataset data/shipped/dataset.h5]
-        [--realistic configs/data/shipped.yaml --draws 3]
+        [--realistic configs/data/shipped.yaml --draws 3] [--where perovskite=1]
 """
 
 import argparse
@@ -22,6 +24,7 @@ import torch
 
 from bxrd.data.store import load_pattern_set
 from bxrd.errors import BxrdInputError
+from bxrd.evaluation.stats import bootstrap
 from bxrd.inference.loading import load_predictor
 from bxrd.xrd.augment import AugmentConfig, Augmenter
 from bxrd.xrd.render import Renderer
@@ -55,13 +58,22 @@ def main() -> None:
     parser.add_argument("--task", default="space_group")
     parser.add_argument("--realistic", default=None)
     parser.add_argument("--draws", type=int, default=3)
+    parser.add_argument("--where", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     model = load_predictor(args.checkpoint)
     data = load_pattern_set(args.dataset, verify=False)
     if data.patterns.shape[1] != len(model.grid.values):
         raise BxrdInputError(f"{args.dataset}: pattern length differs from {args.checkpoint}'s")
     names = data.classes[args.task]
-    test = np.nonzero(np.asarray(data.provenance["split"]) == "test")[0]
+    keep = np.asarray(data.provenance["split"]) == "test"
+    for cond in args.where:
+        key, _, value = cond.partition("=")
+        if key not in data.provenance:
+            raise BxrdInputError(f"--where {cond}: no provenance {key!r} in {args.dataset}")
+        keep &= np.asarray(data.provenance[key]).astype(str) == value
+    test = np.nonzero(keep)[0]
+    if not len(test):
+        raise BxrdInputError(f"{args.dataset}: no test pattern matches {args.where}")
     sid = np.asarray(data.provenance["structure_id"])[test]
     patterns = data.patterns
     if args.realistic:
@@ -105,6 +117,8 @@ def main() -> None:
         f"accuracy_on_checkpoint_classes={right[known].mean():.3f} (n={known.sum()}) "
         f"abstain={torch.cat(abstain).float().mean():.3f}"
     )
+    acc = bootstrap(lambda r: {"accuracy": float(right[r].mean())}, sid)["accuracy"]
+    print(f"accuracy={acc.value:.3f} [{acc.low:.3f}, {acc.high:.3f}] over {len(per)} structures")
 
 
 if __name__ == "__main__":

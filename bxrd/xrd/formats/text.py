@@ -23,7 +23,6 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +40,10 @@ _COMMENT = ("#", "!", "'", ";", "//")
 #: line breaks other than \n (after \r\n → \n), at which ``str.splitlines`` splits too
 _ODD_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _SEMICOLON_COMMENT = re.compile(r"^[ \t]*;", re.MULTILINE)
+#: lines searched for the first data line before the whole text is split
+_HEAD_LINES = 64
+#: data lines that decide whether decimal commas are used
+_SAMPLE_ROWS = 200
 
 
 def read_text(
@@ -147,8 +150,12 @@ def _plain_table(
     """
     if any(c in text for c in _ODD_BREAKS):
         return None  # the line-by-line path splits lines at these too
-    lines = text.split("\n")
-    first = next(_data_lines(path, lines, limits, meta), None)
+    # the header is short: split off its first lines only (all of them if it is longer)
+    lines = text.split("\n", _HEAD_LINES)
+    first = next(_data_lines(path, lines[:_HEAD_LINES], limits, meta), None)
+    if first is None and len(lines) > _HEAD_LINES:
+        lines = text.split("\n")
+        first = next(_data_lines(path, lines, limits, meta), None)
     if first is None:
         return None
     body = text[sum(len(line) + 1 for line in lines[: first[0]]) :]
@@ -160,8 +167,7 @@ def _plain_table(
         body = body[:end]
     if ";" in body and _SEMICOLON_COMMENT.search(body):
         return None  # a ; comment line (numbers in it would be read as data)
-    rows = (line for line in body.split("\n") if line.strip())
-    decimal_comma = _uses_decimal_comma(list(islice(rows, 200)))
+    decimal_comma = _uses_decimal_comma(_first_rows(body, _SAMPLE_ROWS))
     plain = body.replace(";", " ").replace(",", "." if decimal_comma else " ")
     try:
         table = np.loadtxt(io.StringIO(plain), dtype=float, comments=None, ndmin=2)
@@ -173,6 +179,15 @@ def _plain_table(
     if decimal_comma:
         meta["DECIMAL_SEPARATOR"] = ","
     return table[:, :2]
+
+
+def _first_rows(body: str, n: int) -> list[str]:
+    """Return the first ``n`` non-blank lines of ``body`` (splitting no more than needed)."""
+    lines = body.split("\n", 2 * n)
+    rows = [line for line in lines[: 2 * n] if line.strip()][:n]
+    if len(rows) < n and len(lines) > 2 * n:  # many blank lines: look further
+        rows = [line for line in body.split("\n") if line.strip()][:n]
+    return rows
 
 
 def _is_end(line: str) -> bool:
@@ -191,7 +206,7 @@ def _is_number(token: str) -> bool:
 
 def _uses_decimal_comma(lines: list[str]) -> bool:
     """Tell whether data lines are blank/tab/semicolon separated with ``d,d`` numbers."""
-    sample = lines[: min(len(lines), 200)]
+    sample = lines[: min(len(lines), _SAMPLE_ROWS)]
     with_comma = 0
     for s in sample:
         tokens = [t for t in _SPLIT_NO_COMMA.split(s.strip()) if t]

@@ -29,6 +29,7 @@ import numpy as np
 
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.xrd.formats.base import MeasuredPattern, ReadOptions, make_pattern
+from bxrd.xrd.formats.decimal_table import parse_decimal_table
 from bxrd.xrd.formats.limits import ReadLimits, check_points
 from bxrd.xrd.wavelength import resolve_wavelength
 
@@ -142,8 +143,10 @@ def _plain_table(
     A plain table: after the header lines (read by :func:`_data_lines`) and up to a
     ``##END`` line, only lines of numbers, every one holding the same number (≥ 2) of them,
     separated by blanks, commas or semicolons (blanks, tabs or semicolons with decimal
-    commas), and 2θ rises. numpy's C reader converts it in one call (and refuses ragged
-    rows and anything not a number), to the doubles ``float()`` gives.
+    commas), and 2θ rises. Plain decimals are converted by
+    :func:`~bxrd.xrd.formats.decimal_table.parse_decimal_table`, any other table by numpy's
+    C reader in one call (which refuses ragged rows and anything not a number); both give
+    the doubles ``float()`` gives.
 
     Raises:
         PatternFileError: more rows than ``limits.max_points``.
@@ -169,10 +172,12 @@ def _plain_table(
         return None  # a ; comment line (numbers in it would be read as data)
     decimal_comma = _uses_decimal_comma(_first_rows(body, _SAMPLE_ROWS))
     plain = body.replace(";", " ").replace(",", "." if decimal_comma else " ")
-    try:
-        table = np.loadtxt(io.StringIO(plain), dtype=float, comments=None, ndmin=2)
-    except ValueError:
-        return None
+    table = parse_decimal_table(plain)  # plain decimals, ~2x faster; None: anything else
+    if table is None:
+        try:
+            table = np.loadtxt(io.StringIO(plain), dtype=float, comments=None, ndmin=2)
+        except ValueError:
+            return None
     check_points(path, len(table), limits, counting=True)
     if table.shape[1] < 2 or not (np.diff(table[:, 0]) > 0).all():
         return None

@@ -5,8 +5,9 @@ convolution library torch calls):
 
 * each batch norm is folded into the convolution before it: with σ = √(var + eps),
   w' = w γ/σ and b' = (b − μ) γ/σ + β, one pass over the activations instead of two;
-* the 1-D convolutions and max-pools run as 2-D ones (kernel 1 × k) on (B, C, 1, L) tensors in
-  channels-last layout, oneDNN's native one, so no layer reorders its input or output.
+* the 1-D convolutions run as 2-D ones (kernel 1 × k) on (B, C, 1, L) tensors in
+  channels-last layout, oneDNN's native one, so no layer reorders its input or output;
+* a max-pool is the elementwise maximum of k strided views (the same values).
 
 Measured on 2 CPU cores, one thread, 16 patterns of 3,501 points a batch: ~1.3 instead of
 ~1.7 ms per pattern. The float rounding differs from the plain network's (features within
@@ -50,7 +51,7 @@ class InferenceBackbone:
             if isinstance(layer, nn.ReLU):
                 self.steps.append(("relu", ()))
             elif isinstance(layer, nn.MaxPool1d) and _plain_pool(layer):
-                self.steps.append(("pool", (_single(layer.kernel_size), _single(layer.stride))))
+                self.steps.append(("pool", (_single(layer.kernel_size),)))
             elif isinstance(layer, nn.AdaptiveMaxPool1d) and i == len(layers) - 1:
                 self.steps.append(("adaptive", (layer.output_size,)))
             else:
@@ -74,8 +75,7 @@ class InferenceBackbone:
             elif kind == "relu":
                 h = h.relu_()
             elif kind == "pool":
-                kernel, stride = params
-                h = F.max_pool2d(h, (1, kernel), (1, stride))
+                h = _max_pool(h, params[0])
             else:
                 h = F.adaptive_max_pool1d(h.squeeze(2), params[0])
         head = self.net.head
@@ -87,8 +87,22 @@ def _single(value: int | tuple[int, ...]) -> int:
 
 
 def _plain_pool(pool: nn.MaxPool1d) -> bool:
-    """Max-pool without padding, dilation or ceil mode (the VGG1D's)."""
-    return _single(pool.padding) == 0 and _single(pool.dilation) == 1 and not pool.ceil_mode
+    """Max-pool with stride = kernel, no padding, dilation or ceil mode (the VGG1D's)."""
+    plain = _single(pool.padding) == 0 and _single(pool.dilation) == 1 and not pool.ceil_mode
+    return plain and _single(pool.stride) == _single(pool.kernel_size)
+
+
+def _max_pool(h: torch.Tensor, k: int) -> torch.Tensor:
+    """Max over non-overlapping windows of ``k`` along the last axis (a trailing rest dropped).
+
+    The elementwise maximum of ``k`` strided views: the values of ``max_pool2d`` (1, k),
+    ~5x faster on channels-last activations.
+    """
+    n = h.shape[-1] // k * k
+    out = h[..., 0:n:k]
+    for j in range(1, k):
+        out = torch.maximum(out, h[..., j:n:k])
+    return out
 
 
 def _conv2d_params(

@@ -92,7 +92,7 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         Features are None when dropout sits in the backbone (no single backbone pass).
         """
         hp = self.hparams
-        backbone = self._inference_backbone()
+        backbone = self.inference_backbone()
         if backbone is None:
             samples, features = seeded_samples(
                 self.net, x, hp["num_samples"], hp["max_batch"], seeds
@@ -104,7 +104,7 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
             samples = head_samples(self.net, features, hp["num_samples"], seeds)
         return samples, samples.mean(dim=0), features
 
-    def _inference_backbone(self) -> InferenceBackbone | None:
+    def inference_backbone(self) -> InferenceBackbone | None:
         """Return the network's faster penultimate path, rebuilt when its weights change.
 
         None when dropout sits in the backbone (no single backbone pass) or the network

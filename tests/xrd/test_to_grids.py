@@ -19,8 +19,10 @@ def _pattern(name, start, stop, wavelength, seed, step=0.02):
     rng = np.random.default_rng(seed)
     x = np.arange(start, stop, step)
     centres = rng.uniform(start, stop, 6)
-    y = 50 + 0.5 * (x - start) + sum(
-        rng.uniform(200, 2000) * np.exp(-0.5 * ((x - c) / 0.06) ** 2) for c in centres
+    y = (
+        50
+        + 0.5 * (x - start)
+        + sum(rng.uniform(200, 2000) * np.exp(-0.5 * ((x - c) / 0.06) ** 2) for c in centres)
     )
     return make_pattern(name, x, rng.poisson(y).astype(float), wavelength=wavelength)
 

@@ -153,8 +153,8 @@ def content_seed(intensity: np.ndarray, base: int = 0) -> int:
     return (int.from_bytes(digest, "little") ^ base) & (2**63 - 1)
 
 
-def _per_class(names: list[str], values: torch.Tensor) -> dict[str, float]:
-    return {n: round(v, 6) for n, v in zip(names, values.tolist(), strict=True)}
+def _per_class(names: list[str], values: list[float]) -> dict[str, float]:
+    return {n: round(v, 6) for n, v in zip(names, values, strict=True)}
 
 
 def _predict(
@@ -195,10 +195,16 @@ def _answers(
                 ]
             )
     threshold = model.abstain_threshold if options.threshold is None else options.threshold
+    # per-pattern numbers as Python lists at once (indexing tensors costs ~1 µs a number)
+    probs, std, top_i = pred.probs.tolist(), pred.std.tolist(), pred.topk_indices.tolist()
+    entropy, abstains = pred.entropy.tolist(), pred.abstain.tolist()
+    mi = None if pred.mutual_information is None else pred.mutual_information.tolist()
+    distances = None if distance is None else distance.tolist()
+    fars = None if far is None else far.tolist()
     out = []
     for i, p in enumerate(prepared):
-        top = names[int(pred.prediction[i])]
-        abstain = bool(pred.abstain[i])
+        top = names[top_i[i][0]]
+        abstain = abstains[i]
         e = (
             explain_pattern(
                 model,
@@ -206,13 +212,12 @@ def _answers(
                 attr[i].numpy(),
                 top,
                 axis.two_theta,
-                candidates=tuple(names[int(j)] for j in pred.topk_indices[i]),
+                candidates=tuple(names[j] for j in top_i[i]),
                 grid_step=FIT_GRID_STEP[options.explain],
             )
             if attr is not None
             else None
         )
-        mi = pred.mutual_information
         m = p.measured
         out.append(
             Answer(
@@ -222,23 +227,20 @@ def _answers(
                 top_label=top,
                 task=model.hparams.get("task", "space_group"),
                 method=model.method.value,
-                probabilities=_per_class(names, pred.probs[i]),
-                std=_per_class(names, pred.std[i]),
-                entropy=float(pred.entropy[i]),
-                mutual_information=None if mi is None else float(mi[i]),
+                probabilities=_per_class(names, probs[i]),
+                std=_per_class(names, std[i]),
+                entropy=entropy[i],
+                mutual_information=None if mi is None else mi[i],
                 threshold=threshold,
-                top_k=[
-                    (names[int(j)], float(pred.probs[i, j]), float(pred.std[i, j]))
-                    for j in pred.topk_indices[i]
-                ],
+                top_k=[(names[j], probs[i][j], std[i][j]) for j in top_i[i]],
                 regions=[r.as_dict() for r in e.regions] if e else [],
                 measured_range=p.gridded.measured_range,
                 coverage=p.gridded.coverage,
                 wavelength=m.wavelength,
                 wavelength_source=p.source,
                 reference=e.reference_record() if e else {},
-                feature_distance=None if distance is None else float(distance[i]),
-                far_from_training=None if far is None else bool(far[i]),
+                feature_distance=None if distances is None else distances[i],
+                far_from_training=None if fars is None else fars[i],
                 seed=seeds[i],
                 measured=(
                     PatternView(m.two_theta, m.intensity, m.wavelength)  # type: ignore[arg-type]

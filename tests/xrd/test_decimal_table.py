@@ -68,3 +68,15 @@ def test_small_tables_signs_points_and_a_missing_last_newline():
 )
 def test_anything_but_plain_decimals_is_left_to_the_general_reader(text):
     assert parse_decimal_table(text) is None
+
+
+def test_text_reader_samples_rows_past_blank_lines_and_reads_decimal_commas(tmp_path):
+    """The decimal-comma decision looks at 200 data rows, however many blank lines come first."""
+    from bxrd.xrd.formats.limits import ReadLimits
+    from bxrd.xrd.formats.text import parse_columns
+
+    rows = [f"{10 + 0.02 * i:.2f}".replace(".", ",") + f"\t{100 + i},5" for i in range(300)]
+    text = "10,00\t1\n" + "\n" * 250 + "\n".join(rows[1:]) + "\n"
+    x, y, meta = parse_columns(tmp_path / "a.xy", text, ReadLimits())
+    assert meta.get("DECIMAL_SEPARATOR") == ","
+    assert len(x) == 300 and x[1] == pytest.approx(10.02) and y[1] == pytest.approx(101.5)

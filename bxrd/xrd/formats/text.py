@@ -188,9 +188,9 @@ def _plain_table(
 
 def _first_rows(body: str, n: int) -> list[str]:
     """Return the first ``n`` non-blank lines of ``body`` (splitting no more than needed)."""
-    lines = body.split("\n", 2 * n)
-    rows = [line for line in lines[: 2 * n] if line.strip()][:n]
-    if len(rows) < n and len(lines) > 2 * n:  # many blank lines: look further
+    lines = body.split("\n", n + 8)
+    rows = [line for line in lines[: n + 8] if line.strip()][:n]
+    if len(rows) < n and len(lines) > n + 8:  # blank lines among them: look further
         rows = [line for line in body.split("\n") if line.strip()][:n]
     return rows
 

@@ -46,3 +46,11 @@ def test_a_weight_change_is_seen_and_unknown_layers_are_refused():
         assert torch.allclose(InferenceBackbone(net)(x), net.penultimate(x), rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="no inference rearrangement"):
         InferenceBackbone(_net(2, conv_dropout=0.1))  # dropout between the blocks
+
+
+def test_swapped_tensor_data_is_seen():
+    net = _net(3)
+    backbone = InferenceBackbone(net)
+    conv = net.features[0]
+    conv.weight.data = conv.weight.data * 2.0  # what .to(device) does: new storage, no version bump
+    assert not backbone.matches(net)

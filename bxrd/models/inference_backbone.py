@@ -128,6 +128,9 @@ def _conv2d_params(
     return weight, bias.contiguous(), conv.padding[0]
 
 
-def _weights_key(net: nn.Module) -> tuple[tuple[int, int], ...]:
-    """Identity and in-place version of every parameter and buffer of ``net``."""
-    return tuple((id(t), t._version) for t in net.state_dict(keep_vars=True).values())
+def _weights_key(net: nn.Module) -> tuple[tuple[int, int, int], ...]:
+    """Identity, storage and in-place version of each parameter and buffer of ``net``.
+
+    The storage changes when ``net.to(device)`` swaps a tensor's data.
+    """
+    return tuple((id(t), t.data_ptr(), t._version) for t in net.state_dict(keep_vars=True).values())

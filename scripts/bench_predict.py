@@ -122,18 +122,14 @@ def stage_table(folder: Path, n: int, explain_fast: bool = True) -> None:
                     f"backbone, inference (predict's), {threads} thread(s)",
                     lambda: [fast_backbone(c) for c in x.split(FORWARD_BATCH)],
                 )
-        timed(
-            f"predictive + density, {threads} thread(s)", lambda: _predict(model, x, seeds, options)
-        )
-        timed(
-            f"+ answer objects (one reader chunk), {threads} thread(s)",
-            lambda: [
-                a
-                for i in range(0, n, 64)
-                for a in _answers(model, prepared[i : i + 64], options, 1)
-            ],
-        )
-    torch.set_num_threads(threads)
+    torch.set_num_threads(1)  # predict runs its predictive passes on one thread
+    timed("predictive + density (1 thread)", lambda: _predict(model, x, seeds, options))
+    timed(
+        "+ answer objects, per reader chunk (1 thread)",
+        lambda: [
+            a for i in range(0, n, 64) for a in _answers(model, prepared[i : i + 64], options, 1)
+        ],
+    )
     library = search_library("shipped", axis)
     if library is not None:
         with _one_blas_thread():  # as in the reader process

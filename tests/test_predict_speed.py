@@ -55,7 +55,7 @@ def test_shared_backbone_pass_equals_two_passes_and_runs_the_backbone_once():
     two = model.predict_proba(x, seeds=seeds)
     distance, far = model.feature_density.assess(model.net, x)
     passes = []
-    hook = model.net.features.register_forward_hook(lambda *_: passes.append(1))
+    hook = model.net.norm.register_forward_hook(lambda *_: passes.append(1))  # backbone input
     try:
         shared, shared_distance, shared_far = model.predict_and_assess(x, seeds)
     finally:
@@ -63,7 +63,8 @@ def test_shared_backbone_pass_equals_two_passes_and_runs_the_backbone_once():
     assert len(passes) == 1  # one backbone pass for samples and density
     for name in ("probs", "std", "entropy", "mutual_information", "abstain", "topk_indices"):
         assert torch.equal(getattr(shared, name), getattr(two, name)), name
-    assert torch.equal(shared_distance, distance) and torch.equal(shared_far, far)
+    # the prediction's backbone folds batch norm (models/inference_backbone.py): float-close
+    assert torch.allclose(shared_distance, distance, rtol=1e-5) and torch.equal(shared_far, far)
     assert 0 < int(far.sum()) < len(far)  # the flags are a real test, not all equal
     alone, _, _ = model.predict_and_assess(x[4:5], seeds[4:5])  # seeds tie samples to patterns
     assert torch.allclose(alone.probs[0], shared.probs[4], atol=1e-6)
@@ -163,3 +164,33 @@ time.sleep(120)
     while _alive(readers[0]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(readers[0])
+
+
+def test_fast_paths_answer_as_the_plain_paths(files, monkeypatch):
+    """Decimal reader, batched gridding, inference backbone, 16-pattern passes vs the plain
+    ones (loadtxt, one pattern at a time, the network as trained, 64-pattern passes)."""
+    import bxrd.inference.reading as reading
+    import bxrd.xrd.formats.text as text
+
+    model = load_predictor(shipped("default.ckpt"))
+    options = PredictOptions(explain="none", keep_arrays=False, reader=False)
+    fast = [a.to_json() for a in iter_answers(model, files, options)]
+    monkeypatch.setattr(text, "parse_decimal_table", lambda _: None)
+    to_grids = reading.to_grids
+    monkeypatch.setattr(
+        reading, "to_grids", lambda scans, *a: [to_grids([s], *a)[0] for s in scans]
+    )
+    monkeypatch.setattr(DropoutPredictor, "inference_backbone", lambda self: None)
+    monkeypatch.setattr(pipeline, "FORWARD_BATCH", 64)
+    plain = [a.to_json() for a in iter_answers(model, files, options)]
+    assert [a["file"] for a in fast] == [a["file"] for a in plain] == [str(f) for f in files]
+    for f, p in zip(fast, plain, strict=True):
+        for key in ("decision", "label", "seed", "neighbours", "far_from_training", "error"):
+            assert f[key] == p[key], key
+        if f["decision"] == "skipped":
+            continue
+        for name, prob in f["probabilities"].items():
+            assert prob == pytest.approx(p["probabilities"][name], abs=2e-6)
+            assert f["std"][name] == pytest.approx(p["std"][name], abs=2e-6)
+        assert f["feature_distance"] == pytest.approx(p["feature_distance"], rel=1e-5)
+    assert sum(a["decision"] == "skipped" for a in fast) == 1

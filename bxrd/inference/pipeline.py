@@ -10,9 +10,12 @@ batched convolution, about 1e-8 in a probability).
 
 Throughput (``scripts/bench_predict.py`` prints where the time goes): the network runs once
 per pattern (its penultimate features serve both the MC-dropout samples and the feature
-density), :data:`FORWARD_BATCH` patterns at a time; the search library is loaded once per
-process; without explanations, a reader process reads, grids and search-matches the next
-files while the model runs (:mod:`bxrd.inference.prefetch`).
+density), :data:`FORWARD_BATCH` patterns at a time, through the MC-dropout predictor's
+inference backbone (:mod:`bxrd.models.inference_backbone`); the search library is loaded
+once per process; without explanations, a reader process reads, grids (the backgrounds of a
+task in one batch) and search-matches the next files while the model runs
+(:mod:`bxrd.inference.prefetch`). Measured on 2 shared cores (load ~3.3), 1,000 text
+patterns: ~1.5 ms of CPU per pattern in each process.
 """
 
 from __future__ import annotations
@@ -57,11 +60,16 @@ BACKWARD_BYTES_PER_POINT = 1200
 FORWARD_BYTES_PER_POINT = 200
 #: most files per chunk (read, predicted and explained together)
 MAX_CHUNK = 256
+#: files per chunk with a reader process (small: the reader works while the model runs)
+READER_CHUNK = 64
 #: fewest files for which a reader process reads ahead (``PredictOptions.reader``)
-READER_MIN_FILES = 2 * 64
-#: patterns per forward pass of the network: its activations (~1.5 MB per pattern of 3,501
-#: points) stay closer to the CPU caches than a whole chunk's
-FORWARD_BATCH = 64
+READER_MIN_FILES = 2 * READER_CHUNK
+#: patterns per forward pass of the network. Its activations (~2.4 MB per pattern of 3,501
+#: points, the largest one 0.22 MB) are allocated and freed layer by layer: at 16 patterns
+#: glibc reuses the freed memory; at 32 or 64 it hands it back to the kernel after each pass
+#: and the next pass page-faults it in again (~700 faults per pattern, measured: 1.7 ms of
+#: system CPU per pattern at 64, none at 16, the same user time)
+FORWARD_BATCH = 16
 
 
 def default_checkpoint() -> Path:
@@ -145,8 +153,8 @@ def content_seed(intensity: np.ndarray, base: int = 0) -> int:
     return (int.from_bytes(digest, "little") ^ base) & (2**63 - 1)
 
 
-def _per_class(names: list[str], values: torch.Tensor) -> dict[str, float]:
-    return {n: round(v, 6) for n, v in zip(names, values.tolist(), strict=True)}
+def _per_class(names: list[str], values: list[float]) -> dict[str, float]:
+    return {n: round(v, 6) for n, v in zip(names, values, strict=True)}
 
 
 def _predict(
@@ -173,7 +181,11 @@ def _answers(
     """Answers for one chunk of prepared files (same order)."""
     x = torch.from_numpy(np.stack([p.gridded.intensity for p in prepared]))
     seeds = [content_seed(p.gridded.intensity, options.seed) for p in prepared]
-    pred, distance, far = _predict(model, x, seeds, options)
+    # one torch thread whatever the caller's: the network's passes of FORWARD_BATCH patterns
+    # are too short to share, and waiting for a second thread costs ~7x the pass itself on
+    # a busy 2-core machine (measured: 30 instead of 4 ms per pattern)
+    with torch_threads(1):
+        pred, distance, far = _predict(model, x, seeds, options)
     names = model.class_names
     axis = model.axis
     steps = IG_STEPS[options.explain]
@@ -187,10 +199,16 @@ def _answers(
                 ]
             )
     threshold = model.abstain_threshold if options.threshold is None else options.threshold
+    # per-pattern numbers as Python lists at once (indexing tensors costs ~1 µs a number)
+    probs, std, top_i = pred.probs.tolist(), pred.std.tolist(), pred.topk_indices.tolist()
+    entropy, abstains = pred.entropy.tolist(), pred.abstain.tolist()
+    mi = None if pred.mutual_information is None else pred.mutual_information.tolist()
+    distances = None if distance is None else distance.tolist()
+    fars = None if far is None else far.tolist()
     out = []
     for i, p in enumerate(prepared):
-        top = names[int(pred.prediction[i])]
-        abstain = bool(pred.abstain[i])
+        top = names[top_i[i][0]]
+        abstain = abstains[i]
         e = (
             explain_pattern(
                 model,
@@ -198,13 +216,12 @@ def _answers(
                 attr[i].numpy(),
                 top,
                 axis.two_theta,
-                candidates=tuple(names[int(j)] for j in pred.topk_indices[i]),
+                candidates=tuple(names[j] for j in top_i[i]),
                 grid_step=FIT_GRID_STEP[options.explain],
             )
             if attr is not None
             else None
         )
-        mi = pred.mutual_information
         m = p.measured
         out.append(
             Answer(
@@ -214,23 +231,20 @@ def _answers(
                 top_label=top,
                 task=model.hparams.get("task", "space_group"),
                 method=model.method.value,
-                probabilities=_per_class(names, pred.probs[i]),
-                std=_per_class(names, pred.std[i]),
-                entropy=float(pred.entropy[i]),
-                mutual_information=None if mi is None else float(mi[i]),
+                probabilities=_per_class(names, probs[i]),
+                std=_per_class(names, std[i]),
+                entropy=entropy[i],
+                mutual_information=None if mi is None else mi[i],
                 threshold=threshold,
-                top_k=[
-                    (names[int(j)], float(pred.probs[i, j]), float(pred.std[i, j]))
-                    for j in pred.topk_indices[i]
-                ],
+                top_k=[(names[j], probs[i][j], std[i][j]) for j in top_i[i]],
                 regions=[r.as_dict() for r in e.regions] if e else [],
                 measured_range=p.gridded.measured_range,
                 coverage=p.gridded.coverage,
                 wavelength=m.wavelength,
                 wavelength_source=p.source,
                 reference=e.reference_record() if e else {},
-                feature_distance=None if distance is None else float(distance[i]),
-                far_from_training=None if far is None else bool(far[i]),
+                feature_distance=None if distances is None else distances[i],
+                far_from_training=None if fars is None else fars[i],
                 seed=seeds[i],
                 measured=(
                     PatternView(m.two_theta, m.intensity, m.wavelength)  # type: ignore[arg-type]
@@ -279,7 +293,7 @@ def iter_answers(
     reader = options.reader and options.explain == "none" and len(files) > READER_MIN_FILES
     reader = reader and can_fork()
     if reader and options.chunk_size is None:
-        chunk = min(chunk, FORWARD_BATCH)  # small chunks: the reader works while the model runs
+        chunk = min(chunk, READER_CHUNK)
     stream = prepared(files, read, 2 * chunk, reader)
     threads = torch.get_num_threads() - 1 if reader else torch.get_num_threads()
     with contextlib.closing(stream):

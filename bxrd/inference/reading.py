@@ -8,6 +8,7 @@ option when it records none, a documented format convention (RRUFF ``.npy``: Cu 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,9 @@ import numpy as np
 from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import PatternFileError
 from bxrd.inference.answer import WavelengthSource
+from bxrd.inference.prefetch import torch_threads
 from bxrd.xrd.axis import Axis
-from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_patterns, to_grid
+from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_patterns, to_grids
 
 
 @dataclass
@@ -59,11 +61,51 @@ def prepare(
     Raises:
         PatternFileError: the file cannot be used (the message names it).
     """
-    scans = read_patterns(path, option, force, allow_pickle)
-    return [
-        Prepared(m, to_grid(m, axis.grid, axis.wavelength, background), m.wavelength_source)
-        for m in scans
-    ]
+    result = prepare_files([path], axis, option, force, background, allow_pickle)[0]
+    if isinstance(result, PatternFileError):
+        raise result
+    return result
+
+
+def prepare_files(
+    paths: Sequence[str | Path],
+    axis: Axis,
+    option: float | None = None,
+    force: bool = False,
+    background: bool = True,
+    allow_pickle: bool = False,
+) -> list[list[Prepared] | PatternFileError]:
+    """:func:`prepare` of several files: per file, its scans or the error that refused it.
+
+    The scans of all files are put on the grid together (:func:`to_grids`); a file is
+    refused by its first scan that cannot be gridded, as by :func:`prepare`.
+    """
+    read: list[list[MeasuredPattern] | PatternFileError] = []
+    for path in paths:
+        try:
+            read.append(read_patterns(path, option, force, allow_pickle))
+        except PatternFileError as exc:
+            read.append(exc)
+    scans = [m for r in read if not isinstance(r, PatternFileError) for m in r]
+    # one torch thread: the batched background's ~80 small operations gain nothing from a
+    # second one, and on a busy machine each would wait for it (measured on 2 loaded
+    # cores: 5.8 ms per pattern with 2 threads, 0.14 ms with 1)
+    with torch_threads(1):
+        gridded = iter(to_grids(scans, axis.grid, axis.wavelength, background))
+    out: list[list[Prepared] | PatternFileError] = []
+    for r in read:
+        if isinstance(r, PatternFileError):
+            out.append(r)
+            continue
+        grids = [next(gridded) for _ in r]
+        error = next((g for g in grids if isinstance(g, PatternFileError)), None)
+        if error is not None:
+            out.append(error)
+            continue
+        out.append(
+            [Prepared(m, g, m.wavelength_source) for m, g in zip(r, grids, strict=True)]  # type: ignore[arg-type]
+        )
+    return out
 
 
 @dataclass
@@ -85,16 +127,9 @@ class FileReader:
 
     def __call__(self, files: list[str | Path]) -> list[list[Prepared] | PatternFileError]:
         """One result per file: its scans, or the error that refused it."""
-        out: list[list[Prepared] | PatternFileError] = []
-        for path in files:
-            try:
-                out.append(
-                    prepare(
-                        path, self.axis, self.option, self.force, self.background, self.allow_pickle
-                    )
-                )
-            except PatternFileError as exc:
-                out.append(exc)
+        out = prepare_files(
+            files, self.axis, self.option, self.force, self.background, self.allow_pickle
+        )
         ready = [p for r in out if not isinstance(r, PatternFileError) for p in r]
         if self.library is not None and ready:
             lib = self.library

@@ -15,7 +15,7 @@ Every problem raises :class:`~bxrd.errors.PatternFileError` naming the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.fileio import expand_files
 from bxrd.xrd.formats import PATTERN_SUFFIXES, MeasuredPattern, ReadLimits, ReadOptions, read_file
 from bxrd.xrd.grid import TwoThetaGrid
-from bxrd.xrd.prepare import prepare_measured
+from bxrd.xrd.prepare import prepare_measured_batch
 from bxrd.xrd.wavelength import (
     EMISSION_LINES,
     EmissionLines,
@@ -48,6 +48,7 @@ __all__ = [
     "read_pattern",
     "read_patterns",
     "to_grid",
+    "to_grids",
 ]
 
 #: Relative difference between a given and a recorded wavelength that counts as a conflict.
@@ -279,32 +280,66 @@ def to_grid(
         PatternFileError: unknown wavelength, or less than ``min_coverage`` of the grid is
             covered by the measured range.
     """
-    p = convert_wavelength(pattern, wavelength)
-    lo, hi = max(p.two_theta[0], grid.start), min(p.two_theta[-1], grid.stop)
-    coverage = max(0.0, hi - lo) / (grid.stop - grid.start)
-    if coverage < min_coverage:
-        raise PatternFileError(
-            f"{pattern.source}: measured 2θ {p.two_theta[0]:.2f}–{p.two_theta[-1]:.2f}° covers "
-            f"{coverage:.0%} of the model grid {grid.start:g}–{grid.stop:g}° "
-            f"(need {min_coverage:.0%})"
-        )
+    result = to_grids([pattern], grid, wavelength, background, min_coverage)[0]
+    if isinstance(result, PatternFileError):
+        raise result
+    return result
+
+
+def to_grids(
+    patterns: Sequence[MeasuredPattern],
+    grid: TwoThetaGrid,
+    wavelength: float,
+    background: bool = True,
+    min_coverage: float = 0.5,
+) -> list[GriddedPattern | PatternFileError]:
+    """:func:`to_grid` of several patterns: per pattern, its gridded pattern or its error.
+
+    The backgrounds are estimated together (:func:`~bxrd.xrd.prepare.prepare_measured_batch`:
+    the values of one by one, without torch's per-call overhead for each pattern).
+    """
     x = grid.values
-    y = np.interp(x, p.two_theta, p.intensity, left=0.0, right=0.0)
-    y = prepare_measured(y, (x >= lo) & (x <= hi), grid.step, background)
-    if y.max() <= 0:
-        raise PatternFileError(f"{pattern.source}: no signal left on the model grid")
-    return GriddedPattern(
-        intensity=y,
-        coverage=coverage,
-        measured_range=(float(lo), float(hi)),
-        source=p.source,
-        meta=p.meta,
-        wavelength=pattern.wavelength,
-        lines=pattern.lines,
-        wavelength_source=pattern.wavelength_source,
-        n_points=len(pattern),
-        dropped_points=int(p.meta["dropped_points"]),
-    )
+    results: dict[int, GriddedPattern | PatternFileError] = {}
+    kept: list[tuple[int, MeasuredPattern, float, float, float]] = []
+    for i, pattern in enumerate(patterns):
+        try:
+            p = convert_wavelength(pattern, wavelength)
+        except PatternFileError as exc:
+            results[i] = exc
+            continue
+        lo, hi = max(p.two_theta[0], grid.start), min(p.two_theta[-1], grid.stop)
+        coverage = max(0.0, hi - lo) / (grid.stop - grid.start)
+        if coverage < min_coverage:
+            results[i] = PatternFileError(
+                f"{pattern.source}: measured 2θ {p.two_theta[0]:.2f}–{p.two_theta[-1]:.2f}° "
+                f"covers {coverage:.0%} of the model grid {grid.start:g}–{grid.stop:g}° "
+                f"(need {min_coverage:.0%})"
+            )
+            continue
+        kept.append((i, p, lo, hi, coverage))
+    if not kept:
+        return [results[i] for i in range(len(patterns))]
+    y = np.stack([np.interp(x, p.two_theta, p.intensity, left=0.0, right=0.0) for _, p, *_ in kept])
+    inside = np.stack([(x >= lo) & (x <= hi) for _, _, lo, hi, _ in kept])
+    y = prepare_measured_batch(y, inside, grid.step, background)
+    for row, (i, p, lo, hi, coverage) in zip(y, kept, strict=True):
+        pattern = patterns[i]
+        if row.max() <= 0:
+            results[i] = PatternFileError(f"{pattern.source}: no signal left on the model grid")
+            continue
+        results[i] = GriddedPattern(
+            intensity=row.copy(),  # not a view that holds the whole batch
+            coverage=coverage,
+            measured_range=(float(lo), float(hi)),
+            source=p.source,
+            meta=p.meta,
+            wavelength=pattern.wavelength,
+            lines=pattern.lines,
+            wavelength_source=pattern.wavelength_source,
+            n_points=len(pattern),
+            dropped_points=int(p.meta["dropped_points"]),
+        )
+    return [results[i] for i in range(len(patterns))]
 
 
 def pattern_files(sources: str | Path | Iterable[str | Path]) -> list[Path]:

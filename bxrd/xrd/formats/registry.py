@@ -82,17 +82,20 @@ def detect_format(path: Path, data: bytes, limits: ReadLimits) -> Format:
     if data.startswith(b"RAW"):
         return FORMATS["bruker_raw"]
     head = data[:65536].decode("utf-8", errors="replace").lstrip("\ufeff")
-    if "<xrdMeasurements" in head:
+    # cheapest tests first: one character (memchr, ~0.5 µs on a 64 kB head), then a
+    # substring (~20 µs each), then a multi-line regex (~0.3 ms); a plain table of numbers
+    # passes none of the first
+    if "<" in head and "<xrdMeasurements" in head:
         return FORMATS["xrdml"]
-    if "*RAS_DATA_START" in head or "*RAS_HEADER_START" in head:
+    if "*" in head and ("*RAS_DATA_START" in head or "*RAS_HEADER_START" in head):
         return FORMATS["ras"]
-    # substring tests first: a multi-line regex search of a 64 kB head costs ~0.3 ms
-    if "BANK" in head and _GSAS.search(head):
+    if "B" in head and "BANK" in head and _GSAS.search(head):
         return FORMATS["gsas"]
-    if "_pd_" in head and _CIF.search(head):
-        return FORMATS["pdcif"]
-    if any(key in head for key in _UXD_KEYS) and _UXD.search(head):
-        return FORMATS["uxd"]
+    if "_" in head:
+        if "_pd_" in head and _CIF.search(head):
+            return FORMATS["pdcif"]
+        if any(key in head for key in _UXD_KEYS) and _UXD.search(head):
+            return FORMATS["uxd"]
     if suffix in _BY_SUFFIX:
         return _BY_SUFFIX[suffix]
     raise PatternFileError(

@@ -23,13 +23,13 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.xrd.formats.base import MeasuredPattern, ReadOptions, make_pattern
+from bxrd.xrd.formats.decimal_table import parse_decimal_table
 from bxrd.xrd.formats.limits import ReadLimits, check_points
 from bxrd.xrd.wavelength import resolve_wavelength
 
@@ -41,6 +41,10 @@ _COMMENT = ("#", "!", "'", ";", "//")
 #: line breaks other than \n (after \r\n → \n), at which ``str.splitlines`` splits too
 _ODD_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _SEMICOLON_COMMENT = re.compile(r"^[ \t]*;", re.MULTILINE)
+#: lines searched for the first data line before the whole text is split
+_HEAD_LINES = 64
+#: data lines that decide whether decimal commas are used
+_SAMPLE_ROWS = 200
 
 
 def read_text(
@@ -139,16 +143,22 @@ def _plain_table(
     A plain table: after the header lines (read by :func:`_data_lines`) and up to a
     ``##END`` line, only lines of numbers, every one holding the same number (≥ 2) of them,
     separated by blanks, commas or semicolons (blanks, tabs or semicolons with decimal
-    commas), and 2θ rises. numpy's C reader converts it in one call (and refuses ragged
-    rows and anything not a number), to the doubles ``float()`` gives.
+    commas), and 2θ rises. Plain decimals are converted by
+    :func:`~bxrd.xrd.formats.decimal_table.parse_decimal_table`, any other table by numpy's
+    C reader in one call (which refuses ragged rows and anything not a number); both give
+    the doubles ``float()`` gives.
 
     Raises:
         PatternFileError: more rows than ``limits.max_points``.
     """
     if any(c in text for c in _ODD_BREAKS):
         return None  # the line-by-line path splits lines at these too
-    lines = text.split("\n")
-    first = next(_data_lines(path, lines, limits, meta), None)
+    # the header is short: split off its first lines only (all of them if it is longer)
+    lines = text.split("\n", _HEAD_LINES)
+    first = next(_data_lines(path, lines[:_HEAD_LINES], limits, meta), None)
+    if first is None and len(lines) > _HEAD_LINES:
+        lines = text.split("\n")
+        first = next(_data_lines(path, lines, limits, meta), None)
     if first is None:
         return None
     body = text[sum(len(line) + 1 for line in lines[: first[0]]) :]
@@ -160,19 +170,29 @@ def _plain_table(
         body = body[:end]
     if ";" in body and _SEMICOLON_COMMENT.search(body):
         return None  # a ; comment line (numbers in it would be read as data)
-    rows = (line for line in body.split("\n") if line.strip())
-    decimal_comma = _uses_decimal_comma(list(islice(rows, 200)))
+    decimal_comma = _uses_decimal_comma(_first_rows(body, _SAMPLE_ROWS))
     plain = body.replace(";", " ").replace(",", "." if decimal_comma else " ")
-    try:
-        table = np.loadtxt(io.StringIO(plain), dtype=float, comments=None, ndmin=2)
-    except ValueError:
-        return None
+    table = parse_decimal_table(plain)  # plain decimals, ~2x faster; None: anything else
+    if table is None:
+        try:
+            table = np.loadtxt(io.StringIO(plain), dtype=float, comments=None, ndmin=2)
+        except ValueError:
+            return None
     check_points(path, len(table), limits, counting=True)
     if table.shape[1] < 2 or not (np.diff(table[:, 0]) > 0).all():
         return None
     if decimal_comma:
         meta["DECIMAL_SEPARATOR"] = ","
     return table[:, :2]
+
+
+def _first_rows(body: str, n: int) -> list[str]:
+    """Return the first ``n`` non-blank lines of ``body`` (splitting no more than needed)."""
+    lines = body.split("\n", n + 8)
+    rows = [line for line in lines[: n + 8] if line.strip()][:n]
+    if len(rows) < n and len(lines) > n + 8:  # blank lines among them: look further
+        rows = [line for line in body.split("\n") if line.strip()][:n]
+    return rows
 
 
 def _is_end(line: str) -> bool:
@@ -191,7 +211,7 @@ def _is_number(token: str) -> bool:
 
 def _uses_decimal_comma(lines: list[str]) -> bool:
     """Tell whether data lines are blank/tab/semicolon separated with ``d,d`` numbers."""
-    sample = lines[: min(len(lines), 200)]
+    sample = lines[: min(len(lines), _SAMPLE_ROWS)]
     with_comma = 0
     for s in sample:
         tokens = [t for t in _SPLIT_NO_COMMA.split(s.strip()) if t]

@@ -10,10 +10,13 @@ sticks are rendered anew, ``--draws`` times each, with that DataModule part's ``
 block (e.g. the measurement model of :mod:`bxrd.xrd.realism`) instead of the stored
 patterns (clean + the build's augmentation). ``--where KEY=VALUE`` (repeatable) keeps the
 test patterns whose provenance matches (e.g. ``perovskite=1``, as a suite's ``test_where``).
-The last line gives the accuracy with its 95 % bootstrap interval over test structures::
+The last line gives the accuracy with its 95 % bootstrap interval over test structures;
+``--search-match`` adds the same line for search-match on the same test patterns (the class
+of the nearest clean pattern of the dataset's ``train`` split: what an honest run of the
+recipe trains on)::
 
     python scripts/evaluate_test_split.py --checkpoint CKPT [--dataset data/shipped/dataset.h5]
-        [--realistic configs/data/shipped.yaml --draws 3] [--where perovskite=1]
+        [--realistic configs/data/shipped.yaml --draws 3] [--where perovskite=1] [--search-match]
 """
 
 import argparse
@@ -22,6 +25,7 @@ from collections import Counter
 import numpy as np
 import torch
 
+from bxrd.data.search_match import SearchLibrary
 from bxrd.data.store import load_pattern_set
 from bxrd.errors import BxrdInputError
 from bxrd.evaluation.stats import bootstrap
@@ -59,6 +63,7 @@ def main() -> None:
     parser.add_argument("--realistic", default=None)
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--where", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--search-match", action="store_true")
     args = parser.parse_args()
     model = load_predictor(args.checkpoint)
     data = load_pattern_set(args.dataset, verify=False)
@@ -119,6 +124,15 @@ def main() -> None:
     )
     acc = bootstrap(lambda r: {"accuracy": float(right[r].mean())}, sid)["accuracy"]
     print(f"accuracy={acc.value:.3f} [{acc.low:.3f}, {acc.high:.3f}] over {len(per)} structures")
+    if args.search_match:
+        library = SearchLibrary.from_pattern_set(data, splits=("train",))
+        found, _ = library.predict(patterns[rows], args.task)
+        hit = np.asarray(found) == data.labels[args.task][test]
+        sm = bootstrap(lambda r: {"accuracy": float(hit[r].mean())}, sid)["accuracy"]
+        print(
+            f"search-match accuracy={sm.value:.3f} [{sm.low:.3f}, {sm.high:.3f}] "
+            f"(library: {len(library.labels[args.task])} clean train-split structures)"
+        )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ of a structure's patterns), over the patterns whose true class is one of the che
 classes, and the abstention. With ``--realistic DATA_PART.yaml`` the test structures'
 sticks are rendered anew, ``--draws`` times each, with that DataModule part's ``augment``
 block (e.g. the measurement model of :mod:`bxrd.xrd.realism`) instead of the stored
-patterns (clean + the build's augmentation). ``--where KEY=VALUE`` (repeatable) keeps the
-test patterns whose provenance matches (e.g. ``perovskite=1``, as a suite's ``test_where``).
+patterns (clean + the build's augmentation); the draws are seeded per run, not per
+structure, so a filtered run renders other draws than the same structures in a full run.
+``--where KEY=VALUE`` (repeatable) keeps the test patterns whose provenance matches (e.g.
+``perovskite=1``, as a suite's ``test_where``).
 The last line gives the accuracy with its 95 % bootstrap interval over test structures;
 ``--search-match`` adds the same line for search-match on the same test patterns (the class
 of the nearest clean pattern of the dataset's ``train`` split: what an honest run of the

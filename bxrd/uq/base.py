@@ -38,7 +38,9 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         weight_decay: AdamW weight decay.
         lr_schedule: ``constant``, or ``cosine``: the learning rate falls from ``lr`` to 0 along
             a half cosine over the fit's optimizer steps (needs a finite ``max_epochs`` or
-            ``max_steps``; a fit stopped earlier by ``max_time`` ends part-way down).
+            ``max_steps``, set on purpose: Lightning's default of 1,000 epochs gives a schedule
+            that barely decays; a fit stopped earlier by ``max_time`` ends part-way down; a
+            resumed fit keeps the schedule length of the checkpoint).
         abstain_threshold: abstain when the top mean probability is below this.
         class_names: names of the classes (index order), stored with the checkpoint.
         axis: the 2θ grid (degrees) and wavelength (Å) of the training patterns, as

@@ -11,7 +11,8 @@ keeps its own copy of the network, so the posterior must be fitted after trainin
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import copy
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -23,6 +24,24 @@ from bxrd.uq.base import BaseClassifier
 from bxrd.uq.batches import XYLoader
 from bxrd.uq.dataset_size import training_size
 from bxrd.uq.methods import UQMethod
+
+
+def _moved(obj: Any, device: torch.device) -> Any:
+    """Return ``obj`` with every tensor inside it on ``device``.
+
+    Walks dicts, lists, tuples and plain objects (laplace-torch's Kronecker factors).
+    """
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return {k: _moved(v, device) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_moved(v, device) for v in obj)
+    if hasattr(obj, "__dict__") and not isinstance(obj, type):
+        new = copy.copy(obj)
+        new.__dict__.update({k: _moved(v, device) for k, v in vars(obj).items()})
+        return new
+    return obj
 
 
 class LaplaceClassifier(BaseClassifier):
@@ -99,11 +118,24 @@ class LaplaceClassifier(BaseClassifier):
         la = self.fit_posterior(train_loader)
         return f"Laplace posterior fitted, prior precision {float(la.prior_precision.mean()):.3g}"
 
+    def _apply(self, fn: Callable, recurse: bool = True) -> LaplaceClassifier:
+        """Park a fitted posterior on the CPU whenever the module moves (``.to``, ``.cpu``).
+
+        laplace-torch's posterior is no ``nn.Module``: it would stay where it was fitted (a
+        GPU fit's post-hoc step) while the network moves. It is rebuilt on the network's
+        device at first use, and a checkpoint saves the parked, CPU copy.
+        """
+        if self.la is not None:
+            self._saved_posterior = _moved(self.la.state_dict(), torch.device("cpu"))
+            self.la = None
+        return super()._apply(fn, recurse)
+
     def _require_posterior(self) -> BaseLaplace:
         if self.la is None and self._saved_posterior is not None:
             # built only now: laplace-torch copies the network, which must hold loaded weights
             self.la = self._new_laplace(float(self._saved_posterior.get("temperature", 1.0)))
-            self.la.load_state_dict(self._saved_posterior)
+            device = next(self.net.parameters()).device
+            self.la.load_state_dict(_moved(self._saved_posterior, device))
             self._saved_posterior = None
         if self.la is None:
             raise BxrdInputError(

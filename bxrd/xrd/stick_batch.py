@@ -34,6 +34,8 @@ _STICK_AXIS = ("hkl", "intensity", "inv_d2", "normals")  # fields whose axis 1 i
 def _widths(intensity: torch.Tensor) -> torch.Tensor:
     """Index of the last non-zero stick + 1 of each row of ``intensity`` (B, P), shape (B,)."""
     used = intensity != 0
+    if used.shape[1] == 0:
+        return torch.zeros(used.shape[0], dtype=torch.int64)
     last = used.shape[1] - used.flip(1).to(torch.uint8).argmax(dim=1)
     return torch.where(used.any(dim=1), last, 0)
 
@@ -107,21 +109,25 @@ class StickBatch:
         return _widths(self.intensity)
 
     def width_groups(self) -> list[torch.Tensor]:
-        """Split the batch in at most two index groups that minimise padded work.
+        """Split the batch in two index groups when that at least halves the padded work.
 
         Work on a batch is ∝ rows × padded width; one large cell (thousands of sticks) would
-        pad a batch of small cells (tens of sticks) to its width. The split point k over the
-        widths sorted ascending, w₁ ≤ … ≤ w_B, minimises k·w_k + (B − k)·w_B.
+        pad a batch of small cells (tens of sticks) to its width. Over the widths sorted
+        ascending (stable), w₁ ≤ … ≤ w_B, the split point k minimises k·w_k + (B − k)·w_B
+        (the largest k among ties); the batch is split only if that cost is at most half of
+        B·w_B, since each group is one more rendering call.
 
         Returns:
             index tensors (ascending width order inside each), covering every row once.
         """
-        w, order = torch.sort(self.widths())
+        w, order = torch.sort(self.widths(), stable=True)
         b = len(w)
         k = torch.arange(1, b + 1)
-        cost = k * w + (b - k) * w[-1]
-        cut = int(torch.argmin(cost)) + 1
-        return [order[:cut], order[cut:]] if cut < b else [order]
+        cost = k * w + (b - k) * w[-1] if b else k
+        cut = b - int(torch.argmin(cost.flip(0))) if b else 0
+        if cut >= b or 2 * int(cost[cut - 1]) > b * int(w[-1]):
+            return [order]
+        return [order[:cut], order[cut:]]
 
     def select(self, index: torch.Tensor) -> StickBatch:
         """Sub-batch of the patterns at ``index`` (shape (b,)), padded only to its longest.

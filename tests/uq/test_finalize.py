@@ -37,3 +37,35 @@ def test_plain_trainer_fit_runs_the_post_fit_step_and_writes_final_ckpt(tmp_path
     x, _ = patterns((0, 1, 2), 2, seed=3)
     probs = load_predictor(path).predict_proba(x).probs  # Laplace: the fitted posterior
     assert torch.allclose(probs.sum(-1), torch.ones(len(x)), atol=1e-5)
+
+
+def test_moving_a_fitted_laplace_model_parks_its_posterior_and_keeps_its_answers(tmp_path):
+    """laplace-torch's posterior is no nn.Module: a move must not strand it on the old device."""
+    from .conftest import train
+
+    model, trainer, _ = train("laplace", epochs=2)
+    x, _ = patterns((0, 1, 2), 2, seed=5)
+    before = model.predict_proba(x, seed=0).probs
+    assert model.la is not None
+    model.to(torch.device("cpu"))  # as Finalize does after the post-fit step of a GPU fit
+    assert model.la is None and model._saved_posterior is not None
+    assert all(t.device.type == "cpu" for t in _tensors(model._saved_posterior))
+    after = model.predict_proba(x, seed=0).probs  # rebuilt from the parked posterior
+    assert torch.allclose(before, after, atol=1e-6)
+    path = tmp_path / "m.ckpt"
+    trainer.save_checkpoint(path)
+    assert torch.allclose(load_predictor(path).predict_proba(x, seed=0).probs, before, atol=1e-6)
+
+
+def _tensors(obj):
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _tensors(v)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            yield from _tensors(v)
+    elif hasattr(obj, "__dict__"):
+        for v in vars(obj).values():
+            yield from _tensors(v)

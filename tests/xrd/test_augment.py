@@ -156,3 +156,12 @@ def test_width_groups_split_off_one_wide_cell(sticks):
     assert x.shape == (8, 7001) and torch.allclose(x.amax(dim=1), torch.ones(8))
     peak = TwoThetaGrid(10, 80, 0.01).values[x.argmax(dim=1).numpy()]
     assert np.ptp(np.delete(peak, 4)) < 0.2 and abs(peak[4] - peak[0]) > 0.1
+
+
+def test_width_groups_keep_a_batch_of_equal_or_close_widths_whole(sticks):
+    """Splitting costs a rendering call: equal widths, or a saving under half, stay one group."""
+    sto, cto = sticks["SrTiO3_Pm-3m"], sticks["CaTiO3_Pnma"]
+    assert len(StickBatch.from_patterns([sto] * 8).width_groups()) == 1
+    assert len(StickBatch.from_patterns([cto] * 5).width_groups()) == 1
+    # half the rows wide: splitting saves under half of the padded work
+    assert len(StickBatch.from_patterns([sto, cto] * 4).width_groups()) == 1

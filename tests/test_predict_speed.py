@@ -70,6 +70,20 @@ def test_shared_backbone_pass_equals_two_passes_and_runs_the_backbone_once():
     assert torch.allclose(alone.probs[0], shared.probs[4], atol=1e-6)
 
 
+def test_seeded_prediction_runs_the_inference_backbone(monkeypatch):
+    """predict's samples come from the faster backbone copy, not the plain network."""
+    from bxrd.models.inference_backbone import InferenceBackbone
+
+    model = _toy_predictor()
+    calls = []
+    plain_call = InferenceBackbone.__call__
+    monkeypatch.setattr(
+        InferenceBackbone, "__call__", lambda self, x: calls.append(len(x)) or plain_call(self, x)
+    )
+    model.predict_and_assess(torch.rand(5, 200), [1, 2, 3, 4, 5])
+    assert calls == [5]
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """Eleven noisy copies of the example and a bad file among them."""

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from bxrd.models.dropout_sampling import head_samples, mc_dropout_samples, seeded_samples
+from bxrd.models.dropout_sampling import mc_dropout_samples, seeded_samples
 from bxrd.models.inference_backbone import InferenceBackbone
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
 from bxrd.uq.checkpoint_format import axis_from_hparams
@@ -92,16 +92,9 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         Features are None when dropout sits in the backbone (no single backbone pass).
         """
         hp = self.hparams
-        backbone = self.inference_backbone()
-        if backbone is None:
-            samples, features = seeded_samples(
-                self.net, x, hp["num_samples"], hp["max_batch"], seeds
-            )
-        else:  # seeded_samples with the faster backbone (same masks, float-close features)
-            if len(seeds) != x.shape[0]:
-                raise ValueError(f"{len(seeds)} seeds for {x.shape[0]} patterns")
-            features = backbone(x)
-            samples = head_samples(self.net, features, hp["num_samples"], seeds)
+        samples, features = seeded_samples(
+            self.net, x, hp["num_samples"], hp["max_batch"], seeds, self.inference_backbone()
+        )
         return samples, samples.mean(dim=0), features
 
     def inference_backbone(self) -> InferenceBackbone | None:

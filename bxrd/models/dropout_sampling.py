@@ -7,7 +7,7 @@ draw the same samples with the same code.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -61,21 +61,27 @@ def mc_dropout_samples(
 
 
 def seeded_samples(
-    net: VGG1D, x: torch.Tensor, num_samples: int, max_batch: int, seeds: Sequence[int]
+    net: VGG1D,
+    x: torch.Tensor,
+    num_samples: int,
+    max_batch: int,
+    seeds: Sequence[int],
+    penultimate: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Draw samples (T, B, C), pattern i's masks from ``seeds[i]`` only; also return features.
 
     With dropout only in the head, everything up to the dropout layer is deterministic: the
-    penultimate activations h (B, H) are computed once for the batch and returned with the
-    samples (a feature density can score them without another backbone pass); the masks
-    (T, B, H) are drawn per pattern from its own generator and the output layer runs once
-    on all rows. With dropout in the backbone, there is no such single pass: features are
-    None.
+    penultimate activations h (B, H) are computed once for the batch (by ``penultimate``,
+    default ``net.penultimate``; e.g. a faster inference copy of the backbone) and returned
+    with the samples (a feature density can score them without another backbone pass); the
+    masks (T, B, H) are drawn per pattern from its own generator and the output layer runs
+    once on all rows. With dropout in the backbone, there is no such single pass: features
+    are None.
     """
     if len(seeds) != x.shape[0]:
         raise ValueError(f"{len(seeds)} seeds for {x.shape[0]} patterns")
     if net.head_only_dropout:
-        h = net.penultimate(x)
+        h = (penultimate or net.penultimate)(x)
         return head_samples(net, h, num_samples, seeds), h
     parts = []
     with torch.random.fork_rng(devices=[]):

@@ -23,8 +23,13 @@ if [ "${1:-}" = prepare ]; then
   python scripts/slim_dataset.py data/shipped/dataset.h5 data/device/shipped.h5 || exit 1
   python scripts/slim_dataset.py data/transfer/dataset.h5 data/device/transfer.h5 --keep val \
     || exit 1
-  for p in PbI2 PbBr2 CsI PbO TiO2 SnO2 In2O3; do  # Si is built in
-    cp ../shared/data/structures/binaries_mp/$p.json data/device/phases/ || exit 1
+  phases=$(python -c "import yaml; print(*yaml.safe_load(open('configs/data/shipped.yaml'))
+['augment']['realism']['phases'])") || exit 1
+  for p in $phases; do  # the phases of the shipped recipe; Si is built in
+    f=../shared/data/structures/binaries_mp/$p.json
+    if [ -f "$f" ]; then cp "$f" data/device/phases/; elif [ "$p" != Si ]; then
+      echo "$f: missing (a phase of configs/data/shipped.yaml)" >&2; exit 1
+    fi
   done
   du -sh data/device
   exit 0

@@ -64,3 +64,27 @@ def test_lazy_store_reads_rows_and_hashes_in_chunks(tmp_path):
     assert store.content_hash(chunk_rows=7) == digest  # streamed = in-memory hash
     store.verify()
     assert list(store.provenance("split")[:3]) == ["train", "val", "train"]
+
+
+def test_slim_copy_keeps_the_kept_splits_and_nans_the_rest(tmp_path):
+    """scripts/slim_dataset.py: kept splits bit for bit, other patterns NaN, same stored hash."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = _set()
+    data.provenance["split"] = ["train", "val", "test", "val", "train", "refit"]
+    digest = save_pattern_set(data, tmp_path / "d.h5")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "slim_dataset.py"
+    subprocess.run(
+        [sys.executable, script, tmp_path / "d.h5", tmp_path / "s.h5", "--keep", "val"], check=True
+    )
+    with pytest.raises(BxrdInputError, match="content hash mismatch"):
+        load_pattern_set(tmp_path / "s.h5")  # its patterns changed: fit it with verify false
+    slim = load_pattern_set(tmp_path / "s.h5", verify=False)
+    val = np.array([s == "val" for s in data.provenance["split"]])
+    assert np.array_equal(slim.patterns[val], data.patterns[val])
+    assert np.isnan(slim.patterns[~val]).all()
+    assert slim.provenance == data.provenance and slim.classes == data.classes
+    with h5py.File(tmp_path / "s.h5") as f:
+        assert f.attrs["content_hash"] == digest

@@ -4,6 +4,9 @@ At fit start the model receives the reference reflections of each class (from a 
 that has ``class_reflections()``), so answers can name hkl. At fit end, unless training was
 interrupted:
 
+0. the batch-norm statistics are recomputed with the final weights over training batches
+   (:func:`~bxrd.uq.batch_norm_stats.recompute_batch_norm`: the moving averages of training
+   lag behind the weights, and B-VGGNet's first layers are very sensitive to that lag);
 1. the model's post-hoc step runs (:meth:`~bxrd.uq.base.BaseClassifier.post_fit`: the Laplace
    posterior with marginal-likelihood prior precision, or temperature scaling on validation);
 2. the far-from-training feature density is fitted (training data for the Gaussians,
@@ -20,6 +23,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.utilities import rank_zero_info
 
 from bxrd.uq.base import BaseClassifier
+from bxrd.uq.batch_norm_stats import recompute_batch_norm
 from bxrd.uq.checkpoint_format import save_trainer_checkpoint
 from bxrd.uq.feature_density import fit_feature_density
 
@@ -31,11 +35,20 @@ class Finalize(pl.Callback):
         feature_density: fit the far-from-training feature density.
         quantile: validation quantile used as the far-from-training threshold.
         filename: name of the final checkpoint in ``<log_dir>/checkpoints/``.
+        bn_batches: training batches over which the batch-norm statistics are recomputed
+            with the final weights (0: keep the moving averages of training).
     """
 
     def __init__(
-        self, feature_density: bool = True, quantile: float = 0.99, filename: str = "final.ckpt"
+        self,
+        feature_density: bool = True,
+        quantile: float = 0.99,
+        filename: str = "final.ckpt",
+        bn_batches: int = 32,
     ) -> None:
+        if bn_batches < 0:
+            raise ValueError(f"bn_batches must be >= 0, got {bn_batches}")
+        self.bn_batches = bn_batches
         self.feature_density = feature_density
         self.quantile = quantile
         self.filename = filename
@@ -70,6 +83,10 @@ class Finalize(pl.Callback):
         # post-hoc passes on the fit's device (a GPU fit would otherwise do them on one core)
         pl_module.to(trainer.strategy.root_device)
         try:
+            if self.bn_batches:
+                used = recompute_batch_norm(pl_module.net, train, self.bn_batches)
+                if used:
+                    rank_zero_info(f"batch-norm statistics recomputed over {used} training batches")
             note = pl_module.post_fit(train, val)
             if note:
                 rank_zero_info(note)

@@ -48,6 +48,7 @@ from bxrd.crystal.generated import generated_templates
 from bxrd.crystal.generator import GeneratorConfig, run_generator
 from bxrd.crystal.io import load_structures, write_structures
 from bxrd.crystal.isotypes import IsotypeConfig, run_isotypes
+from bxrd.crystal.molecules import has_molecular_cation
 from bxrd.crystal.template import SYMPREC, Template
 from bxrd.crystal.ter import TERConfig, run_ter, write_ter
 from bxrd.data.labels import (
@@ -93,6 +94,10 @@ class StructureSource:
         synthesized: keep only structures whose manifest flag is 1 (True) or 0 (False).
         limit: read at most this many structures (drawn at random with ``seed``).
         seed: seed of that draw.
+        molecular_cations: ``skip`` leaves out cells with a molecular A cation (H bonded
+            to C or N: MA, FA, NH4), whose spglib label is that of one ordered molecule
+            orientation, not the disordered average structure a film's pattern shows
+            (:mod:`bxrd.crystal.molecules`); each one is reported. ``keep``: labelled as read.
     """
 
     path: str
@@ -100,6 +105,7 @@ class StructureSource:
     synthesized: bool | None = None
     limit: int | None = None
     seed: int = 0
+    molecular_cations: Literal["keep", "skip"] = "keep"
 
 
 @dataclass
@@ -323,8 +329,12 @@ def read_source(
     messages += [msg for _, msg in report.failures]
     entries: dict[str, Entry] = {}
     not_perovskite: list[str] = []
+    molecular: list[str] = []
     for sid, structure in report.structures.items():
         meta = report.meta[sid]
+        if source.molecular_cations == "skip" and has_molecular_cation(structure):
+            molecular.append(f"{report.paths[sid].name} ({structure.composition.reduced_formula})")
+            continue
         key = f"{meta['collection']}__{sid}" if prefix else sid
         key = key if key not in taken else f"{key}_real"
         try:
@@ -347,6 +357,12 @@ def read_source(
             perovskite=reason is None,
             collection=meta["collection"],
             synthesized=meta["synthesized"],
+        )
+    if molecular:
+        messages.append(
+            f"{source.path}: left out {len(molecular)} cell(s) with a molecular A cation "
+            f"(molecular_cations: skip; their spglib label is one molecule orientation's): "
+            + ", ".join(molecular)
         )
     if not_perovskite:
         shown = "\n  ".join(not_perovskite[:10])

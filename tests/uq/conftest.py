@@ -17,19 +17,25 @@ SETTINGS = {
 VARIANTS = {m.short_name: (m.classifier(), SETTINGS[m]) for m in UQMethod if m in SETTINGS}
 
 
-def train(name, seed=0, epochs=12):
-    pl.seed_everything(seed, verbose=False)
-    cls, kwargs = VARIANTS[name]
-    model = cls(3, LENGTH, backbone=SMALL, class_names=["a", "b", "c"], **kwargs)
-    train_loader, val_loader = loaders(seed)
-    trainer = pl.Trainer(
+def quiet_trainer(epochs, **kwargs):
+    """A CPU trainer without logger, checkpoints, progress bar or summary."""
+    return pl.Trainer(
         max_epochs=epochs,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
         accelerator="cpu",
+        **kwargs,
     )
+
+
+def train(name, seed=0, epochs=12):
+    pl.seed_everything(seed, verbose=False)
+    cls, kwargs = VARIANTS[name]
+    model = cls(3, LENGTH, backbone=SMALL, class_names=["a", "b", "c"], **kwargs)
+    train_loader, val_loader = loaders(seed)
+    trainer = quiet_trainer(epochs)
     trainer.fit(model, train_loader, val_loader)
     if name == "laplace":
         model.fit_posterior(train_loader)

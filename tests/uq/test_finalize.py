@@ -7,7 +7,7 @@ import torch
 from bxrd.callbacks.finalize import Finalize
 from bxrd.inference.loading import load_classifier, load_predictor
 
-from .conftest import SMALL, VARIANTS
+from .conftest import SMALL, VARIANTS, quiet_trainer
 from .toy import LENGTH, loaders, patterns
 
 
@@ -17,16 +17,7 @@ def test_plain_trainer_fit_runs_the_post_fit_step_and_writes_final_ckpt(tmp_path
     cls, kwargs = VARIANTS[name]
     model = cls(3, LENGTH, backbone=SMALL, class_names=["a", "b", "c"], **kwargs)
     finalize = Finalize()
-    trainer = pl.Trainer(
-        max_epochs=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
-        default_root_dir=tmp_path,
-        callbacks=[finalize],
-    )
+    trainer = quiet_trainer(2, default_root_dir=tmp_path, callbacks=[finalize])
     train, val = loaders(0)
     trainer.fit(model, train, val)
     path = finalize.path

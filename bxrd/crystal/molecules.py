@@ -20,9 +20,15 @@ BOND_H = 1.25
 
 
 def has_molecular_cation(structure: Structure, cutoff: float = BOND_H) -> bool:
-    """Tell whether some H atom sits within ``cutoff`` Å of a C or N atom (a molecule)."""
-    symbols = np.array([site.specie.symbol for site in structure])
-    if not ({"H"} <= set(symbols) and {"C", "N"} & set(symbols)):
+    """Tell whether some H atom sits within ``cutoff`` Å of a C or N atom (a molecule).
+
+    Partly occupied sites count with every element they hold. Molecules written without
+    their H atoms, and H-free polyanions (BF4, PF6), are not detected.
+    """
+    elements = [{el.symbol for el in site.species.elements} for site in structure]
+    has_h = np.array(["H" in e for e in elements])
+    has_cn = np.array([bool({"C", "N"} & e) for e in elements])
+    if not (has_h.any() and has_cn.any()):
         return False
     centre, neighbour, _, _ = structure.get_neighbor_list(cutoff)
-    return bool(np.any((symbols[centre] == "H") & np.isin(symbols[neighbour], ["C", "N"])))
+    return bool(np.any(has_h[centre] & has_cn[neighbour]))

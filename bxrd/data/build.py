@@ -107,6 +107,13 @@ class StructureSource:
     seed: int = 0
     molecular_cations: Literal["keep", "skip"] = "keep"
 
+    def __post_init__(self) -> None:
+        if self.molecular_cations not in ("keep", "skip"):
+            raise ValueError(
+                f"{self.path}: molecular_cations must be 'keep' or 'skip', "
+                f"got {self.molecular_cations!r}"
+            )
+
 
 @dataclass
 class BuildConfig:

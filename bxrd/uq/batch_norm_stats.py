@@ -17,6 +17,7 @@ unchanged; its mode is restored).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import islice
 
 import torch
 from torch import nn
@@ -30,7 +31,10 @@ def recompute_batch_norm(net: nn.Module, batches: Iterable, max_batches: int) ->
 
     Args:
         net: the network; its batch-norm layers get the cumulative average of the batch
-            statistics of its forward passes in training mode (dropout on, as in training).
+            statistics of its forward passes in training mode. A network with ``embed``
+            (:class:`~bxrd.models.vgg1d.VGG1D`, whose batch-norm layers all sit in the
+            backbone) runs only that: the head, whose weights a VI model draws from Pyro, is
+            not needed.
         batches: training batches (dicts with ``pattern``, (x, y) pairs or tensors (B, L)),
             moved to the network's device.
         max_batches: at most this many batches are used (> 0).
@@ -51,12 +55,11 @@ def recompute_batch_norm(net: nn.Module, batches: Iterable, max_batches: int) ->
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the passes below
     net.train()
+    forward = getattr(net, "embed", net)
     used = 0
     try:
-        for batch in batches:
-            if used == max_batches:
-                break
-            net(split_batch(batch)[0].to(device))
+        for batch in islice(batches, max_batches):
+            forward(split_batch(batch)[0].to(device))
             used += 1
     finally:
         net.train(was_training)

@@ -1,6 +1,7 @@
 """Molecular A cations are told from hydride anions and nitride / carbide X by bond length."""
 
 import numpy as np
+import pytest
 from pymatgen.core import Lattice, Structure
 
 from bxrd.crystal.molecules import has_molecular_cation
@@ -35,6 +36,17 @@ def test_an_ammonium_cation_is_molecular_and_a_hydride_or_oxynitride_is_not():
         [[0.5] * 3, [0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]],
     )
     assert not has_molecular_cation(oxynitride)
+    # H and N both present but 2.2 Å apart (a hydride-nitride): the distance rule decides
+    apart = Structure(
+        Lattice.cubic(4.4),
+        ["Cs", "Ca", "H", "H", "N"],
+        [[0.5] * 3, [0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]],
+    )
+    assert not has_molecular_cation(apart)
+    # a partly occupied A site (Cs0.5 / N0.5 with its H): read, not a crash
+    mixed = _ammonium_lead_iodide()
+    mixed.replace(0, {"N": 0.5, "Cs": 0.5})
+    assert has_molecular_cation(mixed)
 
 
 def test_read_source_leaves_molecular_cells_out_only_when_asked_and_says_so(tmp_path):
@@ -52,3 +64,5 @@ def test_read_source_leaves_molecular_cells_out_only_when_asked_and_says_so(tmp_
     assert kept["keep"] == ["CsPbI3", "H4PbI3N"]
     assert kept["skip"] == ["CsPbI3"]
     assert any("NH4PbI3.cif" in m and "molecular" in m for m in messages)
+    with pytest.raises(ValueError, match="molecular_cations"):
+        StructureSource(str(tmp_path), molecular_cations="drop")

@@ -10,6 +10,7 @@ from bxrd.callbacks.finalize import Finalize
 from bxrd.inference.loading import load_classifier
 from bxrd.models.vgg1d import VGG1D
 from bxrd.uq.batch_norm_stats import recompute_batch_norm
+from bxrd.uq.feature_density import fit_feature_density
 
 from .conftest import SMALL, VARIANTS, quiet_trainer
 from .toy import LENGTH, DictDataset, patterns
@@ -71,7 +72,7 @@ def test_limits_empty_input_and_the_mode_are_respected():
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     taken = []
     assert recompute_batch_norm(net, (taken.append(b) or b for b in x.split(4)), 2) == 2
-    assert len(taken) == 3 and net.training  # stops at the third batch, mode restored
+    assert len(taken) == 2 and net.training  # no batch fetched past the limit; mode restored
     params = dict(net.named_parameters())
     assert all(torch.equal(before[k], p) for k, p in params.items())  # weights untouched
     with pytest.raises(ValueError, match="max_batches"):
@@ -95,5 +96,10 @@ def test_finalize_writes_the_recomputed_statistics_into_final_ckpt(tmp_path, bn_
     keys = [k for k in saved.state_dict() if k.endswith(("running_mean", "running_var"))]
     same = all(torch.allclose(saved.state_dict()[k], again.state_dict()[k]) for k in keys)
     assert same == bool(bn_batches)  # 0 keeps the lagging moving averages of training
+    # the feature density was fitted after the recompute, on the network that was saved
+    val = DataLoader(DictDataset(xv, yv), batch_size=64)
+    density = load_classifier(finalize.path).feature_density
+    refit = fit_feature_density(saved, train, val, 3, finalize.quantile)
+    assert torch.allclose(density.means, refit.means, atol=1e-5)
     with pytest.raises(ValueError, match="bn_batches"):
         Finalize(bn_batches=-1)

@@ -1,11 +1,9 @@
 """Molecular A cations are told from hydride anions and nitride / carbide X by bond length."""
 
 import numpy as np
-import pytest
 from pymatgen.core import Lattice, Structure
 
 from bxrd.crystal.molecules import has_molecular_cation
-from bxrd.data.build import StructureSource, read_source
 
 
 def _ammonium_lead_iodide(nh: float = 1.02) -> Structure:
@@ -47,22 +45,3 @@ def test_an_ammonium_cation_is_molecular_and_a_hydride_or_oxynitride_is_not():
     mixed = _ammonium_lead_iodide()
     mixed.replace(0, {"N": 0.5, "Cs": 0.5})
     assert has_molecular_cation(mixed)
-
-
-def test_read_source_leaves_molecular_cells_out_only_when_asked_and_says_so(tmp_path):
-    _ammonium_lead_iodide().to(filename=str(tmp_path / "NH4PbI3.cif"))
-    Structure.from_spacegroup(
-        "Pm-3m", Lattice.cubic(6.29), ["Cs", "Pb", "I"], [[0.5] * 3, [0, 0, 0], [0.5, 0, 0]]
-    ).to(filename=str(tmp_path / "CsPbI3.cif"))
-    kept, messages = {}, []
-    for mode in ("keep", "skip"):
-        messages.clear()
-        source = StructureSource(str(tmp_path), molecular_cations=mode)
-        kept[mode] = sorted(
-            e.formula for e in read_source(source, 0.01, messages, set(), "rss").values()
-        )
-    assert kept["keep"] == ["CsPbI3", "H4PbI3N"]
-    assert kept["skip"] == ["CsPbI3"]
-    assert any("NH4PbI3.cif" in m and "molecular" in m for m in messages)
-    with pytest.raises(ValueError, match="molecular_cations"):
-        StructureSource(str(tmp_path), molecular_cations="drop")

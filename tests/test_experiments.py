@@ -188,7 +188,7 @@ def test_test_where_scores_only_matching_test_structures(dataset, tmp_path):
     from bxrd.errors import BxrdInputError
     from bxrd.evaluation.suite import Suite, SuiteConfig
 
-    fitted = SimpleNamespace(datamodule=SimpleNamespace(eval_clean_only=False, task="space_group"))
+    fitted = SimpleNamespace(final_refit=False, eval_clean_only=False, task="space_group")
     config = SuiteConfig(dataset=str(dataset), output=str(tmp_path / "out"))
     everything = Suite(config).test_data(fitted)
     config.test_where = {"perovskite": "1"}
@@ -204,7 +204,7 @@ def test_test_where_scores_only_matching_test_structures(dataset, tmp_path):
     config.test_where = {"perovskite": True}  # YAML true is not the stored "1"
     with pytest.raises(BxrdInputError, match="matches no test pattern"):
         Suite(config).test_data(fitted)
-    refit = SimpleNamespace(datamodule=SimpleNamespace(final_refit=True, task="space_group"))
+    refit = SimpleNamespace(final_refit=True, eval_clean_only=False, task="space_group")
     with pytest.raises(BxrdInputError, match="final_refit"):
         Suite(config).test_data(refit)
 
@@ -214,6 +214,7 @@ def test_search_match_library_holds_what_the_model_could_train_on(dataset, tmp_p
 
     from bxrd.data.datamodule import XRDDataModule
     from bxrd.evaluation.suite import Suite, SuiteConfig
+    from bxrd.evaluation.training import library_structures
 
     suite = Suite(SuiteConfig(dataset=str(dataset), output=str(tmp_path / "out")))
     prov = load_pattern_set(dataset).provenance
@@ -226,7 +227,8 @@ def test_search_match_library_holds_what_the_model_could_train_on(dataset, tmp_p
 
     def library(**kwargs):
         dm = XRDDataModule(str(dataset), build_config=None, **kwargs)
-        return {kind[s] for s in suite.library_for(SimpleNamespace(datamodule=dm)).structure_id}
+        fitted = SimpleNamespace(library=library_structures(dm))
+        return {kind[s] for s in suite.library_for(fitted).structure_id}
 
     every = library(train_sources=["rss", "vss"])
     assert {k[0] for k in every} == {"rss", "vss"} and {k[2] for k in every} == {"train"}
@@ -265,3 +267,51 @@ def test_rows_take_per_row_overrides(tmp_path):
     rows = SuiteConfig.load(path).rows
     assert rows["VSS"] == [str(exp / "sg_vss_mc_dropout.yaml")]
     assert rows["VSS, no generator"][1:] == ["--data.exclude_origins=[generator]"]
+
+
+def test_config_digest_follows_composed_parts(tmp_path):
+    from bxrd.evaluation.training import config_digest
+
+    (tmp_path / "model").mkdir()
+    part = tmp_path / "model" / "net.yaml"
+    part.write_text("init_args: {lr: 0.001}\n")
+    top = tmp_path / "exp.yaml"
+    top.write_text("model: model/net.yaml\ndata: {dataset: data/x.h5}\n")
+    before = config_digest(top)
+    assert config_digest(top) == before
+    part.write_text("init_args: {lr: 0.01}\n")  # only the composed part changes
+    assert config_digest(top) != before
+
+
+@pytest.mark.slow
+def test_a_rerun_reuses_finished_fits_and_a_changed_fit_retrains(dataset, measured, tmp_path):
+    out = tmp_path / "resume"
+    config = _suite(dataset, out, measured, ["rows"])
+    raw = yaml.safe_load(config.read_text())
+    raw.update(headline_seeds=[], classical=["naive_bayes"])
+    config.write_text(yaml.safe_dump(raw))
+    cmd = [sys.executable, "-m", "bxrd.evaluation.command", "--config", str(config)]
+
+    def run(*extra: str) -> tuple[str, dict, list[list[str]]]:
+        done = subprocess.run([*cmd, *extra], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout, json.loads((out / "run.json").read_text()), _rows(out / "rows.csv")
+
+    _, first, rows = run()
+    (name,) = first["fit_s"]
+    assert isinstance(first["fit_s"][name], float)
+    model = out / "models" / name
+    assert {"fit.json", "stream.npz"} <= {p.name for p in model.iterdir()}
+    stdout, second, again = run()
+    assert second["fit_s"][name] == "reused" and "reusing the finished fit" in stdout
+    assert again == rows  # the stored fit scores as the fresh one did
+    _, forced, _ = run("--retrain")
+    assert isinstance(forced["fit_s"][name], float)
+    (model / "fit.json").unlink()  # an unfinished fit is trained again
+    _, unfinished, _ = run()
+    assert isinstance(unfinished["fit_s"][name], float)
+    raw["fit_overrides"] = ["--trainer.max_epochs=1", "--data.samples_per_epoch=64"]
+    config.write_text(yaml.safe_dump(raw))
+    _, changed, _ = run()
+    assert isinstance(changed["fit_s"][name], float)
+    assert _rows(out / "rows_vs_baselines.csv")[1][1] == "64"

@@ -34,13 +34,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", required=True, help="suite YAML (configs/experiments/...)")
     p.add_argument("--sections", nargs="+", choices=SECTIONS, help="override the YAML's list")
     p.add_argument("--output", help="override the YAML's output folder")
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train every model again (default: reuse a fit finished in the output folder "
+        "with the same arguments, experiment YAMLs and dataset)",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     try:
         config = SuiteConfig.load(args.config)
         config.sections = args.sections or config.sections
         config.output = args.output or config.output
-        suite = Suite(config)
+        suite = Suite(config, reuse=not args.retrain)
     except BxrdInputError as exc:
         print(f"bxrd: error: {exc}", file=sys.stderr)
         return 2

@@ -2,8 +2,9 @@
 
 A suite YAML (``configs/experiments/benchmark.yaml``) names the dataset, the seeds, the
 overrides applied to every fit (epochs, epoch length: the suite's size) and, per section, the
-experiment YAMLs to train; :class:`Suite` trains each (YAML, seed) once, caches it, and
-scores every predictor on the same stored test patterns:
+experiment YAMLs to train; :class:`Suite` trains each (YAML, seed) once, keeps it on disk
+(a rerun reuses finished fits, :func:`~bxrd.evaluation.training.finished_fit`), and scores
+every predictor on the same stored test patterns:
 
 * B-VGGNet: the mean predictive of the trained model (seeded MC samples);
 * the seven classical models of :mod:`bxrd.models.classical`, fitted on exactly the patterns
@@ -17,6 +18,7 @@ Scores come with 95 % bootstrap intervals over test structures (:mod:`.stats`).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import re
@@ -40,7 +42,7 @@ from bxrd.evaluation.stats import (
     score_intervals,
 )
 from bxrd.evaluation.tables import TableWriter
-from bxrd.evaluation.training import Fitted, fit_experiment
+from bxrd.evaluation.training import Fitted, finished_fit, fit_experiment
 from bxrd.models.classical import BASELINES, features, load_baseline_params, make_baseline
 
 #: Sections in run order.
@@ -151,16 +153,16 @@ class TestData:
 
 
 class Suite:
-    """Runs sections: trains (cached), scores, writes tables and ``run.json``."""
+    """Runs sections: trains (fits on disk, reused), scores, writes tables and ``run.json``."""
 
-    def __init__(self, config: SuiteConfig) -> None:
+    def __init__(self, config: SuiteConfig, reuse: bool = True) -> None:
         self.config = config
+        self.reuse = reuse
         self.out = Path(config.output)
         self.tables = TableWriter(self.out)
         self.params = load_baseline_params(config.baselines)
         self.data = load_pattern_set(config.dataset)
         self._libraries: dict[tuple[str, ...], SearchLibrary] = {}
-        self._fits: dict[tuple[str, int], Fitted] = {}
         self.record: dict = {
             "config": {f.name: getattr(config, f.name) for f in fields(config)},
             "dataset_sha256": self.data.content_hash(),
@@ -170,36 +172,44 @@ class Suite:
 
     # -- training --------------------------------------------------------------------------
     def fit(self, config: str, seed: int, extra: tuple[str, ...] = ()) -> Fitted:
-        """Train ``config`` with ``seed`` through ``bxrd fit`` (once per suite run).
+        """Train ``config`` with ``seed`` through ``bxrd fit`` (once per suite output folder).
 
-        ``extra``: overrides of this fit only, after the suite's ``fit_overrides``.
+        ``extra``: overrides of this fit only, after the suite's ``fit_overrides``. A fit
+        already finished in the output folder with the same arguments, experiment YAMLs and
+        dataset is reused (said on stdout) unless the suite was made with ``reuse=False``.
         """
-        key = (config, seed, *extra)
-        if key not in self._fits:
-            t0 = time.perf_counter()
-            name = f"{Path(config).stem}{_tag(extra)}_seed{seed}"
-            overrides = [
-                f"--data.dataset={self.config.dataset}",
-                "--data.build_config=null",
-                *self.config.fit_overrides,
-                *extra,
-            ]
-            self._fits[key] = fit_experiment(config, self.out / "models" / name, seed, overrides)
-            self.record["fit_s"][name] = round(time.perf_counter() - t0, 1)
-        return self._fits[key]
+        name = f"{Path(config).stem}{_tag(extra)}_seed{seed}"
+        folder = self.out / "models" / name
+        overrides = [
+            f"--data.dataset={self.config.dataset}",
+            "--data.build_config=null",
+            *self.config.fit_overrides,
+            *extra,
+        ]
+        fingerprint = {"dataset_sha256": self.record["dataset_sha256"]}
+        done = finished_fit(config, folder, seed, overrides, fingerprint)
+        if done is not None and (self.reuse or name in self.record["fit_s"]):
+            if name not in self.record["fit_s"]:
+                print(f"reusing the finished fit {folder} (delete it, or --retrain)", flush=True)
+                self.record["fit_s"][name] = "reused"
+            return done
+        t0 = time.perf_counter()
+        fitted = fit_experiment(config, folder, seed, overrides, fingerprint)
+        gc.collect()  # the trainer, data module and stream of the fit: one fit in memory
+        self.record["fit_s"][name] = round(time.perf_counter() - t0, 1)
+        return fitted
 
     # -- scoring ---------------------------------------------------------------------------
     def test_data(self, fitted: Fitted) -> TestData:
         """The stored test split of the fitted model's task."""
-        dm = fitted.datamodule
-        if getattr(dm, "final_refit", False):
+        if fitted.final_refit:
             raise BxrdInputError(
                 "a final_refit model trained on the test split; score it with "
                 "--data.final_refit=false (the benchmark protocol)"
             )
         prov = self.data.provenance
         rows = np.asarray(prov["split"]) == "test"
-        if dm.eval_clean_only:
+        if fitted.eval_clean_only:
             rows &= np.asarray(prov["augmentation"]) == "none"
         for key, value in self.config.test_where.items():
             if key not in prov:
@@ -213,23 +223,25 @@ class Suite:
         rows = np.nonzero(rows)[0]
         return TestData(
             self.data.patterns[rows],
-            np.asarray(self.data.labels[dm.task])[rows],
+            np.asarray(self.data.labels[fitted.task])[rows],
             np.asarray(prov["structure_id"])[rows],
-            list(self.data.classes[dm.task]),
+            list(self.data.classes[fitted.task]),
         )
 
     def network_probs(self, fitted: Fitted, test: TestData) -> np.ndarray:
         """Mean predictive probabilities (N, C) of the trained network (seeded samples)."""
         loader = [torch.as_tensor(test.x[i : i + 256]) for i in range(0, len(test.x), 256)]
-        return fitted.model.predict_proba(loader, seed=0).probs.numpy().astype(np.float64)
+        return fitted.model().predict_proba(loader, seed=0).probs.numpy().astype(np.float64)
 
     def classical_probs(self, fitted: Fitted, test: TestData, seed: int) -> dict[str, np.ndarray]:
         """Each classical model fitted on the network's training stream; probabilities (N, C)."""
-        f_train, f_test = features(fitted.stream_x), features(test.x)
+        stream_x, stream_y = fitted.stream()
+        f_train, f_test = features(stream_x), features(test.x)
+        del stream_x
         n_classes = len(test.class_names)
         out = {}
         for name in self.config.classical:
-            model = make_baseline(name, seed, self.params.get(name)).fit(f_train, fitted.stream_y)
+            model = make_baseline(name, seed, self.params.get(name)).fit(f_train, stream_y)
             if hasattr(model, "predict_proba"):
                 probs = np.zeros((len(test.x), n_classes))
                 probs[:, model.classes_] = model.predict_proba(f_test)
@@ -251,24 +263,15 @@ class Suite:
         return test, out
 
     def library_for(self, fitted: Fitted) -> SearchLibrary:
-        """Return the search-match library of the structures ``fitted`` could train on.
-
-        The clean pattern of every structure in the data module's training pools (its
-        ``train_sources``, less its ``exclude_origins``), SYN partners included: search-match
-        sees the same structures as the network.
-        """
-        dm = fitted.datamodule
-        ids, _, pools, partners = dm.training_pools()
-        used = [*pools.values(), *([partners] if "syn" in dm.train_sources else [])]
-        rows = np.unique(np.concatenate(used).astype(np.int64))
-        key = tuple(np.asarray(ids)[rows].tolist())
+        """Return search-match's library: clean patterns of what ``fitted`` could train on."""
+        key = fitted.library
         if key not in self._libraries:
             self._libraries[key] = SearchLibrary.from_pattern_set(self.data, structures=key)
         return self._libraries[key]
 
     def search_probs(self, test: TestData, fitted: Fitted) -> np.ndarray:
         """Search-match as one-hot probabilities (N, C)."""
-        pred, _ = self.library_for(fitted).predict(test.x, fitted.datamodule.task)
+        pred, _ = self.library_for(fitted).predict(test.x, fitted.task)
         return one_hot(pred, len(test.class_names))
 
     def intervals(self, probs: np.ndarray, test: TestData) -> dict[str, Interval]:

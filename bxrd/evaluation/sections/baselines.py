@@ -36,7 +36,7 @@ def run(suite: Suite) -> None:
     suite.tables.write(
         "baselines_per_class",
         f"Accuracy per true space group, row {row}: every model trained on the same "
-        f"{len(fitted.stream_y)} patterns; search-match library {len(suite.library_for(fitted))} "
+        f"{fitted.n_stream} patterns; search-match library {len(suite.library_for(fitted))} "
         "clean training structures",
         ["space group", "test patterns", *shown],
         rows,

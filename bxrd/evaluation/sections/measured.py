@@ -30,7 +30,7 @@ def run(suite: Suite) -> None:
         suite.record["measured"] = f"skipped: no patterns folder {root}"
         return
     fitted = suite.fit(yaml, cfg.seeds[0], tuple(extra))
-    model = fitted.model
+    model = fitted.model()
     films = score_films(model, root / "thinfilm_perovskites")
     suite.tables.write(
         "measured_films",

@@ -42,7 +42,7 @@ def run(suite: Suite) -> None:
             versus.append(
                 [
                     row,
-                    len(fitted.stream_y),
+                    fitted.n_stream,
                     best,
                     vs_best,
                     suite.paired(net, preds[SEARCH_MATCH][0], test),

@@ -315,3 +315,31 @@ def test_a_rerun_reuses_finished_fits_and_a_changed_fit_retrains(dataset, measur
     _, changed, _ = run()
     assert isinstance(changed["fit_s"][name], float)
     assert _rows(out / "rows_vs_baselines.csv")[1][1] == "64"
+
+
+def test_contrasts_compare_rows_per_seed_and_over_seeds(tmp_path):
+    from types import SimpleNamespace
+
+    from bxrd.errors import BxrdInputError
+    from bxrd.evaluation.sections.rows import _contrast
+    from bxrd.evaluation.suite import SuiteConfig, TestData
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 60)
+    groups = np.repeat(np.arange(30), 2)
+    right, wrong = np.eye(3)[y], np.eye(3)[(y + 1) % 3]
+    test = TestData(np.zeros((60, 4)), y, groups, ["a", "b", "c"])
+    suite = SimpleNamespace(config=SimpleNamespace(bootstrap_draws=100))
+    nets = {"with": {0: right, 1: wrong, 2: right}, "without": {0: wrong, 1: wrong}}
+    lines = _contrast(suite, "with", "without", nets, {"with": test, "without": test})
+    assert [ln[2] for ln in lines] == ["0", "1", "seeds [0, 1]"]  # seed 2: only one row ran it
+    assert [ln[3].value for ln in lines] == [1.0, 0.0, 0.5]
+    assert [ln[5] for ln in lines][-1] == "1 of 2 (accuracy)"
+    other = TestData(test.x, y, groups[::-1], test.class_names)
+    with pytest.raises(BxrdInputError, match="other test sets"):
+        _contrast(suite, "with", "without", nets, {"with": test, "without": other})
+    bad = tmp_path / "suite.yaml"
+    row = str(ROOT / "configs" / "experiments" / "sg_vss_mc_dropout.yaml")
+    bad.write_text(yaml.safe_dump({"dataset": "x", "rows": {"A": row}, "contrasts": {"A": "B"}}))
+    with pytest.raises(BxrdInputError, match=r"not in rows: \['B'\]"):
+        SuiteConfig.load(bad)

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 from pymatgen.core import Structure
 from scipy.optimize import minimize
+from tqdm.auto import tqdm
 
 from bxrd.crystal.bond_valence import (
     bond_valence_sums,
@@ -255,6 +256,7 @@ def generate_perovskites(
     seed: int = 0,
     systems: Sequence[tuple[str, tuple[int, int, int] | None]] = SYSTEMS,
     symprec: float = SYMPREC,
+    progress: bool = False,
 ) -> list[tuple[Structure, dict]]:
     """Draw ``n_per_system`` structures per composition and system (module docstring).
 
@@ -264,13 +266,15 @@ def generate_perovskites(
         seed: random seed (the result is reproducible).
         systems: subset of :data:`SYSTEMS`.
         symprec: spglib tolerance of the labels, Å.
+        progress: show a progress bar over compositions (a composition takes ~10 s).
 
     Returns:
         (structure, metadata) pairs; ``meta["space_group_number"]`` is spglib's answer.
     """
     rng = np.random.default_rng(seed)
     out = []
-    for comp in compositions:
+    bar = tqdm(list(compositions), desc="generator", unit="composition", disable=not progress)
+    for comp in bar:
         ions = comp if isinstance(comp, PerovskiteIons) else PerovskiteIons.of(*comp)
         for notation, polar in systems:
             for _ in range(n_per_system):
@@ -339,12 +343,18 @@ def _system_name(notation: str, polar: tuple[int, int, int] | None) -> str:
     return notation if polar is None else f"{notation} [{''.join(map(str, polar))}]"
 
 
-def run_generator(config: GeneratorConfig) -> list[tuple[str, Structure, dict]]:
+def run_generator(
+    config: GeneratorConfig, progress: bool = False
+) -> list[tuple[str, Structure, dict]]:
     """(id, structure, metadata) of every generated structure; ids are unique and stable."""
     rows = []
     for n, (structure, meta) in enumerate(
         generate_perovskites(
-            config.ions(), config.n_per_system, config.seed, config.chosen_systems()
+            config.ions(),
+            config.n_per_system,
+            config.seed,
+            config.chosen_systems(),
+            progress=progress,
         )
     ):
         if config.only_bvs_ok and not meta["bvs_ok"]:

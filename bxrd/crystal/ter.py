@@ -45,6 +45,7 @@ from typing import Literal
 import numpy as np
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
+from tqdm.auto import tqdm
 
 import bxrd
 from bxrd.crystal.calibration import UNCALIBRATED
@@ -298,13 +299,17 @@ def substitute(
     return structure, scale
 
 
-def run_ter(templates: dict[str, Template], config: TERConfig) -> TERResult:
-    """Run TER on every template; deduplicate identical results (StructureMatcher)."""
+def run_ter(templates: dict[str, Template], config: TERConfig, progress: bool = False) -> TERResult:
+    """Run TER on every template; deduplicate identical results (StructureMatcher).
+
+    ``progress``: show a progress bar over templates.
+    """
     result = TERResult()
     rng = np.random.default_rng(config.seed)
     matcher = StructureMatcher()
     seen: dict[tuple[str, int], list[TERStructure]] = {}
-    for template in templates.values():
+    bar = tqdm(list(templates.values()), desc="TER", unit="template", disable=not progress)
+    for template in bar:
         cands = candidates(template, config)
         if config.max_per_template is not None and len(cands) > config.max_per_template:
             keep = rng.choice(len(cands), size=config.max_per_template, replace=False)

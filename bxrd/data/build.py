@@ -32,6 +32,7 @@ unknown) and ``perovskite`` (``1``/``0``).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -387,6 +388,7 @@ def generated_entries(
     folder: Path,
     notes: list[str],
     hexagonal: bool = True,
+    progress: bool = False,
 ) -> list[Entry]:
     """Return the generator's structures as virtual entries (origin ``generator``).
 
@@ -397,7 +399,7 @@ def generated_entries(
     :func:`~bxrd.data.labels.not_perovskite_reason`'s with ``hexagonal`` (the 2H polytype is
     a perovskite, P6_3/mmc, exactly when it is one for TER children of a 2H template).
     """
-    rows = run_generator(config)
+    rows = run_generator(config, progress)
     write_structures(
         ((sid, s, json.loads(json.dumps({"id": sid, **m}, default=str))) for sid, s, m in rows),
         folder,
@@ -422,11 +424,25 @@ def generated_entries(
     return entries
 
 
-def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
-    """Run steps 1–3 of the module docstring: labelled, split entries and notes."""
+def _step(progress: bool, what: str, since: float) -> float:
+    """Say on stderr that a build step ended and how long it took; return the time now."""
+    now = time.perf_counter()
+    if progress:
+        print(f"build: {what} ({now - since:.0f} s)", file=sys.stderr, flush=True)
+    return now
+
+
+def assemble(config: BuildConfig, progress: bool = False) -> tuple[dict[str, Entry], list[str]]:
+    """Run steps 1–3 of the module docstring: labelled, split entries and notes.
+
+    ``progress``: progress bars, and one line on stderr per step as it ends (a large build
+    spends most of an hour here).
+    """
+    t = time.perf_counter()
     templates, notes = load_templates(config.templates)
     entries, more = real_side(config, templates)
     notes += more
+    t = _step(progress, f"read {len(entries)} real-side structures and templates", t)
     if config.non_perovskites == "skip":
         skipped = sorted(k for k, e in entries.items() if not e.perovskite)
         entries = {k: e for k, e in entries.items() if e.perovskite}
@@ -453,15 +469,17 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
     for k, e in entries.items():
         e.structure_type = types[k] if e.perovskite else OTHER
         e.split = splits.get(k, "train")
+    t = _step(progress, "structure types and formula-grouped splits", t)
     usable = {
         tid: t
         for tid, t in templates.items()
         if tid not in entries or entries[tid].split in ("train", "pretrain")
     }
-    ter = run_ter(usable, config.ter)
+    ter = run_ter(usable, config.ter, progress)
     out = Path(config.output)
     write_ter(ter, out / "ter")
     notes.append(ter.summary())
+    t = _step(progress, ter.summary().splitlines()[0], t)
     virtual = [
         Entry(
             s.id,
@@ -479,7 +497,7 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
             for k, e in entries.items()
             if e.split in ("train", "pretrain") and e.source == "rss" and k not in usable
         }
-        iso, skipped = run_isotypes(parents, config.isotypes)
+        iso, skipped = run_isotypes(parents, config.isotypes, progress)
         write_structures(((i.id, i.structure, i.manifest_row()) for i in iso), out / "isotypes")
         atomic_write_text(out / "isotypes" / "skipped.txt", "".join(m + "\n" for m in skipped))
         notes.append(
@@ -497,10 +515,18 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
             )
             for i in iso
         ]
+        t = _step(progress, f"isotypes: {len(iso)}", t)
     if config.generator is not None:
-        virtual += generated_entries(
-            config.generator, config.symprec, out / "generator", notes, config.hexagonal_perovskites
+        made = generated_entries(
+            config.generator,
+            config.symprec,
+            out / "generator",
+            notes,
+            config.hexagonal_perovskites,
+            progress,
         )
+        virtual += made
+        t = _step(progress, f"generator: {len(made)} structures", t)
     for source in (s for s in config.sources if s.side == "virtual"):
         found = read_source(
             source, config.symprec, notes, set(entries), "vss", True, config.hexagonal_perovskites
@@ -508,6 +534,7 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
         if config.non_perovskites == "skip":
             found = {k: e for k, e in found.items() if e.perovskite}
         virtual += found.values()
+        t = _step(progress, f"{source.path}: {len(found)} virtual structures", t)
     held = [
         key_of(e.formula, e.symmetry.number) for e in real.values() if e.split in ("test", "val")
     ]
@@ -544,6 +571,7 @@ def assemble(config: BuildConfig) -> tuple[dict[str, Entry], list[str]]:
     )
     for k, e in entries.items():
         e.structure_type = kept[k]
+    _step(progress, f"{len(entries)} structures labelled, held-out formulas kept out", t)
     return entries, notes
 
 
@@ -551,7 +579,7 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     """Run the whole job described by ``config``; print a summary; return the dataset path."""
     t0 = time.perf_counter()
     out = Path(config.output)
-    entries, notes = assemble(config)
+    entries, notes = assemble(config, progress)
     t_ter = time.perf_counter() - t0
     meta = {k: {"id": k, "formula": e.formula} for k, e in entries.items()}
     sim = simulate_to_dir(
@@ -568,6 +596,7 @@ def build_dataset(config: BuildConfig, progress: bool = True) -> Path:
     sticks = {k: StickPattern.load(stick_path(out / "sticks", k)) for k in done}
     data = render_set([entries[k] for k in done], sticks, config, notes)
     data = drop_near_twins(data, config.split.near_twin_cosine, notes, config.refit_pool)
+    _step(progress, f"rendered {len(data)} patterns, near twins dropped", t0 + t_sim + t_ter)
     leaks = check_no_leak(
         data.provenance["split"],
         data.provenance["structure_id"],

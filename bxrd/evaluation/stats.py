@@ -142,11 +142,20 @@ def paired_difference(
     n_draws: int = 1000,
     seed: int = 0,
 ) -> Interval:
-    """``metric`` of model a minus model b, with a paired bootstrap interval over structures."""
+    """``metric`` of model a minus model b, with a paired bootstrap interval over structures.
+
+    ``probs_a`` and ``probs_b`` are (N, C), or (S, N, C) for S seeds of each model: the
+    difference is then the mean over seeds of a's metric minus b's, and every bootstrap draw
+    scores all seeds on the same structures (the interval covers structures, not seeds).
+    """
+    a_seeds, b_seeds = np.asarray(probs_a), np.asarray(probs_b)
+    a_seeds = a_seeds[None] if a_seeds.ndim == 2 else a_seeds
+    b_seeds = b_seeds[None] if b_seeds.ndim == 2 else b_seeds
 
     def diff(rows: np.ndarray) -> dict[str, float]:
-        a, b = metrics(probs_a[rows], y[rows]), metrics(probs_b[rows], y[rows])
-        return {metric: a[metric] - b[metric]}
+        a = np.mean([metrics(p[rows], y[rows])[metric] for p in a_seeds])
+        b = np.mean([metrics(p[rows], y[rows])[metric] for p in b_seeds])
+        return {metric: float(a - b)}
 
     return bootstrap(diff, groups, n_draws, seed)[metric]
 

@@ -70,6 +70,9 @@ class SuiteConfig:
             ``--key=value`` overrides of that row only (``--data.exclude_origins=[generator]``).
         methods: method name → experiment YAML (space group), or a list as for ``rows``
             (e.g. ``--model.init_args.num_data=N``).
+        contrasts: row name → row it is compared with (``"VSS + RSS": "VSS + RSS, no
+            generator"``): the first's accuracy and balanced accuracy minus the second's,
+            paired over test structures, per seed and over the seeds both rows ran.
         test_where: score only the test patterns whose provenance matches every
             ``key: value`` (e.g. ``{perovskite: "1"}``: the real perovskite test structures).
         structure_type: experiment YAML of the structure-type task.
@@ -90,6 +93,7 @@ class SuiteConfig:
     classical_rows: list[str] | None = None
     rows: dict[str, str | list[str]] = field(default_factory=dict)
     methods: dict[str, str | list[str]] = field(default_factory=dict)
+    contrasts: dict[str, str] = field(default_factory=dict)
     test_where: dict[str, str] = field(default_factory=dict)
     structure_type: str | None = None
     yes_no: str | None = None
@@ -127,6 +131,9 @@ class SuiteConfig:
         def entry(v: str | list[str]) -> list[str]:
             return [here(v)] if isinstance(v, str) else [here(v[0]), *v[1:]]
 
+        bad = sorted({*config.contrasts, *config.contrasts.values()} - set(config.rows))
+        if bad:
+            raise BxrdInputError(f"{path}: contrasts name rows that are not in rows: {bad}")
         config.rows = {k: entry(v) for k, v in config.rows.items()}
         config.methods = {k: entry(v) for k, v in config.methods.items()}
         config.structure_type = config.structure_type and here(config.structure_type)

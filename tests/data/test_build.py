@@ -364,7 +364,9 @@ def test_generator_structures_are_training_only_and_labelled_by_spglib(built, tm
 
 
 @pytest.mark.parametrize("hexagonal", [True, False])
-def test_ter_child_and_generated_2h_cell_of_one_composition_get_one_label(tmp_path, hexagonal):
+def test_ter_child_and_generated_2h_cell_of_one_composition_get_one_label(
+    tmp_path, hexagonal, capsys
+):
     from bxrd.crystal.generator import GeneratorConfig
     from bxrd.crystal.template import Template
     from bxrd.crystal.ter import run_ter
@@ -389,7 +391,11 @@ def test_ter_child_and_generated_2h_cell_of_one_composition_get_one_label(tmp_pa
         hexagonal_perovskites=hexagonal,
         n_jobs=1,
     )
-    entries, _ = assemble(cfg)
+    entries, _ = assemble(cfg, progress=True)
+    steps = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("build: ")]
+    # each step says when it ends, with its time: TER, then the generator's one 2H cell
+    assert any(ln.startswith("build: TER: ") for ln in steps)
+    assert any(ln.startswith("build: generator: 1 structures (") for ln in steps)
     _, label = _space_group_classes(list(entries.values()), cfg, [])
     generated = [k for k, e in entries.items() if e.origin == "generator"]
     ter_child = [k for k, e in entries.items() if e.origin == "ter" and e.formula == formula]

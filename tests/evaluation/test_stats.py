@@ -68,3 +68,17 @@ def test_paired_difference_of_a_model_with_itself_is_exactly_zero(scored):
 
 def test_seed_spread_reports_mean_and_sd():
     assert seed_spread([0.5, 0.7, 0.9]) == "0.700 ± 0.200 (3 seeds)"
+
+
+def test_paired_difference_over_seeds_averages_each_seeds_difference(scored):
+    probs, y, groups = scored
+    wrong = one_hot((y + 1) % 3, 3)  # every answer wrong
+    one = paired_difference(probs, wrong, y, groups, "accuracy", n_draws=200)
+    # a model right as `probs` on one seed and always wrong on the other, against always wrong
+    two = paired_difference(
+        np.stack([probs, wrong]), np.stack([wrong, wrong]), y, groups, "accuracy", n_draws=200
+    )
+    assert two.value == pytest.approx(one.value / 2)
+    assert two.low == pytest.approx(one.low / 2) and two.high == pytest.approx(one.high / 2)
+    same = paired_difference(np.stack([probs, probs]), probs, y, groups, n_draws=200)
+    assert (same.value, same.low, same.high) == (0.0, 0.0, 0.0)

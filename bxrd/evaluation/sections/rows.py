@@ -3,19 +3,26 @@
 Per row and seed: B-VGGNet, the classical models on its training stream (rows in
 ``classical_rows``) and search-match, each with 95 % intervals over test structures; then
 B-VGGNet's balanced accuracy minus the best classical model's and minus search-match's
-(paired bootstrap), and, for rows trained with several seeds, mean ± SD over seeds.
+(paired bootstrap), and, for rows trained with several seeds, mean ± SD over seeds. The
+suite's ``contrasts`` compare two rows' B-VGGNets on the same test structures, per seed and
+over their common seeds (:func:`~bxrd.evaluation.stats.paired_difference` on a seed stack).
 """
 
 from __future__ import annotations
 
-from bxrd.evaluation.stats import metrics, seed_spread
-from bxrd.evaluation.suite import B_VGGNET, METRIC_HEADER, SEARCH_MATCH, Suite
+import numpy as np
+
+from bxrd.errors import BxrdInputError
+from bxrd.evaluation.stats import metrics, paired_difference, seed_spread
+from bxrd.evaluation.suite import B_VGGNET, METRIC_HEADER, SEARCH_MATCH, Suite, TestData
 
 
 def run(suite: Suite) -> None:
-    """Write ``rows``, ``rows_vs_baselines`` and ``rows_seeds``."""
+    """Write ``rows``, ``rows_vs_baselines``, ``rows_seeds`` and ``rows_contrasts``."""
     cfg = suite.config
     table, versus, spread = [], [], []
+    nets: dict[str, dict[int, np.ndarray]] = {}  # row → seed → B-VGGNet probabilities
+    tests: dict[str, TestData] = {}
     for row, (yaml, *extra) in cfg.rows.items():
         seeds = list(cfg.seeds) + (list(cfg.headline_seeds) if row in cfg.headline else [])
         per_seed: dict[str, list[float]] = {"accuracy": [], "balanced_accuracy": [], "ece": []}
@@ -23,6 +30,8 @@ def run(suite: Suite) -> None:
             fitted = suite.fit(yaml, seed, tuple(extra))
             with_classical = i == 0 and (cfg.classical_rows is None or row in cfg.classical_rows)
             test, preds = suite.predictors(fitted, seed, with_classical)
+            nets.setdefault(row, {})[seed] = preds[B_VGGNET][0]
+            tests[row] = test
             point = metrics(preds[B_VGGNET][0], test.y)
             for k in per_seed:
                 per_seed[k].append(point[k])
@@ -75,3 +84,40 @@ def run(suite: Suite) -> None:
         ["training set", "seeds", "accuracy", "balanced accuracy", "ECE"],
         spread,
     )
+    if cfg.contrasts:
+        lines = [ln for a, b in cfg.contrasts.items() for ln in _contrast(suite, a, b, nets, tests)]
+        suite.tables.write(
+            "rows_contrasts",
+            "B-VGGNet of one row minus another's, paired over the same test structures (95 % "
+            "bootstrap interval over structures); 'seeds ...' averages the difference over "
+            "the seeds both rows ran",
+            ["row", "minus row", "seeds", "Δ accuracy", "Δ balanced accuracy", "row better"],
+            lines,
+        )
+
+
+def _contrast(
+    suite: Suite,
+    a: str,
+    b: str,
+    nets: dict[str, dict[int, np.ndarray]],
+    tests: dict[str, TestData],
+) -> list[list[object]]:
+    """Table lines of row ``a`` minus row ``b``: one per common seed, then all of them."""
+    test = tests[a]
+    if not np.array_equal(test.groups, tests[b].groups):
+        raise BxrdInputError(f"contrast {a!r} − {b!r}: the rows were scored on other test sets")
+    seeds = sorted(set(nets[a]) & set(nets[b]))
+    draws = suite.config.bootstrap_draws
+    lines = []
+    for label, chosen in [*((str(s), [s]) for s in seeds), (f"seeds {seeds}", seeds)]:
+        pa = np.stack([nets[a][s] for s in chosen])
+        pb = np.stack([nets[b][s] for s in chosen])
+        acc = paired_difference(pa, pb, test.y, test.groups, "accuracy", draws)
+        bal = paired_difference(pa, pb, test.y, test.groups, "balanced_accuracy", draws)
+        better = sum(
+            metrics(nets[a][s], test.y)["accuracy"] > metrics(nets[b][s], test.y)["accuracy"]
+            for s in chosen
+        )
+        lines.append([a, b, label, acc, bal, f"{better} of {len(chosen)} (accuracy)"])
+    return lines

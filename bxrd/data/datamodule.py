@@ -67,6 +67,7 @@ from bxrd.data.datasets import (
     StreamSampler,
 )
 from bxrd.data.store import PatternStore
+from bxrd.data.strata import anion_strata
 from bxrd.errors import BxrdInputError
 from bxrd.xrd.augment import AugmentConfig, Augmenter
 from bxrd.xrd.grid import TwoThetaGrid
@@ -93,6 +94,9 @@ class XRDDataModule(pl.LightningDataModule):
             training pool (e.g. ``[generator]``: the same dataset without the structure
             generator's perovskites); validation and test are untouched.
         rss_synthesis_fraction: fraction of RSS training structures per class used as e in SYN.
+        balance_anions: within a class and source, draw the anion (X element) uniformly
+            before the structure (:mod:`bxrd.data.strata`), so that e.g. the few halides of
+            the oxide-rich Pm-3m class are drawn as often as the halides of P4mm.
         use_pretrain: add the ``pretrain`` split to the RSS training pool.
         samples_per_epoch: rendered training patterns per epoch (all ranks together).
         batch_size: patterns per batch (per rank).
@@ -120,6 +124,7 @@ class XRDDataModule(pl.LightningDataModule):
         with_ter: bool = True,
         exclude_origins: list[str] | None = None,
         rss_synthesis_fraction: float = 0.7,
+        balance_anions: bool = False,
         use_pretrain: bool = False,
         samples_per_epoch: int = 2048,
         batch_size: int = 64,
@@ -148,6 +153,7 @@ class XRDDataModule(pl.LightningDataModule):
         self.train_sources, self.with_ter = sources, with_ter
         self.exclude_origins = list(exclude_origins or [])
         self.rss_synthesis_fraction, self.use_pretrain = rss_synthesis_fraction, use_pretrain
+        self.balance_anions = balance_anions
         self.samples_per_epoch, self.batch_size = samples_per_epoch, batch_size
         self.augment = augment or AugmentConfig()
         if not 0.0 < refit_val_fraction < 1.0:
@@ -311,6 +317,11 @@ class XRDDataModule(pl.LightningDataModule):
             self.provenance("template_id")[first], self.monitor_ids
         )
 
+    def _strata(self) -> np.ndarray:
+        """Anion stratum of each structure, in :meth:`_structure_rows` order, shape (S,)."""
+        _, first = self._structure_rows()
+        return anion_strata(self.provenance("formula")[first].tolist())
+
     # -- pools ------------------------------------------------------------------------------
     def training_pools(self) -> tuple[list[str], np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """Structure ids, their labels, source → rows, and the SYN partner (VSS) rows."""
@@ -375,6 +386,7 @@ class XRDDataModule(pl.LightningDataModule):
                 self.samples_per_epoch,
                 syn_partners=partners,
                 seed=self.seed,
+                strata=self._strata() if self.balance_anions else None,
             )
         for split in ("val", "test"):
             setattr(self, f"{split}_set", self._eval_set(self._rows(split)))

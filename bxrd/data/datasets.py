@@ -4,7 +4,8 @@
   the HDF5 file one batch at a time.
 * :class:`AugmentedStream` renders a fresh training batch from cached sticks on every fetch:
   a class is drawn uniformly (balanced classes), then a training source among ``rss``,
-  ``vss`` and ``syn`` that has that class, then structures, then augmentation; ``syn``
+  ``vss`` and ``syn`` that has that class, then (with ``strata``, e.g. the anion) a stratum
+  of that class and source uniformly, then structures, then augmentation; ``syn``
   mixes an RSS and a VSS pattern of the class (:func:`bxrd.data.syn.synthesize`). Rendering
   is batched through ``__getitems__``, so a DataLoader worker renders a whole batch at once.
 * :class:`StreamSampler` hands each rank its own positions in the stream, epoch after epoch.
@@ -119,6 +120,9 @@ class AugmentedStream(Dataset):
         syn_partners: VSS rows that ``t`` is drawn from (needed with ``syn``); classes without
             a VSS partner are not synthesised.
         seed: seed of the stream (see the module docstring).
+        strata: stratum of each row, shape (S,) (None: one stratum). Within a class and
+            source, a stratum is drawn uniformly before a structure of it, so a stratum's
+            share of a class does not depend on how many structures it has there.
     """
 
     def __init__(
@@ -130,12 +134,14 @@ class AugmentedStream(Dataset):
         length: int,
         syn_partners: Sequence[int] = (),
         seed: int = 0,
+        strata: np.ndarray | None = None,
     ) -> None:
         unknown = set(pools) - set(SOURCES)
         if unknown:
             raise ValueError(f"unknown training source(s) {sorted(unknown)}; choose from {SOURCES}")
         self.sticks, self.labels, self.augmenter, self.length = sticks, labels, augmenter, length
         self.seed = seed
+        self.strata = np.zeros(len(labels), np.int64) if strata is None else np.asarray(strata)
         self.syn_partner = self._by_class(syn_partners)
         self.by_source_class = {name: self._by_class(rows) for name, rows in pools.items()}
         if "syn" in self.by_source_class:
@@ -146,9 +152,14 @@ class AugmentedStream(Dataset):
         if not self.classes:
             raise ValueError("the training pools are empty")
 
-    def _by_class(self, rows: Sequence[int]) -> dict[int, np.ndarray]:
+    def _by_class(self, rows: Sequence[int]) -> dict[int, list[np.ndarray]]:
+        """Class → rows of each stratum of that class (in stratum order)."""
         rows = np.asarray(rows, dtype=np.int64)
-        return {int(c): rows[self.labels[rows] == c] for c in np.unique(self.labels[rows])}
+        out = {}
+        for c in np.unique(self.labels[rows]):
+            mine = rows[self.labels[rows] == c]
+            out[int(c)] = [mine[self.strata[mine] == k] for k in np.unique(self.strata[mine])]
+        return out
 
     def __len__(self) -> int:
         return self.length
@@ -157,7 +168,13 @@ class AugmentedStream(Dataset):
         """Seed of the batch starting at stream ``position``: independent streams per position."""
         return stream_seed(self.seed, position)
 
-    def _pick(self, rows: np.ndarray, gen: torch.Generator) -> int:
+    def _pick(self, groups: list[np.ndarray], gen: torch.Generator) -> int:
+        """Draw a row: a stratum uniformly (no draw when there is one), then a row of it."""
+        rows = (
+            groups[int(torch.randint(len(groups), (1,), generator=gen))]
+            if len(groups) > 1
+            else groups[0]
+        )
         return int(rows[torch.randint(len(rows), (1,), generator=gen)])
 
     def __getitems__(self, indices: Sequence[int]) -> list[dict[str, torch.Tensor]]:

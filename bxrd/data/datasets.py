@@ -121,8 +121,11 @@ class AugmentedStream(Dataset):
             a VSS partner are not synthesised.
         seed: seed of the stream (see the module docstring).
         strata: stratum of each row, shape (S,) (None: one stratum). Within a class and
-            source, a stratum is drawn uniformly before a structure of it, so a stratum's
-            share of a class does not depend on how many structures it has there.
+            source (and among the SYN partners of a class), a stratum is drawn uniformly
+            before a structure of it, so its share of the class does not depend on how many
+            structures it has there; a stratum with fewer than ``min_stratum`` structures
+            there is drawn as part of the largest one (a lone structure never gets a share).
+        min_stratum: fewest structures of a stratum drawn as a stratum of its own.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class AugmentedStream(Dataset):
         syn_partners: Sequence[int] = (),
         seed: int = 0,
         strata: np.ndarray | None = None,
+        min_stratum: int = 3,
     ) -> None:
         unknown = set(pools) - set(SOURCES)
         if unknown:
@@ -142,6 +146,9 @@ class AugmentedStream(Dataset):
         self.sticks, self.labels, self.augmenter, self.length = sticks, labels, augmenter, length
         self.seed = seed
         self.strata = np.zeros(len(labels), np.int64) if strata is None else np.asarray(strata)
+        if self.strata.shape != np.shape(labels):
+            raise ValueError(f"strata {self.strata.shape} and labels {np.shape(labels)} differ")
+        self.min_stratum = min_stratum
         self.syn_partner = self._by_class(syn_partners)
         self.by_source_class = {name: self._by_class(rows) for name, rows in pools.items()}
         if "syn" in self.by_source_class:
@@ -153,13 +160,25 @@ class AugmentedStream(Dataset):
             raise ValueError("the training pools are empty")
 
     def _by_class(self, rows: Sequence[int]) -> dict[int, list[np.ndarray]]:
-        """Class → rows of each stratum of that class (in stratum order)."""
+        """Class → rows of each stratum of that class (small strata join the largest)."""
         rows = np.asarray(rows, dtype=np.int64)
         out = {}
         for c in np.unique(self.labels[rows]):
             mine = rows[self.labels[rows] == c]
-            out[int(c)] = [mine[self.strata[mine] == k] for k in np.unique(self.strata[mine])]
+            keys, counts = np.unique(self.strata[mine], return_counts=True)
+            big = keys[counts >= self.min_stratum]
+            joined = np.where(np.isin(self.strata[mine], big), self.strata[mine], -1)
+            if len(big):  # the small ones are drawn within the largest stratum
+                joined[joined == -1] = keys[np.argmax(counts)]
+            out[int(c)] = [mine[joined == k] for k in np.unique(joined)]
         return out
+
+    def drawn_rows(self) -> np.ndarray:
+        """Every row the stream can draw: its pools, and the SYN partners with ``syn``."""
+        groups = [g for per in self.by_source_class.values() for gs in per.values() for g in gs]
+        if "syn" in self.by_source_class:
+            groups += [g for gs in self.syn_partner.values() for g in gs]
+        return np.unique(np.concatenate(groups)) if groups else np.zeros(0, np.int64)
 
     def __len__(self) -> int:
         return self.length

@@ -11,21 +11,14 @@ set of patterns: its length), a property of the training data; ``num_data`` over
 
 from __future__ import annotations
 
-import numpy as np
 from torch.utils.data import Dataset
 
 
 def training_size(dataset: Dataset) -> int:
     """N of ``dataset``: distinct structures of an on-the-fly stream, else ``len(dataset)``.
 
-    A stream (:class:`~bxrd.data.datasets.AugmentedStream`) exposes its pools as
-    ``by_source_class`` (source → class → structure rows) and the synthesis partners as
-    ``syn_partner`` (class → rows); every row drawn from counts once.
+    A stream (:class:`~bxrd.data.datasets.AugmentedStream`) names the structure rows it can
+    draw (its pools and synthesis partners) with ``drawn_rows()``; each counts once.
     """
-    pools = getattr(dataset, "by_source_class", None)
-    if pools is None:
-        return len(dataset)  # type: ignore[arg-type]
-    rows = [r for per in pools.values() for r in per.values()]
-    if "syn" in pools:
-        rows += list(getattr(dataset, "syn_partner", {}).values())
-    return int(len(np.unique(np.concatenate(rows)))) if rows else 0
+    drawn = getattr(dataset, "drawn_rows", None)
+    return len(dataset) if drawn is None else int(len(drawn()))  # type: ignore[arg-type]

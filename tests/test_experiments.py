@@ -338,8 +338,39 @@ def test_contrasts_compare_rows_per_seed_and_over_seeds(tmp_path):
     other = TestData(test.x, y, groups[::-1], test.class_names)
     with pytest.raises(BxrdInputError, match="other test sets"):
         _contrast(suite, "with", "without", nets, {"with": test, "without": other})
+    relabelled = TestData(test.x, (y + 1) % 3, groups, test.class_names)
+    with pytest.raises(BxrdInputError, match="other test sets"):
+        _contrast(suite, "with", "without", nets, {"with": test, "without": relabelled})
+    apart = {"with": {2: right}, "without": {0: wrong}}
+    with pytest.raises(BxrdInputError, match="share no trained seed"):
+        _contrast(suite, "with", "without", apart, {"with": test, "without": test})
+    (single,) = _contrast(suite, "with", "without", {"with": {0: right}, "without": {0: wrong}},
+                          {"with": test, "without": test})  # fmt: skip
+    assert single[2] == "0"  # one common seed: no repeated "over seeds" line
     bad = tmp_path / "suite.yaml"
     row = str(ROOT / "configs" / "experiments" / "sg_vss_mc_dropout.yaml")
     bad.write_text(yaml.safe_dump({"dataset": "x", "rows": {"A": row}, "contrasts": {"A": "B"}}))
     with pytest.raises(BxrdInputError, match=r"not in rows: \['B'\]"):
         SuiteConfig.load(bad)
+
+
+def test_a_finished_fit_is_reused_only_when_everything_matches(tmp_path):
+    from bxrd.evaluation.training import RECORD, STREAM, _key, finished_fit, fit_argv
+
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("model: {init_args: {lr: 0.001}}\n")
+    folder = tmp_path / "fit"
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "checkpoints" / "final.ckpt").write_bytes(b"")
+    (folder / STREAM).write_bytes(b"")
+    key = _key(exp, fit_argv(exp, folder, 0, ["--x=1"]), {"dataset_sha256": "aa"})
+    record = {"key": key, "task": "space_group", "final_refit": False,
+              "eval_clean_only": False, "n_stream": 4, "library": ["s1", "s2"]}  # fmt: skip
+    (folder / RECORD).write_text(json.dumps(record))
+    found = finished_fit(exp, folder, 0, ["--x=1"], {"dataset_sha256": "aa"})
+    assert found is not None and found.library == ("s1", "s2") and found.n_stream == 4
+    assert finished_fit(exp, folder, 1, ["--x=1"], {"dataset_sha256": "aa"}) is None  # seed
+    assert finished_fit(exp, folder, 0, ["--x=2"], {"dataset_sha256": "aa"}) is None  # override
+    assert finished_fit(exp, folder, 0, ["--x=1"], {"dataset_sha256": "bb"}) is None  # dataset
+    exp.write_text("model: {init_args: {lr: 0.01}}\n")
+    assert finished_fit(exp, folder, 0, ["--x=1"], {"dataset_sha256": "aa"}) is None  # YAML

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         "--retrain",
         action="store_true",
         help="train every model again (default: reuse a fit finished in the output folder "
-        "with the same arguments, experiment YAMLs and dataset)",
+        "with the same arguments, experiment YAMLs, dataset and bxrd sources)",
     )
     args = p.parse_args(argv)
     t0 = time.perf_counter()

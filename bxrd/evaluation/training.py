@@ -9,7 +9,8 @@ batch the network saw. The classical baselines are then fitted on exactly those 
 
 A fit is kept on disk, not in memory (:class:`Fitted`): its folder holds ``final.ckpt``, the
 stream and ``fit.json``. A suite rerun reuses a finished fit whose ``fit.json`` matches its
-arguments, experiment YAMLs and dataset (:func:`finished_fit`), so a stopped suite resumes.
+arguments, experiment YAMLs, dataset and bxrd's sources (:func:`finished_fit`), so a
+stopped suite resumes and a code change retrains.
 """
 
 from __future__ import annotations
@@ -179,6 +180,8 @@ def fit_experiment(
     """
     out_dir = Path(out_dir)
     argv = fit_argv(config, out_dir, seed, overrides)
+    for stale in (RECORD, STREAM):  # a fit stopped midway must not pass for the old one
+        (out_dir / stale).unlink(missing_ok=True)
     # LightningCLI warns when sys.argv holds arguments besides ``args``: show it only ours
     saved, sys.argv = sys.argv, sys.argv[:1]
     try:
@@ -237,5 +240,19 @@ def finished_fit(
     return fitted if fitted.checkpoint.is_file() and (out_dir / STREAM).is_file() else None
 
 
+def source_digest() -> str:
+    """sha256 of bxrd's Python sources: a fit trained by other code is not reused."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
 def _key(config: str | Path, argv: list[str], fingerprint: dict[str, str] | None) -> dict:
-    return {"argv": argv, "configs_sha256": config_digest(config), **(fingerprint or {})}
+    return {
+        "argv": argv,
+        "configs_sha256": config_digest(config),
+        "source_sha256": source_digest(),
+        **(fingerprint or {}),
+    }

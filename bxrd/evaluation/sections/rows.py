@@ -103,14 +103,22 @@ def _contrast(
     nets: dict[str, dict[int, np.ndarray]],
     tests: dict[str, TestData],
 ) -> list[list[object]]:
-    """Table lines of row ``a`` minus row ``b``: one per common seed, then all of them."""
-    test = tests[a]
-    if not np.array_equal(test.groups, tests[b].groups):
+    """Table lines of row ``a`` minus row ``b``: one per common seed, then all of them.
+
+    Raises:
+        BxrdInputError: the rows share no seed, or were scored on other test patterns.
+    """
+    seeds = sorted(set(nets.get(a, {})) & set(nets.get(b, {})))
+    if not seeds:
+        raise BxrdInputError(f"contrast {a!r} − {b!r}: the rows share no trained seed")
+    test, other = tests[a], tests[b]
+    same = np.array_equal(test.groups, other.groups) and np.array_equal(test.y, other.y)
+    if not same or test.class_names != other.class_names:
         raise BxrdInputError(f"contrast {a!r} − {b!r}: the rows were scored on other test sets")
-    seeds = sorted(set(nets[a]) & set(nets[b]))
     draws = suite.config.bootstrap_draws
     lines = []
-    for label, chosen in [*((str(s), [s]) for s in seeds), (f"seeds {seeds}", seeds)]:
+    pooled = [(f"seeds {seeds}", seeds)] if len(seeds) > 1 else []
+    for label, chosen in [*((str(s), [s]) for s in seeds), *pooled]:
         pa = np.stack([nets[a][s] for s in chosen])
         pb = np.stack([nets[b][s] for s in chosen])
         acc = paired_difference(pa, pb, test.y, test.groups, "accuracy", draws)

@@ -220,3 +220,17 @@ def test_posthoc_fits_see_the_rendered_validation_patterns(dataset):
     seen = torch.cat([b["pattern"] for b in val])
     stored = torch.from_numpy(load_pattern_set(dataset).patterns[dm._rows("val")])
     assert torch.equal(seen, dm.val_set.patterns) and not torch.allclose(seen, stored)
+
+
+def test_balanced_anions_give_the_stream_each_structures_anion_family(dataset):
+    from bxrd.data.strata import anion_strata
+
+    dm = _module(dataset, balance_anions=True)
+    dm.setup("fit")
+    ids, first = dm._structure_rows()
+    formulas = dm.provenance("formula")[first].tolist()
+    assert np.array_equal(dm.train_set.strata, anion_strata(formulas))
+    assert len(set(dm.train_set.strata.tolist())) > 1  # builtin templates: oxides and halides
+    plain = _module(dataset)
+    plain.setup("fit")
+    assert set(plain.train_set.strata.tolist()) == {0}

@@ -374,3 +374,13 @@ def test_a_finished_fit_is_reused_only_when_everything_matches(tmp_path):
     assert finished_fit(exp, folder, 0, ["--x=1"], {"dataset_sha256": "bb"}) is None  # dataset
     exp.write_text("model: {init_args: {lr: 0.01}}\n")
     assert finished_fit(exp, folder, 0, ["--x=1"], {"dataset_sha256": "aa"}) is None  # YAML
+
+
+def test_two_experiment_yamls_of_one_name_are_refused(dataset, tmp_path):
+    from bxrd.errors import BxrdInputError
+    from bxrd.evaluation.suite import Suite, SuiteConfig
+
+    suite = Suite(SuiteConfig(dataset=str(dataset), output=str(tmp_path / "out")))
+    suite._folder_owner["exp_seed0"] = str((tmp_path / "a" / "exp.yaml").resolve())
+    with pytest.raises(BxrdInputError, match="would share the fit folder exp_seed0"):
+        suite.fit(str(tmp_path / "b" / "exp.yaml"), 0)

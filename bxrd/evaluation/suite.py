@@ -170,6 +170,7 @@ class Suite:
         self.params = load_baseline_params(config.baselines)
         self.data = load_pattern_set(config.dataset)
         self._libraries: dict[tuple[str, ...], SearchLibrary] = {}
+        self._folder_owner: dict[str, str] = {}  # fit folder name → experiment YAML
         self.record: dict = {
             "config": {f.name: getattr(config, f.name) for f in fields(config)},
             "dataset_sha256": self.data.content_hash(),
@@ -186,6 +187,12 @@ class Suite:
         dataset is reused (said on stdout) unless the suite was made with ``reuse=False``.
         """
         name = f"{Path(config).stem}{_tag(extra)}_seed{seed}"
+        owner = self._folder_owner.setdefault(name, str(Path(config).resolve()))
+        if owner != str(Path(config).resolve()):
+            raise BxrdInputError(
+                f"experiment YAMLs {owner} and {config} would share the fit folder {name}: "
+                "rename one"
+            )
         folder = self.out / "models" / name
         overrides = [
             f"--data.dataset={self.config.dataset}",

@@ -478,8 +478,9 @@ def assemble(config: BuildConfig, progress: bool = False) -> tuple[dict[str, Ent
     ter = run_ter(usable, config.ter, progress)
     out = Path(config.output)
     write_ter(ter, out / "ter")
-    notes.append(ter.summary())
-    t = _step(progress, ter.summary().splitlines()[0], t)
+    summary = ter.summary()
+    notes.append(summary)
+    t = _step(progress, summary.splitlines()[0], t)
     virtual = [
         Entry(
             s.id,

@@ -187,8 +187,9 @@ class Suite:
         dataset is reused (said on stdout) unless the suite was made with ``reuse=False``.
         """
         name = f"{Path(config).stem}{_tag(extra)}_seed{seed}"
-        owner = self._folder_owner.setdefault(name, str(Path(config).resolve()))
-        if owner != str(Path(config).resolve()):
+        path = str(Path(config).resolve())
+        owner = self._folder_owner.setdefault(name, path)
+        if owner != path:
             raise BxrdInputError(
                 f"experiment YAMLs {owner} and {config} would share the fit folder {name}: "
                 "rename one"

@@ -15,6 +15,7 @@ stopped suite resumes and a code change retrains.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
@@ -240,8 +241,13 @@ def finished_fit(
     return fitted if fitted.checkpoint.is_file() and (out_dir / STREAM).is_file() else None
 
 
+@functools.cache
 def source_digest() -> str:
-    """sha256 of bxrd's Python sources: a fit trained by other code is not reused."""
+    """sha256 of bxrd's Python sources: a fit trained by other code is not reused.
+
+    Read once per process (the first fit): the code a long suite runs is the code it
+    imported, even if the files are edited while it runs.
+    """
     h = hashlib.sha256()
     root = Path(__file__).resolve().parents[1]
     for path in sorted(root.rglob("*.py")):

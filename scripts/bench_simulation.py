@@ -6,7 +6,9 @@ cell (patterns/s, ``--processes`` processes of ``--threads`` torch threads each,
 DataLoader workers render in training; batches of 1024, default grid 10–80° step 0.02°),
 with every realism option on (Kα1/Kα2 + Kβ, Caglioti profile with asymmetry, microstrain,
 displacement, March–Dollase, secondary phases from ``--phase-dir``, background, counts,
-background subtraction; ``--plain`` for the plain simulation). The machine's load
+background subtraction; ``--plain`` for the plain simulation), with glibc keeping freed
+memory for reuse as ``bxrd`` runs (:mod:`bxrd.heap`; ``--glibc-default`` leaves glibc's
+thresholds as they are). The machine's load
 average is printed: throughput on a shared machine is a lower bound; the CPU time per pattern
 (all threads, the fastest batch) depends less on other jobs. The last line reads
 ``speedup=<ratio> throughput=<patterns/s>`` where ratio = throughput × (20-atom simulation time
@@ -24,6 +26,7 @@ import warnings
 import torch
 
 from bxrd.crystal.builtin import builtin_templates
+from bxrd.heap import retain_freed_memory
 from bxrd.xrd.augment import AugmentConfig, Augmenter
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.realism import RealismConfig
@@ -65,10 +68,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--processes", type=int, default=2, help="rendering processes")
     parser.add_argument("--plain", action="store_true", help="realism off")
+    parser.add_argument("--glibc-default", action="store_true", help="no bxrd.heap setting")
     parser.add_argument("--phase-dir", default="../shared/data/structures/binaries_mp")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     torch.set_num_threads(args.threads)
+    retained = not args.glibc_default and retain_freed_memory()  # before the workers fork
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     t5 = sim_time("SrTiO3_Pm-3m", args.repeats)
     t20 = sim_time("CaTiO3_Pnma", args.repeats)
@@ -91,7 +96,8 @@ def main() -> None:
     print(
         f"augment+render: {len(sticks)} sticks, {results[0][2]} points, "
         f"{args.processes} processes x {args.threads} threads, "
-        f"realism {'off' if args.plain else 'all on'}, "
+        f"realism {'off' if args.plain else 'all on'}, freed memory "
+        f"{'retained' if retained else 'returned (glibc default)'}, "
         f"{throughput:.0f} patterns/s, CPU time {1e6 * min(cpu) / args.batch:.0f} µs/pattern "
         f"(fastest batch; median {1e6 * sorted(cpu)[len(cpu) // 2] / args.batch:.0f})"
     )

@@ -1,28 +1,35 @@
 # Many `bxrd fit` runs at once on one GPU machine (16 CPU cores render, the GPU trains):
 # the shipped model, its honest run over 3 seeds, the plain simulator over 3 seeds, each
-# measurement-model option off in turn, and the transfer rows of issue 18 over 3 seeds.
+# measurement-model option off in turn over 2 seeds (the ablation of issue 19), and
+# film-like texture (March–Dollase r down to 0.15, mostly along a low-index reflection)
+# over 3 seeds.
 #
-#   bash scripts/device_fits.sh prepare          # here: slim copies + phase files, data/device/
+#   bash scripts/device_fits.sh prepare          # here: slim copy + phase files, data/device/
 #   # on the device (carry data/device and the wheels the machine lacks):
 #   OUT=DIR bash scripts/device_fits.sh run MAX_TIME DEADLINE_S
 #
+#   OUT=DIR bash scripts/device_fits.sh pack     # next call, while the machine is warm
+#
 # MAX_TIME bounds each fit (Lightning DD:HH:MM:SS); at DEADLINE_S seconds after the start
-# the fits still running are stopped and every final.ckpt, log and TensorBoard run is packed
-# into OUT (six tars of at most 5 checkpoints, logs.tgz, progress.log: the device's limit of
-# 8 files of 16 MiB). Environment: ONLY="name ..." runs a subset; EP epochs of SPE patterns
-# (default 20 × 16,384) with the cosine learning rate; NW workers per fit (default 2);
-# ACC=cpu for a local dry run; NOWHL=1 skips installing .whl/*.whl.
-# Seen on one H200 (this session): 7 realistic fits of 20 × 16,384 patterns trained in
-# 110 s together; 24 fits (15 realistic + 9 transfer) made about 820 and 1,650 steps of 256
-# in 4 min 40 s. Size the deadline for the post-fit step (feature density over one epoch)
-# too. Score the checkpoints here, on the full files (scripts/evaluate_test_split.py,
+# the fits still running are stopped. A call brings back at most 8 files of 16 MiB, 64 MiB
+# together, and a checkpoint is about 3 MB: `run` packs the first 20 final.ckpt into
+# ckpt_a..d.tar (5 each) with progress.log and logs.tgz (the fits' text logs); `pack` packs
+# the rest into ckpt_e..f.tar with runs.tgz (config.yaml, hparams and TensorBoard events).
+# Environment: SWEEP=ablation (default) or followup picks the list of fits (the functions
+# sweep_*); ONLY="name ..." runs a subset; EP epochs of SPE patterns (default 10 × 16,384:
+# the CPU recipe of configs/trainer/shipped.yaml) with the cosine learning rate; NW workers
+# per fit (default 2); ACC=cpu for a local dry run; NOWHL=1 skips installing .whl/*.whl.
+# Seen on one H200: 7 realistic fits of 20 × 16,384 patterns trained in 110 s together;
+# 24 fits (15 realistic + 9 transfer) made about 820 and 1,650 steps of 256 in 4 min 40 s;
+# 26 realistic fits of 10 × 16,384 (this sweep) all ended, post-fit step included, in 358 s
+# (GPU 64 GB used, load average 55).
+# Size the deadline for the post-fit step (feature density over one epoch) too. Score the
+# checkpoints here, on the full file (scripts/evaluate_test_split.py,
 # scripts/evaluate_measured.py).
 set -u
 if [ "${1:-}" = prepare ]; then
   mkdir -p data/device/phases
   python scripts/slim_dataset.py data/shipped/dataset.h5 data/device/shipped.h5 || exit 1
-  python scripts/slim_dataset.py data/transfer/dataset.h5 data/device/transfer.h5 --keep val \
-    || exit 1
   phases=$(python -c "import yaml; print(*yaml.safe_load(open('configs/data/shipped.yaml'))
 ['augment']['realism']['phases'])") || exit 1
   for p in $phases; do  # the phases of the shipped recipe; Si is built in
@@ -34,7 +41,22 @@ if [ "${1:-}" = prepare ]; then
   du -sh data/device
   exit 0
 fi
-[ "${1:-}" = run ] || { echo "usage: $0 prepare | run MAX_TIME DEADLINE_S" >&2; exit 2; }
+pack() {  # tar parts (5 checkpoints each, sorted by path) into OUT; OFFSET checkpoints skipped
+  local i=$1; shift
+  ls runs/device/fits/*/version_*/checkpoints/final.ckpt 2>/dev/null | sort > /tmp/ckpts
+  for part in "$@"; do
+    sed -n "$((i + 1)),$((i + 5))p" /tmp/ckpts | tar cf "$OUT/ckpt_$part.tar" -T - 2>/dev/null
+    i=$((i + 5))
+  done
+}
+if [ "${1:-}" = pack ]; then
+  OUT=${OUT:-runs/device_out}
+  pack 20 e f
+  tar czf "$OUT/runs.tgz" --exclude='*.ckpt' runs/device/fits 2>/dev/null
+  ls -la "$OUT"
+  exit 0
+fi
+[ "${1:-}" = run ] || { echo "usage: $0 prepare | run MAX_TIME DEADLINE_S | pack" >&2; exit 2; }
 T0=$(date +%s)
 MT=${2:-00:00:05:00}
 DEADLINE=${3:-500}
@@ -54,44 +76,63 @@ nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1 | tee -a "$L
 
 SHIP="--config configs/shipped_realistic.yaml --data.dataset data/device/shipped.h5
  --data.augment.realism.phase_dir data/device/phases"
-TRANSFER="--data.dataset data/device/transfer.h5 --trainer.callbacks=[]"
-COMMON="--data.verify false --trainer.accelerator ${ACC:-gpu} --trainer.max_epochs ${EP:-20}
+COMMON="--data.verify false --trainer.accelerator ${ACC:-gpu} --trainer.max_epochs ${EP:-10}
  --model.init_args.lr_schedule cosine --trainer.max_time $MT
  --trainer.enable_progress_bar false --data.num_workers ${NW:-2}
  --data.batch_size 256 --data.samples_per_epoch ${SPE:-16384}
  --trainer.logger.class_path pytorch_lightning.loggers.TensorBoardLogger
  --trainer.logger.init_args.save_dir runs/device/fits"
 RUNS=()
-launch() {  # name, then the fit's own arguments
+launch() {  # name, then the fit's own arguments; LATE: arguments after COMMON (overriding it)
   local name=$1; shift
   if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $name "* ]]; then return; fi
-  python3 -m bxrd.cli fit "$@" $COMMON --trainer.logger.init_args.name "$name" \
+  python3 -m bxrd.cli fit "$@" $COMMON ${LATE:-} --trainer.logger.init_args.name "$name" \
     > "runs/device/logs/$name.log" 2>&1 &
   RUNS+=("$!:$name")
 }
 HONEST="--data.final_refit false"
 R="--data.augment.realism"
-launch shipped $SHIP
-for s in 0 1 2; do
-  launch "honest_s$s" $SHIP $HONEST --seed_everything $s --data.seed $s
-  launch "plain_s$s" $SHIP $HONEST --seed_everything $s --data.seed $s $R null
-done
-launch off_doublet $SHIP $HONEST $R.doublet false
-launch off_instrument $SHIP $HONEST $R.instrument false $R.asymmetry false
-launch off_microstrain $SHIP $HONEST $R.microstrain false
-launch off_displacement $SHIP $HONEST $R.displacement false
-launch off_march_dollase $SHIP $HONEST $R.march_dollase false
-launch off_secondary_phases $SHIP $HONEST $R.secondary_phases false
-launch off_background $SHIP $HONEST $R.background false $R.hump false $R.air_scatter false
-launch off_counting_noise $SHIP $HONEST $R.counting_noise false
-E=configs/experiments
-for s in 0 1 2; do
-  S="--seed_everything $s --data.seed $s"
-  launch "t_vss_s$s" --config $E/sg_vss_mc_dropout.yaml $TRANSFER $S
-  launch "t_vss_rss_s$s" --config $E/sg_vss_rss_mc_dropout.yaml $TRANSFER $S
-  launch "t_vss_rss_nogen_s$s" --config $E/sg_vss_rss_mc_dropout.yaml $TRANSFER $S \
-    "--data.exclude_origins=[generator]"
-done
+sweep_ablation() {  # SWEEP=ablation (default): the first sweep of issue 19
+  launch shipped $SHIP
+  for s in 0 1 2; do
+    launch "honest_s$s" $SHIP $HONEST --seed_everything $s --data.seed $s
+    launch "plain_s$s" $SHIP $HONEST --seed_everything $s --data.seed $s $R null
+  done
+  for s in 0 1; do  # the ablation: each option off in turn
+    S="--seed_everything $s --data.seed $s"
+    launch "off_doublet_s$s" $SHIP $HONEST $S $R.doublet false
+    launch "off_instrument_s$s" $SHIP $HONEST $S $R.instrument false $R.asymmetry false
+    launch "off_microstrain_s$s" $SHIP $HONEST $S $R.microstrain false
+    launch "off_displacement_s$s" $SHIP $HONEST $S $R.displacement false
+    launch "off_march_dollase_s$s" $SHIP $HONEST $S $R.march_dollase false
+    launch "off_secondary_phases_s$s" $SHIP $HONEST $S $R.secondary_phases false
+    launch "off_background_s$s" $SHIP $HONEST $S $R.background false $R.hump false \
+      $R.air_scatter false
+    launch "off_counting_noise_s$s" $SHIP $HONEST $S $R.counting_noise false
+  done
+  FILM="$R.march_dollase_r=[0.15,1.0] $R.low_index_fraction 0.9 $R.texture_fraction 0.9"
+  for s in 0 1 2; do
+    launch "film_texture_s$s" $SHIP $HONEST --seed_everything $s --data.seed $s $FILM
+  done
+}
+sweep_followup() {  # SWEEP=followup: after the ablation (texture and secondary phases hurt)
+  local LEAN="$R.march_dollase false $R.secondary_phases false"
+  local MILD="$R.march_dollase_r=[0.6,1.0] $R.texture_fraction 0.5 $R.phase_probability 0.2
+   $R.weight_fraction=[0.01,0.05]"
+  for s in 0 1 2; do
+    local S="--seed_everything $s --data.seed $s"
+    launch "lean_s$s" $SHIP $HONEST $S $LEAN
+    launch "mild_s$s" $SHIP $HONEST $S $MILD
+    LATE="--trainer.max_epochs 20" launch "honest_long_s$s" $SHIP $HONEST $S
+    LATE="--trainer.max_epochs 20" launch "lean_long_s$s" $SHIP $HONEST $S $LEAN
+  done
+  launch off_march_dollase_s2 $SHIP $HONEST --seed_everything 2 --data.seed 2 $R.march_dollase false
+  launch off_secondary_phases_s2 $SHIP $HONEST --seed_everything 2 --data.seed 2 \
+    $R.secondary_phases false
+  launch lean_refit $SHIP $LEAN
+  launch mild_refit $SHIP $MILD
+}
+"sweep_${SWEEP:-ablation}" || exit 2
 echo "launched ${#RUNS[@]} fits at $(( $(date +%s) - T0 )) s" | tee -a "$LOG"
 
 while :; do  # every 10 s: fits alive, GPU use, load; stop the rest at the deadline
@@ -112,11 +153,6 @@ for r in "${RUNS[@]}"; do
   n=${r#*:}; f=$(ls runs/device/fits/$n/version_*/checkpoints/final.ckpt 2>/dev/null | head -1)
   echo "$n ${f:-NO final.ckpt}" >> "$LOG"
 done
-ls runs/device/fits/*/version_*/checkpoints/final.ckpt 2>/dev/null | sort > /tmp/ckpts
-i=0
-for part in a b c d e f; do
-  sed -n "$((i + 1)),$((i + 5))p" /tmp/ckpts | tar cf "$OUT/ckpt_$part.tar" -T - 2>/dev/null
-  i=$((i + 5))
-done
-tar czf "$OUT/logs.tgz" --exclude='*.ckpt' runs/device/logs runs/device/fits 2>/dev/null
+pack 0 a b c d
+tar czf "$OUT/logs.tgz" runs/device/logs 2>/dev/null
 echo "packed at $(( $(date +%s) - T0 )) s" >> "$LOG"

@@ -4,12 +4,15 @@ Reads ``../shared/data/patterns/thinfilm_perovskites/<label>/`` (Oviedo et al. 2
 and prints per folder: patterns, predictions, mean top probability, abstentions; then
 accuracy on folders whose space group is one of the model's classes (overall and among
 answered patterns) and the abstention inside and outside the classes. Last line:
-``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f>``::
+``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f>``. ``--json FILE`` keeps
+the per-folder rows and the summary (``scripts/ablation_table.py`` reads them)::
 
-    python scripts/evaluate_measured.py [--checkpoint checkpoints/default.ckpt]
+    python scripts/evaluate_measured.py [--checkpoint checkpoints/default.ckpt] [--json FILE]
 """
 
 import argparse
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 from bxrd.evaluation.measured_patterns import film_summary, score_films
@@ -25,6 +28,7 @@ def main() -> None:
     parser.add_argument(
         "--patterns", default=str(ROOT.parent / "shared/data/patterns/thinfilm_perovskites")
     )
+    parser.add_argument("--json", default=None, metavar="FILE")
     args = parser.parse_args()
     rows = score_films(load_predictor(args.checkpoint), args.patterns)
     for r in rows:
@@ -34,6 +38,10 @@ def main() -> None:
             f"mean top p={r.mean_top_p:.2f} predicted {r.predicted}"
         )
     s = film_summary(rows)
+    if args.json:
+        tmp = Path(f"{args.json}.tmp")
+        tmp.write_text(json.dumps({"folders": [asdict(r) for r in rows], "summary": s}, indent=1))
+        tmp.replace(args.json)
     print(
         f"in_class_acc={s['in_class_accuracy']:.3f} answered_acc={s['answered_accuracy']:.3f} "
         f"abstain_in={s['abstain_in_class']:.3f} abstain_out={s['abstain_out_of_class']:.3f}"

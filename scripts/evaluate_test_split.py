@@ -15,14 +15,18 @@ structure, so a filtered run renders other draws than the same structures in a f
 The last line gives the accuracy with its 95 % bootstrap interval over test structures;
 ``--search-match`` adds the same line for search-match on the same test patterns (the class
 of the nearest clean pattern of the dataset's ``train`` split: what an honest run of the
-recipe trains on)::
+recipe trains on). ``--save FILE.npz`` keeps each test pattern's answer and truth (indices
+into the dataset's classes), structure id and abstention, for paired comparisons of
+checkpoints on the same patterns (``scripts/ablation_table.py``)::
 
     python scripts/evaluate_test_split.py --checkpoint CKPT [--dataset data/shipped/dataset.h5]
         [--realistic configs/data/shipped.yaml --draws 3] [--where perovskite=1] [--search-match]
+        [--save FILE.npz]
 """
 
 import argparse
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -57,6 +61,21 @@ def realistic_patterns(
     return torch.cat([augmenter(batch, gen)[0] for _ in range(draws)]).numpy()
 
 
+def save_answers(
+    path: str, answer: list[int], truth: np.ndarray, sid: np.ndarray, abstain: np.ndarray
+) -> None:
+    """Write the per-pattern answers, shape (N,) each, to ``path`` (npz, written atomically)."""
+    tmp = f"{path}.tmp.npz"
+    np.savez(
+        tmp,
+        answer=np.asarray(answer),
+        truth=np.asarray(truth),
+        structure_id=np.asarray(sid).astype(str),
+        abstain=np.asarray(abstain, dtype=bool),
+    )
+    Path(tmp).replace(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", required=True)
@@ -66,6 +85,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--where", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--search-match", action="store_true")
+    parser.add_argument("--save", default=None, metavar="FILE.npz")
     args = parser.parse_args()
     model = load_predictor(args.checkpoint)
     data = load_pattern_set(args.dataset, verify=False)
@@ -124,6 +144,14 @@ def main() -> None:
         f"accuracy_on_checkpoint_classes={right[known].mean():.3f} (n={known.sum()}) "
         f"abstain={torch.cat(abstain).float().mean():.3f}"
     )
+    if args.save:
+        save_answers(
+            args.save,
+            [names.index(a) for a in answer],
+            data.labels[args.task][test],
+            sid,
+            torch.cat(abstain).numpy(),
+        )
     acc = bootstrap(lambda r: {"accuracy": float(right[r].mean())}, sid)["accuracy"]
     print(f"accuracy={acc.value:.3f} [{acc.low:.3f}, {acc.high:.3f}] over {len(per)} structures")
     if args.search_match:

@@ -23,6 +23,7 @@ import warnings
 from dataclasses import dataclass
 
 from bxrd.errors import BxrdInputError
+from bxrd.heap import retain_freed_memory
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     # a dependency scripts a function at import time; the deprecation is not the user's concern
     warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
     os.environ.setdefault("MPLBACKEND", "Agg")  # figures are written to files, never shown
+    retain_freed_memory()  # rendering's large temporaries reused, not page-faulted anew
     if not argv or argv[0] in ("-h", "--help"):
         print(overview())
         return 0

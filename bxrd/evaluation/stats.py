@@ -69,19 +69,28 @@ def balanced_accuracy(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean([(pred[y == c] == c).mean() for c in np.unique(y)]))
 
 
+def _nll(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, None)).mean())
+
+
+def _brier(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(((probs - np.eye(probs.shape[1])[y]) ** 2).sum(axis=1).mean())
+
+
+#: Each metric of :data:`METRICS` as a function of probabilities (N, C) and labels (N,).
+METRIC_FUNCTIONS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": lambda p, y: float((p.argmax(axis=1) == y).mean()),
+    "balanced_accuracy": lambda p, y: balanced_accuracy(p.argmax(axis=1), y),
+    "ece": ece,
+    "nll": _nll,
+    "brier": _brier,
+    "aurc": aurc,
+}
+
+
 def metrics(probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """Every metric of :data:`METRICS` for probabilities (N, C) and labels (N,)."""
-    pred = probs.argmax(axis=1)
-    p_true = np.clip(probs[np.arange(len(y)), y], 1e-12, None)
-    onehot = np.eye(probs.shape[1])[y]
-    return {
-        "accuracy": float((pred == y).mean()),
-        "balanced_accuracy": balanced_accuracy(pred, y),
-        "ece": ece(probs, y),
-        "nll": float(-np.log(p_true).mean()),
-        "brier": float(((probs - onehot) ** 2).sum(axis=1).mean()),
-        "aurc": aurc(probs, y),
-    }
+    return {m: METRIC_FUNCTIONS[m](probs, y) for m in METRICS}
 
 
 def per_class_accuracy(probs: np.ndarray, y: np.ndarray) -> dict[int, tuple[int, float]]:
@@ -153,8 +162,9 @@ def paired_difference(
     b_seeds = b_seeds[None] if b_seeds.ndim == 2 else b_seeds
 
     def diff(rows: np.ndarray) -> dict[str, float]:
-        a = np.mean([metrics(p[rows], y[rows])[metric] for p in a_seeds])
-        b = np.mean([metrics(p[rows], y[rows])[metric] for p in b_seeds])
+        score = METRIC_FUNCTIONS[metric]
+        a = np.mean([score(p[rows], y[rows]) for p in a_seeds])
+        b = np.mean([score(p[rows], y[rows]) for p in b_seeds])
         return {metric: float(a - b)}
 
     return bootstrap(diff, groups, n_draws, seed)[metric]

@@ -1,0 +1,123 @@
+"""Ablation table: checkpoints on the same real test patterns and films, against a reference.
+
+Each row is compared with the reference row by a paired bootstrap over test structures.
+Reads from ``--eval DIR`` what ``scripts/evaluate_test_split.py --save`` and
+``scripts/evaluate_measured.py --json`` wrote, named ``ROW_sSEED.stored.npz`` (the stored test
+patterns), ``ROW_sSEED.rendered.npz`` (re-rendered with the measurement model) and
+``ROW_sSEED.films.json``; a row is every file of one ROW, over its seeds. Prints a Markdown
+table: accuracy as mean ± SD over seeds, the paired difference from the reference row
+(mean over each row's seeds, 95 % bootstrap interval over structures,
+:func:`bxrd.evaluation.stats.paired_difference`), the abstained share, and the films: Pm-3m
+and I4/mcm films right per seed, in-class and out-of-class abstention, in-class films
+flagged far from training::
+
+    python scripts/ablation_table.py --eval runs/gpu_s29/eval --reference honest
+"""
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from bxrd.errors import BxrdInputError
+from bxrd.evaluation.stats import one_hot, paired_difference, seed_spread
+
+KINDS = ("stored", "rendered")
+
+
+def load_rows(folder: Path) -> dict[str, dict[str, list]]:
+    """ROW → kind → list over seeds (npz answers or film JSON), seeds in ascending order."""
+    rows: dict[str, dict[str, list]] = {}
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        m = re.fullmatch(r"(.+)_s(\d+)\.(stored|rendered)\.npz|(.+)_s(\d+)\.films\.json", path.name)
+        if not m:
+            continue
+        row, kind = (m[1], m[3]) if m[1] else (m[4], "films")
+        value = json.loads(path.read_text()) if kind == "films" else dict(np.load(path))
+        rows.setdefault(row, {}).setdefault(kind, []).append(value)
+    return rows
+
+
+def spread(values: list[float]) -> str:
+    """``mean ± SD`` over seeds (the table's seeds column gives their number)."""
+    return seed_spread(values).split(" (")[0]
+
+
+def film_cells(films: list[dict]) -> list[str]:
+    """Pm-3m and I4/mcm films right (top answer) per seed, abstention in/out, far in-class."""
+    cells = []
+    for sg in ("Pm-3m", "I4/mcm"):
+        folders = [[f for f in s["folders"] if f["truth"].startswith(f"{sg} ")] for s in films]
+        right = ", ".join(str(sum(f["correct"] for f in fs)) for fs in folders)
+        cells.append(f"{right} / {sum(f['n'] for f in folders[0])}")
+    n_in = sum(f["n"] for f in films[0]["folders"] if f["in_classes"])
+    far = [sum(f["far"] for f in s["folders"] if f["in_classes"]) for s in films]
+    return cells + [
+        spread([s["summary"]["abstain_in_class"] for s in films]),
+        spread([s["summary"]["abstain_out_of_class"] for s in films]),
+        f"{np.mean(far):.1f} / {n_in}",
+    ]
+
+
+def stacked(runs: list[dict], n_classes: int) -> np.ndarray:
+    """Stack the seeds' answers as one-hot probabilities, shape (S, N, n_classes)."""
+    return np.stack([one_hot(s["answer"], n_classes) for s in runs])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--eval", required=True, help="folder of the saved answers")
+    parser.add_argument("--reference", required=True, help="the row every other is compared to")
+    args = parser.parse_args()
+    rows = load_rows(Path(args.eval))
+    if args.reference not in rows:
+        raise BxrdInputError(f"{args.eval}: no files of the reference row {args.reference!r}")
+    ref = rows[args.reference]
+    head = ["row", "seeds"]
+    for kind in KINDS:
+        head += [f"{kind}: accuracy", f"Δ vs {args.reference} [95 %]", "abstained"]
+    head += ["Pm-3m films right", "I4/mcm films right", "in-class abstained", "outside abstained"]
+    head += ["in-class far"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for name in [args.reference] + sorted(r for r in rows if r != args.reference):
+        row = rows[name]
+        cells = [name, str(len(row.get("films", row.get("stored", []))))]
+        for kind in KINDS:
+            saved, base = row.get(kind, []), ref.get(kind, [])
+            if not saved:
+                cells += ["—"] * 3
+                continue
+            for s in saved + base:
+                if not np.array_equal(s["structure_id"], saved[0]["structure_id"]):
+                    raise BxrdInputError(f"{args.eval}: {name} {kind}: other test patterns")
+            y = saved[0]["truth"]
+            n_classes = int(max(max(s["answer"].max() for s in saved + base), y.max())) + 1
+            acc = [float((s["answer"] == y).mean()) for s in saved]
+            cells.append(spread(acc))
+            if name == args.reference or not base:
+                cells.append("—")
+            else:
+                diff = paired_difference(
+                    stacked(saved, n_classes),
+                    stacked(base, n_classes),
+                    y,
+                    saved[0]["structure_id"],
+                    metric="accuracy",
+                )
+                cells.append(f"{diff.value:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
+            cells.append(f"{np.mean([s['abstain'].mean() for s in saved]):.2f}")
+        cells += film_cells(row["films"]) if row.get("films") else ["—"] * 5
+        print("| " + " | ".join(cells) + " |")
+    first = next(iter(ref.get("stored", ref.get("rendered", []))), None)
+    if first is not None:
+        print(
+            f"\n{len(np.unique(first['structure_id']))} real test structures; "
+            f"Δ: paired bootstrap over structures, 1,000 draws."
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -5,9 +5,10 @@ Reads from ``--eval DIR`` what ``scripts/evaluate_test_split.py --save`` and
 ``scripts/evaluate_measured.py --json`` wrote, named ``ROW_sSEED.stored.npz`` (the stored test
 patterns), ``ROW_sSEED.rendered.npz`` (re-rendered with the measurement model) and
 ``ROW_sSEED.films.json``; a row is every file of one ROW, over its seeds. Prints a Markdown
-table: accuracy as mean ± SD over seeds, the paired difference from the reference row
-(mean over each row's seeds, 95 % bootstrap interval over structures,
-:func:`bxrd.evaluation.stats.paired_difference`), the abstained share, and the films: Pm-3m
+table: the seeds, accuracy as mean ± SD over seeds, the paired difference from the reference
+row (mean over each row's seeds, 95 % bootstrap interval over structures with the trained
+networks fixed, :func:`bxrd.evaluation.stats.paired_difference`: read it beside the seed
+SDs), the abstained share, and the films: Pm-3m
 and I4/mcm films right per seed, in-class and out-of-class abstention, in-class films
 flagged far from training::
 
@@ -17,6 +18,7 @@ flagged far from training::
 import argparse
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,17 +29,27 @@ from bxrd.evaluation.stats import one_hot, paired_difference, seed_spread
 KINDS = ("stored", "rendered")
 
 
-def load_rows(folder: Path) -> dict[str, dict[str, list]]:
-    """ROW → kind → list over seeds (npz answers or film JSON), seeds in ascending order."""
-    rows: dict[str, dict[str, list]] = {}
-    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+def load_rows(folder: Path) -> dict[str, dict[str, dict[int, object]]]:
+    """ROW → kind → seed → saved answers (npz) or film rows (JSON); other files are named."""
+    rows: dict[str, dict[str, dict[int, object]]] = {}
+    for path in sorted(folder.iterdir()):
         m = re.fullmatch(r"(.+)_s(\d+)\.(stored|rendered)\.npz|(.+)_s(\d+)\.films\.json", path.name)
         if not m:
+            if path.suffix in (".npz", ".json"):
+                print(
+                    f"{path}: not ROW_sSEED.(stored|rendered).npz or .films.json, left out",
+                    file=sys.stderr,
+                )
             continue
-        row, kind = (m[1], m[3]) if m[1] else (m[4], "films")
+        row, seed, kind = (m[1], m[2], m[3]) if m[1] else (m[4], m[5], "films")
         value = json.loads(path.read_text()) if kind == "films" else dict(np.load(path))
-        rows.setdefault(row, {}).setdefault(kind, []).append(value)
+        rows.setdefault(row, {}).setdefault(kind, {})[int(seed)] = value
     return rows
+
+
+def by_seed(saved: dict[int, object]) -> list:
+    """Return the values of ``saved`` in ascending seed order."""
+    return [saved[s] for s in sorted(saved)]
 
 
 def spread(values: list[float]) -> str:
@@ -77,21 +89,23 @@ def main() -> None:
     ref = rows[args.reference]
     head = ["row", "seeds"]
     for kind in KINDS:
-        head += [f"{kind}: accuracy", f"Δ vs {args.reference} [95 %]", "abstained"]
+        head += [f"{kind}: accuracy", f"Δ vs {args.reference} [95 % over structures]"]
+        head += ["abstained"]
     head += ["Pm-3m films right", "I4/mcm films right", "in-class abstained", "outside abstained"]
     head += ["in-class far"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name in [args.reference] + sorted(r for r in rows if r != args.reference):
         row = rows[name]
-        cells = [name, str(len(row.get("films", row.get("stored", []))))]
+        cells = [name, ", ".join(str(s) for s in sorted(row.get("films", row.get("stored", {}))))]
         for kind in KINDS:
-            saved, base = row.get(kind, []), ref.get(kind, [])
+            saved, base = by_seed(row.get(kind, {})), by_seed(ref.get(kind, {}))
             if not saved:
                 cells += ["—"] * 3
                 continue
             for s in saved + base:
-                if not np.array_equal(s["structure_id"], saved[0]["structure_id"]):
+                same = np.array_equal(s["structure_id"], saved[0]["structure_id"])
+                if not same or not np.array_equal(s["truth"], saved[0]["truth"]):
                     raise BxrdInputError(f"{args.eval}: {name} {kind}: other test patterns")
             y = saved[0]["truth"]
             n_classes = int(max(max(s["answer"].max() for s in saved + base), y.max())) + 1
@@ -109,13 +123,14 @@ def main() -> None:
                 )
                 cells.append(f"{diff.value:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
             cells.append(f"{np.mean([s['abstain'].mean() for s in saved]):.2f}")
-        cells += film_cells(row["films"]) if row.get("films") else ["—"] * 5
+        cells += film_cells(by_seed(row["films"])) if row.get("films") else ["—"] * 5
         print("| " + " | ".join(cells) + " |")
-    first = next(iter(ref.get("stored", ref.get("rendered", []))), None)
-    if first is not None:
+    first = by_seed(ref.get("stored", ref.get("rendered", {})))
+    if first:
         print(
-            f"\n{len(np.unique(first['structure_id']))} real test structures; "
-            f"Δ: paired bootstrap over structures, 1,000 draws."
+            f"\n{len(np.unique(first[0]['structure_id']))} real test structures; Δ: mean over "
+            "the row's seeds minus the reference's, paired bootstrap over structures (1,000 "
+            "draws, seeds fixed: seed-to-seed spread is in the accuracy columns, not in Δ)."
         )
 
 

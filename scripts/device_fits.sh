@@ -14,7 +14,8 @@
 # the fits still running are stopped. A call brings back at most 8 files of 16 MiB, 64 MiB
 # together, and a checkpoint is about 3 MB: `run` packs the first 20 final.ckpt into
 # ckpt_a..d.tar (5 each) with progress.log and logs.tgz (the fits' text logs); `pack` packs
-# the rest into ckpt_e..f.tar with runs.tgz (config.yaml, hparams and TensorBoard events).
+# the next 10 not packed yet (runs/device/packed.txt) into ckpt_e..f.tar with runs.tgz
+# (config.yaml, hparams and TensorBoard events); progress.log says when more are left.
 # Environment: SWEEP=ablation (default) or followup picks the list of fits (the functions
 # sweep_*); ONLY="name ..." runs a subset; EP epochs of SPE patterns (default 10 × 16,384:
 # the CPU recipe of configs/trainer/shipped.yaml) with the cosine learning rate; NW workers
@@ -41,17 +42,24 @@ if [ "${1:-}" = prepare ]; then
   du -sh data/device
   exit 0
 fi
-pack() {  # tar parts (5 checkpoints each, sorted by path) into OUT; OFFSET checkpoints skipped
-  local i=$1; shift
-  ls runs/device/fits/*/version_*/checkpoints/final.ckpt 2>/dev/null | sort > /tmp/ckpts
+pack() {  # tar the final.ckpt not packed yet (runs/device/packed.txt), 5 per part, into OUT
+  mkdir -p "$OUT"
+  touch runs/device/packed.txt
+  ls runs/device/fits/*/version_*/checkpoints/final.ckpt 2>/dev/null | sort \
+    | grep -vxFf runs/device/packed.txt > /tmp/ckpts
+  local i=0
   for part in "$@"; do
-    sed -n "$((i + 1)),$((i + 5))p" /tmp/ckpts | tar cf "$OUT/ckpt_$part.tar" -T - 2>/dev/null
+    sed -n "$((i + 1)),$((i + 5))p" /tmp/ckpts > /tmp/part
+    [ -s /tmp/part ] && tar cf "$OUT/ckpt_$part.tar" -T /tmp/part && cat /tmp/part >> runs/device/packed.txt
     i=$((i + 5))
   done
+  left=$(( $(wc -l < /tmp/ckpts) - i ))
+  [ "$left" -gt 0 ] && echo "$left final.ckpt not packed: call pack again" | tee -a "$OUT/progress.log"
+  return 0
 }
 if [ "${1:-}" = pack ]; then
   OUT=${OUT:-runs/device_out}
-  pack 20 e f
+  pack e f
   tar czf "$OUT/runs.tgz" --exclude='*.ckpt' runs/device/fits 2>/dev/null
   ls -la "$OUT"
   exit 0
@@ -132,7 +140,8 @@ sweep_followup() {  # SWEEP=followup: after the ablation (texture and secondary 
   launch lean_refit $SHIP $LEAN
   launch mild_refit $SHIP $MILD
 }
-"sweep_${SWEEP:-ablation}" || exit 2
+declare -F "sweep_${SWEEP:-ablation}" > /dev/null || { echo "no sweep ${SWEEP:-ablation}" >&2; exit 2; }
+"sweep_${SWEEP:-ablation}"
 echo "launched ${#RUNS[@]} fits at $(( $(date +%s) - T0 )) s" | tee -a "$LOG"
 
 while :; do  # every 10 s: fits alive, GPU use, load; stop the rest at the deadline
@@ -144,7 +153,9 @@ while :; do  # every 10 s: fits alive, GPU use, load; stop the rest at the deadl
   [ "$alive" -eq 0 ] && break
   if [ "$el" -ge "$DEADLINE" ]; then
     for r in "${RUNS[@]}"; do kill -TERM "${r%%:*}" 2>/dev/null; done
-    echo "deadline: stopped $alive fits" >> "$LOG"; sleep 5; break
+    sleep 10  # a fit in its post-fit step ignores TERM: killed, so none writes after packing
+    for r in "${RUNS[@]}"; do kill -KILL "${r%%:*}" 2>/dev/null; done
+    echo "deadline: stopped $alive fits" >> "$LOG"; break
   fi
   sleep 10
 done
@@ -153,6 +164,7 @@ for r in "${RUNS[@]}"; do
   n=${r#*:}; f=$(ls runs/device/fits/$n/version_*/checkpoints/final.ckpt 2>/dev/null | head -1)
   echo "$n ${f:-NO final.ckpt}" >> "$LOG"
 done
-pack 0 a b c d
+rm -f runs/device/packed.txt
+pack a b c d
 tar czf "$OUT/logs.tgz" runs/device/logs 2>/dev/null
 echo "packed at $(( $(date +%s) - T0 )) s" >> "$LOG"

@@ -147,7 +147,8 @@ def main() -> None:
     if args.save:
         save_answers(
             args.save,
-            [names.index(a) for a in answer],
+            # an answer outside the dataset's classes (no `other` there) gets len(names): wrong
+            [names.index(a) if a in names else len(names) for a in answer],
             data.labels[args.task][test],
             sid,
             torch.cat(abstain).numpy(),

@@ -46,7 +46,7 @@ def test_row_against_reference(tmp_path):
     ).stdout
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in out.splitlines()}
     ref, better = rows["ref"], rows["better"]
-    assert ref[1] == "2" and better[1] == "1"  # seeds
+    assert ref[1] == "0, 1" and better[1] == "0"  # seeds
     assert better[2] == "1.000 ± 0.000" and ref[2] == "0.500 ± 0.000"
     assert better[3].startswith("+0.500 [")  # paired difference, stored patterns
     assert ref[8] == "1, 3 / 4" and better[8] == "4 / 4"  # Pm-3m films right per seed

@@ -134,7 +134,9 @@ class BuildConfig:
         isotypes: also make virtual structures of the non-template real training structures
             by same-charge cation substitution (None: off, the paper's protocol).
         generator: also draw virtual perovskites with :mod:`bxrd.crystal.generator`
-            (training side only, labelled by spglib like every structure; None: off).
+            (training side only, labelled by spglib like every structure; None: off). A list
+            of blocks draws each one, e.g. other systems for halides than for oxides (on the
+            command line, ``--generator.<field>`` then sets the last block only).
         split: split fractions and seed.
         n_structure_types: keep this many structure types (most structures, TER included,
             isotypes not counted); the rest is ``other`` and ``in_library = no``.
@@ -179,7 +181,7 @@ class BuildConfig:
     include_templates: bool = True
     ter: TERConfig = field(default_factory=lambda: TERConfig(max_per_template=20))
     isotypes: IsotypeConfig | None = None
-    generator: GeneratorConfig | None = None
+    generator: GeneratorConfig | list[GeneratorConfig] | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
     n_structure_types: int = 30
     non_perovskites: Literal["other", "skip"] = "other"
@@ -383,7 +385,7 @@ def read_source(
 
 
 def generated_entries(
-    config: GeneratorConfig,
+    config: GeneratorConfig | list[GeneratorConfig],
     symprec: float,
     folder: Path,
     notes: list[str],
@@ -399,7 +401,13 @@ def generated_entries(
     :func:`~bxrd.data.labels.not_perovskite_reason`'s with ``hexagonal`` (the 2H polytype is
     a perovskite, P6_3/mmc, exactly when it is one for TER children of a 2H template).
     """
-    rows = run_generator(config, progress)
+    rows = [row for block in _blocks(config) for row in run_generator(block, progress)]
+    repeated = [sid for sid, n in Counter(sid for sid, _, _ in rows).items() if n > 1]
+    if repeated:  # ids are gen_<formula>_<system>_<position in its block>
+        raise BxrdInputError(
+            f"generator: blocks draw the same structure ids {repeated[:5]}: give each block "
+            "its own compositions or systems"
+        )
     write_structures(
         ((sid, s, json.loads(json.dumps({"id": sid, **m}, default=str))) for sid, s, m in rows),
         folder,
@@ -422,6 +430,11 @@ def generated_entries(
         + ", ".join(f"{g} {n}" for g, n in counts.most_common())
     )
     return entries
+
+
+def _blocks(config: GeneratorConfig | list[GeneratorConfig]) -> list[GeneratorConfig]:
+    """Return the generator blocks of a recipe (one block or a list)."""
+    return [config] if isinstance(config, GeneratorConfig) else list(config)
 
 
 def _step(progress: bool, what: str, since: float) -> float:

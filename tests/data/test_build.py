@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -361,6 +363,33 @@ def test_generator_structures_are_training_only_and_labelled_by_spglib(built, tm
         assert label.endswith(f"({number})"), (meta["system"], label, number)
         assert set(prov["perovskite"][prov["structure_id"] == sid]) == {"1"}
     assert (tmp_path / "generator" / "manifest.jsonl").read_text().count("\n") == 3
+
+
+def test_generator_blocks_draw_each_block_and_refuse_repeated_ids(tmp_path):
+    from bxrd.crystal.generator import GeneratorConfig, run_generator
+    from bxrd.data.build import generated_entries
+    from bxrd.errors import BxrdInputError
+
+    halides = GeneratorConfig(compositions=["Cs-Pb-Br"], systems=["a0a0c-"])
+    oxides = GeneratorConfig(compositions=["Ba-Ti-O"], systems=["a0a0a0 [001]"])
+    made = generated_entries([halides, oxides], 0.01, tmp_path / "a", [])
+    expected = [sid for block in (halides, oxides) for sid, _, _ in run_generator(block)]
+    assert [e.id for e in made] == expected and len(expected) == 2
+    assert {e.symmetry.space_group for e in made} == {"I4/mcm (140)", "P4mm (99)"}
+    with pytest.raises(BxrdInputError, match="same structure ids"):
+        generated_entries([halides, halides], 0.01, tmp_path / "b", [])
+
+
+def test_shipped_recipe_reads_two_generator_blocks():
+    from bxrd.crystal.generator import GeneratorConfig
+    from bxrd.data.build import load_build_config
+
+    root = Path(__file__).resolve().parents[2]
+    blocks = load_build_config(root / "configs" / "build" / "shipped.yaml").generator
+    assert isinstance(blocks, list) and all(isinstance(b, GeneratorConfig) for b in blocks)
+    halides, oxides = blocks
+    assert all(c.split("-")[2] in ("I", "Br", "Cl") for c in halides.compositions)
+    assert "a0a0a0 [001]" not in halides.systems and "a0a0a0 [001]" in oxides.systems
 
 
 @pytest.mark.parametrize("hexagonal", [True, False])

@@ -10,7 +10,8 @@ row (mean over each row's seeds, 95 % bootstrap interval over structures with th
 networks fixed, :func:`bxrd.evaluation.stats.paired_difference`: read it beside the seed
 SDs), the abstained share, and the films: Pm-3m
 and I4/mcm films right per seed, in-class and out-of-class abstention, in-class films
-flagged far from training::
+flagged far from training, and (means over seeds) selective accuracy of the 60 % most
+confident in-class films, their ECE, and the share of uniform noise flagged far::
 
     python scripts/ablation_table.py --eval runs/gpu_s29/eval --reference honest
 """
@@ -66,10 +67,14 @@ def film_cells(films: list[dict]) -> list[str]:
         cells.append(f"{right} / {sum(f['n'] for f in folders[0])}")
     n_in = sum(f["n"] for f in films[0]["folders"] if f["in_classes"])
     far = [sum(f["far"] for f in s["folders"] if f["in_classes"]) for s in films]
+    mean = lambda key: f"{np.mean([s['summary'].get(key, np.nan) for s in films]):.2f}"  # noqa: E731
     return cells + [
         spread([s["summary"]["abstain_in_class"] for s in films]),
         spread([s["summary"]["abstain_out_of_class"] for s in films]),
         f"{np.mean(far):.1f} / {n_in}",
+        mean("selective_accuracy"),
+        mean("ece_in_class"),
+        mean("noise_far"),
     ]
 
 
@@ -92,7 +97,7 @@ def main() -> None:
         head += [f"{kind}: accuracy", f"Δ vs {args.reference} [95 % over structures]"]
         head += ["abstained"]
     head += ["Pm-3m films right", "I4/mcm films right", "in-class abstained", "outside abstained"]
-    head += ["in-class far"]
+    head += ["in-class far", "selective accuracy (60 %)", "ECE in-class", "noise far"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name in [args.reference] + sorted(r for r in rows if r != args.reference):
@@ -123,7 +128,7 @@ def main() -> None:
                 )
                 cells.append(f"{diff.value:+.3f} [{diff.low:+.3f}, {diff.high:+.3f}]")
             cells.append(f"{np.mean([s['abstain'].mean() for s in saved]):.2f}")
-        cells += film_cells(by_seed(row["films"])) if row.get("films") else ["—"] * 5
+        cells += film_cells(by_seed(row["films"])) if row.get("films") else ["—"] * 8
         print("| " + " | ".join(cells) + " |")
     first = by_seed(ref.get("stored", ref.get("rendered", {})))
     if first:

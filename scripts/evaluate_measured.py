@@ -4,8 +4,11 @@ Reads ``../shared/data/patterns/thinfilm_perovskites/<label>/`` (Oviedo et al. 2
 and prints per folder: patterns, predictions, mean top probability, abstentions; then
 accuracy on folders whose space group is one of the model's classes (overall and among
 answered patterns) and the abstention inside and outside the classes. Last line:
-``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f>``. ``--json FILE`` keeps
-the per-folder rows and the summary (``scripts/ablation_table.py`` reads them)::
+``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f> selective_acc=<a>
+ece=<e> far_in=<f> noise_far=<f>`` (selective accuracy of the 60 % most confident in-class
+films, their ECE, the in-class share flagged far from training, and the share of 100
+uniform-noise patterns flagged: issue 19's film aims). ``--json FILE`` keeps the per-folder
+rows and the summary (``scripts/ablation_table.py`` reads them)::
 
     python scripts/evaluate_measured.py [--checkpoint checkpoints/default.ckpt] [--json FILE]
 """
@@ -15,7 +18,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from bxrd.evaluation.measured_patterns import film_summary, score_films
+from bxrd.evaluation.measured_patterns import film_summary, noise_far_fraction, score_films
 from bxrd.inference.loading import load_predictor
 from bxrd.inference.pipeline import default_checkpoint
 
@@ -30,7 +33,8 @@ def main() -> None:
     )
     parser.add_argument("--json", default=None, metavar="FILE")
     args = parser.parse_args()
-    rows = score_films(load_predictor(args.checkpoint), args.patterns)
+    model = load_predictor(args.checkpoint)
+    rows = score_films(model, args.patterns)
     for r in rows:
         print(
             f"{r.folder:8s} truth {r.truth:16s} {'in ' if r.in_classes else 'out'} n={r.n:2d} "
@@ -38,13 +42,16 @@ def main() -> None:
             f"mean top p={r.mean_top_p:.2f} predicted {r.predicted}"
         )
     s = film_summary(rows)
+    s["noise_far"] = noise_far_fraction(model)
     if args.json:
         tmp = Path(f"{args.json}.tmp")
         tmp.write_text(json.dumps({"folders": [asdict(r) for r in rows], "summary": s}, indent=1))
         tmp.replace(args.json)
     print(
         f"in_class_acc={s['in_class_accuracy']:.3f} answered_acc={s['answered_accuracy']:.3f} "
-        f"abstain_in={s['abstain_in_class']:.3f} abstain_out={s['abstain_out_of_class']:.3f}"
+        f"abstain_in={s['abstain_in_class']:.3f} abstain_out={s['abstain_out_of_class']:.3f} "
+        f"selective_acc={s['selective_accuracy']:.3f} ece={s['ece_in_class']:.3f} "
+        f"far_in={s['far_in_class']:.3f} noise_far={s['noise_far']:.3f}"
     )
 
 

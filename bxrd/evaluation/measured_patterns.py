@@ -2,7 +2,9 @@
 
 * :func:`score_films` — space-group answers on measured films whose folder names the space
   group (Oviedo et al. 2019 layout), with abstention, split into folders whose space group is
-  among the model's classes and those that are not.
+  among the model's classes and those that are not; :func:`film_summary` gives the
+  issue-19 film numbers (accuracy, selective accuracy at a coverage, ECE, abstention, far
+  flags) and :func:`noise_far_fraction` the far flag on uniform noise.
 * :func:`labelled_accuracy` — space-group accuracy on measured patterns whose space group is
   known (RRUFF ``labels230``), with abstention; a space group that is not a model class
   counts as ``other`` when the model has that class.
@@ -22,13 +24,15 @@ before distances are taken.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from sklearn.metrics import pairwise_distances, roc_auc_score
 
+from bxrd.evaluation.stats import ece_of_top
 from bxrd.inference.pipeline import PredictOptions, predict_files
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.xrd.pattern_io import GriddedPattern, load_patterns
@@ -58,6 +62,8 @@ class FolderScore:
         predicted: the three most frequent answers.
         mean_top_p: mean of the top mean probability.
         far: patterns flagged far from training by the feature density (0 without one).
+        top_p: each answered pattern's top mean probability, shape (n,).
+        top_right: whether each answered pattern's top class is ``truth``, shape (n,).
     """
 
     folder: str
@@ -72,6 +78,8 @@ class FolderScore:
     mean_top_p: float
     messages: list[str]
     far: int = 0
+    top_p: list[float] = field(default_factory=list)
+    top_right: list[bool] = field(default_factory=list)
 
 
 def read_folder(
@@ -118,25 +126,54 @@ def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
                 else float("nan"),
                 messages=failed,
                 far=sum(bool(a.far_from_training) for a in answers),
+                top_p=[float(max(a.probabilities.values())) for a in answers],
+                top_right=[a.top_label == truth for a in answers],
             )
         )
     return rows
 
 
-def film_summary(rows: list[FolderScore]) -> dict[str, float]:
-    """Accuracy over in-class folders (all and answered) and abstention inside and outside."""
+def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, float]:
+    """Film scores over the in-class folders, and abstention inside and outside the classes.
+
+    ``in_class_accuracy`` (top answer, every pattern), ``answered_accuracy`` (not abstained),
+    ``selective_accuracy``: accuracy of the ``coverage`` share of in-class patterns with the
+    highest top probability (at least one), ``ece_in_class``: expected calibration error of
+    the top probability over in-class patterns (15 equal-width bins, as
+    :func:`bxrd.evaluation.stats.ece`), ``far_in_class``: share flagged far from training.
+    """
     inside = [r for r in rows if r.in_classes]
     outside = [r for r in rows if not r.in_classes]
     n_in = sum(r.n for r in inside)
     answered = n_in - sum(r.abstained for r in inside)
     ratio = lambda a, b: a / b if b else float("nan")  # noqa: E731
+    conf = np.array([p for r in inside for p in r.top_p], dtype=float)
+    right = np.array([c for r in inside for c in r.top_right], dtype=float)
+    keep = np.argsort(-conf, kind="stable")[: max(1, int(np.ceil(coverage * len(conf))))]
     return {
         "in_class_patterns": n_in,
         "in_class_accuracy": ratio(sum(r.correct for r in inside), n_in),
         "answered_accuracy": ratio(sum(r.correct_answered for r in inside), answered),
+        "selective_accuracy": float(right[keep].mean()) if len(conf) else float("nan"),
+        "selective_coverage": coverage,
+        "ece_in_class": ece_of_top(conf, right) if len(conf) else float("nan"),
+        "far_in_class": ratio(sum(r.far for r in inside), n_in),
         "abstain_in_class": ratio(sum(r.abstained for r in inside), n_in),
         "abstain_out_of_class": ratio(sum(r.abstained for r in outside), sum(r.n for r in outside)),
     }
+
+
+def noise_far_fraction(model: Classifier, n: int = 100, seed: int = 0) -> float:
+    """Share of ``n`` uniform-noise patterns (U(0, 1) per point, max 1) flagged far from training.
+
+    NaN for a model without a feature density. The check of the far flag's other side: a
+    flag that lets measured films through must still stop what is no diffraction pattern.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, len(model.grid.values), generator=gen)
+    x = x / x.amax(dim=1, keepdim=True)
+    _, _, far = model.predict_and_assess(x, seeds=list(range(n)))
+    return float("nan") if far is None else float(far.float().mean())
 
 
 def class_of_number(number: int, class_names: list[str]) -> str | None:

@@ -47,14 +47,18 @@ class Interval:
 
 def ece(probs: np.ndarray, y: np.ndarray, n_bins: int = 15) -> float:
     """Return the expected calibration error of the top class (equal-width bins)."""
-    conf, pred = probs.max(axis=1), probs.argmax(axis=1)
+    return ece_of_top(probs.max(axis=1), probs.argmax(axis=1) == y, n_bins)
+
+
+def ece_of_top(conf: np.ndarray, correct: np.ndarray, n_bins: int = 15) -> float:
+    """ECE from each pattern's top probability ``conf`` (N,) and whether it was right (N,)."""
+    conf, correct = np.asarray(conf, dtype=float), np.asarray(correct, dtype=float)
     bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
-    correct = (pred == y).astype(float)
     total = 0.0
     for b in np.unique(bins):
         m = bins == b
         total += m.sum() * abs(correct[m].mean() - conf[m].mean())
-    return float(total / len(y))
+    return float(total / len(conf))
 
 
 def aurc(probs: np.ndarray, y: np.ndarray) -> float:

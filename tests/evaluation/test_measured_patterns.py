@@ -8,15 +8,18 @@ import torch
 
 from bxrd.evaluation.measured_patterns import (
     FILM_SPACE_GROUPS,
+    FolderScore,
     class_of_number,
     distance_report,
     film_summary,
     flag_summary,
     labelled_accuracy,
+    noise_far_fraction,
     outside_scores,
     rruff_space_group,
     score_films,
 )
+from bxrd.evaluation.stats import ece, ece_of_top
 from bxrd.evaluation.yes_no_metrics import yes_no_metrics
 from bxrd.inference.loading import load_predictor
 from bxrd.uq.predictive_interface import PredictiveMixin
@@ -119,3 +122,35 @@ def test_distance_and_confusion_figures():
     fig = confusion_figure(np.array([0, 1, 1]), np.array([0, 1, 0]), ["x", "y", "z"], "t")
     assert "accuracy 0.667" in fig.axes[0].get_title()
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["x", "y"]
+
+
+def _folder(truth: str, inside: bool, top_p: list[float], right: list[bool], far: int = 0):
+    n = len(top_p)
+    return FolderScore(
+        truth, truth, inside, n, 0, sum(right), 0, sum(right), {}, 0.0, [], far, top_p, right
+    )
+
+
+def test_film_summary_selective_accuracy_and_ece():
+    rows = [
+        _folder("Pm-3m", True, [0.9, 0.8, 0.7, 0.4, 0.3], [True, True, False, False, False], 1),
+        _folder("Pc", False, [0.5], [False]),
+    ]
+    s = film_summary(rows, coverage=0.6)
+    assert s["selective_accuracy"] == pytest.approx(2 / 3)  # the 3 most confident of 5
+    assert s["in_class_accuracy"] == pytest.approx(0.4) and s["far_in_class"] == 0.2
+    # bins of width 1/15: every pattern alone, so ECE = mean |right - p|
+    assert s["ece_in_class"] == pytest.approx(np.mean([0.1, 0.2, 0.7, 0.4, 0.3]))
+
+
+def test_ece_of_top_is_ece_of_probabilities():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4), size=200)
+    y = rng.integers(0, 4, 200)
+    top = probs.max(axis=1)
+    assert ece_of_top(top, probs.argmax(axis=1) == y) == pytest.approx(ece(probs, y))
+
+
+def test_shipped_model_flags_uniform_noise_far_from_training():
+    model = load_predictor(ROOT / "checkpoints" / "default.ckpt")
+    assert noise_far_fraction(model, n=32) == 1.0

@@ -16,8 +16,8 @@
 # ckpt_a..d.tar (5 each) with progress.log and logs.tgz (the fits' text logs); `pack` packs
 # the next 10 not packed yet (runs/device/packed.txt) into ckpt_e..f.tar with runs.tgz
 # (config.yaml, hparams and TensorBoard events); progress.log says when more are left.
-# Environment: SWEEP=ablation (default) or followup picks the list of fits (the functions
-# sweep_*); ONLY="name ..." runs a subset; EP epochs of SPE patterns (default 10 × 16,384:
+# Environment: SWEEP=ablation (default), followup or candidate picks the list of fits (the
+# functions sweep_*); ONLY="name ..." runs a subset; EP epochs of SPE patterns (default 10 × 16,384:
 # the CPU recipe of configs/trainer/shipped.yaml) with the cosine learning rate; NW workers
 # per fit (default 2); ACC=cpu for a local dry run; NOWHL=1 skips installing .whl/*.whl.
 # Seen on one H200: 7 realistic fits of 20 × 16,384 patterns trained in 110 s together;
@@ -139,6 +139,14 @@ sweep_followup() {  # SWEEP=followup: after the ablation (texture and secondary 
     $R.secondary_phases false
   launch lean_refit $SHIP $LEAN
   launch mild_refit $SHIP $MILD
+}
+sweep_candidate() {  # SWEEP=candidate: the best recipe measured (lean, 20 epochs), 3 seeds + refit
+  local LEAN="$R.march_dollase false $R.secondary_phases false"
+  for s in 0 1 2; do
+    LATE="--trainer.max_epochs 20" launch "cand_s$s" $SHIP $HONEST --seed_everything $s \
+      --data.seed $s $LEAN
+  done
+  LATE="--trainer.max_epochs 20" launch cand_refit $SHIP $LEAN
 }
 declare -F "sweep_${SWEEP:-ablation}" > /dev/null || { echo "no sweep ${SWEEP:-ablation}" >&2; exit 2; }
 "sweep_${SWEEP:-ablation}"

@@ -53,11 +53,6 @@ def by_seed(saved: dict[int, object]) -> list:
     return [saved[s] for s in sorted(saved)]
 
 
-def spread(values: list[float]) -> str:
-    """``mean ± SD`` over seeds (the table's seeds column gives their number)."""
-    return seed_spread(values).split(" (")[0]
-
-
 def film_cells(films: list[dict]) -> list[str]:
     """Pm-3m and I4/mcm films right (top answer) per seed, abstention in/out, far in-class."""
     cells = []
@@ -69,8 +64,8 @@ def film_cells(films: list[dict]) -> list[str]:
     far = [sum(f["far"] for f in s["folders"] if f["in_classes"]) for s in films]
     mean = lambda key: f"{np.mean([s['summary'].get(key, np.nan) for s in films]):.2f}"  # noqa: E731
     return cells + [
-        spread([s["summary"]["abstain_in_class"] for s in films]),
-        spread([s["summary"]["abstain_out_of_class"] for s in films]),
+        seed_spread([s["summary"]["abstain_in_class"] for s in films], count=False),
+        seed_spread([s["summary"]["abstain_out_of_class"] for s in films], count=False),
         f"{np.mean(far):.1f} / {n_in}",
         mean("selective_accuracy"),
         mean("ece_in_class"),
@@ -115,7 +110,7 @@ def main() -> None:
             y = saved[0]["truth"]
             n_classes = int(max(max(s["answer"].max() for s in saved + base), y.max())) + 1
             acc = [float((s["answer"] == y).mean()) for s in saved]
-            cells.append(spread(acc))
+            cells.append(seed_spread(acc, count=False))  # seeds: own column
             if name == args.reference or not base:
                 cells.append("—")
             else:

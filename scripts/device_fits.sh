@@ -100,6 +100,7 @@ launch() {  # name, then the fit's own arguments; LATE: arguments after COMMON (
 }
 HONEST="--data.final_refit false"
 R="--data.augment.realism"
+LEAN="$R.march_dollase false $R.secondary_phases false"  # the ablation's best options
 sweep_ablation() {  # SWEEP=ablation (default): the first sweep of issue 19
   launch shipped $SHIP
   for s in 0 1 2; do
@@ -124,7 +125,6 @@ sweep_ablation() {  # SWEEP=ablation (default): the first sweep of issue 19
   done
 }
 sweep_followup() {  # SWEEP=followup: after the ablation (texture and secondary phases hurt)
-  local LEAN="$R.march_dollase false $R.secondary_phases false"
   local MILD="$R.march_dollase_r=[0.6,1.0] $R.texture_fraction 0.5 $R.phase_probability 0.2
    $R.weight_fraction=[0.01,0.05]"
   for s in 0 1 2; do
@@ -141,7 +141,6 @@ sweep_followup() {  # SWEEP=followup: after the ablation (texture and secondary 
   launch mild_refit $SHIP $MILD
 }
 sweep_candidate() {  # SWEEP=candidate: the best recipe measured (lean, 20 epochs), 3 seeds + refit
-  local LEAN="$R.march_dollase false $R.secondary_phases false"
   for s in 0 1 2; do
     LATE="--trainer.max_epochs 20" launch "cand_s$s" $SHIP $HONEST --seed_everything $s \
       --data.seed $s $LEAN

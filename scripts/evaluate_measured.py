@@ -19,6 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bxrd.evaluation.measured_patterns import film_summary, noise_far_fraction, score_films
+from bxrd.fileio import atomic_write_text
 from bxrd.inference.loading import load_predictor
 from bxrd.inference.pipeline import default_checkpoint
 
@@ -44,9 +45,9 @@ def main() -> None:
     s = film_summary(rows)
     s["noise_far"] = noise_far_fraction(model)
     if args.json:
-        tmp = Path(f"{args.json}.tmp")
-        tmp.write_text(json.dumps({"folders": [asdict(r) for r in rows], "summary": s}, indent=1))
-        tmp.replace(args.json)
+        atomic_write_text(
+            args.json, json.dumps({"folders": [asdict(r) for r in rows], "summary": s}, indent=1)
+        )
     print(
         f"in_class_acc={s['in_class_accuracy']:.3f} answered_acc={s['answered_accuracy']:.3f} "
         f"abstain_in={s['abstain_in_class']:.3f} abstain_out={s['abstain_out_of_class']:.3f} "

@@ -26,7 +26,6 @@ checkpoints on the same patterns (``scripts/ablation_table.py``)::
 
 import argparse
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -35,6 +34,7 @@ from bxrd.data.search_match import SearchLibrary
 from bxrd.data.store import load_pattern_set
 from bxrd.errors import BxrdInputError
 from bxrd.evaluation.stats import bootstrap
+from bxrd.fileio import atomic_path
 from bxrd.inference.loading import load_predictor
 from bxrd.xrd.augment import AugmentConfig, Augmenter
 from bxrd.xrd.render import Renderer
@@ -65,15 +65,14 @@ def save_answers(
     path: str, answer: list[int], truth: np.ndarray, sid: np.ndarray, abstain: np.ndarray
 ) -> None:
     """Write the per-pattern answers, shape (N,) each, to ``path`` (npz, written atomically)."""
-    tmp = f"{path}.tmp.npz"
-    np.savez(
-        tmp,
-        answer=np.asarray(answer),
-        truth=np.asarray(truth),
-        structure_id=np.asarray(sid).astype(str),
-        abstain=np.asarray(abstain, dtype=bool),
-    )
-    Path(tmp).replace(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:  # a file object: no ".npz" added
+        np.savez(
+            f,
+            answer=np.asarray(answer),
+            truth=np.asarray(truth),
+            structure_id=np.asarray(sid).astype(str),
+            abstain=np.asarray(abstain, dtype=bool),
+        )
 
 
 def main() -> None:

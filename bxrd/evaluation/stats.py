@@ -174,11 +174,15 @@ def paired_difference(
     return bootstrap(diff, groups, n_draws, seed)[metric]
 
 
-def seed_spread(values: list[float]) -> str:
-    """``mean ± SD (n seeds)`` of one number over seeds (SD with ddof 1; 0 for one seed)."""
+def seed_spread(values: list[float], count: bool = True) -> str:
+    """``mean ± SD (n seeds)`` of one number over seeds (SD with ddof 1; 0 for one seed).
+
+    ``count=False`` leaves out `` (n seeds)`` (a table that has a seeds column).
+    """
     v = np.asarray(values, dtype=float)
     sd = float(v.std(ddof=1)) if len(v) > 1 else 0.0
-    return f"{v.mean():.3f} ± {sd:.3f} ({len(v)} seed{'s' if len(v) > 1 else ''})"
+    seeds = f" ({len(v)} seed{'s' if len(v) > 1 else ''})" if count else ""
+    return f"{v.mean():.3f} ± {sd:.3f}{seeds}"
 
 
 def one_hot(pred: np.ndarray, n_classes: int) -> np.ndarray:

@@ -68,6 +68,7 @@ def test_paired_difference_of_a_model_with_itself_is_exactly_zero(scored):
 
 def test_seed_spread_reports_mean_and_sd():
     assert seed_spread([0.5, 0.7, 0.9]) == "0.700 ± 0.200 (3 seeds)"
+    assert seed_spread([0.5, 0.7, 0.9], count=False) == "0.700 ± 0.200"
 
 
 def test_paired_difference_over_seeds_averages_each_seeds_difference(scored):

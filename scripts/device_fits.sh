@@ -101,7 +101,9 @@ launch() {  # name, then the fit's own arguments; LATE: arguments after COMMON (
 HONEST="--data.final_refit false"
 R="--data.augment.realism"
 LEAN="$R.march_dollase false $R.secondary_phases false"  # the ablation's best options
+FULL="$R.march_dollase true $R.secondary_phases true"  # every option on (the ablation's base)
 sweep_ablation() {  # SWEEP=ablation (default): the first sweep of issue 19
+  local SHIP="$SHIP $FULL"
   launch shipped $SHIP
   for s in 0 1 2; do
     launch "honest_s$s" $SHIP $HONEST --seed_everything $s --data.seed $s
@@ -125,6 +127,7 @@ sweep_ablation() {  # SWEEP=ablation (default): the first sweep of issue 19
   done
 }
 sweep_followup() {  # SWEEP=followup: after the ablation (texture and secondary phases hurt)
+  local SHIP="$SHIP $FULL"
   local MILD="$R.march_dollase_r=[0.6,1.0] $R.texture_fraction 0.5 $R.phase_probability 0.2
    $R.weight_fraction=[0.01,0.05]"
   for s in 0 1 2; do
@@ -140,12 +143,12 @@ sweep_followup() {  # SWEEP=followup: after the ablation (texture and secondary 
   launch lean_refit $SHIP $LEAN
   launch mild_refit $SHIP $MILD
 }
-sweep_candidate() {  # SWEEP=candidate: the best recipe measured (lean, 20 epochs), 3 seeds + refit
+sweep_candidate() {  # SWEEP=candidate: the shipped (lean) recipe at 20 epochs, 3 seeds + refit
   for s in 0 1 2; do
     LATE="--trainer.max_epochs 20" launch "cand_s$s" $SHIP $HONEST --seed_everything $s \
-      --data.seed $s $LEAN
+      --data.seed $s
   done
-  LATE="--trainer.max_epochs 20" launch cand_refit $SHIP $LEAN
+  LATE="--trainer.max_epochs 20" launch cand_refit $SHIP
 }
 declare -F "sweep_${SWEEP:-ablation}" > /dev/null || { echo "no sweep ${SWEEP:-ablation}" >&2; exit 2; }
 "sweep_${SWEEP:-ablation}"

@@ -4,8 +4,9 @@ Reads ``../shared/data/patterns/thinfilm_perovskites/<label>/`` (Oviedo et al. 2
 and prints per folder: patterns, predictions, mean top probability, abstentions; then
 accuracy on folders whose space group is one of the model's classes (overall and among
 answered patterns) and the abstention inside and outside the classes. Last line:
-``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f> selective_acc=<a>
-ece=<e> far_in=<f> noise_far=<f>`` (selective accuracy of the 60 % most confident in-class
+``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f> reject_out=<f>
+selective_acc=<a> ece=<e> far_in=<f> noise_far=<f>`` (films outside the classes abstained
+or answered ``other``, selective accuracy of the 60 % most confident in-class
 films, their ECE, the in-class share flagged far from training, and the share of 100
 uniform-noise patterns flagged: issue 19's film aims). ``--json FILE`` keeps the per-folder
 rows and the summary (``scripts/ablation_table.py`` reads them)::
@@ -39,7 +40,8 @@ def main() -> None:
     for r in rows:
         print(
             f"{r.folder:8s} truth {r.truth:16s} {'in ' if r.in_classes else 'out'} n={r.n:2d} "
-            f"skipped={r.skipped} abstain={r.abstained:2d} far={r.far:2d} "
+            f"skipped={r.skipped} abstain={r.abstained:2d} rejected={r.rejected:2d} "
+            f"one_family={r.one_family} far={r.far:2d} "
             f"mean top p={r.mean_top_p:.2f} predicted {r.predicted}"
         )
     s = film_summary(rows)
@@ -51,6 +53,7 @@ def main() -> None:
     print(
         f"in_class_acc={s['in_class_accuracy']:.3f} answered_acc={s['answered_accuracy']:.3f} "
         f"abstain_in={s['abstain_in_class']:.3f} abstain_out={s['abstain_out_of_class']:.3f} "
+        f"reject_out={s['rejected_out_of_class']:.3f} "
         f"selective_acc={s['selective_accuracy']:.3f} ece={s['ece_in_class']:.3f} "
         f"far_in={s['far_in_class']:.3f} noise_far={s['noise_far']:.3f}"
     )

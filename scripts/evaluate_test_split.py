@@ -12,7 +12,9 @@ patterns (clean + the build's augmentation); the draws are seeded per run, not p
 structure, so a filtered run renders other draws than the same structures in a full run.
 ``--where KEY=VALUE`` (repeatable) keeps the test patterns whose provenance matches (e.g.
 ``perovskite=1``, as a suite's ``test_where``).
-The last line gives the accuracy with its 95 % bootstrap interval over test structures;
+Then the balanced accuracy (mean recall over the true classes present) beside the accuracy of
+always answering the commonest true class. The last line gives the accuracy with its 95 %
+bootstrap interval over test structures;
 ``--search-match`` adds the same line for search-match on the same test patterns (the class
 of the nearest clean pattern of the dataset's ``train`` split: what an honest run of the
 recipe trains on). ``--save FILE.npz`` keeps each test pattern's answer and truth (indices
@@ -20,8 +22,8 @@ into the dataset's classes), structure id and abstention, for paired comparisons
 checkpoints on the same patterns (``scripts/ablation_table.py``)::
 
     python scripts/evaluate_test_split.py --checkpoint CKPT [--dataset data/shipped/dataset.h5]
-        [--realistic configs/data/shipped.yaml --draws 3] [--where perovskite=1] [--search-match]
-        [--save FILE.npz]
+        [--realistic configs/data/default_model_realistic.yaml --draws 3]
+        [--where perovskite=1] [--search-match] [--save FILE.npz]
 """
 
 import argparse
@@ -142,6 +144,12 @@ def main() -> None:
         f"accuracy={right.mean():.3f} structure_accuracy={np.mean(by_structure):.3f} "
         f"accuracy_on_checkpoint_classes={right[known].mean():.3f} (n={known.sum()}) "
         f"abstain={torch.cat(abstain).float().mean():.3f}"
+    )
+    counts = Counter(truth)
+    print(
+        f"balanced_accuracy={np.mean([right_of[t] / n for t, n in counts.items()]):.3f} "
+        f"over {len(counts)} true classes; majority class {counts.most_common(1)[0][0]!r} "
+        f"alone: accuracy {counts.most_common(1)[0][1] / len(truth):.3f}"
     )
     if args.save:
         save_answers(

@@ -64,6 +64,9 @@ class FolderScore:
         far: patterns flagged far from training by the feature density (0 without one).
         top_p: each answered pattern's top mean probability, shape (n,).
         top_right: whether each answered pattern's top class is ``truth``, shape (n,).
+        rejected: patterns abstained or answered ``other`` (not one of the named classes):
+            for a folder outside the classes, the model declining to name a class.
+        one_family: patterns whose peaks are all orders of one spacing (abstained for it).
     """
 
     folder: str
@@ -80,6 +83,8 @@ class FolderScore:
     far: int = 0
     top_p: list[float] = field(default_factory=list)
     top_right: list[bool] = field(default_factory=list)
+    rejected: int = 0
+    one_family: int = 0
 
 
 def read_folder(
@@ -128,6 +133,8 @@ def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
                 far=sum(bool(a.far_from_training) for a in answers),
                 top_p=[float(max(a.probabilities.values())) for a in answers],
                 top_right=[a.top_label == truth for a in answers],
+                rejected=sum(a.abstain or a.top_label == "other" for a in answers),
+                one_family=sum(a.one_family is not None for a in answers),
             )
         )
     return rows
@@ -140,11 +147,13 @@ def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, fl
     ``selective_accuracy``: accuracy of the ``coverage`` share of in-class patterns with the
     highest top probability (at least one), ``ece_in_class``: expected calibration error of
     the top probability over in-class patterns (15 equal-width bins, as
-    :func:`bxrd.evaluation.stats.ece`), ``far_in_class``: share flagged far from training.
+    :func:`bxrd.evaluation.stats.ece`), ``far_in_class``: share flagged far from training,
+    ``abstain_out_of_class`` and ``rejected_out_of_class`` (abstained or answered ``other``)
+    over the folders outside the classes.
     """
     inside = [r for r in rows if r.in_classes]
     outside = [r for r in rows if not r.in_classes]
-    n_in = sum(r.n for r in inside)
+    n_in, n_out = sum(r.n for r in inside), sum(r.n for r in outside)
     answered = n_in - sum(r.abstained for r in inside)
     ratio = lambda a, b: a / b if b else float("nan")  # noqa: E731
     conf = np.array([p for r in inside for p in r.top_p], dtype=float)
@@ -159,7 +168,8 @@ def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, fl
         "ece_in_class": ece_of_top(conf, right) if len(conf) else float("nan"),
         "far_in_class": ratio(sum(r.far for r in inside), n_in),
         "abstain_in_class": ratio(sum(r.abstained for r in inside), n_in),
-        "abstain_out_of_class": ratio(sum(r.abstained for r in outside), sum(r.n for r in outside)),
+        "abstain_out_of_class": ratio(sum(r.abstained for r in outside), n_out),
+        "rejected_out_of_class": ratio(sum(r.rejected for r in outside), n_out),
     }
 
 

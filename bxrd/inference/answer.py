@@ -3,7 +3,8 @@
 JSON (one object per file, keys = the fields below, arrays left out):
 
 * ``decision``: ``"predict"`` (``label`` is the answer), ``"abstain"`` (top probability
-  below ``threshold``; ``label`` is null, ``top_label`` still says what led) or ``"skipped"``
+  below ``threshold``, or ``one_family`` found; ``label`` is null, ``top_label`` still says
+  what led) or ``"skipped"``
   (the file could not be used; ``error`` says why, every other field is null or empty).
 * ``wavelength`` (Å) and ``wavelength_source``: ``"file"`` (recorded in the file),
   ``"default"`` (the documented convention of its format: RRUFF ``.npy`` is Cu Kα),
@@ -16,6 +17,11 @@ JSON (one object per file, keys = the fields below, arrays left out):
   none found; null: not checked (``--explain none``, or no fitted main-phase reference).
   ``unexplained_peaks``: the peaks left after both, each with the library lines it is
   ``consistent_with`` (one peak is never a phase).
+* ``one_family``: the pattern's peaks are all orders of one spacing (a strongly oriented
+  film, :mod:`bxrd.explain.one_family`): ``d_spacing`` (Å), ``orders``, ``two_theta`` of
+  its peaks (degrees on the model's axis, Cu Kα) and their ``share`` of the peak height;
+  the space group is not determined by such a pattern, so the answer abstains. Null
+  otherwise.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.
 """
@@ -89,6 +95,7 @@ class Answer:
     neighbours: list[dict] = field(default_factory=list)
     secondary_phases: list[dict] | None = None
     unexplained_peaks: list[dict] | None = None
+    one_family: dict | None = None
     seed: int | None = None
     error: str | None = None
     measured: PatternView | None = field(default=None, repr=False)
@@ -117,11 +124,13 @@ class Answer:
         """Format the answer as a few readable lines."""
         if self.decision == "skipped":
             return f"{self.file}\n  skipped: {self.error}"
-        verdict = (
-            f"ABSTAIN (top probability below {self.threshold:.2f}; leading: {self.top_label})"
-            if self.abstain
-            else f"{self.label}"
+        low = not self.one_family or (self.top_k and self.top_k[0][1] < self.threshold)
+        why = "; ".join(
+            (["one reflection family"] if self.one_family else [])
+            + ([f"top probability below {self.threshold:.2f}"] if low else [])
         )
+        verdict = f"ABSTAIN ({why}; leading: {self.top_label})" if self.abstain else f"{self.label}"
+
         lines = [f"{self.file}", f"  {self.task}: {verdict}   [{self.method}]"]
         for name, p, s in self.top_k:
             lines.append(f"    {name:<24s} p = {p:.3f} ± {s:.3f}")
@@ -145,6 +154,16 @@ class Answer:
                 else "within the range of the training data"
             )
             lines.append(f"  feature distance {self.feature_distance:.0f}: {where}")
+        if self.one_family:
+            f = self.one_family
+            seen = ", ".join(f"{t:.2f}°" for t in f["two_theta"])
+            lines.append(
+                f"  ONE REFLECTION FAMILY: the peaks {seen} are orders "
+                f"{', '.join(map(str, f['orders']))} of d = {f['d_spacing']:.3f} Å "
+                f"({f['share']:.0%} of the peak height): strong preferred orientation, the "
+                "space group is not determined by this pattern (measure it tilted, or as "
+                "a powder)"
+            )
         if self.regions:
             lines.append("  decided by: " + "; ".join(r["text"] for r in self.regions))
         if self.reference:

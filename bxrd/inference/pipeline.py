@@ -48,7 +48,7 @@ from bxrd.xrd.wavelength import resolve_wavelength
 
 ExplainLevel = Literal["none", "fast", "full"]
 #: Integrated-Gradients steps per explanation level (each step is one backward pass)
-IG_STEPS: dict[str, int] = {"none": 0, "fast": 8, "full": 32}
+IG_STEPS: dict[str, int] = {"none": 0, "fast": 8, "full": 64}
 #: joint-grid step of the reference-cell refinement per explanation level (relative, on
 #: 1/d²): ``fast`` searches a 3-parameter cell on 25³ instead of 49³ points (~5× faster), and
 #: may then settle on another local optimum of a distorted cell
@@ -92,7 +92,7 @@ class PredictOptions:
         top_k: classes listed per answer.
         background: subtract the background before gridding.
         explain: ``none``, ``fast`` (8 Integrated-Gradients steps, 1 % cell-refinement
-            grid) or ``full`` (32 steps, 0.5 % grid).
+            grid) or ``full`` (64 steps, 0.5 % grid).
         memory_mb: working-memory budget (MB) above the loaded model; sets the chunk size.
         chunk_size: files per chunk (overrides the budget's choice).
         seed: base seed mixed into every pattern's content seed.
@@ -204,11 +204,17 @@ def _answers(
     entropy, abstains = pred.entropy.tolist(), pred.abstain.tolist()
     mi = None if pred.mutual_information is None else pred.mutual_information.tolist()
     distances = None if distance is None else distance.tolist()
-    fars = None if far is None else far.tolist()
+    # noise-dominated as measured (own step, own range): gridding smooths a coarser scan and
+    # zeros outside the measured range dilute the model input's roughness
+    fars = (
+        None
+        if far is None
+        else [f or p.noise_dominated for f, p in zip(far.tolist(), prepared, strict=True)]
+    )
     out = []
     for i, p in enumerate(prepared):
         top = names[top_i[i][0]]
-        abstain = abstains[i]
+        abstain = abstains[i] or p.one_family is not None
         e = (
             explain_pattern(
                 model,
@@ -258,6 +264,7 @@ def _answers(
                 ),
                 attribution=attr[i].numpy() if options.keep_arrays and attr is not None else None,
                 neighbours=p.neighbours,
+                one_family=p.one_family,
             )
         )
     return out

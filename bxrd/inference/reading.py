@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import PatternFileError
+from bxrd.explain.one_family import one_family
 from bxrd.inference.answer import WavelengthSource
 from bxrd.inference.prefetch import torch_threads
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_patterns, to_grids
+from bxrd.xrd.roughness import noise_dominated
 
 
 @dataclass
@@ -32,12 +35,18 @@ class Prepared:
         source: where the wavelength came from.
         neighbours: the closest library structures (``structure_id``, ``formula``,
             ``space_group``, cosine ``similarity``), when a library was searched.
+        one_family: the gridded scan's single reflection family
+            (:func:`bxrd.explain.one_family.one_family`, as a dict), else None.
+        noise_dominated: the scan as measured (own step and range) is more noise than
+            diffraction (:mod:`bxrd.xrd.roughness`); gridding would smooth a coarser scan.
     """
 
     measured: MeasuredPattern
     gridded: GriddedPattern
     source: WavelengthSource
     neighbours: list[dict] = field(default_factory=list)
+    one_family: dict | None = None
+    noise_dominated: bool = False
 
 
 def prepare(
@@ -102,10 +111,21 @@ def prepare_files(
         if error is not None:
             out.append(error)
             continue
-        out.append(
-            [Prepared(m, g, m.wavelength_source) for m, g in zip(r, grids, strict=True)]  # type: ignore[arg-type]
-        )
+        out.append([_prepared(m, g, axis) for m, g in zip(r, grids, strict=True)])  # type: ignore[arg-type]
     return out
+
+
+def _prepared(measured: MeasuredPattern, gridded: GriddedPattern, axis: Axis) -> Prepared:
+    """Return the scan with the checks that need no model: one family, noise (~1 ms)."""
+    family = one_family(gridded.intensity, axis.two_theta, axis.wavelength)
+    noisy = noise_dominated(torch.as_tensor(measured.intensity)[None])
+    return Prepared(
+        measured,
+        gridded,
+        measured.wavelength_source,  # type: ignore[arg-type]
+        one_family=family.as_dict() if family else None,
+        noise_dominated=bool(noisy),
+    )
 
 
 @dataclass

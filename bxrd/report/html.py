@@ -108,6 +108,9 @@ def flags(record: dict) -> list[tuple[str, str]]:
         out.append(("abstained", "warn"))
     if record.get("far_from_training"):
         out.append(("far from training", "bad"))
+    family = record.get("one_family")
+    if family:
+        out.append((f"one reflection family (d = {family['d_spacing']:.3f} Å)", "bad"))
     left = record.get("unexplained_peaks")  # after secondary phases, when checked
     n = len(
         left if left is not None else (record.get("reference") or {}).get("unexplained_peaks", [])

@@ -5,7 +5,12 @@ MC dropout and even Laplace can be confident on inputs unlike anything seen in t
 (2023, DDU), the penultimate activations of the trained network are modelled by one Gaussian
 per class with a shared covariance (Ledoit–Wolf shrinkage, scikit-learn). A pattern's score
 is its smallest squared Mahalanobis distance to a class mean; it is *far from training*
-when the score exceeds the ``quantile`` of the scores of held-out validation patterns.
+when the score exceeds the ``quantile`` of the scores of held-out validation patterns, or
+when the pattern itself is noise-dominated (:mod:`bxrd.xrd.roughness`: more than half of its
+variance point-to-point noise). The second rule is the input-space side of the same
+question: the feature distance alone let some uniform-noise patterns through for 22 of 46
+fits of issue 19 (their noise lands inside the validation quantile), but no training
+pattern has a roughness above 0.075 and uniform noise has about 1.
 
 Fitting needs scikit-learn; scoring is torch only (the fast inference path).
 """
@@ -19,6 +24,7 @@ import torch
 
 from bxrd.models.vgg1d import VGG1D
 from bxrd.uq.batches import labelled
+from bxrd.xrd.roughness import noise_dominated
 
 
 @dataclass
@@ -48,17 +54,21 @@ class FeatureDensity:
         was_training = net.training
         net.eval()
         try:
-            return self.assess_features(net.penultimate(x))
+            return self.assess_features(net.penultimate(x), x)
         finally:
             net.train(was_training)
 
-    def assess_features(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def assess_features(
+        self, features: torch.Tensor, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores (B,) and far flags (B,) of penultimate activations ``features`` (B, D).
 
-        For a caller that already ran the backbone (the MC-dropout predictive does).
+        For a caller that already ran the backbone on patterns ``x`` (B, L) (the MC-dropout
+        predictive does); a noise-dominated pattern of ``x`` is far whatever its score.
         """
         scores = self.score(features)
-        return scores, scores > self.threshold
+        far = (scores > self.threshold) | noise_dominated(x).to(scores.device)
+        return scores, far
 
     def state_dict(self) -> dict:
         """Tensors and numbers for a checkpoint (torch's weights-only loader reads them)."""

@@ -130,7 +130,7 @@ class PredictiveMixin:
                     return pred, None, None
                 if features is None:
                     return pred, *density.assess(self.net, x)  # type: ignore[attr-defined]
-                return pred, *density.assess_features(features)
+                return pred, *density.assess_features(features, x)
         finally:
             self.train(was_training)  # type: ignore[attr-defined]
 

@@ -102,9 +102,11 @@ def test_films_scored_per_folder_with_shipped_model():
         files = [p for p in (FILMS / r.folder).iterdir() if p.is_file()]
         assert r.n + r.skipped == len(files)
         assert r.correct_answered <= min(r.correct, r.n - r.abstained)
+        assert r.abstained <= r.rejected <= r.n
     s = film_summary(rows)
     pm3m = next(r for r in rows if r.folder == "pm-3m")
-    assert pm3m.in_classes and pm3m.correct / pm3m.n > 0.5
+    assert pm3m.in_classes and pm3m.one_family >= 1  # MAPbBr3: (100), (200) only
+    assert all(r.one_family <= r.abstained for r in rows)  # one family: abstained
     assert 0 <= s["abstain_out_of_class"] <= 1
 
 
@@ -124,10 +126,26 @@ def test_distance_and_confusion_figures():
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["x", "y"]
 
 
-def _folder(truth: str, inside: bool, top_p: list[float], right: list[bool], far: int = 0):
-    n = len(top_p)
+def _folder(
+    truth: str, inside: bool, top_p: list[float], right: list[bool], far: int = 0, abstained=0
+):
+    n, rejected = len(top_p), abstained + sum(right) * (not inside)  # right outside: `other`
     return FolderScore(
-        truth, truth, inside, n, 0, sum(right), 0, sum(right), {}, 0.0, [], far, top_p, right
+        truth,
+        truth,
+        inside,
+        n,
+        0,
+        sum(right),
+        abstained,
+        sum(right),
+        {},
+        0.0,
+        [],
+        far,
+        top_p,
+        right,
+        rejected,
     )
 
 
@@ -135,12 +153,15 @@ def test_film_summary_selective_accuracy_and_ece():
     rows = [
         _folder("Pm-3m", True, [0.9, 0.8, 0.7, 0.4, 0.3], [True, True, False, False, False], 1),
         _folder("Pc", False, [0.5], [False]),
+        _folder("other", False, [0.6, 0.9, 0.4], [True, True, False], abstained=1),
     ]
     s = film_summary(rows, coverage=0.6)
     assert s["selective_accuracy"] == pytest.approx(2 / 3)  # the 3 most confident of 5
     assert s["in_class_accuracy"] == pytest.approx(0.4) and s["far_in_class"] == 0.2
     # bins of width 1/15: every pattern alone, so ECE = mean |right - p|
     assert s["ece_in_class"] == pytest.approx(np.mean([0.1, 0.2, 0.7, 0.4, 0.3]))
+    # outside the classes: 1 of 4 abstained, 3 of 4 declined to name a class
+    assert s["abstain_out_of_class"] == 0.25 and s["rejected_out_of_class"] == 0.75
 
 
 def test_ece_of_top_is_ece_of_probabilities():

@@ -9,7 +9,8 @@ table: the seeds, accuracy as mean ± SD over seeds, the paired difference from 
 row (mean over each row's seeds, 95 % bootstrap interval over structures with the trained
 networks fixed, :func:`bxrd.evaluation.stats.paired_difference`: read it beside the seed
 SDs), the abstained share, and the films: Pm-3m
-and I4/mcm films right per seed, in-class and out-of-class abstention, in-class films
+and I4/mcm films right per seed, in-class abstention, out-of-class films declined (abstained
+or answered ``other``; nan in files written before that count), in-class films
 flagged far from training, and (means over seeds) selective accuracy of the 60 % most
 confident in-class films, their ECE, and the share of uniform noise flagged far::
 
@@ -54,7 +55,7 @@ def by_seed(saved: dict[int, object]) -> list:
 
 
 def film_cells(films: list[dict]) -> list[str]:
-    """Pm-3m and I4/mcm films right (top answer) per seed, abstention in/out, far in-class."""
+    """Pm-3m and I4/mcm films right (top answer) per seed, abstention in, declined out, far."""
     cells = []
     for sg in ("Pm-3m", "I4/mcm"):
         folders = [[f for f in s["folders"] if f["truth"].startswith(f"{sg} ")] for s in films]
@@ -65,7 +66,9 @@ def film_cells(films: list[dict]) -> list[str]:
     mean = lambda key: f"{np.mean([s['summary'].get(key, np.nan) for s in films]):.2f}"  # noqa: E731
     return cells + [
         seed_spread([s["summary"]["abstain_in_class"] for s in films], count=False),
-        seed_spread([s["summary"]["abstain_out_of_class"] for s in films], count=False),
+        seed_spread(
+            [s["summary"].get("rejected_out_of_class", np.nan) for s in films], count=False
+        ),
         f"{np.mean(far):.1f} / {n_in}",
         mean("selective_accuracy"),
         mean("ece_in_class"),
@@ -91,7 +94,8 @@ def main() -> None:
     for kind in KINDS:
         head += [f"{kind}: accuracy", f"Δ vs {args.reference} [95 % over structures]"]
         head += ["abstained"]
-    head += ["Pm-3m films right", "I4/mcm films right", "in-class abstained", "outside abstained"]
+    head += ["Pm-3m films right", "I4/mcm films right", "in-class abstained"]
+    head += ["outside declined (abstained or `other`)"]
     head += ["in-class far", "selective accuracy (60 %)", "ECE in-class", "noise far"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))

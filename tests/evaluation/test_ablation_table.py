@@ -26,7 +26,12 @@ def _films(folder: Path, name: str, pm3m_right: int) -> None:
         {"truth": "Pm-3m (221)", "in_classes": True, "n": 4, "correct": pm3m_right, "far": 1},
         {"truth": "I4/mcm (140)", "in_classes": True, "n": 2, "correct": 0, "far": 0},
     ]
-    summary = {"abstain_in_class": 0.5, "abstain_out_of_class": 1.0, "noise_far": pm3m_right / 4}
+    summary = {
+        "abstain_in_class": 0.5,
+        "abstain_out_of_class": 1.0,
+        "rejected_out_of_class": 0.75,
+        "noise_far": pm3m_right / 4,
+    }
     (folder / f"{name}.films.json").write_text(json.dumps({"folders": folders, "summary": summary}))
 
 
@@ -50,6 +55,7 @@ def test_row_against_reference(tmp_path):
     assert better[2] == "1.000 ± 0.000" and ref[2] == "0.500 ± 0.000"
     assert better[3].startswith("+0.500 [")  # paired difference, stored patterns
     assert ref[8] == "1, 3 / 4" and better[8] == "4 / 4"  # Pm-3m films right per seed
+    assert ref[11] == "0.750 ± 0.000"  # outside the classes: abstained or `other`
     assert ref[12] == "1.0 / 6"  # in-class films flagged far, mean over seeds
     assert ref[15].strip(" |") == "0.50" and ref[13] == "nan"  # noise flagged; not saved
     assert "3 real test structures" in out

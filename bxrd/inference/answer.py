@@ -37,6 +37,15 @@ Decision = Literal["predict", "abstain", "skipped"]
 WavelengthSource = Literal["file", "option", "forced", "default"]
 
 
+def abstain_reason(one_family: dict | None, top_p: float | None, threshold: float) -> str:
+    """Why an answer abstains: one reflection family, a top probability below ``threshold``."""
+    low = not one_family or (top_p is not None and top_p < threshold)
+    return "; ".join(
+        (["one reflection family"] if one_family else [])
+        + ([f"top probability below {threshold:.2f}"] if low else [])
+    )
+
+
 @dataclass
 class PatternView:
     """A pattern on an explicit axis.
@@ -124,11 +133,8 @@ class Answer:
         """Format the answer as a few readable lines."""
         if self.decision == "skipped":
             return f"{self.file}\n  skipped: {self.error}"
-        low = not self.one_family or (self.top_k and self.top_k[0][1] < self.threshold)
-        why = "; ".join(
-            (["one reflection family"] if self.one_family else [])
-            + ([f"top probability below {self.threshold:.2f}"] if low else [])
-        )
+        top_p = self.top_k[0][1] if self.top_k else None
+        why = abstain_reason(self.one_family, top_p, self.threshold)  # type: ignore[arg-type]
         verdict = f"ABSTAIN ({why}; leading: {self.top_label})" if self.abstain else f"{self.label}"
 
         lines = [f"{self.file}", f"  {self.task}: {verdict}   [{self.method}]"]

@@ -42,7 +42,7 @@ from matplotlib.figure import Figure
 
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.fileio import atomic_path
-from bxrd.inference.answer import Answer
+from bxrd.inference.answer import Answer, abstain_reason
 from bxrd.report.answer_figure import answer_figure
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_pattern
@@ -334,8 +334,9 @@ class HtmlReport:
     @staticmethod
     def _section(record: dict, anchor: str, png: str) -> str:
         label = _leading(record)
+        top_p = record["top_k"][0][1] if record.get("top_k") else None
         verdict = (
-            f"abstains: top probability below {record['threshold']:.2f} "
+            f"abstains: {abstain_reason(record.get('one_family'), top_p, record['threshold'])} "
             f"(most probable: {_esc(label)})"
             if record["abstain"]
             else f"{_esc(record['task'].replace('_', ' '))}: <b>{_esc(label)}</b>"

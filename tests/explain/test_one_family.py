@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bxrd.explain.one_family import one_family
+from bxrd.inference.answer import abstain_reason
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.pipeline import PredictOptions, predict_files
 from bxrd.report.html import flags
@@ -75,5 +76,12 @@ def test_measured_oriented_film_abstains_and_says_why():
     assert a.decision == "abstain" and a.label is None
     assert a.one_family["d_spacing"] == pytest.approx(5.92, abs=0.02)  # MAPbBr3, a = 5.92 Å
     assert a.one_family["orders"][:2] == [1, 2]
-    assert "ONE REFLECTION FAMILY" in a.text()
+    assert "ONE REFLECTION FAMILY" in a.text() and "ABSTAIN (one reflection family" in a.text()
     assert any(text.startswith("one reflection family") for text, _ in flags(a.to_json()))
+
+
+def test_abstain_reason_names_each_cause():
+    fam = {"d_spacing": 5.92, "orders": [1, 2]}
+    assert abstain_reason(None, 0.3, 0.5) == "top probability below 0.50"
+    assert abstain_reason(fam, 0.9, 0.5) == "one reflection family"
+    assert abstain_reason(fam, 0.3, 0.5) == "one reflection family; top probability below 0.50"

@@ -35,7 +35,7 @@ import torch
 from bxrd.data.search_match import SearchLibrary
 from bxrd.data.store import load_pattern_set
 from bxrd.errors import BxrdInputError
-from bxrd.evaluation.stats import bootstrap
+from bxrd.evaluation.stats import balanced_accuracy, bootstrap
 from bxrd.fileio import atomic_path
 from bxrd.inference.loading import load_predictor
 from bxrd.xrd.augment import AugmentConfig, Augmenter
@@ -147,7 +147,7 @@ def main() -> None:
     )
     counts = Counter(truth)
     print(
-        f"balanced_accuracy={np.mean([right_of[t] / n for t, n in counts.items()]):.3f} "
+        f"balanced_accuracy={balanced_accuracy(np.array(answer), np.array(truth)):.3f} "
         f"over {len(counts)} true classes; majority class {counts.most_common(1)[0][0]!r} "
         f"alone: accuracy {counts.most_common(1)[0][1] / len(truth):.3f}"
     )

@@ -37,9 +37,12 @@ Decision = Literal["predict", "abstain", "skipped"]
 WavelengthSource = Literal["file", "option", "forced", "default"]
 
 
-def abstain_reason(one_family: dict | None, top_p: float | None, threshold: float) -> str:
-    """Why an answer abstains: one reflection family, a top probability below ``threshold``."""
-    low = not one_family or (top_p is not None and top_p < threshold)
+def abstain_reason(one_family: dict | None, top_k: list | None, threshold: float) -> str:
+    """Why an answer abstains: one reflection family, a top probability below ``threshold``.
+
+    ``top_k``: the answer's (class, probability, std) rows, most probable first.
+    """
+    low = not one_family or (bool(top_k) and top_k[0][1] < threshold)
     return "; ".join(
         (["one reflection family"] if one_family else [])
         + ([f"top probability below {threshold:.2f}"] if low else [])
@@ -133,10 +136,8 @@ class Answer:
         """Format the answer as a few readable lines."""
         if self.decision == "skipped":
             return f"{self.file}\n  skipped: {self.error}"
-        top_p = self.top_k[0][1] if self.top_k else None
-        why = abstain_reason(self.one_family, top_p, self.threshold)  # type: ignore[arg-type]
+        why = abstain_reason(self.one_family, self.top_k, self.threshold)  # type: ignore[arg-type]
         verdict = f"ABSTAIN ({why}; leading: {self.top_label})" if self.abstain else f"{self.label}"
-
         lines = [f"{self.file}", f"  {self.task}: {verdict}   [{self.method}]"]
         for name, p, s in self.top_k:
             lines.append(f"    {name:<24s} p = {p:.3f} ± {s:.3f}")

@@ -334,10 +334,9 @@ class HtmlReport:
     @staticmethod
     def _section(record: dict, anchor: str, png: str) -> str:
         label = _leading(record)
-        top_p = record["top_k"][0][1] if record.get("top_k") else None
+        why = abstain_reason(record.get("one_family"), record.get("top_k"), record["threshold"])
         verdict = (
-            f"abstains: {abstain_reason(record.get('one_family'), top_p, record['threshold'])} "
-            f"(most probable: {_esc(label)})"
+            f"abstains: {why} (most probable: {_esc(label)})"
             if record["abstain"]
             else f"{_esc(record['task'].replace('_', ' '))}: <b>{_esc(label)}</b>"
         )

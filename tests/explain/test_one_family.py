@@ -82,6 +82,7 @@ def test_measured_oriented_film_abstains_and_says_why():
 
 def test_abstain_reason_names_each_cause():
     fam = {"d_spacing": 5.92, "orders": [1, 2]}
-    assert abstain_reason(None, 0.3, 0.5) == "top probability below 0.50"
-    assert abstain_reason(fam, 0.9, 0.5) == "one reflection family"
-    assert abstain_reason(fam, 0.3, 0.5) == "one reflection family; top probability below 0.50"
+    low, high = [("Pm-3m (221)", 0.3, 0.1)], [("Pm-3m (221)", 0.9, 0.1)]
+    assert abstain_reason(None, low, 0.5) == "top probability below 0.50"
+    assert abstain_reason(fam, high, 0.5) == "one reflection family"
+    assert abstain_reason(fam, low, 0.5) == "one reflection family; top probability below 0.50"

@@ -6,9 +6,9 @@ cell (patterns/s, ``--processes`` processes of ``--threads`` torch threads each,
 DataLoader workers render in training; batches of 1024, default grid 10–80° step 0.02°),
 with every realism option on (Kα1/Kα2 + Kβ, Caglioti profile with asymmetry, microstrain,
 displacement, March–Dollase, secondary phases from ``--phase-dir``, background, counts,
-background subtraction; ``--plain`` for the plain simulation), with glibc keeping freed
-memory for reuse as ``bxrd`` runs (:mod:`bxrd.heap`; ``--glibc-default`` leaves glibc's
-thresholds as they are). The machine's load
+background subtraction, short scan ranges on half of the patterns; ``--plain`` for the plain
+simulation), with glibc keeping freed memory for reuse as ``bxrd`` runs (:mod:`bxrd.heap`;
+``--glibc-default`` leaves glibc's thresholds as they are). The machine's load
 average is printed: throughput on a shared machine is a lower bound; the CPU time per pattern
 (all threads, the fastest batch) depends less on other jobs. The last line reads
 ``speedup=<ratio> throughput=<patterns/s>`` where ratio = throughput × (20-atom simulation time
@@ -83,7 +83,9 @@ def main() -> None:
 
     sticks = simulate_sticks(builtin_templates()["CaTiO3_Pnma"].structure)
     batch = StickBatch.from_patterns([sticks]).select(torch.zeros(args.batch, dtype=torch.long))
-    realism = None if args.plain else RealismConfig(kbeta=True, phase_dir=args.phase_dir)
+    realism = (
+        None if args.plain else RealismConfig(kbeta=True, scan_range=True, phase_dir=args.phase_dir)
+    )
     augmenter = Augmenter(
         Renderer(TwoThetaGrid(), "CuKa", min_size_nm=10.0), AugmentConfig(realism=realism)
     )

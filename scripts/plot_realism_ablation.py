@@ -47,7 +47,9 @@ def main() -> None:
     grid, lam = TwoThetaGrid(), 1.54184
     sticks = simulate_sticks(builtin_templates()[args.template].structure, lam)
     batch = StickBatch.from_patterns([sticks])
-    full = RealismConfig(kbeta=True, phase_dir=args.phase_dir, phase_probability=1.0)
+    full = RealismConfig(
+        kbeta=True, scan_range=True, phase_dir=args.phase_dir, phase_probability=1.0
+    )
     rows: list[tuple[str, RealismConfig | None]] = [("plain (no realism)", None), ("all on", full)]
     rows += [(f"{s} off", full.without(s)) for s in SWITCHES]
     renderer = Renderer(grid, lam, min_size_nm=10.0)

@@ -35,7 +35,7 @@ EXPLAIN_HELP = (
     f"than with full); full (default): {IG_STEPS['full']} steps and a "
     f"{FIT_GRID_STEP['full']:.1%} grid. "
     "Measured with scripts/bench_predict.py on 2 idle CPU cores: CPU time per pattern none "
-    "3.4 ms, fast 70 ms, full 286 ms (its 32 network passes are most of it); "
+    f"4.8 ms, fast 75 ms, full 442 ms (its {IG_STEPS['full']} backward passes are most of it); "
     "run the script for your machine's patterns per second. fast and full also check the "
     "peaks the predicted class leaves against a library of secondary phases and substrates "
     "(PbI2, CsI, SnO2, ...: secondary_phases, unexplained_peaks; a few ms per pattern); none "

@@ -50,6 +50,7 @@ from bxrd.crystal.bond_valence import (
     structure_bond_valence_sums,
 )
 from bxrd.crystal.distributions import anion_family, ranges_for
+from bxrd.crystal.molecules import MOLECULES, PROXY_A, orientation_averaged
 from bxrd.crystal.polytypes import POLYTYPES, hexagonal_polytype
 from bxrd.crystal.strain_model import strain_structure
 from bxrd.crystal.structure_model import (
@@ -72,6 +73,9 @@ SYSTEMS: tuple[tuple[str, tuple[int, int, int] | None], ...] = (
     *POLAR_SPACE_GROUPS,
     *((p, None) for p in POLYTYPES),
 )
+
+#: Anions a molecular (MA⁺, FA⁺) A cation is drawn with.
+HALIDES = ("F", "Cl", "Br", "I")
 
 #: Half-width (degrees) of the tilt window around the model's optimum.
 TILT_SPREAD = 3.0
@@ -288,7 +292,10 @@ class GeneratorConfig:
 
     Attributes:
         compositions: ``"A-B-X"`` or ``"A-B-X:qA,qB,qX"`` strings, e.g. ``"La-Mn-O:3,3,-2"``
-            (None: :data:`DEFAULT_COMPOSITIONS`).
+            (None: :data:`DEFAULT_COMPOSITIONS`); A may be a molecular cation of
+            :data:`~bxrd.crystal.molecules.MOLECULES` with a halide X (``"MA-Pb-I"``: the
+            framework is drawn with Cs, so its metadata ``bvs_ok``, ``model_tilt`` ... are
+            those of the Cs framework).
         n_per_system: structures per composition and system.
         seed: random seed.
         systems: the systems to draw, by name as in the metadata (``"a-a-a-"``,
@@ -305,14 +312,18 @@ class GeneratorConfig:
     systems: list[str] | None = None
     only_bvs_ok: bool = False
 
-    def ions(self) -> list[PerovskiteIons]:
-        """Return the compositions as :class:`PerovskiteIons`.
+    def ions(self) -> list[tuple[PerovskiteIons, str | None]]:
+        """Return the compositions as :class:`PerovskiteIons` with their molecular A cation.
+
+        A composition whose A is a key of :data:`~bxrd.crystal.molecules.MOLECULES`
+        (``"MA-Pb-I"``) is drawn with :data:`~bxrd.crystal.molecules.PROXY_A` and its
+        molecule name (else None); :func:`run_generator` then averages the molecule in.
 
         Raises:
             ValueError: a string that is not ``"A-B-X"`` or ``"A-B-X:qA,qB,qX"``.
         """
         if self.compositions is None:
-            return list(DEFAULT_COMPOSITIONS)
+            return [(ions, None) for ions in DEFAULT_COMPOSITIONS]
         out = []
         for text in self.compositions:
             elements, _, charges = text.partition(":")
@@ -320,7 +331,14 @@ class GeneratorConfig:
             if len(parts) != 3:
                 raise ValueError(f"generator composition {text!r}: expected 'A-B-X[:qA,qB,qX]'")
             q = tuple(int(v) for v in charges.split(",")) if charges else None
-            out.append(PerovskiteIons.of(*parts, q))  # type: ignore[arg-type]
+            molecule = parts[0] if parts[0] in MOLECULES else None
+            if molecule and (parts[2] not in HALIDES or (q is not None and q[0] != 1)):
+                raise ValueError(
+                    f"generator composition {text!r}: a molecular A cation ({molecule}⁺) "
+                    f"needs a halide X ({', '.join(HALIDES)}) and charge +1"
+                )
+            a = PROXY_A if molecule else parts[0]
+            out.append((PerovskiteIons.of(a, parts[1], parts[2], q), molecule))  # type: ignore[arg-type]
         return out
 
     def chosen_systems(self) -> list[tuple[str, tuple[int, int, int] | None]]:
@@ -346,19 +364,32 @@ def _system_name(notation: str, polar: tuple[int, int, int] | None) -> str:
 def run_generator(
     config: GeneratorConfig, progress: bool = False
 ) -> list[tuple[str, Structure, dict]]:
-    """(id, structure, metadata) of every generated structure; ids are unique and stable."""
+    """(id, structure, metadata) of every generated structure; ids are unique and stable.
+
+    A molecular composition's framework is drawn with the proxy A cation, which is then
+    replaced by the orientation-averaged molecule
+    (:func:`~bxrd.crystal.molecules.orientation_averaged`); its metadata name the molecule
+    and the formula as films are named (``"MAPbI3"``).
+    """
+    compositions = config.ions()
+    systems = config.chosen_systems()
+    per_composition = len(systems) * config.n_per_system
     rows = []
     for n, (structure, meta) in enumerate(
         generate_perovskites(
-            config.ions(),
+            [ions for ions, _ in compositions],
             config.n_per_system,
             config.seed,
-            config.chosen_systems(),
+            systems,
             progress=progress,
         )
     ):
         if config.only_bvs_ok and not meta["bvs_ok"]:
             continue
+        ions, molecule = compositions[n // per_composition]
+        if molecule is not None:
+            structure = orientation_averaged(structure, ions.a, molecule)
+            meta = {**meta, "molecule": molecule, "formula": f"{molecule}{ions.b}{ions.x}3"}
         system = meta["system"].replace(" ", "").replace("[", "_").replace("]", "")
         rows.append((f"gen_{meta['formula']}_{system}_{n}", structure, meta))
     return rows

@@ -125,6 +125,11 @@ OCTAHEDRAL_GAP = 1.15
 CUTOFF = 5.0
 
 
+#: Total occupancy below which a site is a fraction of a smeared atom (see
+#: :func:`not_perovskite_reason`); A-site vacancies of real oxides (La2/3TiO3: 0.67) stay above.
+SMEARED = 0.5
+
+
 def _majority_element(composition: Composition) -> str:
     """Symbol of the element with the largest occupancy on a (possibly disordered) site."""
     top = max(composition, key=composition.get)
@@ -152,7 +157,10 @@ def not_perovskite_reason(structure: Structure, hexagonal: bool = True) -> str |
       farther from its nearest X than the mean B–X bond (A sits
       in the cavity: calcite, whose C–O bond is short, is no perovskite).
 
-    Molecular A cations (MA, FA) are any non-B atoms, so hybrid perovskites pass.
+    Molecular A cations (MA, FA) are any non-B atoms, so hybrid perovskites pass. Sites less
+    than :data:`SMEARED` occupied are fractions of a smeared atom (an orientation-averaged
+    molecule, :func:`bxrd.crystal.molecules.orientation_averaged`), not where an atom sits:
+    they count as A atoms but not in the cavity test.
     """
     species = [_majority_element(site.species) for site in structure]
     anions = ANIONS - ({"N"} if "H" in species else set())
@@ -197,7 +205,8 @@ def not_perovskite_reason(structure: Structure, hexagonal: bool = True) -> str |
     rest = ~is_x & ~is_b & np.array([s != "H" for s in species])
     if not rest.any():
         return "no A cation (a ReO3-type BX3 framework)"
-    if np.any(nearest[rest] < mean_bx):
+    smeared = np.array([site.species.num_atoms < SMEARED for site in structure])
+    if np.any(nearest[rest & ~smeared] < mean_bx):
         return "a non-B atom sits closer to X than the B–X bond (no A-site cavity)"
     per_x = np.bincount(neighbour[bond], minlength=len(species))
     if np.any(per_x[is_x] != 2):

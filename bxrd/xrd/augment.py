@@ -24,7 +24,9 @@ microstrain, displacement (:mod:`bxrd.xrd.instrument`), March–Dollase texture 
 replaces the ±cos² rule; :mod:`bxrd.xrd.orientation`), secondary phases
 (:mod:`bxrd.xrd.phases`), background and counts (:mod:`bxrd.xrd.background`). Every pattern
 leaves through :func:`bxrd.xrd.prepare.prepare_patterns`, the preparation measured patterns
-get (background removal only with ``realism.subtract_background``).
+get (background removal only with ``realism.subtract_background``); with
+``realism.scan_range`` part of them is cut to a shorter scan range and prepared inside it, as
+the reader prepares such scans (:mod:`bxrd.xrd.scan_range`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from bxrd.xrd.phases import PhaseLibrary
 from bxrd.xrd.prepare import prepare_patterns
 from bxrd.xrd.realism import RealismConfig
 from bxrd.xrd.render import Renderer
+from bxrd.xrd.scan_range import prepare_scans, sample_scan_ranges
 from bxrd.xrd.stick_batch import StickBatch
 
 AUGMENTATIONS: tuple[str, ...] = ("impurity", "texture", "size", "strain", "shift")
@@ -247,7 +250,9 @@ class Augmenter:
         """Add background, noise and counts to rendered patterns; prepare them like measured ones.
 
         Returns:
-            Shape (B, n_points), through :func:`bxrd.xrd.prepare.prepare_patterns` (max 1).
+            Shape (B, n_points), through :func:`bxrd.xrd.prepare.prepare_patterns` (max 1),
+            or with ``realism.scan_range`` through :func:`bxrd.xrd.scan_range.prepare_scans`
+            (zero outside each drawn scan range).
         """
         cfg, real = self.config, self.config.realism
         b, n = patterns.shape
@@ -264,6 +269,9 @@ class Augmenter:
             if real.counting_noise:
                 out = counting_noise(out, sample_peak_counts(real, b, gen), gen)
         subtract = real is not None and real.subtract_background
+        if real is not None and real.scan_range:
+            inside = sample_scan_ranges(real, self.renderer.grid, b, gen)
+            return prepare_scans(out, inside, self.renderer.grid.step, background=subtract)
         return prepare_patterns(out, self.renderer.grid.step, background=subtract)
 
     def __call__(

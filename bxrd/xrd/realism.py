@@ -20,6 +20,7 @@ background                    ``background``, ``hump``,       :mod:`bxrd.xrd.bac
                               ``air_scatter``
 counting statistics           ``counting_noise``              :mod:`bxrd.xrd.background`
 measured-pattern preparation  ``subtract_background``         :mod:`bxrd.xrd.prepare`
+scan range short of the grid  ``scan_range``                  :mod:`bxrd.xrd.scan_range`
 ============================  ==============================  ===============================
 """
 
@@ -46,6 +47,7 @@ SWITCHES: tuple[str, ...] = (
     "air_scatter",
     "counting_noise",
     "subtract_background",
+    "scan_range",
 )
 
 
@@ -71,6 +73,10 @@ class RealismConfig:
         counting_noise: Poisson counts at a drawn peak count level.
         subtract_background: prepare rendered patterns exactly as measured ones
             (:func:`bxrd.xrd.prepare.prepare_patterns` with background removal).
+        scan_range: measure part of the patterns over a shorter 2θ range than the grid, zero
+            outside and background estimated inside, as the reader prepares such scans
+            (:mod:`bxrd.xrd.scan_range`). Off by default: the re-rendered benchmark numbers
+            of earlier models were drawn without it.
         anodes: tube anodes drawn per pattern (``"Cu"``, ``"Co"``, ``"Mo"``, ``"Fe"``,
             ``"Cr"``) or wavelengths in Å (a monochromatic source: one line). Line positions are
             rendered in the frame of the model's wavelength, i.e. as a measured pattern of that
@@ -119,6 +125,14 @@ class RealismConfig:
         air_level: air scatter at the grid's first angle, relative to the strongest main peak.
         air_decay_deg: e-folding of air scatter with 2θ, degrees.
         peak_counts: counts at the strongest peak, log-uniform (lab scans: 10³–10⁵, GUIDE §4).
+        scan_range_fraction: fraction of patterns with a shorter scan range.
+        scan_start_deg: start of a short scan, degrees 2θ on the model grid (rounded to whole
+            degrees). Lab scans of perovskites start at 5–15°; a start above the first
+            reflection (cubic iodides: (100) at 14°) drops it, as such a scan would.
+        scan_stop_deg: end of a short scan, degrees 2θ (whole degrees). Of the films in
+            ``shared/data/patterns/thinfilm_perovskites``, 27 stop at 60°, 13 at 70° and 5
+            run to 80°. With start ≤ 15° and stop ≥ 50° a scan covers at least half of the
+            10–80° grid, the least the reader accepts.
         n_bands: 2θ bands of the instrument kernel (it varies slowly with angle; each peak is
             split linearly between its two nearest band kernels).
     """
@@ -136,6 +150,7 @@ class RealismConfig:
     air_scatter: bool = True
     counting_noise: bool = True
     subtract_background: bool = True
+    scan_range: bool = False
 
     anodes: tuple[str | float, ...] = ("Cu",)
     kalpha1_only_fraction: float = 0.0
@@ -166,6 +181,9 @@ class RealismConfig:
     air_level: tuple[float, float] = (0.0, 0.3)
     air_decay_deg: tuple[float, float] = (2.0, 8.0)
     peak_counts: tuple[float, float] = (1e3, 1e5)
+    scan_range_fraction: float = 0.5
+    scan_start_deg: tuple[float, float] = (10.0, 15.0)
+    scan_stop_deg: tuple[float, float] = (50.0, 80.0)
     n_bands: int = 4
 
     def __post_init__(self) -> None:
@@ -183,6 +201,7 @@ class RealismConfig:
             "texture_fraction",
             "low_index_fraction",
             "phase_probability",
+            "scan_range_fraction",
         ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"realism.{name} must be in [0, 1], got {getattr(self, name)}")
@@ -194,6 +213,11 @@ class RealismConfig:
             raise ValueError("realism.caglioti_u / caglioti_w must be ≥ 0 (W > 0)")
         if self.peak_counts[0] <= 0:
             raise ValueError(f"realism.peak_counts must be > 0, got {self.peak_counts}")
+        if self.scan_start_deg[1] >= self.scan_stop_deg[0]:
+            raise ValueError(
+                f"realism.scan_start_deg {self.scan_start_deg} must end below "
+                f"scan_stop_deg {self.scan_stop_deg}"
+            )
         if self.n_bands < 2:
             raise ValueError(f"realism.n_bands must be ≥ 2, got {self.n_bands}")
         if not self.anodes:

@@ -6,6 +6,7 @@ from bxrd.crystal.generator import (
     GeneratorConfig,
     generate_one,
     generate_perovskites,
+    run_generator,
 )
 from bxrd.crystal.measure import measure
 from bxrd.crystal.structure_model import PerovskiteIons
@@ -52,11 +53,15 @@ def test_same_seed_same_structures():
 
 
 def test_config_parses_compositions_and_names_bad_ones():
-    cfg = GeneratorConfig(compositions=["La-Mn-O:3,3,-2", "Cs-Pb-Br"])
-    ions = cfg.ions()
-    assert ions[0].charges == (3, 3, -2) and ions[1].charges == (1, 2, -1)
+    cfg = GeneratorConfig(compositions=["La-Mn-O:3,3,-2", "Cs-Pb-Br", "MA-Pb-I"])
+    (lamno, m0), (cspbbr, m1), (mapbi, m2) = cfg.ions()
+    assert lamno.charges == (3, 3, -2) and cspbbr.charges == (1, 2, -1)
+    assert (m0, m1, m2) == (None, None, "MA") and mapbi.formula == "CsPbI3"
     with pytest.raises(ValueError, match="A-B-X"):
         GeneratorConfig(compositions=["CaTiO3"]).ions()
+    for bad in ("MA-Ti-O", "FA-Pb-I:2,1,-1"):
+        with pytest.raises(ValueError, match="halide X .* and charge \\+1"):
+            GeneratorConfig(compositions=[bad]).ions()
 
 
 def test_config_picks_systems_by_metadata_name_and_names_bad_ones():
@@ -65,3 +70,19 @@ def test_config_picks_systems_by_metadata_name_and_names_bad_ones():
     assert len(GeneratorConfig().chosen_systems()) == len(SYSTEMS)
     with pytest.raises(ValueError, match="a0a0a0 \\[001\\]"):
         GeneratorConfig(systems=["a0a0a0 [100]"]).chosen_systems()
+
+
+def test_molecular_composition_keeps_framework_label_and_electrons():
+    """MA-Pb-I: the Cs framework drawn, Cs replaced by MA (19 electrons as neutral atoms)."""
+    cfg = GeneratorConfig(compositions=["MA-Pb-I"], systems=["a0a0a0", "a0a0c-"], seed=3)
+    rows = run_generator(cfg)
+    framework = generate_perovskites(
+        [("Cs", "Pb", "I")], 1, 3, systems=[("a0a0a0", None), ("a0a0c-", None)]
+    )
+    for (sid, structure, meta), (cs, cs_meta) in zip(rows, framework, strict=True):
+        assert sid.startswith("gen_MAPbI3_") and meta["molecule"] == "MA"
+        assert space_group_of(structure)[0] == cs_meta["space_group_number"]
+        n_pb = structure.composition["Pb"]
+        electrons = sum(el.Z * n for el, n in structure.composition.items() if el.symbol in "CNH")
+        assert electrons == pytest.approx(19 * n_pb)  # CH3NH3: 6 + 7 + 6 (neutral atoms)
+        assert "Cs" not in structure.composition and len(cs) < len(structure)

@@ -73,3 +73,27 @@ def test_hexagonal_2h_is_a_perovskite_unless_switched_off():
     two_h = hexagonal_2h("Ba", "Ni", "O")
     assert not_perovskite_reason(two_h) is None
     assert "faces" in not_perovskite_reason(two_h, hexagonal=False)
+
+
+def test_smeared_molecule_passes_the_cavity_test_but_a_whole_atom_does_not():
+    """A tilted CsPbI3 frame (Pnma cell) whose Cs is MA averaged over orientations: the
+    0.74 Å C/N shell reaches closer to I than Pb–I along some directions, yet no atom sits
+    there (2/26 of one per site), so it is a perovskite; one whole N atom there is not."""
+    import numpy as np
+
+    from bxrd.crystal.generator import generate_perovskites
+    from bxrd.crystal.molecules import orientation_averaged
+    from bxrd.data.labels import SMEARED, not_perovskite_reason
+
+    ((frame, _),) = generate_perovskites([("Cs", "Pb", "I")], 1, 0, systems=[("a+b-b-", None)])
+    hybrid = orientation_averaged(frame, "Cs", "MA")
+    assert not_perovskite_reason(hybrid) is None
+    iodine = [j for j, site in enumerate(hybrid) if site.species_string == "I"]
+    lead = [j for j, site in enumerate(hybrid) if site.species_string == "Pb"]
+    pb_i = min(hybrid.get_distance(lead[0], j) for j in iodine)
+    shell = [i for i, site in enumerate(hybrid) if "N" in {e.symbol for e in site.species}]
+    to_i = np.array([min(hybrid.get_distance(i, j) for j in iodine) for i in shell])
+    closest = shell[int(np.argmin(to_i))]
+    assert to_i.min() < pb_i and hybrid[closest].species.num_atoms < SMEARED
+    hybrid.replace(closest, "N")
+    assert "no A-site cavity" in not_perovskite_reason(hybrid)

@@ -31,7 +31,7 @@ def _augmenter(**realism):
 
 @pytest.mark.parametrize("switch", SWITCHES)
 def test_every_switch_off_still_renders(sto, switch):
-    cfg = RealismConfig(kbeta=True, secondary_phases=False).without(switch)
+    cfg = RealismConfig(kbeta=True, scan_range=True, secondary_phases=False).without(switch)
     aug = Augmenter(Renderer(GRID, LAM, min_size_nm=10.0), AugmentConfig(realism=cfg))
     batch = StickBatch.from_patterns([sto]).select(torch.zeros(8, dtype=torch.long))
     y, flags = aug(batch, torch.Generator().manual_seed(0))

@@ -380,16 +380,20 @@ def test_generator_blocks_draw_each_block_and_refuse_repeated_ids(tmp_path):
         generated_entries([halides, halides], 0.01, tmp_path / "b", [])
 
 
-def test_shipped_recipe_reads_two_generator_blocks():
+def test_shipped_recipe_reads_three_generator_blocks():
     from bxrd.crystal.generator import GeneratorConfig
+    from bxrd.crystal.molecules import MOLECULES
     from bxrd.data.build import load_build_config
 
     root = Path(__file__).resolve().parents[2]
     blocks = load_build_config(root / "configs" / "build" / "shipped.yaml").generator
     assert isinstance(blocks, list) and all(isinstance(b, GeneratorConfig) for b in blocks)
-    halides, oxides = blocks
+    halides, oxides, hybrids = blocks
     assert all(c.split("-")[2] in ("I", "Br", "Cl") for c in halides.compositions)
     assert "a0a0a0 [001]" not in halides.systems and "a0a0a0 [001]" in oxides.systems
+    assert all(c.split("-")[0] in MOLECULES for c in hybrids.compositions)
+    assert [m for _, m in hybrids.ions()] == [c.split("-")[0] for c in hybrids.compositions]
+    assert set(hybrids.systems) == set(halides.systems)
 
 
 @pytest.mark.parametrize("hexagonal", [True, False])

@@ -49,7 +49,7 @@ from bxrd.crystal.bond_valence import (
     global_instability_index,
     structure_bond_valence_sums,
 )
-from bxrd.crystal.distributions import anion_family, ranges_for
+from bxrd.crystal.distributions import FAMILIES, anion_family, ranges_for
 from bxrd.crystal.molecules import MOLECULES, PROXY_A, orientation_averaged
 from bxrd.crystal.polytypes import POLYTYPES, hexagonal_polytype
 from bxrd.crystal.strain_model import strain_structure
@@ -73,9 +73,6 @@ SYSTEMS: tuple[tuple[str, tuple[int, int, int] | None], ...] = (
     *POLAR_SPACE_GROUPS,
     *((p, None) for p in POLYTYPES),
 )
-
-#: Anions a molecular (MA⁺, FA⁺) A cation is drawn with.
-HALIDES = ("F", "Cl", "Br", "I")
 
 #: Half-width (degrees) of the tilt window around the model's optimum.
 TILT_SPREAD = 3.0
@@ -332,10 +329,10 @@ class GeneratorConfig:
                 raise ValueError(f"generator composition {text!r}: expected 'A-B-X[:qA,qB,qX]'")
             q = tuple(int(v) for v in charges.split(",")) if charges else None
             molecule = parts[0] if parts[0] in MOLECULES else None
-            if molecule and (parts[2] not in HALIDES or (q is not None and q[0] != 1)):
+            if molecule and (anion_family(parts[2]) != "halide" or (q is not None and q[0] != 1)):
                 raise ValueError(
                     f"generator composition {text!r}: a molecular A cation ({molecule}⁺) "
-                    f"needs a halide X ({', '.join(HALIDES)}) and charge +1"
+                    f"needs a halide X ({', '.join(FAMILIES['halide'])}) and charge +1"
                 )
             a = PROXY_A if molecule else parts[0]
             out.append((PerovskiteIons.of(a, parts[1], parts[2], q), molecule))  # type: ignore[arg-type]

@@ -91,10 +91,14 @@ def orientation_directions(structure: Structure, symprec: float = 0.01) -> np.nd
     :data:`SAME_DIRECTION` count as one.
     """
     ops = SpacegroupAnalyzer(structure, symprec=symprec).get_symmetry_operations(cartesian=True)
+    # a supercell repeats each rotation with every lattice translation (384 ops, 48 rotations,
+    # for a 2×2×2 Pm-3m cell): look at each rotation once, in the order first met
+    rotations = np.array([op.rotation_matrix for op in ops])
+    _, first = np.unique(np.round(rotations, 6).reshape(len(ops), 9), axis=0, return_index=True)
     base = _BASE / np.linalg.norm(_BASE, axis=1, keepdims=True)
     kept: list[np.ndarray] = []
-    for op in ops:
-        u, _, vt = np.linalg.svd(op.rotation_matrix)
+    for r in rotations[np.sort(first)]:
+        u, _, vt = np.linalg.svd(r)
         for v in base @ (u @ vt).T:
             if all(np.linalg.norm(v - w) > SAME_DIRECTION for w in kept):
                 kept.append(v)

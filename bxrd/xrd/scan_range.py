@@ -38,8 +38,7 @@ def sample_scan_ranges(
     cut = torch.rand((b, 1), generator=gen) < cfg.scan_range_fraction
     start = torch.round(_uniform(*cfg.scan_start_deg, b, gen))
     stop = torch.round(_uniform(*cfg.scan_stop_deg, b, gen))
-    inside = (x >= start - 1e-9) & (x <= stop + 1e-9)
-    return torch.where(cut, inside, torch.ones_like(inside))
+    return ~cut | ((x >= start - 1e-9) & (x <= stop + 1e-9))
 
 
 def prepare_scans(

@@ -40,22 +40,30 @@ def test_ranges_are_drawn_within_bounds_on_whole_degrees():
 
 
 def test_cut_rendering_equals_the_reader_on_the_same_counts(tmp_path, sto_batch):
-    """A rendered pattern measured over 12–55° only, written as an .xy file and read back,
-    is what training prepares for the same counts with that range."""
+    """A rendered pattern measured over a drawn scan range only, written as an .xy file and
+    read back, is what training prepares for the same counts with that range."""
     renderer = Renderer(GRID, LAM, min_size_nm=10.0)
     aug = Augmenter(renderer, AugmentConfig(realism=RealismConfig(secondary_phases=False)))
     sticks = aug.augment(sto_batch.select(torch.zeros(1, dtype=torch.long)), torch.Generator())
     raw = renderer(sticks.u, sticks.intensity, sticks.size_nm, sticks.instrument)
     raw = raw + 0.05  # a flat background the preparation removes
     x = GRID.values
-    inside = torch.from_numpy((x >= 12 - 1e-9) & (x <= 55 + 1e-9))[None]
+    cut = RealismConfig(scan_range=True, scan_range_fraction=1.0, scan_stop_deg=(52.0, 58.0))
+    inside = sample_scan_ranges(cut, GRID, 1, torch.Generator().manual_seed(3))
+    start, stop = x[inside[0].numpy()][[0, -1]]
+    assert stop < 58.5 and (start, stop) == (round(start), round(stop))
     trained = prepare_scans(raw, inside, GRID.step)[0].numpy()
     path = tmp_path / "short.xy"
     np.savetxt(path, np.c_[x[inside[0]], raw[0].numpy()[inside[0].numpy()]], fmt="%.6f %.9g")
     gridded = to_grids(read_patterns(path, wavelength=LAM), GRID, LAM)[0]
-    assert gridded.measured_range == pytest.approx((12.0, 55.0), abs=1e-6)
+    assert gridded.measured_range == pytest.approx((start, stop), abs=1e-6)
     assert np.allclose(gridded.intensity, trained, atol=1e-5)
-    assert (trained[x > 55.01] == 0).all() and trained.max() == pytest.approx(1.0)
+    assert (trained[x > stop + 0.01] == 0).all() and trained.max() == pytest.approx(1.0)
+
+
+def test_config_refuses_a_start_range_reaching_the_stop_range():
+    with pytest.raises(ValueError, match="scan_start_deg"):
+        RealismConfig(scan_start_deg=(10.0, 55.0), scan_stop_deg=(50.0, 80.0))
 
 
 def test_augmenter_cuts_the_drawn_share_and_keeps_max_one(sto_batch):

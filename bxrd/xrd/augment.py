@@ -37,6 +37,7 @@ from typing import Literal
 import torch
 
 from bxrd.xrd.background import counting_noise, sample_background, sample_peak_counts
+from bxrd.xrd.draws import uniform
 from bxrd.xrd.instrument import InstrumentDraw, sample_instrument
 from bxrd.xrd.orientation import family_march_dollase
 from bxrd.xrd.phases import PhaseLibrary
@@ -134,10 +135,6 @@ def strained_inv_d2(batch: StickBatch, scale: torch.Tensor) -> torch.Tensor:
     return torch.where(batch.intensity > 0, inv_d2, batch.inv_d2)
 
 
-def _uniform(lo: float, hi: float, shape: tuple[int, ...], gen: torch.Generator) -> torch.Tensor:
-    return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=torch.float64)
-
-
 class Augmenter:
     """Augment stick batches and render them on the renderer's grid."""
 
@@ -172,13 +169,13 @@ class Augmenter:
         lam = self.renderer.wavelength
 
         # strain: symmetry-preserving scaling of lattice lengths, d from hkl and the metric
-        free = 1.0 + _uniform(-cfg.strain_max, cfg.strain_max, (b, 3), gen)
+        free = 1.0 + uniform(-cfg.strain_max, cfg.strain_max, (b, 3), gen)
         scale = torch.where(on["strain"][:, None], free.gather(1, batch.ties), 1.0)
         u = lam / 2.0 * torch.sqrt(strained_inv_d2(batch, scale))
 
         # shift: the same Δ2θ for every peak
         delta = torch.where(
-            on["shift"], _uniform(-cfg.shift_max_deg, cfg.shift_max_deg, (b,), gen), 0.0
+            on["shift"], uniform(-cfg.shift_max_deg, cfg.shift_max_deg, (b,), gen), 0.0
         )
         theta = torch.asin(u.clamp(max=1.0)) + torch.deg2rad(delta)[:, None] / 2.0
         valid = u < 1.0
@@ -193,7 +190,7 @@ class Augmenter:
         else:
             cos2 = torch.einsum("bpi,bi->bp", batch.normals, direction) ** 2
             strength = torch.where(
-                on["texture"], _uniform(-cfg.texture_max, cfg.texture_max, (b,), gen), 0.0
+                on["texture"], uniform(-cfg.texture_max, cfg.texture_max, (b,), gen), 0.0
             )
             intensity = batch.intensity.double() * (1.0 + strength[:, None] * (2.0 * cos2 - 1.0))
         intensity = torch.where(valid, intensity, 0.0)
@@ -204,9 +201,9 @@ class Augmenter:
             count = torch.randint(1, k_max + 1, (b,), generator=gen)
             count = torch.where(on["impurity"], count, 0)
             grid = self.renderer.grid
-            tt = _uniform(grid.start, grid.stop, (b, k_max), gen)
+            tt = uniform(grid.start, grid.stop, (b, k_max), gen)
             imp_u = torch.sin(torch.deg2rad(tt) / 2.0)
-            rel = _uniform(0.02, cfg.impurity_max_intensity, (b, k_max), gen)
+            rel = uniform(0.02, cfg.impurity_max_intensity, (b, k_max), gen)
             imp_i = rel * intensity.amax(dim=1, keepdim=True)
             imp_i = torch.where(torch.arange(k_max)[None, :] < count[:, None], imp_i, 0.0)
             u = torch.cat([u, imp_u], dim=1)
@@ -221,7 +218,7 @@ class Augmenter:
 
         # size: Scherrer broadening happens in rendering
         lo, hi = cfg.size_range_nm
-        size = torch.where(on["size"], _uniform(lo, hi, (b,), gen), cfg.base_size_nm)
+        size = torch.where(on["size"], uniform(lo, hi, (b,), gen), cfg.base_size_nm)
         instrument = None if real is None else sample_instrument(real, b, lam, gen)
         return AugmentedSticks(u.float(), intensity.float(), size.float(), flags, instrument)
 
@@ -240,7 +237,7 @@ class Augmenter:
         low_index = batch.normals[torch.arange(b), first]
         along = torch.rand(b, generator=gen) < real.low_index_fraction
         direction = torch.where(along[:, None], low_index, direction.float())
-        r = torch.where(textured, _uniform(*real.march_dollase_r, (b,), gen), 1.0).float()
+        r = torch.where(textured, uniform(*real.march_dollase_r, (b,), gen), 1.0).float()
         factor = family_march_dollase(
             batch.normals, batch.rotations, batch.rotation_weight, direction, r
         )
@@ -259,7 +256,7 @@ class Augmenter:
         out = patterns
         if cfg.background_level > 0 or cfg.noise_level > 0:
             x = torch.linspace(0.0, 1.0, n)[None, :]
-            decay = _uniform(1.0, 5.0, (b, 1), gen).float()
+            decay = uniform(1.0, 5.0, (b, 1), gen).float()
             level = cfg.background_level * torch.rand((b, 1), generator=gen)
             out = out + level * torch.exp(-decay * x)
             out = out + cfg.noise_level * torch.randn((b, n), generator=gen)

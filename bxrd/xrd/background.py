@@ -23,6 +23,7 @@ import math
 
 import torch
 
+from bxrd.xrd.draws import uniform
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.realism import RealismConfig
 from bxrd.xrd.wavelength import two_theta_from_d
@@ -32,10 +33,6 @@ NORMAL_ABOVE = 20.0
 #: Spacing (degrees 2θ) on which the smooth background is evaluated before interpolation.
 COARSE_STEP_DEG = 0.1
 _FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
-
-
-def _uniform(lo: float, hi: float, b: int, gen: torch.Generator) -> torch.Tensor:
-    return lo + (hi - lo) * torch.rand((b, 1), generator=gen)
 
 
 def sample_background(
@@ -59,19 +56,19 @@ def sample_background(
         basis = [torch.ones_like(x), x]  # T_0, T_1, then T_k = 2x T_(k−1) − T_(k−2)
         while len(basis) <= cfg.chebyshev_degree:
             basis.append(2.0 * x * basis[-1] - basis[-2])
-        c0 = _uniform(*cfg.background_level, b, gen)
-        rel = _uniform(-0.3, 0.3, b * cfg.chebyshev_degree, gen).view(b, cfg.chebyshev_degree)
+        c0 = uniform(*cfg.background_level, (b, 1), gen, torch.float32)
+        rel = uniform(-0.3, 0.3, (b, cfg.chebyshev_degree), gen, torch.float32)
         coef = torch.cat([torch.ones(b, 1), rel], dim=1) * c0
         out = out + (coef @ torch.stack(basis[: cfg.chebyshev_degree + 1])).clamp_min(0.0)
     if cfg.hump:
-        d = _uniform(*cfg.hump_d, b, gen)
+        d = uniform(*cfg.hump_d, (b, 1), gen, torch.float32)
         centre = torch.from_numpy(two_theta_from_d(d.numpy().astype(float), wavelength)).float()
-        sigma = _uniform(*cfg.hump_fwhm_deg, b, gen) / _FWHM_PER_SIGMA
-        height = _uniform(*cfg.hump_height, b, gen)
+        sigma = uniform(*cfg.hump_fwhm_deg, (b, 1), gen, torch.float32) / _FWHM_PER_SIGMA
+        height = uniform(*cfg.hump_height, (b, 1), gen, torch.float32)
         out = out + height * torch.exp(-0.5 * ((tt - centre.nan_to_num(0.0)) / sigma) ** 2)
     if cfg.air_scatter:
-        level = _uniform(*cfg.air_level, b, gen)
-        decay = _uniform(*cfg.air_decay_deg, b, gen)
+        level = uniform(*cfg.air_level, (b, 1), gen, torch.float32)
+        decay = uniform(*cfg.air_decay_deg, (b, 1), gen, torch.float32)
         out = out + level * torch.exp(-(tt - grid.start) / decay)
     fine = (torch.from_numpy(grid.values).float() - grid.start) / (tt[0, 1] - tt[0, 0])
     i0 = fine.floor().long().clamp(max=n_coarse - 2)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from bxrd.errors import BxrdInputError
+from bxrd.xrd.draws import uniform
 from bxrd.xrd.realism import RealismConfig
 from bxrd.xrd.wavelength import EMISSION_LINES, resolve_wavelength
 
@@ -132,10 +133,6 @@ def _lines(anode: str | float, cfg: RealismConfig) -> tuple[float, list[float], 
     return resolve_wavelength(lam), [1.0, 1.0, 1.0], [1.0, 0.0, 0.0]
 
 
-def _uniform(lo: float, hi: float, b: int, gen: torch.Generator) -> torch.Tensor:
-    return lo + (hi - lo) * torch.rand(b, generator=gen, dtype=torch.float64)
-
-
 def sample_instrument(
     cfg: RealismConfig, b: int, model_wavelength: float, gen: torch.Generator
 ) -> InstrumentDraw:
@@ -150,20 +147,20 @@ def sample_instrument(
     weight[:, 0] = torch.where(mono & (ratio[:, 0] != 1.0), 1.0, weight[:, 0])
     n_lines = 3 if cfg.kbeta else 2 if cfg.doublet else 1
     if cfg.kbeta:
-        weight[:, 2] = weight[:, 2] * _uniform(*cfg.kbeta_ratio, b, gen)
+        weight[:, 2] = weight[:, 2] * uniform(*cfg.kbeta_ratio, b, gen)
         weight[:, 2] = torch.where(ratio[:, 2] == 1.0, 0.0, weight[:, 2])
     zeros = torch.zeros(b, dtype=torch.float64)
     if cfg.instrument:
-        u = _uniform(*cfg.caglioti_u, b, gen)
-        w = _uniform(*cfg.caglioti_w, b, gen)
-        v = -_uniform(*cfg.caglioti_v_fraction, b, gen) * 2.0 * torch.sqrt(u * w)
+        u = uniform(*cfg.caglioti_u, b, gen)
+        w = uniform(*cfg.caglioti_w, b, gen)
+        v = -uniform(*cfg.caglioti_v_fraction, b, gen) * 2.0 * torch.sqrt(u * w)
         caglioti = torch.stack([u, v, w], dim=1)
-        eta = _uniform(*cfg.eta, b, gen)
+        eta = uniform(*cfg.eta, b, gen)
     else:
         caglioti, eta = torch.zeros(b, 3, dtype=torch.float64), zeros
     if cfg.displacement:
-        s = _uniform(*cfg.displacement_mm, b, gen) / _uniform(*cfg.goniometer_radius_mm, b, gen)
-        zero = _uniform(-cfg.zero_offset_deg, cfg.zero_offset_deg, b, gen)
+        s = uniform(*cfg.displacement_mm, b, gen) / uniform(*cfg.goniometer_radius_mm, b, gen)
+        zero = uniform(-cfg.zero_offset_deg, cfg.zero_offset_deg, b, gen)
     else:
         s, zero = zeros, zeros
     return InstrumentDraw(
@@ -172,10 +169,8 @@ def sample_instrument(
         frame=lam / model_wavelength,
         caglioti=caglioti.float(),
         eta=eta.float(),
-        asymmetry_deg=(_uniform(*cfg.asymmetry_deg, b, gen) if cfg.asymmetry else zeros).float(),
-        microstrain=(
-            _uniform(*cfg.microstrain_range, b, gen) if cfg.microstrain else zeros
-        ).float(),
+        asymmetry_deg=(uniform(*cfg.asymmetry_deg, b, gen) if cfg.asymmetry else zeros).float(),
+        microstrain=(uniform(*cfg.microstrain_range, b, gen) if cfg.microstrain else zeros).float(),
         displacement=s,
         zero_deg=zero,
     )

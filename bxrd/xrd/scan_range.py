@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from bxrd.xrd.draws import uniform
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.prepare import prepare_measured_batch
 from bxrd.xrd.realism import RealismConfig
@@ -36,8 +37,8 @@ def sample_scan_ranges(
     """
     x = torch.from_numpy(grid.values)[None, :]
     cut = torch.rand((b, 1), generator=gen) < cfg.scan_range_fraction
-    start = torch.round(_uniform(*cfg.scan_start_deg, b, gen))
-    stop = torch.round(_uniform(*cfg.scan_stop_deg, b, gen))
+    start = torch.round(uniform(*cfg.scan_start_deg, (b, 1), gen))
+    stop = torch.round(uniform(*cfg.scan_stop_deg, (b, 1), gen))
     return ~cut | ((x >= start - 1e-9) & (x <= stop + 1e-9))
 
 
@@ -57,10 +58,6 @@ def prepare_scans(
     """
     out = prepare_measured_batch(y.detach().cpu().numpy(), inside.numpy(), step_deg, background)
     return torch.from_numpy(np.ascontiguousarray(out))
-
-
-def _uniform(lo: float, hi: float, b: int, gen: torch.Generator) -> torch.Tensor:
-    return lo + (hi - lo) * torch.rand((b, 1), generator=gen, dtype=torch.float64)
 
 
 __all__ = ["prepare_scans", "sample_scan_ranges"]

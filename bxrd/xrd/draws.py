@@ -1,0 +1,29 @@
+"""Uniform draws of the measurement model's parameters, one helper for every module.
+
+Every sampled setting of :mod:`bxrd.xrd.augment`, :mod:`bxrd.xrd.instrument`,
+:mod:`bxrd.xrd.background` and :mod:`bxrd.xrd.scan_range` (widths in degrees 2θ, lengths in
+mm, fractions) is drawn U(lo, hi) from the caller's ``torch.Generator``, so one seed gives one
+pattern batch bit for bit.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def uniform(
+    lo: float,
+    hi: float,
+    shape: int | tuple[int, ...],
+    gen: torch.Generator,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
+    """U(lo, hi) samples of ``shape`` (an int: shape (n,)) from ``gen``, in ``dtype``.
+
+    float64 by default (angles and widths keep their precision until rendering); the
+    background draws float32, the dtype it has always used, so its draws stay the same.
+    """
+    return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=dtype)
+
+
+__all__ = ["uniform"]

@@ -52,9 +52,8 @@ from bxrd.crystal.isotypes import IsotypeConfig, run_isotypes
 from bxrd.crystal.molecules import has_molecular_cation
 from bxrd.crystal.template import SYMPREC, Template
 from bxrd.crystal.ter import TERConfig, run_ter, write_ter
+from bxrd.data.class_names import IN_LIBRARY_CLASSES, OTHER
 from bxrd.data.labels import (
-    IN_LIBRARY_CLASSES,
-    OTHER,
     SymmetryLabel,
     keep_most_common,
     not_perovskite_reason,

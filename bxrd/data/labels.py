@@ -29,11 +29,7 @@ from pymatgen.core import Composition, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from bxrd.crystal.template import SYMPREC
-
-#: Label of everything outside the kept classes.
-OTHER = "other"
-#: Class names of the yes/no task, index order.
-IN_LIBRARY_CLASSES: list[str] = ["no", "yes"]
+from bxrd.data.class_names import OTHER
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ phases and substrates (``bxrd/checkpoints/phases.npz``) is matched against the o
 (:func:`bxrd.xrd.phase_match.match_phases`, tolerance
 :data:`~bxrd.xrd.phase_match.TOLERANCE_DEG` in 2θ at the measurement's wavelength).
 
-Without a fitted reference (``--explain none``, or a class without reference reflections)
-there is no main phase to subtract and nothing is claimed: both fields stay None.
+An explained answer of the catch-all class ``other`` has no reference and no main phase to
+subtract: every peak is matched against the library, so a film that is mostly PbI2 says so.
+Without an explanation (``--explain none``), or for another class without reference
+reflections, nothing is claimed: both fields stay None.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from bxrd.data.class_names import OTHER
 from bxrd.explain.reflections import find_peaks, metric_rows, parse_hkl
 from bxrd.inference.answer import Answer
 from bxrd.inference.loading import shipped
@@ -203,7 +206,8 @@ def add_secondary_phases(
     """
     for a, y in zip(answers, intensities, strict=True):
         refs = (a.reference or {}).get("reflections") or []
-        if not refs or a.wavelength is None or a.measured_range is None:
+        unknown_main = a.top_label == OTHER and bool(a.regions)  # explained, no structure
+        if not (refs or unknown_main) or a.wavelength is None or a.measured_range is None:
             continue
         a.secondary_phases, a.unexplained_peaks = secondary_phase_evidence(
             y, axis, a.wavelength, a.measured_range, refs, library or shipped_phases()

@@ -77,7 +77,7 @@ def main() -> None:
                 axis,
                 a.wavelength,
                 a.measured_range,
-                a.reference["reflections"],
+                (a.reference or {}).get("reflections", []),
                 library,
             )
         best = min(best, time.perf_counter() - t0)

@@ -9,3 +9,6 @@ never imports pymatgen.
 OTHER = "other"
 #: Class names of the yes/no task, index order.
 IN_LIBRARY_CLASSES: list[str] = ["no", "yes"]
+#: Classes that are mixtures of structures, with no structure of their own to name hkl by or
+#: to subtract as a main phase: ``other`` and the yes/no task's two classes.
+NO_STRUCTURE: frozenset[str] = frozenset({OTHER, *IN_LIBRARY_CLASSES})

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bxrd.data.class_names import OTHER
+from bxrd.data.class_names import NO_STRUCTURE
 from bxrd.explain.reflections import FittedReference, fit_reference, unexplained_peaks
 from bxrd.uq.predictive_interface import Classifier
 
@@ -256,8 +256,9 @@ def explain_pattern(
 ) -> Explanation:
     """Fit ``label``'s reference reflections to ``pattern`` and find the strongest regions.
 
-    The catch-all class ``other`` (:data:`bxrd.data.class_names.OTHER`) gets no reference: its
-    regions carry no hkl and it explains no peak.
+    A mixture class (``other``, the yes/no task's ``yes`` / ``no``:
+    :data:`bxrd.data.class_names.NO_STRUCTURE`) gets no reference: its regions carry no hkl and
+    it explains no peak.
 
     Args:
         model: carries ``reference_reflections`` (class → sticks) and the wavelength.
@@ -274,9 +275,9 @@ def explain_pattern(
     wavelength = model.axis.wavelength
 
     def fit(name: str) -> FittedReference:
-        # the catch-all class has no structure of its own: the reflections of whichever
+        # a mixture class has no structure of its own: the reflections of whichever
         # structure stood for it would name hkl and explain peaks on no ground
-        refs = [] if name == OTHER else model.reference_reflections.get(name, [])
+        refs = [] if name in NO_STRUCTURE else model.reference_reflections.get(name, [])
         return fit_reference(pattern, two_theta, refs, wavelength, grid_step=grid_step)
 
     fitted = fit(label)

@@ -14,7 +14,9 @@ JSON (one object per file, keys = the fields below, arrays left out):
   model's input to clean simulations of the library; ``bxrd predict --library``).
 * ``secondary_phases``: candidate secondary phases and substrates whose strong reflections
   match peaks the main phase leaves (:mod:`bxrd.inference.secondary_phases`); ``[]``: checked,
-  none found; null: not checked (``--explain none``, or no fitted main-phase reference).
+  none found; null: not checked (``--explain none``, or a class with no reference reflections).
+  For a mixture class (``other``) there is no main phase: every peak is a candidate, and the
+  phases found are reported as known phases, not secondary ones.
   ``unexplained_peaks``: the peaks left after both, each with the library lines it is
   ``consistent_with`` (one peak is never a phase).
 * ``one_family``: the pattern's peaks are all orders of one spacing (a strongly oriented
@@ -33,6 +35,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bxrd.data.class_names import NO_STRUCTURE
+
 Decision = Literal["predict", "abstain", "skipped"]
 WavelengthSource = Literal["file", "option", "forced", "default"]
 
@@ -47,6 +51,15 @@ def abstain_reason(one_family: dict | None, top_k: list | None, threshold: float
         (["one reflection family"] if one_family else [])
         + ([f"top probability below {threshold:.2f}"] if low else [])
     )
+
+
+def phase_kind(top_label: str | None) -> str:
+    """Name a phase found beside an answer of class ``top_label``.
+
+    A ``secondary phase`` beside a structure class; a ``known phase`` beside a mixture class
+    (``other``), which fits no main phase, so the phase may be most of the sample.
+    """
+    return "known phase" if top_label in NO_STRUCTURE else "secondary phase"
 
 
 @dataclass
@@ -190,12 +203,13 @@ class Answer:
         """Secondary phases and unexplained peaks, one line each (none when not checked)."""
         if self.secondary_phases is None:
             return []
+        kind = phase_kind(self.top_label)
         out = []
         for ph in self.secondary_phases:
             seen = ", ".join(f"{m['hkl']} {m['two_theta_observed']:.2f}°" for m in ph["matched"])
             oriented = f", {ph['orientation']}-oriented" if ph.get("orientation") else ""
             out.append(
-                f"  secondary phase {ph['name']} {ph['space_group']} ({ph['source']}{oriented}): "
+                f"  {kind} {ph['name']} {ph['space_group']} ({ph['source']}{oriented}): "
                 f"score {ph['score']:.2f}, lines {seen}"
             )
         if not self.secondary_phases:

@@ -314,7 +314,12 @@ def iter_answers(
             ready = [s for s in slot if isinstance(s, Prepared)]
             with torch_threads(threads):  # the reader has a core; the caller's setting stays
                 answered_list = _answers(model, ready, options, per_ig) if ready else []
-            add_secondary_phases(answered_list, [p.gridded.intensity for p in ready], model.axis)
+            add_secondary_phases(
+                answered_list,
+                [p.gridded.intensity for p in ready],
+                model.axis,
+                explained=options.explain != "none",
+            )
             answered = iter(answered_list)
             for s in slot:
                 yield s if isinstance(s, Answer) else next(answered)

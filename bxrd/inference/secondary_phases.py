@@ -16,10 +16,10 @@ phases and substrates (``bxrd/checkpoints/phases.npz``) is matched against the o
 (:func:`bxrd.xrd.phase_match.match_phases`, tolerance
 :data:`~bxrd.xrd.phase_match.TOLERANCE_DEG` in 2θ at the measurement's wavelength).
 
-An explained answer of the catch-all class ``other`` has no reference and no main phase to
-subtract: every peak is matched against the library, so a film that is mostly PbI2 says so.
-Without an explanation (``--explain none``), or for another class without reference
-reflections, nothing is claimed: both fields stay None.
+An explained answer of a mixture class (``other``; :data:`bxrd.data.class_names.NO_STRUCTURE`)
+has no reference and no main phase to subtract: every peak is matched against the library, so
+a film that is mostly PbI2 says so. Without an explanation (``--explain none``), or for a
+class without reference reflections, nothing is claimed: both fields stay None.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from bxrd.data.class_names import OTHER
+from bxrd.data.class_names import NO_STRUCTURE
 from bxrd.explain.reflections import find_peaks, metric_rows, parse_hkl
 from bxrd.inference.answer import Answer
 from bxrd.inference.loading import shipped
@@ -194,20 +194,27 @@ def add_secondary_phases(
     answers: Sequence[Answer],
     intensities: Sequence[np.ndarray],
     axis: Axis,
+    explained: bool,
     library: PhaseSticks | None = None,
 ) -> None:
-    """Fill ``secondary_phases`` and ``unexplained_peaks`` of answers with a fitted reference.
+    """Fill ``secondary_phases`` and ``unexplained_peaks`` of explained answers.
+
+    Checked: answers with a fitted reference, and answers of a mixture class (every peak a
+    candidate), when the chunk was explained.
 
     Args:
         answers: answers of one chunk.
         intensities: their prepared patterns on ``axis`` (same order), shape (L,) each.
         axis: the model's axis.
+        explained: the answers were explained (``--explain fast`` or ``full``); False: none is
+            checked.
         library: candidate phases (default: :func:`shipped_phases`).
     """
     for a, y in zip(answers, intensities, strict=True):
         refs = (a.reference or {}).get("reflections") or []
-        unknown_main = a.top_label == OTHER and bool(a.regions)  # explained, no structure
-        if not (refs or unknown_main) or a.wavelength is None or a.measured_range is None:
+        if not (refs or a.top_label in NO_STRUCTURE) or not explained:
+            continue
+        if a.wavelength is None or a.measured_range is None:
             continue
         a.secondary_phases, a.unexplained_peaks = secondary_phase_evidence(
             y, axis, a.wavelength, a.measured_range, refs, library or shipped_phases()

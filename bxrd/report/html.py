@@ -42,7 +42,7 @@ from matplotlib.figure import Figure
 
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.fileio import atomic_path
-from bxrd.inference.answer import Answer, abstain_reason
+from bxrd.inference.answer import Answer, abstain_reason, phase_kind
 from bxrd.report.answer_figure import answer_figure
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_pattern
@@ -120,7 +120,8 @@ def flags(record: dict) -> list[tuple[str, str]]:
     phases = record.get("secondary_phases") or []
     if phases:
         names = ", ".join(p["name"] for p in phases)
-        out.append((f"secondary phase{'s' if len(phases) > 1 else ''}: {names}", "warn"))
+        kind = phase_kind(record.get("top_label"))
+        out.append((f"{kind}{'s' if len(phases) > 1 else ''}: {names}", "warn"))
     if record.get("coverage", 1.0) < 0.9:
         out.append((f"covers {record['coverage']:.0%} of grid", "warn"))
     return out

@@ -257,7 +257,7 @@ class Augmenter:
         if cfg.background_level > 0 or cfg.noise_level > 0:
             x = torch.linspace(0.0, 1.0, n)[None, :]
             decay = uniform(1.0, 5.0, (b, 1), gen).float()
-            level = cfg.background_level * torch.rand((b, 1), generator=gen)
+            level = uniform(0.0, cfg.background_level, (b, 1), gen, torch.float32)
             out = out + level * torch.exp(-decay * x)
             out = out + cfg.noise_level * torch.randn((b, n), generator=gen)
         if real is not None:

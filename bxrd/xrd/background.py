@@ -102,7 +102,7 @@ def counting_noise(
 def sample_peak_counts(cfg: RealismConfig, b: int, gen: torch.Generator) -> torch.Tensor:
     """Draw counts at the strongest main peak, log-uniform in ``cfg.peak_counts``, shape (B,)."""
     lo, hi = (math.log(v) for v in cfg.peak_counts)
-    return torch.exp(lo + (hi - lo) * torch.rand(b, generator=gen, dtype=torch.float64)).float()
+    return torch.exp(uniform(lo, hi, b, gen)).float()
 
 
 __all__ = ["NORMAL_ABOVE", "counting_noise", "sample_background", "sample_peak_counts"]

@@ -21,7 +21,8 @@ def uniform(
     """U(lo, hi) samples of ``shape`` (an int: shape (n,)) from ``gen``, in ``dtype``.
 
     float64 by default (angles and widths keep their precision until rendering); the
-    background draws float32, the dtype it has always used, so its draws stay the same.
+    background and the secondary phases' weight fractions draw float32, the dtype they have
+    always used, so their draws stay the same. Log-uniform draws are ``exp`` of a uniform one.
     """
     return lo + (hi - lo) * torch.rand(shape, generator=gen, dtype=dtype)
 

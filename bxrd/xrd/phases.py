@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from bxrd.errors import BxrdInputError
+from bxrd.xrd.draws import uniform
 from bxrd.xrd.realism import RealismConfig
 from bxrd.xrd.wavelength import two_theta_from_d
 
@@ -138,7 +139,7 @@ class PhaseLibrary:
         count = torch.randint(1, k + 1, (b,), generator=gen)
         count = torch.where(torch.rand(b, generator=gen) < cfg.phase_probability, count, 0)
         lo, hi = cfg.weight_fraction
-        w = lo + (hi - lo) * torch.rand((b, k), generator=gen)
+        w = uniform(lo, hi, (b, k), gen, torch.float32)
         w = torch.where(torch.arange(k)[None, :] < count[:, None], w, 0.0)
         scale = w / (1.0 - w.sum(dim=1, keepdim=True)) * main_peak[:, None]
         u = wavelength / 2.0 * torch.sqrt(self.inv_d2[pick])  # (B, k, Q)

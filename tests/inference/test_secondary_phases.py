@@ -159,23 +159,37 @@ def test_answers_without_a_fitted_reference_are_not_checked():
     """--explain none: no main phase to subtract, so the fields stay None (not [])."""
     a = Answer(file="x.xy", decision="predict", wavelength=AXIS.wavelength)
     a.measured_range = (10.0, 80.0)
-    add_secondary_phases([a], [_pattern(AXIS.two_theta, AXIS.wavelength, 0.1)], AXIS)
+    add_secondary_phases([a], [_pattern(AXIS.two_theta, AXIS.wavelength, 0.1)], AXIS, False)
     assert a.secondary_phases is None and a.unexplained_peaks is None
     assert "secondary_phases" in a.to_json() and a.to_json()["secondary_phases"] is None
 
 
 def test_other_answers_match_every_peak_and_find_a_film_of_mostly_pbi2():
     """`other` has no structure to subtract: every peak is a candidate, so strong c-oriented
-    PbI2 (its 00l at d = c / l) is reported, and the perovskite's peaks stay unexplained;
-    the same answer without an explanation (--explain none) is not checked."""
+    PbI2 (its 00l at d = c / l) is reported as a known phase, and the perovskite's peaks stay
+    unexplained; the same answer without an explanation (--explain none) is not checked."""
     y = _pattern(AXIS.two_theta, AXIS.wavelength, 0.6, oriented=True)
-    explained = Answer(file="x.xy", decision="predict", top_label="other", regions=[{"a": 1}])
-    bare = Answer(file="x.xy", decision="predict", top_label="other")
+    explained, bare = (
+        Answer(
+            file="x.xy",
+            decision="predict",
+            top_label="other",
+            label="other",
+            threshold=0.5,
+            entropy=0.1,
+            coverage=1.0,
+            wavelength_source="file",
+            top_k=[("other", 0.97, 0.01)],
+        )
+        for _ in "ab"
+    )
     for a in (explained, bare):
         a.wavelength, a.measured_range = AXIS.wavelength, (10.0, 80.0)
-    add_secondary_phases([explained, bare], [y, y], AXIS)
+    add_secondary_phases([explained], [y], AXIS, explained=True)
+    add_secondary_phases([bare], [y], AXIS, explained=False)
     assert [p["formula"] for p in explained.secondary_phases] == ["PbI2"]
     assert explained.secondary_phases[0]["orientation"] == "001"
+    assert "known phase PbI2" in explained.text() and "secondary phase" not in explained.text()
     cubic_100 = float(two_theta_from_d(6.29, AXIS.wavelength))  # CsPbI3 (100), 14.07°
     assert min(abs(u["two_theta"] - cubic_100) for u in explained.unexplained_peaks) < 0.05
     assert bare.secondary_phases is None and bare.unexplained_peaks is None

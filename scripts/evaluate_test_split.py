@@ -5,7 +5,9 @@ with different class lists on the same test patterns. A predicted class that is 
 of the dataset's classes counts as the dataset's ``other`` (when it has one). Prints the
 right answers per true class, the accuracy over all test patterns and structures (majority
 of a structure's patterns), over the patterns whose true class is one of the checkpoint's
-classes, and the abstention. With ``--realistic DATA_PART.yaml`` the test structures'
+classes, and the abstention; for a checkpoint of the dataset's own class list, the top-class
+ECE, NLL, Brier score and AURC (:mod:`bxrd.evaluation.stats`) with 95 % intervals over
+structures. With ``--realistic DATA_PART.yaml`` the test structures'
 sticks are rendered anew, ``--draws`` times each, with that DataModule part's ``augment``
 block (e.g. the measurement model of :mod:`bxrd.xrd.realism`) instead of the stored
 patterns (clean + the build's augmentation); the draws are seeded per run, not per
@@ -35,7 +37,7 @@ import torch
 from bxrd.data.search_match import SearchLibrary
 from bxrd.data.store import load_pattern_set
 from bxrd.errors import BxrdInputError
-from bxrd.evaluation.stats import balanced_accuracy, bootstrap
+from bxrd.evaluation.stats import balanced_accuracy, bootstrap, score_intervals
 from bxrd.fileio import atomic_path
 from bxrd.inference.loading import load_predictor
 from bxrd.xrd.augment import AugmentConfig, Augmenter
@@ -162,6 +164,12 @@ def main() -> None:
         )
     acc = bootstrap(lambda r: {"accuracy": float(right[r].mean())}, sid)["accuracy"]
     print(f"accuracy={acc.value:.3f} [{acc.low:.3f}, {acc.high:.3f}] over {len(per)} structures")
+    if list(model.class_names) == list(names):  # calibration needs the same class list
+        scores = score_intervals(torch.cat(probs).numpy(), data.labels[args.task][test], sid)
+        print(
+            "calibration over structures: "
+            + " ".join(f"{k}={scores[k]}" for k in ("ece", "nll", "brier", "aurc"))
+        )
     if args.search_match:
         library = SearchLibrary.from_pattern_set(data, splits=("train",))
         found, _ = library.predict(patterns[rows], args.task)

@@ -1,9 +1,10 @@
 """Uniform draws of the measurement model's parameters, one helper for every module.
 
-Every sampled setting of :mod:`bxrd.xrd.augment`, :mod:`bxrd.xrd.instrument`,
-:mod:`bxrd.xrd.background` and :mod:`bxrd.xrd.scan_range` (widths in degrees 2θ, lengths in
-mm, fractions) is drawn U(lo, hi) from the caller's ``torch.Generator``, so one seed gives one
-pattern batch bit for bit.
+Every continuous setting sampled by :mod:`bxrd.xrd.augment`, :mod:`bxrd.xrd.instrument`,
+:mod:`bxrd.xrd.background`, :mod:`bxrd.xrd.phases` and :mod:`bxrd.xrd.scan_range` (widths in
+degrees 2θ, lengths in mm, fractions, weight fractions) is drawn U(lo, hi) here from the
+caller's ``torch.Generator`` (yes / no choices and permutations stay ``torch.rand``), so one
+seed gives one pattern batch bit for bit.
 """
 
 from __future__ import annotations

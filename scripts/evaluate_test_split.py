@@ -125,7 +125,8 @@ def main() -> None:
             pred = model.predict_proba(x, seed=0)
             probs.append(pred.probs)
             abstain.append(pred.abstain)
-    top = torch.cat(probs).argmax(dim=1).tolist()
+    all_probs = torch.cat(probs)
+    top = all_probs.argmax(dim=1).tolist()
     answer = [model.class_names[t] if model.class_names[t] in names else "other" for t in top]
     right = np.array([a == t for a, t in zip(answer, truth, strict=True)])
     known = np.array([t in model.class_names for t in truth])
@@ -165,7 +166,7 @@ def main() -> None:
     acc = bootstrap(lambda r: {"accuracy": float(right[r].mean())}, sid)["accuracy"]
     print(f"accuracy={acc.value:.3f} [{acc.low:.3f}, {acc.high:.3f}] over {len(per)} structures")
     if list(model.class_names) == list(names):  # calibration needs the same class list
-        scores = score_intervals(torch.cat(probs).numpy(), data.labels[args.task][test], sid)
+        scores = score_intervals(all_probs.numpy(), data.labels[args.task][test], sid)
         print(
             "calibration over structures: "
             + " ".join(f"{k}={scores[k]}" for k in ("ece", "nll", "brier", "aurc"))

@@ -210,9 +210,11 @@ def add_secondary_phases(
             checked.
         library: candidate phases (default: :func:`shipped_phases`).
     """
+    if not explained:
+        return
     for a, y in zip(answers, intensities, strict=True):
         refs = (a.reference or {}).get("reflections") or []
-        if not (refs or a.top_label in NO_STRUCTURE) or not explained:
+        if not (refs or a.top_label in NO_STRUCTURE):
             continue
         if a.wavelength is None or a.measured_range is None:
             continue

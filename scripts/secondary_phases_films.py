@@ -10,13 +10,12 @@ counts films per reported phase, and times the secondary-phase step alone per pa
 import argparse
 import time
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
 from bxrd.inference.loading import load_predictor
 from bxrd.inference.pipeline import PredictOptions, default_checkpoint, predict_files
-from bxrd.inference.reading import prepare
+from bxrd.inference.reading import prepare_source
 from bxrd.inference.secondary_phases import secondary_phase_evidence, shipped_phases
 from bxrd.xrd.wavelength import resolve_wavelength
 
@@ -61,12 +60,7 @@ def main() -> None:
     library, axis = shipped_phases(), model.axis
     option = resolve_wavelength(args.wavelength)
     rows = [
-        (prep, a)
-        for a in answers
-        if a.secondary_phases is not None
-        for prep in prepare(
-            a.file if Path(a.file).is_file() else a.file.rsplit("#", 1)[0], axis, option
-        )[:1]
+        (prepare_source(a.file, axis, option), a) for a in answers if a.secondary_phases is not None
     ]
     best = np.inf
     for _ in range(5):  # the fastest of 5 passes: the least disturbed by other jobs

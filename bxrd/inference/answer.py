@@ -24,6 +24,13 @@ JSON (one object per file, keys = the fields below, arrays left out):
   its peaks (degrees on the model's axis, Cu Kα) and their ``share`` of the peak height;
   the space group is not determined by such a pattern, so the answer abstains. Null
   otherwise.
+* ``pseudo_cubic``: the peaks indexed on a pseudo-cubic cell, independent of the network
+  (:mod:`bxrd.explain.pseudo_cubic`): edge ``a`` (Å), ``zero`` offset (degrees), ``share`` of
+  the peak height on the primitive cell, ``lines`` (``two_theta``, ``hkl``, ``point``:
+  ``""`` primitive, ``R`` / ``M`` / ``X`` superstructure lines of the doubled cell, from
+  out-of-phase tilts / in-phase tilts / A-cation shifts), ``points`` seen, ``unindexed``
+  peaks. ``tilt_note``: what those lines say about the answer's space group (e.g. R-point
+  lines beside a Pm-3m answer), else null. Null when the peaks do not index on such a cell.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.
 """
@@ -121,6 +128,8 @@ class Answer:
     secondary_phases: list[dict] | None = None
     unexplained_peaks: list[dict] | None = None
     one_family: dict | None = None
+    pseudo_cubic: dict | None = None
+    tilt_note: str | None = None
     seed: int | None = None
     error: str | None = None
     measured: PatternView | None = field(default=None, repr=False)
@@ -184,6 +193,7 @@ class Answer:
                 "space group is not determined by this pattern (measure it tilted, or as "
                 "a powder)"
             )
+        lines.extend(self._cell_lines())
         if self.regions:
             lines.append("  decided by: " + "; ".join(r["text"] for r in self.regions))
         if self.reference:
@@ -198,6 +208,26 @@ class Answer:
             lines.append(f"  closest known structures (search-match, cosine): {close}")
         lines.extend(self._phase_lines())
         return "\n".join(lines)
+
+    def _cell_lines(self) -> list[str]:
+        """Format the pseudo-cubic cell, its tilt lines and the tilt note (none: no cell)."""
+        c = self.pseudo_cubic
+        if not c:
+            return []
+        extra = [line for line in c["lines"] if line["point"]]
+        seen = (
+            ", ".join(f"{x['point']} {x['two_theta']:.2f}° ({x['hkl']})" for x in extra)
+            if extra
+            else "none seen"
+        )
+        out = [
+            f"  pseudo-cubic a = {c['a']:.4f} Å (zero {c['zero']:+.3f}°) indexes "
+            f"{c['share']:.0%} of the peak height; tilt (superstructure) lines of the "
+            f"doubled cell: {seen}"
+        ]
+        if self.tilt_note:
+            out.append(f"  NOTE: {self.tilt_note}")
+        return out
 
     def _phase_lines(self) -> list[str]:
         """Secondary phases and unexplained peaks, one line each (none when not checked)."""

@@ -35,6 +35,7 @@ import torch
 from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
+from bxrd.explain.pseudo_cubic import tilt_note
 from bxrd.inference.answer import Answer, PatternView
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
@@ -265,6 +266,8 @@ def _answers(
                 attribution=attr[i].numpy() if options.keep_arrays and attr is not None else None,
                 neighbours=p.neighbours,
                 one_family=p.one_family,
+                pseudo_cubic=p.pseudo_cubic,
+                tilt_note=tilt_note(p.pseudo_cubic, top),
             )
         )
     return out

@@ -18,6 +18,7 @@ import torch
 from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import PatternFileError
 from bxrd.explain.one_family import one_family
+from bxrd.explain.pseudo_cubic import pseudo_cubic
 from bxrd.inference.answer import WavelengthSource
 from bxrd.inference.prefetch import torch_threads
 from bxrd.xrd.axis import Axis
@@ -37,6 +38,9 @@ class Prepared:
             ``space_group``, cosine ``similarity``), when a library was searched.
         one_family: the gridded scan's single reflection family
             (:func:`bxrd.explain.one_family.one_family`, as a dict), else None.
+        pseudo_cubic: the gridded scan indexed on a pseudo-cubic cell, with its
+            superstructure (tilt) lines (:func:`bxrd.explain.pseudo_cubic.pseudo_cubic`, as a
+            dict), else None.
         noise_dominated: the scan as measured (own step and range) is more noise than
             diffraction (:mod:`bxrd.xrd.roughness`); gridding would smooth a coarser scan.
     """
@@ -46,6 +50,7 @@ class Prepared:
     source: WavelengthSource
     neighbours: list[dict] = field(default_factory=list)
     one_family: dict | None = None
+    pseudo_cubic: dict | None = None
     noise_dominated: bool = False
 
 
@@ -74,6 +79,18 @@ def prepare(
     if isinstance(result, PatternFileError):
         raise result
     return result
+
+
+def prepare_source(source: str, axis: Axis, option: float | None = None) -> Prepared:
+    """Prepare the scan an answer's ``file`` names: ``path``, or ``path#k`` (scan k).
+
+    Raises:
+        PatternFileError: the file cannot be used (the message names it).
+    """
+    path, scan = source, ""
+    if not Path(source).is_file() and "#" in source:
+        path, _, scan = source.rpartition("#")
+    return prepare(path, axis, option)[int(scan) - 1 if scan.isdigit() else 0]
 
 
 def prepare_files(
@@ -116,14 +133,16 @@ def prepare_files(
 
 
 def _prepared(measured: MeasuredPattern, gridded: GriddedPattern, axis: Axis) -> Prepared:
-    """Return the scan with the checks that need no model: one family, noise (~1 ms)."""
+    """Return the scan with the checks that need no model: one family, cell, noise (~2 ms)."""
     family = one_family(gridded.intensity, axis.two_theta, axis.wavelength)
+    cell = pseudo_cubic(gridded.intensity, axis.two_theta, axis.wavelength)
     noisy = noise_dominated(torch.as_tensor(measured.intensity)[None])
     return Prepared(
         measured,
         gridded,
         measured.wavelength_source,  # type: ignore[arg-type]
         one_family=family.as_dict() if family else None,
+        pseudo_cubic=cell.as_dict() if cell else None,
         noise_dominated=bool(noisy),
     )
 

@@ -122,6 +122,8 @@ def flags(record: dict) -> list[tuple[str, str]]:
         names = ", ".join(p["name"] for p in phases)
         kind = phase_kind(record.get("top_label"))
         out.append((f"{kind}{'s' if len(phases) > 1 else ''}: {names}", "warn"))
+    if record.get("tilt_note"):
+        out.append(("tilt lines vs answer", "warn"))
     if record.get("coverage", 1.0) < 0.9:
         out.append((f"covers {record['coverage']:.0%} of grid", "warn"))
     return out
@@ -155,6 +157,25 @@ def _phase_rows(record: dict) -> list[tuple[str, str]]:
         for q in left or []
     )
     return [("secondary phases", table), ("peaks left", peaks or "none")]
+
+
+def _cell_rows(record: dict) -> list[tuple[str, str]]:
+    """Definition-list rows of the pseudo-cubic reading: the cell, its tilt lines, the note."""
+    cell = record.get("pseudo_cubic")
+    if not cell:
+        return []
+    extra = [x for x in cell["lines"] if x["point"]]
+    lines = ", ".join(f"{x['point']} {x['two_theta']:.2f}° ({_esc(x['hkl'])})" for x in extra)
+    rows = [
+        (
+            "pseudo-cubic cell",
+            f"a = {cell['a']:.4f} Å, zero {cell['zero']:+.3f}°, {cell['share']:.0%} of the peak "
+            f"height; tilt lines of the doubled cell: {lines or 'none seen'}",
+        )
+    ]
+    if record.get("tilt_note"):
+        rows.append(("tilt lines", _esc(record["tilt_note"])))
+    return rows
 
 
 def _plain(value: Any) -> Any:
@@ -403,6 +424,7 @@ class HtmlReport:
                 )
             )
         rows.extend(_phase_rows(record))
+        rows.extend(_cell_rows(record))
         neighbours = _neighbours(record)
         if neighbours:
             rows.append(

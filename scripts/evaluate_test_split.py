@@ -37,32 +37,10 @@ import torch
 from bxrd.data.search_match import SearchLibrary
 from bxrd.data.store import load_pattern_set
 from bxrd.errors import BxrdInputError
+from bxrd.evaluation.realistic import realistic_patterns
 from bxrd.evaluation.stats import balanced_accuracy, bootstrap, score_intervals
 from bxrd.fileio import atomic_path
 from bxrd.inference.loading import load_predictor
-from bxrd.xrd.augment import AugmentConfig, Augmenter
-from bxrd.xrd.render import Renderer
-from bxrd.xrd.stick_batch import StickBatch
-
-
-def realistic_patterns(
-    data_part: str, sticks: list, grid: object, wavelength: float, draws: int
-) -> np.ndarray:
-    """Render ``sticks`` ``draws`` times with ``data_part``'s augment block, (draws·N, L)."""
-    import yaml
-    from jsonargparse import ArgumentParser
-
-    with open(data_part) as f:
-        block = yaml.safe_load(f).get("augment")
-    if block is None:
-        raise BxrdInputError(f"{data_part}: no augment block")
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_argument("--augment", type=AugmentConfig)
-    config = parser.instantiate_classes(parser.parse_object({"augment": block})).augment
-    renderer = Renderer(grid, wavelength, min_size_nm=min(config.size_range_nm))
-    augmenter, gen = Augmenter(renderer, config), torch.Generator().manual_seed(0)
-    batch = StickBatch.from_patterns(sticks)
-    return torch.cat([augmenter(batch, gen)[0] for _ in range(draws)]).numpy()
 
 
 def save_answers(

@@ -14,9 +14,11 @@ them (Glazer, Acta Cryst. A31, 756, 1975; Woodward, Acta Cryst. B53, 44, 1997):
 * one odd, the X point (N ≡ 1 mod 4): antiparallel A-cation shifts, e.g. Pnma.
 
 A tilt about one axis adds R lines with the two other indices unequal only (Glazer 1975), so
-the R line 111 (N = 3) never comes from tilts; it is read as point ``B``, rock-salt order of
-two B cations (double perovskites such as Cs2AgBiBr6, whose other all-odd lines are R lines
-too).
+the R line 111 (N = 3) is exactly absent in a0a0c−, a−a−a− and the in-phase systems; it is
+read as point ``B``, rock-salt order of two B cations (double perovskites such as
+Cs2AgBiBr6, whose other all-odd lines are R lines too), though combined tilts and A-cation
+shifts give it weakly (Pnma: 0.15 % of the strongest line in CaTiO3, 1.2 % in GdFeO3). Likewise
+the doubled cell's 110 (N = 2) is no tilt line and is left unindexed.
 
 N ≡ 7 mod 8 is no sum of three squares, so N alone names the point. The R positions are the
 sparsest (every 8th N), 0.5° or more from every primitive line below ~60° 2θ for halide
@@ -26,9 +28,12 @@ cells, which makes an R peak the most trustworthy evidence of a tilt.
 to get trial edges a_p in :data:`A_RANGE`, refines a_p and a zero offset by least squares on
 the peaks each trial indexes, keeps the smallest a_p whose indexed share of the peak height is
 within :data:`SHARE_SLACK` of the best (2a_p and √2 a_p index everything a_p does), and then
-reads the unindexed peaks as R, M or X reflections of the doubled cell. A peak counts as
-superstructure only when it is at least :data:`CLEAR_DEG` from every primitive line, so a
-Kα2 shoulder or a split tetragonal line is not read as one.
+reads the unindexed peaks as R, M or X reflections of the doubled cell. A cell needs
+:data:`MIN_PRIMITIVE` primitive peaks (two parameters fit any two) and a zero offset of at
+most :data:`MAX_ZERO_DEG`. A peak counts as superstructure only when it is at least
+:data:`CLEAR_DEG` and :data:`CLEAR_D` (in d) from every primitive line, so a Kα2 shoulder or
+a split tetragonal line is not read as one; this leaves the R lines 111, 311, 331, 511 / 333
+and 731 / 553 (N = 3, 11, 19, 27, 59) readable.
 
 What it cannot say: texture hides reflections (a (100)-oriented film shows the (h00) orders
 only, :mod:`bxrd.explain.one_family`), and a weak superstructure line can sit below the
@@ -45,8 +50,9 @@ import numpy as np
 from bxrd.explain.reflections import find_peaks
 from bxrd.xrd.wavelength import d_from_two_theta, two_theta_from_d
 
-#: Pseudo-cubic edges looked for, Å (oxide to hybrid halide perovskites).
-A_RANGE = (3.5, 7.0)
+#: Pseudo-cubic edges looked for, Å: oxides 3.7–4.3, halides 5.3–6.4 (FAPbI3 6.36); below
+#: PbI2's c = 6.98 Å, whose 00l series would otherwise pass for a cell.
+A_RANGE = (3.5, 6.6)
 #: Smallest peak looked at, as a fraction of the strongest (tilt lines are weak).
 PEAK_PROMINENCE = 0.02
 #: Strongest peaks tried as a low-index primitive line.
@@ -66,9 +72,12 @@ CLEAR_DEG = 0.35
 CLEAR_D = 0.02
 #: Trials indexing a share of the peak height this close to the best are equally good.
 SHARE_SLACK = 0.1
-#: Fewest primitive peaks, and least share of the peak height, for a pseudo-cubic answer.
-MIN_PRIMITIVE = 2
+#: Fewest primitive peaks, and least share of the peak height, for a pseudo-cubic answer;
+#: the largest zero offset (degrees 2θ) fitted with it. Two free parameters (a_p, zero) fit
+#: any two peaks, so three are needed; a displaced film rarely shifts by more than 0.3°.
+MIN_PRIMITIVE = 3
 MIN_SHARE = 0.5
+MAX_ZERO_DEG = 0.3
 #: Largest chance (``r_chance``) at which R / B lines are held against an answer. With the
 #: full measurement model (random impurity peaks, secondary phases) 9 of the 61 real Pm-3m
 #: test structures of data/shipped show R or B lines, 3 of them at a chance ≤ 0.2; clean
@@ -78,9 +87,16 @@ NOTE_CHANCE = 0.2
 POINT_OF_N_MOD_8 = {0: "", 4: "", 3: "R", 1: "X", 5: "X", 2: "M", 6: "M"}
 #: N of the doubled cell whose only indices are equal (111): no tilt line, B-site order.
 ORDER_N = 3
+#: N of the doubled cell that no tilt gives (110: h = k, zero for a0a0c+): left unindexed.
+NO_TILT_N = (2,)
 #: Superstructure points each tilt system allows, by space-group symbol (Glazer 1975,
 #: Howard & Stokes, Acta Cryst. B54, 782, 1998): one formula unit per primitive cell (none),
-#: in-phase tilts (M), out-of-phase tilts (R), both (and A shifts: X).
+#: in-phase tilts (M), out-of-phase tilts (R), both (and X). B (111) is exactly absent
+#: without B-site order in a0a0c-, a-a-a-, the in-phase systems and a+a+c-, but allowed
+#: weakly where tilts combine or the A cations shift (Imma, Pnma: 0.15 % of the strongest
+#: line in CaTiO3, 1.2 % in GdFeO3; Cmcm). Groups whose structures in the data are not all
+#: tilted 3D perovskites (I4/mmm holds Ruddlesden–Popper phases; the monoclinic and
+#: triclinic groups many distortions) are left out: they get no note.
 TILT_POINTS = {
     "Pm-3m": "",
     "P4mm": "",
@@ -89,12 +105,12 @@ TILT_POINTS = {
     "P4/mbm": "M",
     "Im-3": "M",
     "I4/mcm": "R",
-    "Imma": "R",
+    "Imma": "RB",
     "R-3c": "R",
     "R3c": "R",
-    "Pnma": "RMX",
-    "Cmcm": "RM",
-    "P4_2/nmc": "RM",
+    "Pnma": "RMXB",
+    "Cmcm": "RMXB",
+    "P4_2/nmc": "RMX",
 }
 POINT_MEANING = {
     "R": "out-of-phase octahedral tilts",
@@ -186,10 +202,11 @@ def _sums_of_three_squares(n_max: int) -> dict[int, str]:
     return out
 
 
-#: hkl of each N of the doubled cell up to 2θ = 180° for a_p ≤ 7 Å at Cu Kα (N ≤ 4·(2·7/1.54)²).
-HKL_OF_N = _sums_of_three_squares(400)
-#: IS_SUM[N]: N is a sum of three squares (a line exists), for N ≤ 401.
-IS_SUM = np.isin(np.arange(402), list(HKL_OF_N))
+#: hkl of each N of the doubled cell: 2a_p ≤ 13.2 Å down to d = 0.4 Å (Ag Kα to 2θ ≈ 88°, Mo
+#: Kα to 2θ ≈ 125°, Cu Kα to 180°); lines past it are left unindexed.
+HKL_OF_N = _sums_of_three_squares(1100)
+#: IS_SUM[N]: N ≤ 1100 is a sum of three squares (a line exists).
+IS_SUM = np.isin(np.arange(1101), list(HKL_OF_N))
 
 
 def _tolerance(two_theta: np.ndarray) -> np.ndarray:
@@ -203,32 +220,34 @@ def _nearest(
     """Return the nearest line to each peak of the cell of edge ``step`` × ``a`` (Å), zero ``zero``.
 
     ``step`` 1: the primitive cell (N = N_p); ``step`` 2: the doubled cell. Returns (N, 2θ)
-    of the nearest line whose N is a sum of three squares, shape (P,) each (2θ NaN where
-    the line is past 180°).
+    of the nearest line whose N is a sum of three squares, shape (P,) each; 2θ is NaN where
+    no such line is near (past 180°, or N beyond :data:`HKL_OF_N`). Sums of three squares
+    are never more than two apart (8b + 7 and 8b + 8 at most), so N ∈ ⌊n⌋ − 1 … ⌊n⌋ + 2.
     """
     edge = step * a
     n = (edge / d_from_two_theta(peaks - zero, wavelength)) ** 2
-    lo = np.floor(n).astype(int)
+    lo = np.floor(np.nan_to_num(n, nan=0.0)).astype(int)
     cand = np.stack([lo - 1, lo, lo + 1, lo + 2], axis=1).clip(1, len(IS_SUM) - 1)
-    allowed = IS_SUM[cand]
     at = two_theta_from_d(edge / np.sqrt(cand), wavelength) + zero
-    miss = np.where(allowed & np.isfinite(at), np.abs(at - peaks[:, None]), np.inf)
+    miss = np.where(IS_SUM[cand] & np.isfinite(at), np.abs(at - peaks[:, None]), np.inf)
     pick = miss.argmin(axis=1)
     rows = np.arange(len(peaks))
-    return cand[rows, pick], at[rows, pick]
+    found = np.isfinite(miss[rows, pick])
+    return cand[rows, pick], np.where(found, at[rows, pick], np.nan)
 
 
 def _refine(
-    peaks: np.ndarray, n: np.ndarray, weight: np.ndarray, wavelength: float
+    peaks: np.ndarray, n: np.ndarray, weight: np.ndarray, wavelength: float, fit_zero: bool = True
 ) -> tuple[float, float]:
     """Least-squares (a_p, zero) from peaks at 2θ ``peaks`` indexed with primitive ``n``.
 
     Linearised: sin θ_obs ≈ sin θ_calc + cos θ · zero/2, with sin θ_calc = λ √n / (2 a_p);
-    the zero is fitted only when two different N are indexed.
+    the zero is fitted only with ``fit_zero`` and :data:`MIN_PRIMITIVE` peaks of two
+    different N.
     """
     theta = np.radians(peaks / 2)
     s = np.sqrt(n) * wavelength / 2
-    if len(np.unique(n)) < 2:
+    if not fit_zero or len(np.unique(n)) < 2 or len(n) < MIN_PRIMITIVE:
         inv_a = float(np.sum(weight * np.sin(theta) * s) / np.sum(weight * s * s))
         return 1 / inv_a, 0.0
     design = np.stack([s, np.cos(theta) / 2], axis=1) * np.sqrt(weight)[:, None]
@@ -241,15 +260,18 @@ def _index(
 ) -> tuple[float, float, np.ndarray, np.ndarray]:
     """Index ``peaks`` on trial edge ``a``, refine (a, zero), index again.
 
-    Returns (a, zero, primitive N per peak, mask of the peaks the primitive cell indexes).
+    Returns (a, zero, primitive N per peak, mask of the peaks the primitive cell indexes);
+    a zero beyond :data:`MAX_ZERO_DEG` is refused (the edge kept, the zero set to 0).
     """
     zero = 0.0
     for _ in range(2):
         n, at = _nearest(peaks, a, zero, wavelength, 1)
         hit = np.abs(at - peaks) <= _tolerance(peaks)
-        if hit.sum() < MIN_PRIMITIVE:
+        if hit.sum() < 2:
             break
         a, zero = _refine(peaks[hit], n[hit], height[hit], wavelength)
+        if abs(zero) > MAX_ZERO_DEG:
+            a, zero = _refine(peaks[hit], n[hit], height[hit], wavelength, fit_zero=False)
     n, at = _nearest(peaks, a, zero, wavelength, 1)
     return a, zero, n, np.abs(at - peaks) <= _tolerance(peaks)
 
@@ -265,9 +287,15 @@ def pseudo_cubic(
         wavelength: Å, the wavelength ``two_theta`` refers to.
 
     Returns:
-        The cell, its primitive and superstructure lines; None when fewer than
-        :data:`MIN_PRIMITIVE` peaks or less than :data:`MIN_SHARE` of the peak height index
-        on any edge in :data:`A_RANGE`.
+        The cell, its primitive and superstructure lines; None when no edge in
+        :data:`A_RANGE` indexes :data:`MIN_PRIMITIVE` peaks and :data:`MIN_SHARE` of the
+        peak height.
+
+    Which cell: among the edges indexing a share of the peak height within
+    :data:`SHARE_SLACK` of the best, the smallest. Positions alone cannot tell a cell whose
+    odd-N lines (100, 111, 210, …) are all weak from the cell a_p / √2 with M lines, nor a
+    cubic cell from its √2 and 2× supercells; the smallest reading keeps weak lines as
+    superstructure, as tilts make them.
     """
     peaks = find_peaks(pattern, two_theta, PEAK_PROMINENCE)
     if len(peaks) < MIN_PRIMITIVE:
@@ -276,13 +304,9 @@ def pseudo_cubic(
     height = height / height.max()
     d = d_from_two_theta(peaks, wavelength)
     strongest = np.argsort(-height)[:TRIAL_PEAKS]
-    trials = np.sort([float(d[j]) * np.sqrt(n) for j in strongest for n in TRIAL_N])
-    trials = trials[(trials >= A_RANGE[0]) & (trials <= A_RANGE[1])]
-    # one trial per 0.3 % of edge: the peaks of one cell give the same edge many times
-    trials = trials[np.concatenate([[True], np.diff(np.log(trials)) > 0.003])]
     fits = []
-    for a0 in trials:
-        a, zero, n, hit = _index(peaks, height, float(a0), wavelength)
+    for a0 in _trials(d[strongest]):
+        a, zero, n, hit = _index(peaks, height, a0, wavelength)
         if A_RANGE[0] <= a <= A_RANGE[1] and hit.sum() >= MIN_PRIMITIVE:
             fits.append((float(height[hit].sum() / height.sum()), a, zero, n, hit))
     if not fits:
@@ -295,6 +319,19 @@ def pseudo_cubic(
     data = two_theta[pattern != 0]
     scanned = (float(data.min()), float(data.max()))
     return _read(peaks, height, (a, zero, share), n, hit, wavelength, scanned)
+
+
+def _trials(d: np.ndarray) -> list[float]:
+    """Trial edges a = d √N_p (Å) from spacings ``d`` (Å), inside :data:`A_RANGE`, 0.3 % apart.
+
+    The peaks of one cell give the same edge many times; one trial per 0.3 % of edge is kept.
+    """
+    trials = sorted(float(x) * np.sqrt(n) for x in d for n in TRIAL_N)
+    kept: list[float] = []
+    for a in trials:
+        if A_RANGE[0] <= a <= A_RANGE[1] and (not kept or np.log(a / kept[-1]) > 0.003):
+            kept.append(a)
+    return kept
 
 
 def _read(
@@ -318,7 +355,7 @@ def _read(
 
     def clear(t: np.ndarray) -> np.ndarray:
         """Mark 2θ ``t`` that is CLEAR_DEG and CLEAR_D (relative d) off every primitive line."""
-        rel = np.sin(np.radians(t - zero) / 2)[:, None] / np.sin(np.radians(primitive) / 2)
+        rel = np.sin(np.radians(t - zero) / 2)[:, None] / np.sin(np.radians(primitive - zero) / 2)
         far_deg = np.abs(primitive - t[:, None]).min(axis=1) >= CLEAR_DEG
         return far_deg & (np.abs(rel - 1).min(axis=1) >= CLEAR_D)
 
@@ -327,6 +364,7 @@ def _read(
     lines, unindexed = [], []
     for i, t in enumerate(peaks):
         point = "B" if n2[i] == ORDER_N else POINT_OF_N_MOD_8[int(n2[i]) % 8]
+        point = "" if n2[i] in NO_TILT_N else point
         if hit[i]:
             lines.append(Line(float(t), HKL_OF_N[int(n[i])], "", float(height[i])))
         elif point and off[i]:
@@ -370,7 +408,7 @@ def tilt_note(reading: dict | None, space_group: str | None) -> str | None:
         return (
             f"peaks at {at} index as {'/'.join(extra)}-point lines of the doubled cell: they "
             f"need {need}, which {space_group} does not have, or are another phase's (chance "
-            f"that the unindexed peaks land on R lines: {reading['r_chance']:.2f})"
+            f"that the peaks off the primitive lines hit an R line: {reading['r_chance']:.2f})"
         )
     expected = [p for p in allowed if p in "RM"]
     if expected and not any(p in seen for p in expected):

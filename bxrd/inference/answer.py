@@ -25,12 +25,14 @@ JSON (one object per file, keys = the fields below, arrays left out):
   the space group is not determined by such a pattern, so the answer abstains. Null
   otherwise.
 * ``pseudo_cubic``: the peaks indexed on a pseudo-cubic cell, independent of the network
-  (:mod:`bxrd.explain.pseudo_cubic`): edge ``a`` (Å), ``zero`` offset (degrees), ``share`` of
-  the peak height on the primitive cell, ``lines`` (``two_theta``, ``hkl``, ``point``:
-  ``""`` primitive, ``R`` / ``M`` / ``X`` superstructure lines of the doubled cell, from
-  out-of-phase tilts / in-phase tilts / A-cation shifts), ``points`` seen, ``unindexed``
-  peaks. ``tilt_note``: what those lines say about the answer's space group (e.g. R-point
-  lines beside a Pm-3m answer), else null. Null when the peaks do not index on such a cell.
+  (:mod:`bxrd.explain.pseudo_cubic`), on the model's axis (degrees 2θ at Cu Kα, as
+  ``one_family``): edge ``a`` (Å), ``zero`` offset (degrees), ``share`` of the peak height on
+  the primitive cell, ``lines`` (``two_theta``, ``hkl``, ``point``: ``""`` primitive; ``R`` /
+  ``M`` / ``X`` lines of the doubled cell, from out-of-phase tilts / in-phase tilts /
+  A-cation shifts; ``B``, its 111, rock-salt B-site order), ``points`` seen, ``unindexed``
+  peaks, ``r_chance`` (chance that the peaks off the primitive lines hit an R line). Null
+  when the peaks do not index on such a cell. ``tilt_note``: what those lines say about the
+  leading class (e.g. R lines beside Pm-3m), else null.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.
 """
@@ -222,8 +224,8 @@ class Answer:
         )
         out = [
             f"  pseudo-cubic a = {c['a']:.4f} Å (zero {c['zero']:+.3f}°) indexes "
-            f"{c['share']:.0%} of the peak height; tilt (superstructure) lines of the "
-            f"doubled cell: {seen}"
+            f"{c['share']:.0%} of the peak height; superstructure lines of the doubled "
+            f"cell (2θ at Cu Kα): {seen}"
         ]
         if self.tilt_note:
             out.append(f"  NOTE: {self.tilt_note}")

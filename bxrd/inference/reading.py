@@ -90,7 +90,7 @@ def prepare_source(source: str, axis: Axis, option: float | None = None) -> Prep
     path, scan = source, ""
     if not Path(source).is_file() and "#" in source:
         path, _, scan = source.rpartition("#")
-    return prepare(path, axis, option)[int(scan) - 1 if scan.isdigit() else 0]
+    return prepare(path, axis, option)[max(int(scan), 1) - 1 if scan.isdigit() else 0]
 
 
 def prepare_files(

@@ -170,7 +170,8 @@ def _cell_rows(record: dict) -> list[tuple[str, str]]:
         (
             "pseudo-cubic cell",
             f"a = {cell['a']:.4f} Å, zero {cell['zero']:+.3f}°, {cell['share']:.0%} of the peak "
-            f"height; tilt lines of the doubled cell: {lines or 'none seen'}",
+            f"height; superstructure lines of the doubled cell (2θ at Cu Kα): "
+            f"{lines or 'none seen'}",
         )
     ]
     if record.get("tilt_note"):

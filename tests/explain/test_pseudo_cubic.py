@@ -149,3 +149,73 @@ def test_split_lines_of_a_tetragonal_cell_are_not_read_as_tilts():
     cell = pseudo_cubic(x, TT, CU)
     assert cell is not None and a < cell.a < c
     assert cell.points() == ""
+
+
+def test_no_cell_and_no_crash_without_trial_edges():
+    # peaks only below 12.6° (d > 7 Å): no trial edge in range; a flat pattern has no peaks
+    assert pseudo_cubic(peaks_at([11.0, 11.9], [1.0, 0.7]), TT, CU) is None
+    assert pseudo_cubic(np.ones_like(TT), TT, CU) is None
+
+
+@pytest.mark.parametrize("zero", [-0.3, -0.15, 0.15, 0.3])
+def test_a_zero_offset_moves_no_line_in_or_out(zero):
+    a = 6.3
+    prim = [bragg(a / np.sqrt(n)) for n in (1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 13, 14, 16)]
+    r_lines = [bragg(2 * a / np.sqrt(n)) for n in (11, 19, 27, 59)]
+    heights = [1, 0.6, 0.4, 0.8, 0.5, 0.4, 0.4, 0.2, 0.3, 0.2, 0.2, 0.2, 0.1] + [0.1] * 4
+    ref = pseudo_cubic(peaks_at(prim + r_lines, heights), TT, CU)
+    cell = pseudo_cubic(peaks_at([t + zero for t in prim + r_lines], heights), TT, CU)
+    assert cell.zero == pytest.approx(zero, abs=0.02) and cell.a == pytest.approx(a, abs=0.003)
+    assert [x.hkl for x in cell.lines if x.point] == [x.hkl for x in ref.lines if x.point]
+    assert cell.r_chance == pytest.approx(ref.r_chance, abs=0.01)
+
+
+def test_an_oxide_with_weak_tilt_lines_keeps_its_small_cell():
+    # CaTiO3-like a+a+a+ at 10°: the √2 supercell would index the M lines as primitive ones
+    cell = pseudo_cubic(rendered(tilted_perovskite("Ca", "Ti", "O", "a+a+a+", 10.0)), TT, CU)
+    assert 3.7 < cell.a < 3.9 and "M" in cell.points()
+
+
+def test_other_wavelength_and_axis():
+    mo, tt = 0.70932, np.arange(5.0, 40.0 + 1e-9, 0.01)  # Mo Kα on 5-40°
+    a = 6.3
+    lines = [2 * np.degrees(np.arcsin(mo * np.sqrt(n) / (2 * a))) for n in (1, 2, 3, 4, 5, 6, 8)]
+    lines.append(2 * np.degrees(np.arcsin(mo * np.sqrt(11) / (4 * a))))  # R 311
+    x = sum(
+        h * np.exp(-0.5 * ((tt - c) / 0.03) ** 2)
+        for c, h in zip(lines, [1, 0.6, 0.4, 0.8, 0.5, 0.4, 0.3, 0.08], strict=True)
+    )
+    cell = pseudo_cubic(x, tt, mo)
+    assert cell.a == pytest.approx(a, abs=0.005) and cell.points() == "R"
+
+
+def test_a_film_led_by_a_pbi2_line_gets_no_cell_from_it():
+    # c-oriented PbI2 (c = 6.98 Å: 001 12.68°, 002, 003) strongest, a weaker perovskite
+    pbi2 = [bragg(6.98 / n) for n in (1, 2, 3)]
+    perovskite = [bragg(6.3 / np.sqrt(n)) for n in (1, 2, 4)]
+    cell = pseudo_cubic(peaks_at(pbi2 + perovskite, [1.0, 0.5, 0.3, 0.4, 0.2, 0.3]), TT, CU)
+    assert cell is None or cell.a < 6.6  # PbI2's 00l series is no perovskite cell
+
+
+def test_a_zero_offset_past_the_bound_is_not_fitted():
+    # lines of a = 6.3 Å all shifted by 1°: a sample this displaced is out of the model
+    x = peaks_at([bragg(6.3 / np.sqrt(n)) + 1.0 for n in (1, 2, 3, 4, 5)], [1, 0.6, 0.4, 0.8, 0.5])
+    cell = pseudo_cubic(x, TT, CU)
+    assert cell is None or abs(cell.zero) <= 0.3
+
+
+def test_random_peaks_rarely_earn_a_note():
+    rng = np.random.default_rng(0)
+    notes = 0
+    for _ in range(200):
+        x = peaks_at(rng.uniform(12, 78, 4), rng.uniform(0.1, 1.0, 4))
+        cell = pseudo_cubic(x, TT, CU)
+        notes += cell is not None and tilt_note(cell.as_dict(), "Pm-3m (221)") is not None
+    assert notes <= 6  # ≤ 3 % of patterns of four unrelated peaks
+
+
+def test_pnma_may_show_the_111_line():
+    b, r = {"point": "B", "two_theta": 12.2, "hkl": "111"}, {"point": "R", "two_theta": 23.4}
+    reading = {"points": "RB", "r_chance": 0.05, "lines": [b, r]}
+    assert tilt_note(reading, "Pnma (62)") is None  # A-cation shifts allow it (CaTiO3, GdFeO3)
+    assert "rock-salt B-site order" in tilt_note(reading, "I4/mcm (140)")  # a0a0c-: exactly 0

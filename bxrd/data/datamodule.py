@@ -59,6 +59,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from bxrd.data.class_names import NO_STRUCTURE
 from bxrd.data.datasets import (
     SOURCES,
     AugmentedStream,
@@ -260,6 +261,8 @@ class XRDDataModule(pl.LightningDataModule):
 
         The representative is the first real-side training structure of the class (sorted
         ids), else the first structure of the class; used to name attribution regions by hkl.
+        Mixture classes (``other``, yes / no: :data:`~bxrd.data.class_names.NO_STRUCTURE`)
+        have no one structure and get none.
         """
         source, split = self.provenance("source"), self.provenance("split")
         chosen: dict[int, tuple[int, str]] = {}
@@ -276,6 +279,7 @@ class XRDDataModule(pl.LightningDataModule):
                 for r in strongest_reflections(sticks[sid], (grid.start, grid.stop), n)
             ]
             for c, (_, sid) in sorted(chosen.items())
+            if self.class_names[c] not in NO_STRUCTURE
         }
 
     def _structure_rows(self) -> tuple[list[str], np.ndarray]:

@@ -1,11 +1,12 @@
 """Which patterns carry the superstructure (tilt) lines their space-group label implies.
 
-Films: runs ``bxrd predict`` (``--explain none``, Cu Kα for files that state no wavelength) on every
-pattern under the given folders and prints, per file, the pseudo-cubic edge, the R / M / X /
-B lines of the doubled cell (:mod:`bxrd.explain.pseudo_cubic`), the chance that R lines are
-another phase's, the model's answer and its tilt note; then, per folder, how many films index
-on a pseudo-cubic cell, are one reflection family, and show an R line; and the time of the
-indexing step alone per pattern::
+Films: runs ``bxrd predict`` (``--explain fast``, which indexes the cell; Cu Kα for files
+that state no wavelength) on every pattern under the given folders and prints, per file, the
+pseudo-cubic edge, the R / M / X / B lines of the doubled cell
+(:mod:`bxrd.explain.pseudo_cubic`), the chance that R lines are another phase's, the model's
+answer and its tilt note; then, per folder, how many films index on a pseudo-cubic cell, are
+one reflection family, and show an R line; and the time of the indexing step alone per
+pattern::
 
     python scripts/tilt_lines.py ../shared/data/patterns/thinfilm_perovskites/*/
 
@@ -90,7 +91,7 @@ def main() -> None:
     if args.dataset:
         dataset_table(args.dataset, args.realistic, model)
         return
-    options = PredictOptions(wavelength=args.wavelength, explain="none", keep_arrays=False)
+    options = PredictOptions(wavelength=args.wavelength, explain="fast", keep_arrays=False)
     answers = [a for a in predict_files(args.folders, model=model, options=options)]
     per: dict[str, list] = defaultdict(list)
     for a in answers:

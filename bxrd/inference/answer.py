@@ -31,8 +31,9 @@ JSON (one object per file, keys = the fields below, arrays left out):
   ``M`` / ``X`` lines of the doubled cell, from out-of-phase tilts / in-phase tilts /
   A-cation shifts; ``B``, its 111, rock-salt B-site order), ``points`` seen, ``unindexed``
   peaks, ``r_chance`` (chance that the peaks off the primitive lines hit an R line). Null
-  when the peaks do not index on such a cell. ``tilt_note``: what those lines say about the
-  leading class (e.g. R lines beside Pm-3m), else null.
+  when the peaks do not index on such a cell, or when not checked (``--explain none``).
+  ``tilt_note``: what those lines say about the leading class (e.g. R lines beside Pm-3m),
+  else null.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.
 """

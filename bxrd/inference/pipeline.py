@@ -35,7 +35,7 @@ import torch
 from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
-from bxrd.explain.pseudo_cubic import tilt_note
+from bxrd.explain.pseudo_cubic import pseudo_cubic, tilt_note
 from bxrd.inference.answer import Answer, PatternView
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
@@ -230,6 +230,13 @@ def _answers(
             else None
         )
         m = p.measured
+        # the cell and its tilt lines (~2 ms) are an explanation: --explain none skips them
+        cell = (
+            pseudo_cubic(p.gridded.intensity, axis.two_theta, axis.wavelength)
+            if attr is not None
+            else None
+        )
+        reading = cell.as_dict() if cell else None
         out.append(
             Answer(
                 file=p.gridded.source,
@@ -266,8 +273,8 @@ def _answers(
                 attribution=attr[i].numpy() if options.keep_arrays and attr is not None else None,
                 neighbours=p.neighbours,
                 one_family=p.one_family,
-                pseudo_cubic=p.pseudo_cubic,
-                tilt_note=tilt_note(p.pseudo_cubic, top),
+                pseudo_cubic=reading,
+                tilt_note=tilt_note(reading, top),
             )
         )
     return out

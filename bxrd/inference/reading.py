@@ -18,7 +18,6 @@ import torch
 from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import PatternFileError
 from bxrd.explain.one_family import one_family
-from bxrd.explain.pseudo_cubic import pseudo_cubic
 from bxrd.inference.answer import WavelengthSource
 from bxrd.inference.prefetch import torch_threads
 from bxrd.xrd.axis import Axis
@@ -38,9 +37,6 @@ class Prepared:
             ``space_group``, cosine ``similarity``), when a library was searched.
         one_family: the gridded scan's single reflection family
             (:func:`bxrd.explain.one_family.one_family`, as a dict), else None.
-        pseudo_cubic: the gridded scan indexed on a pseudo-cubic cell, with its
-            superstructure (tilt) lines (:func:`bxrd.explain.pseudo_cubic.pseudo_cubic`, as a
-            dict), else None.
         noise_dominated: the scan as measured (own step and range) is more noise than
             diffraction (:mod:`bxrd.xrd.roughness`); gridding would smooth a coarser scan.
     """
@@ -50,7 +46,6 @@ class Prepared:
     source: WavelengthSource
     neighbours: list[dict] = field(default_factory=list)
     one_family: dict | None = None
-    pseudo_cubic: dict | None = None
     noise_dominated: bool = False
 
 
@@ -133,16 +128,14 @@ def prepare_files(
 
 
 def _prepared(measured: MeasuredPattern, gridded: GriddedPattern, axis: Axis) -> Prepared:
-    """Return the scan with the checks that need no model: one family, cell, noise (~2 ms)."""
+    """Return the scan with the checks that need no model: one family, noise (~1 ms)."""
     family = one_family(gridded.intensity, axis.two_theta, axis.wavelength)
-    cell = pseudo_cubic(gridded.intensity, axis.two_theta, axis.wavelength)
     noisy = noise_dominated(torch.as_tensor(measured.intensity)[None])
     return Prepared(
         measured,
         gridded,
         measured.wavelength_source,  # type: ignore[arg-type]
         one_family=family.as_dict() if family else None,
-        pseudo_cubic=cell.as_dict() if cell else None,
         noise_dominated=bool(noisy),
     )
 

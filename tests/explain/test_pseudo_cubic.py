@@ -131,13 +131,17 @@ def test_every_n_has_its_indices():
 @pytest.mark.skipif(not MAPBI3_FILM.is_file(), reason=f"film not found at {MAPBI3_FILM}")
 def test_measured_mapbi3_film_shows_its_tetragonal_211_as_an_r_line():
     model = load_predictor(shipped("default.ckpt"))
-    options = PredictOptions(wavelength="CuKa", explain="none", keep_arrays=False)
+    options = PredictOptions(wavelength="CuKa", explain="fast", keep_arrays=False)
     (answer,) = predict_files([MAPBI3_FILM], model=model, options=options)
     cell = answer.pseudo_cubic
     assert cell["a"] == pytest.approx(6.28, abs=0.03)  # MAPbI3, a_p ≈ 6.28-6.31 Å
     (r_line,) = [line for line in cell["lines"] if line["point"] == "R"]
     assert r_line["hkl"] == "311" and r_line["two_theta"] == pytest.approx(23.5, abs=0.1)
     assert "pseudo-cubic a = 6.2" in answer.text() and "R 23.4" in answer.text()
+    # prediction only (--explain none) does not index: not checked, null
+    cheap = PredictOptions(wavelength="CuKa", explain="none", keep_arrays=False)
+    (plain,) = predict_files([MAPBI3_FILM], model=model, options=cheap)
+    assert plain.pseudo_cubic is None and plain.tilt_note is None
 
 
 def test_split_lines_of_a_tetragonal_cell_are_not_read_as_tilts():

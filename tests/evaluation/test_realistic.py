@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import yaml
 
 from bxrd.errors import BxrdInputError
 from bxrd.evaluation.realistic import realistic_patterns
@@ -9,6 +10,17 @@ from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.sticks import StickPattern
 
 PART = "configs/data/default_model_realistic.yaml"
+
+
+@pytest.fixture
+def part(tmp_path):
+    """The realistic part's augment block, secondary phases off (they read ../shared data)."""
+    with open(PART) as f:
+        block = yaml.safe_load(f)["augment"]
+    block["realism"]["secondary_phases"] = False
+    path = tmp_path / "realistic.yaml"
+    path.write_text(yaml.safe_dump({"augment": block}))
+    return str(path)
 
 
 def cubic_sticks(a: float) -> StickPattern:
@@ -26,13 +38,25 @@ def cubic_sticks(a: float) -> StickPattern:
     )
 
 
-def test_draws_are_stacked_and_repeatable():
+def test_draws_are_stacked_and_repeatable(part):
     grid = TwoThetaGrid()  # 10-80°, 0.02°
     sticks = [cubic_sticks(6.3), cubic_sticks(3.9)]
-    x = realistic_patterns(PART, sticks, grid, 1.5406, 2)
+    x = realistic_patterns(part, sticks, grid, 1.5406, 2)
     assert x.shape == (4, grid.n_points) and np.isfinite(x).all()
     assert not np.allclose(x[0], x[2])  # the second draw of a structure differs
-    np.testing.assert_array_equal(x, realistic_patterns(PART, sticks, grid, 1.5406, 2))
+    np.testing.assert_array_equal(x, realistic_patterns(part, sticks, grid, 1.5406, 2))
+
+
+def test_the_part_s_measurement_model_is_used(part, tmp_path):
+    with open(part) as f:
+        block = yaml.safe_load(f)["augment"]
+    del block["realism"]  # the plain augmentations only
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(yaml.safe_dump({"augment": block}))
+    grid, sticks = TwoThetaGrid(), [cubic_sticks(6.3)]
+    x = realistic_patterns(part, sticks, grid, 1.5406, 1)
+    y = realistic_patterns(str(plain), sticks, grid, 1.5406, 1)
+    assert not np.allclose(x, y)
 
 
 def test_a_part_without_augment_block_is_refused_by_name(tmp_path):

@@ -215,7 +215,7 @@ def test_random_peaks_rarely_earn_a_note():
         x = peaks_at(rng.uniform(12, 78, 4), rng.uniform(0.1, 1.0, 4))
         cell = pseudo_cubic(x, TT, CU)
         notes += cell is not None and tilt_note(cell.as_dict(), "Pm-3m (221)") is not None
-    assert notes <= 6  # ≤ 3 % of patterns of four unrelated peaks
+    assert notes <= 8  # ≤ 4 % of patterns of four unrelated peaks (measured: 6)
 
 
 def test_pnma_may_show_the_111_line():

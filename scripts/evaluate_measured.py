@@ -40,7 +40,8 @@ def main() -> None:
     for r in rows:
         print(
             f"{r.folder:8s} truth {r.truth:16s} {'in ' if r.in_classes else 'out'} n={r.n:2d} "
-            f"skipped={r.skipped} abstain={r.abstained:2d} rejected={r.rejected:2d} "
+            f"right={r.correct:2d} skipped={r.skipped} abstain={r.abstained:2d} "
+            f"rejected={r.rejected:2d} "
             f"one_family={r.one_family} far={r.far:2d} "
             f"mean top p={r.mean_top_p:.2f} predicted {r.predicted}"
         )

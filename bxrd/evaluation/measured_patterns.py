@@ -59,7 +59,7 @@ class FolderScore:
         folder: folder name; truth: its space group; in_classes: truth is a model class.
         n: patterns answered; skipped: files refused (with reasons in ``messages``).
         correct, abstained: counts; correct_answered: correct among the not abstained;
-        predicted: the three most frequent answers.
+        predicted: every top answer with its count, most frequent first.
         mean_top_p: mean of the top mean probability.
         far: patterns flagged far from training by the feature density (0 without one).
         top_p: each answered pattern's top mean probability, shape (n,).
@@ -125,7 +125,7 @@ def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
                 correct=sum(a.top_label == truth for a in answers),
                 abstained=sum(a.abstain for a in answers),
                 correct_answered=sum(a.label == truth for a in answers),
-                predicted=dict(Counter(a.top_label for a in answers).most_common(3)),
+                predicted=dict(Counter(a.top_label for a in answers).most_common()),
                 mean_top_p=float(np.mean([max(a.probabilities.values()) for a in answers]))
                 if answers
                 else float("nan"),

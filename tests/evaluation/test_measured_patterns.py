@@ -103,6 +103,8 @@ def test_films_scored_per_folder_with_shipped_model():
         assert r.n + r.skipped == len(files)
         assert r.correct_answered <= min(r.correct, r.n - r.abstained)
         assert r.abstained <= r.rejected <= r.n
+        assert sum(r.predicted.values()) == r.n  # every answer counted, not the commonest
+        assert r.predicted.get(r.truth, 0) == r.correct
     s = film_summary(rows)
     pm3m = next(r for r in rows if r.folder == "pm-3m")
     assert pm3m.in_classes and pm3m.one_family >= 1  # MAPbBr3: (100), (200) only

@@ -10,11 +10,11 @@ pattern::
 
     python scripts/tilt_lines.py ../shared/data/patterns/thinfilm_perovskites/*/
 
-Real structures (``--dataset``): the test split's structures of a dataset file, once as
-clean sticks (Gaussian lines of 0.12° FWHM) and once rendered with a data part's measurement
-model (``--realistic``); per true space group, how many index on a pseudo-cubic cell, show
-R / M / X / B lines, and would get a note for R / B lines their group cannot have (at a
-chance ≤ ``NOTE_CHANCE``)::
+Real structures (``--dataset``): the test split's structures of a dataset file, once clean
+(:func:`bxrd.xrd.augment.render_clean`: 40 nm crystallites, as the build's clean patterns)
+and once rendered with a data part's measurement model (``--realistic``); per true space
+group, how many index on a pseudo-cubic cell, show R / M / X / B lines, and would get a note
+for R / B lines their group cannot have (at a chance ≤ ``NOTE_CHANCE``)::
 
     python scripts/tilt_lines.py --dataset data/shipped/dataset.h5
 """
@@ -28,10 +28,13 @@ import numpy as np
 
 from bxrd.data.store import load_pattern_set
 from bxrd.evaluation.realistic import realistic_patterns
-from bxrd.explain.pseudo_cubic import NOTE_CHANCE, TILT_POINTS, pseudo_cubic
+from bxrd.explain.pseudo_cubic import NOTE_CHANCE, TILT_POINTS, pseudo_cubic, unexpected_points
 from bxrd.inference.loading import load_predictor
 from bxrd.inference.pipeline import PredictOptions, default_checkpoint, predict_files
 from bxrd.inference.reading import prepare_source
+from bxrd.xrd.augment import render_clean
+from bxrd.xrd.render import Renderer
+from bxrd.xrd.stick_batch import StickBatch
 from bxrd.xrd.wavelength import resolve_wavelength
 
 
@@ -44,19 +47,11 @@ def dataset_table(path: str, realistic: str, model: object) -> None:
     first = np.unique(sid, return_index=True)[1]
     truth = [names[i].split(" ")[0] for i in data.labels["space_group"][test[first]]]
     sticks = [data.sticks[s] for s in sid[first]]
-    sigma = 0.12 / 2.3548
-    clean = np.stack(
-        [
-            sum(
-                h * np.exp(-0.5 * ((axis.two_theta - c) / sigma) ** 2)
-                for c, h in zip(st.two_theta, st.intensity, strict=True)
-            )
-            for st in sticks
-        ]
-    )
+    renderer = Renderer(model.grid, float(data.wavelength))
+    clean = render_clean(renderer, StickBatch.from_patterns(sticks)).numpy()
     measured = realistic_patterns(realistic, sticks, model.grid, float(data.wavelength), 1)
     print(f"{len(first)} test structures of {path}")
-    for name, patterns in (("clean sticks", clean), (f"rendered with {realistic}", measured)):
+    for name, patterns in (("clean", clean), (f"rendered with {realistic}", measured)):
         print(f"{name}: group, structures, cell, R, M, X, B, R/B note (chance ≤ {NOTE_CHANCE})")
         rows: dict[str, Counter] = defaultdict(Counter)
         for x, group in zip(patterns, truth, strict=True):
@@ -67,11 +62,7 @@ def dataset_table(path: str, realistic: str, model: object) -> None:
                 continue
             row["cell"] += 1
             row.update(set(cell.points()))
-            allowed = TILT_POINTS.get(group)
-            extra = allowed is not None and any(
-                p in cell.points() and p not in allowed for p in "RB"
-            )
-            row["note"] += extra and cell.r_chance <= NOTE_CHANCE
+            row["note"] += bool(unexpected_points(cell.as_dict(), group))
         for group, r in sorted(rows.items(), key=lambda kv: -kv[1]["n"]):
             print(
                 f"  {group}: {r['n']}, {r['cell']}, {r['R']}, {r['M']}, {r['X']}, {r['B']}, "

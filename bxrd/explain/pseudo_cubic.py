@@ -81,7 +81,7 @@ MAX_ZERO_DEG = 0.3
 #: Largest chance (``r_chance``) at which R / B lines are held against an answer. With the
 #: full measurement model (random impurity peaks, secondary phases) 9 of the 61 real Pm-3m
 #: test structures of data/shipped show R or B lines, 3 of them at a chance ≤ 0.2; clean
-#: sticks show none (scripts/tilt_lines.py --dataset).
+#: patterns show none (scripts/tilt_lines.py --dataset).
 NOTE_CHANCE = 0.2
 #: The point each parity of the doubled cell's (h, k, l) belongs to, by N mod 8.
 POINT_OF_N_MOD_8 = {0: "", 4: "", 3: "R", 1: "X", 5: "X", 2: "M", 6: "M"}
@@ -205,8 +205,11 @@ def _sums_of_three_squares(n_max: int) -> dict[int, str]:
 #: hkl of each N of the doubled cell: 2a_p ≤ 13.2 Å down to d = 0.4 Å (Ag Kα to 2θ ≈ 88°, Mo
 #: Kα to 2θ ≈ 125°, Cu Kα to 180°); lines past it are left unindexed.
 HKL_OF_N = _sums_of_three_squares(1100)
+#: Every N of :data:`HKL_OF_N` (ascending), and those of the R point (N ≡ 3 mod 8).
+N_ALL = np.array(sorted(HKL_OF_N))
+N_R = N_ALL[N_ALL % 8 == 3]
 #: IS_SUM[N]: N ≤ 1100 is a sum of three squares (a line exists).
-IS_SUM = np.isin(np.arange(1101), list(HKL_OF_N))
+IS_SUM = np.isin(np.arange(1101), N_ALL)
 
 
 def _tolerance(two_theta: np.ndarray) -> np.ndarray:
@@ -349,8 +352,7 @@ def _read(
     data, degrees.
     """
     a, zero, share = cell
-    n_all = np.array(list(HKL_OF_N))
-    primitive = two_theta_from_d(a / np.sqrt(n_all), wavelength) + zero
+    primitive = two_theta_from_d(a / np.sqrt(N_ALL), wavelength) + zero
     primitive = primitive[np.isfinite(primitive)]
 
     def clear(t: np.ndarray) -> np.ndarray:
@@ -371,7 +373,7 @@ def _read(
             lines.append(Line(float(t), HKL_OF_N[int(n2[i])], point, float(height[i])))
         else:
             unindexed.append(float(t))
-    r_lines = two_theta_from_d(2 * a / np.sqrt(n_all[n_all % 8 == 3]), wavelength) + zero
+    r_lines = two_theta_from_d(2 * a / np.sqrt(N_R), wavelength) + zero
     r_lines = r_lines[(r_lines >= scanned[0]) & (r_lines <= scanned[1])]
     covered = float(np.sum(2 * _tolerance(r_lines[clear(r_lines)])))
     f = min(1.0, covered / max(scanned[1] - scanned[0], 1e-9))
@@ -379,12 +381,43 @@ def _read(
     return PseudoCubic(a, zero, share, lines, unindexed, len(peaks), chance)
 
 
+def describe(reading: dict) -> str:
+    """One line for a reader: the cell, its share and the superstructure lines seen.
+
+    Args:
+        reading: :meth:`PseudoCubic.as_dict` of a pattern.
+    """
+    extra = [x for x in reading["lines"] if x["point"]]
+    seen = ", ".join(f"{x['point']} {x['two_theta']:.2f}° ({x['hkl']})" for x in extra)
+    return (
+        f"a = {reading['a']:.4f} Å (zero {reading['zero']:+.3f}°) indexes "
+        f"{reading['share']:.0%} of the peak height; superstructure lines of the doubled "
+        f"cell (2θ at Cu Kα): {seen or 'none seen'}"
+    )
+
+
+def unexpected_points(reading: dict, space_group: str) -> str:
+    """R / B points of ``reading`` that ``space_group`` cannot have, e.g. ``"R"`` ("": none).
+
+    Only R and B lines (every 8th N of the doubled cell) are held against an answer, and only
+    when ``r_chance`` is at most :data:`NOTE_CHANCE`: M and X positions are twice as dense,
+    so a peak of another phase lands on one too often. Groups not in :data:`TILT_POINTS`
+    (``other``, I4/mmm, …) have no tilt system to hold them against.
+
+    Args:
+        reading: :meth:`PseudoCubic.as_dict` of a pattern.
+        space_group: a class name, e.g. ``"Pm-3m (221)"``, or its symbol ``"Pm-3m"``.
+    """
+    allowed = TILT_POINTS.get(space_group.split(" ")[0])
+    if allowed is None or reading["r_chance"] > NOTE_CHANCE:
+        return ""
+    return "".join(p for p in reading["points"] if p in "RB" and p not in allowed)
+
+
 def tilt_note(reading: dict | None, space_group: str | None) -> str | None:
     """Say what the superstructure lines mean for a space-group answer (None: nothing).
 
-    Only R and B lines (every 8th N of the doubled cell) are held against the answer, and only
-    when their ``r_chance`` is at most :data:`NOTE_CHANCE`: M and X positions are twice as
-    dense, so a peak of another phase lands on one too often.
+    Lines it cannot have (:func:`unexpected_points`), or none of the R / M lines it must have.
 
     Args:
         reading: :meth:`PseudoCubic.as_dict` of the pattern, or None.
@@ -396,8 +429,7 @@ def tilt_note(reading: dict | None, space_group: str | None) -> str | None:
     if allowed is None:
         return None
     seen = reading["points"]
-    likely = reading["r_chance"] <= NOTE_CHANCE
-    extra = [p for p in seen if p in "RB" and p not in allowed and likely]
+    extra = list(unexpected_points(reading, space_group))  # a list: "" is in every str
     if extra:
         at = ", ".join(
             f"{line['two_theta']:.2f}° ({line['hkl']})"

@@ -46,6 +46,7 @@ from typing import Any, Literal
 import numpy as np
 
 from bxrd.data.class_names import NO_STRUCTURE
+from bxrd.explain.pseudo_cubic import describe
 
 Decision = Literal["predict", "abstain", "skipped"]
 WavelengthSource = Literal["file", "option", "forced", "default"]
@@ -214,20 +215,9 @@ class Answer:
 
     def _cell_lines(self) -> list[str]:
         """Format the pseudo-cubic cell, its tilt lines and the tilt note (none: no cell)."""
-        c = self.pseudo_cubic
-        if not c:
+        if not self.pseudo_cubic:
             return []
-        extra = [line for line in c["lines"] if line["point"]]
-        seen = (
-            ", ".join(f"{x['point']} {x['two_theta']:.2f}° ({x['hkl']})" for x in extra)
-            if extra
-            else "none seen"
-        )
-        out = [
-            f"  pseudo-cubic a = {c['a']:.4f} Å (zero {c['zero']:+.3f}°) indexes "
-            f"{c['share']:.0%} of the peak height; superstructure lines of the doubled "
-            f"cell (2θ at Cu Kα): {seen}"
-        ]
+        out = [f"  pseudo-cubic {describe(self.pseudo_cubic)}"]
         if self.tilt_note:
             out.append(f"  NOTE: {self.tilt_note}")
         return out

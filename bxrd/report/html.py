@@ -41,6 +41,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from bxrd.errors import BxrdInputError, PatternFileError
+from bxrd.explain.pseudo_cubic import describe
 from bxrd.fileio import atomic_path
 from bxrd.inference.answer import Answer, abstain_reason, phase_kind
 from bxrd.report.answer_figure import answer_figure
@@ -164,16 +165,7 @@ def _cell_rows(record: dict) -> list[tuple[str, str]]:
     cell = record.get("pseudo_cubic")
     if not cell:
         return []
-    extra = [x for x in cell["lines"] if x["point"]]
-    lines = ", ".join(f"{x['point']} {x['two_theta']:.2f}° ({_esc(x['hkl'])})" for x in extra)
-    rows = [
-        (
-            "pseudo-cubic cell",
-            f"a = {cell['a']:.4f} Å, zero {cell['zero']:+.3f}°, {cell['share']:.0%} of the peak "
-            f"height; superstructure lines of the doubled cell (2θ at Cu Kα): "
-            f"{lines or 'none seen'}",
-        )
-    ]
+    rows = [("pseudo-cubic cell", _esc(describe(cell)))]
     if record.get("tilt_note"):
         rows.append(("tilt lines", _esc(record["tilt_note"])))
     return rows

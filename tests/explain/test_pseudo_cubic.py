@@ -103,6 +103,7 @@ def test_tilt_note_holds_r_lines_against_the_answer():
     reading = pseudo_cubic(x, TT, CU).as_dict()
     note = tilt_note(reading, "Pm-3m (221)")
     assert "out-of-phase octahedral tilts" in note
+    assert "(311)" in note and "(100)" not in note  # names the R line, not the primitive ones
     assert ("tilt lines vs answer", "warn") in flags({"tilt_note": note, "pseudo_cubic": reading})
     assert tilt_note(reading, "I4/mcm (140)") is None  # R lines are what I4/mcm predicts
     assert tilt_note(reading, "other") is None  # no tilt system to compare

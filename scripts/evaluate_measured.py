@@ -5,10 +5,13 @@ and prints per folder: patterns, predictions, mean top probability, abstentions;
 accuracy on folders whose space group is one of the model's classes (overall and among
 answered patterns) and the abstention inside and outside the classes. Last line:
 ``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f> reject_out=<f>
-selective_acc=<a> ece=<e> far_in=<f> noise_far=<f>`` (films outside the classes abstained
+selective_acc=<a> ece=<e> far_in=<f> noise_far=<f> set_coverage_in=<f> set_size_in=<n>
+other_in_set_out=<f>`` (films outside the classes abstained
 or answered ``other``, selective accuracy of the 60 % most confident in-class
 films, their ECE, the in-class share flagged far from training, and the share of 100
-uniform-noise patterns flagged: issue 19's film aims). ``--json FILE`` keeps the per-folder
+uniform-noise patterns flagged: issue 19's film aims; then, for a model with conformal
+sets, the in-class films whose set holds the truth, their mean set size and the films outside
+the classes whose set holds ``other``). ``--json FILE`` keeps the per-folder
 rows and the summary (``scripts/ablation_table.py`` reads them)::
 
     python scripts/evaluate_measured.py [--checkpoint checkpoints/default.ckpt] [--json FILE]
@@ -42,7 +45,7 @@ def main() -> None:
             f"{r.folder:8s} truth {r.truth:16s} {'in ' if r.in_classes else 'out'} n={r.n:2d} "
             f"right={r.correct:2d} skipped={r.skipped} abstain={r.abstained:2d} "
             f"rejected={r.rejected:2d} "
-            f"one_family={r.one_family} far={r.far:2d} "
+            f"one_family={r.one_family} far={r.far:2d} in_set={r.in_set:2d} "
             f"mean top p={r.mean_top_p:.2f} predicted {r.predicted}"
         )
     s = film_summary(rows)
@@ -56,7 +59,10 @@ def main() -> None:
         f"abstain_in={s['abstain_in_class']:.3f} abstain_out={s['abstain_out_of_class']:.3f} "
         f"reject_out={s['rejected_out_of_class']:.3f} "
         f"selective_acc={s['selective_accuracy']:.3f} ece={s['ece_in_class']:.3f} "
-        f"far_in={s['far_in_class']:.3f} noise_far={s['noise_far']:.3f}"
+        f"far_in={s['far_in_class']:.3f} noise_far={s['noise_far']:.3f} "
+        f"set_coverage_in={s['set_coverage_in_class']:.3f} "
+        f"set_size_in={s['mean_set_size_in_class']:.2f} "
+        f"other_in_set_out={s['other_in_set_out_of_class']:.3f}"
     )
 
 

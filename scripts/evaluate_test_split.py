@@ -7,7 +7,9 @@ right answers per true class, the accuracy over all test patterns and structures
 of a structure's patterns), over the patterns whose true class is one of the checkpoint's
 classes, and the abstention; for a checkpoint of the dataset's own class list, the top-class
 ECE, NLL, Brier score and AURC (:mod:`bxrd.evaluation.stats`) with 95 % intervals over
-structures. With ``--realistic DATA_PART.yaml`` the test structures'
+structures; for a checkpoint with conformal sets (:mod:`bxrd.uq.conformal`), their
+coverage of the true class with its 95 % interval over structures and their mean size.
+With ``--realistic DATA_PART.yaml`` the test structures'
 sticks are rendered anew, ``--draws`` times each, with that DataModule part's ``augment``
 block (e.g. the measurement model of :mod:`bxrd.xrd.realism`) instead of the stored
 patterns (clean + the build's augmentation); the draws are seeded per run, not per
@@ -143,11 +145,23 @@ def main() -> None:
         )
     acc = bootstrap(lambda r: {"accuracy": float(right[r].mean())}, sid)["accuracy"]
     print(f"accuracy={acc.value:.3f} [{acc.low:.3f}, {acc.high:.3f}] over {len(per)} structures")
-    if list(model.class_names) == list(names):  # calibration needs the same class list
+    same_classes = list(model.class_names) == list(names)  # calibration needs the same list
+    if same_classes:
         scores = score_intervals(all_probs.numpy(), data.labels[args.task][test], sid)
         print(
             "calibration over structures: "
             + " ".join(f"{k}={scores[k]}" for k in ("ece", "nll", "brier", "aurc"))
+        )
+    if same_classes and getattr(model, "conformal", None) is not None:
+        member = model.conformal.sets(all_probs)
+        truth_i = torch.as_tensor(data.labels[args.task][test]).long()
+        held = member[torch.arange(len(member)), truth_i].numpy()
+        size = member.sum(dim=1).numpy()
+        cov = bootstrap(lambda r: {"c": float(held[r].mean())}, sid)["c"]
+        print(
+            f"conformal set coverage={cov.value:.3f} [{cov.low:.3f}, {cov.high:.3f}] "
+            f"(promised {model.conformal.coverage}) mean_set_size={size.mean():.2f} "
+            f"single_class={np.mean(size == 1):.3f} over {len(per)} structures"
         )
     if args.search_match:
         library = SearchLibrary.from_pattern_set(data, splits=("train",))

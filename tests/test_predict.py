@@ -263,3 +263,19 @@ def test_answers_list_the_closest_known_structures(folder, tmp_path):
         predict_files(
             [folder / "p1.txt"], options=PredictOptions(library=str(tmp_path / "tiny.npz"))
         )  # noqa: E501
+
+
+def test_the_answer_carries_its_conformal_set_in_json_text_and_page(model, tmp_path):
+    """The set is the most probable classes while the probability above them is ≤ q̂."""
+    answer = predict_files([EXAMPLE], model=model, options=PredictOptions(explain="none"))[0]
+    ps = answer.to_json()["prediction_set"]
+    assert ps["coverage"] == model.conformal.coverage
+    ranked = sorted(answer.probabilities, key=lambda c: -answer.probabilities[c])
+    assert ps["classes"] == ranked[: len(ps["classes"])] and ps["classes"][0] == answer.top_label
+    above = sum(answer.probabilities[c] for c in ranked[: len(ps["classes"]) - 1])
+    after = above + answer.probabilities[ranked[len(ps["classes"]) - 1]]
+    assert above <= model.conformal.qhat + 1e-5 and after > model.conformal.qhat - 1e-5
+    assert f"{ps['coverage']:.0%} set (conformal): {ps['classes'][0]}" in answer.text()
+    out = tmp_path / "page"
+    assert main(["predict", str(EXAMPLE), "--explain", "none", "--html", str(out), "--quiet"]) == 0
+    assert "set (conformal)</dt>" in (out / "index.html").read_text()

@@ -11,7 +11,8 @@ interrupted:
    posterior with marginal-likelihood prior precision, or temperature scaling on validation);
 2. the far-from-training feature density is fitted (training data for the Gaussians,
    validation data for the threshold);
-3. ``final.ckpt`` is written atomically next to the run's checkpoints, on global rank zero.
+3. the conformal prediction sets are fitted on validation data (:mod:`bxrd.uq.conformal`);
+4. ``final.ckpt`` is written atomically next to the run's checkpoints, on global rank zero.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pytorch_lightning.utilities import rank_zero_info
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.batch_norm_stats import recompute_batch_norm
 from bxrd.uq.checkpoint_format import save_trainer_checkpoint
+from bxrd.uq.conformal import COVERAGE, fit_conformal
 from bxrd.uq.feature_density import fit_feature_density
 
 
@@ -37,6 +39,7 @@ class Finalize(pl.Callback):
         filename: name of the final checkpoint in ``<log_dir>/checkpoints/``.
         bn_batches: training batches over which the batch-norm statistics are recomputed
             with the final weights (0: keep the moving averages of training).
+        coverage: promised coverage of the conformal prediction sets (None: fit none).
     """
 
     def __init__(
@@ -45,9 +48,11 @@ class Finalize(pl.Callback):
         quantile: float = 0.99,
         filename: str = "final.ckpt",
         bn_batches: int = 32,
+        coverage: float | None = COVERAGE,
     ) -> None:
         if bn_batches < 0:
             raise ValueError(f"bn_batches must be >= 0, got {bn_batches}")
+        self.coverage = coverage
         self.bn_batches = bn_batches
         self.feature_density = feature_density
         self.quantile = quantile
@@ -97,6 +102,13 @@ class Finalize(pl.Callback):
                 pl_module.feature_density = density
                 rank_zero_info(
                     f"feature density fitted, far-from-training threshold {density.threshold:.1f}"
+                )
+            if self.coverage is not None and val is not None:
+                sets = fit_conformal(pl_module, val, self.coverage)
+                pl_module.conformal = sets
+                rank_zero_info(
+                    f"conformal sets fitted on {sets.n} validation patterns: q = {sets.qhat:.4f} "
+                    f"for {sets.coverage:.0%} coverage"
                 )
         finally:
             pl_module.cpu()

@@ -67,6 +67,9 @@ class FolderScore:
         rejected: patterns abstained or answered ``other`` (not one of the named classes):
             for a folder outside the classes, the model declining to name a class.
         one_family: patterns whose peaks are all orders of one spacing (abstained for it).
+        in_set: patterns whose conformal set (:mod:`bxrd.uq.conformal`) holds ``truth``, or
+            ``other`` for a folder outside the classes; set_sizes: each pattern's set size
+            (both empty / 0 for a model without sets).
     """
 
     folder: str
@@ -85,6 +88,8 @@ class FolderScore:
     top_right: list[bool] = field(default_factory=list)
     rejected: int = 0
     one_family: int = 0
+    in_set: int = 0
+    set_sizes: list[int] = field(default_factory=list)
 
 
 def read_folder(
@@ -115,6 +120,8 @@ def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
         every = predict_files([path], model=model, options=options)
         answers = [a for a in every if a.decision != "skipped"]
         failed = [str(a.error) for a in every if a.decision == "skipped"]
+        sets = [a.prediction_set["classes"] for a in answers if a.prediction_set]
+        target = truth if truth in model.class_names else "other"
         rows.append(
             FolderScore(
                 folder=folder,
@@ -135,6 +142,8 @@ def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
                 top_right=[a.top_label == truth for a in answers],
                 rejected=sum(a.abstain or a.top_label == "other" for a in answers),
                 one_family=sum(a.one_family is not None for a in answers),
+                in_set=sum(target in c for c in sets),
+                set_sizes=[len(c) for c in sets],
             )
         )
     return rows
@@ -149,7 +158,10 @@ def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, fl
     the top probability over in-class patterns (15 equal-width bins, as
     :func:`bxrd.evaluation.stats.ece`), ``far_in_class``: share flagged far from training,
     ``abstain_out_of_class`` and ``rejected_out_of_class`` (abstained or answered ``other``)
-    over the folders outside the classes.
+    over the folders outside the classes; for a model with conformal sets,
+    ``set_coverage_in_class`` (share of in-class patterns whose set holds the truth),
+    ``mean_set_size_in_class`` and ``other_in_set_out_of_class`` (share of patterns outside
+    the classes whose set holds ``other``), NaN without sets.
     """
     inside = [r for r in rows if r.in_classes]
     outside = [r for r in rows if not r.in_classes]
@@ -159,6 +171,7 @@ def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, fl
     conf = np.array([p for r in inside for p in r.top_p], dtype=float)
     right = np.array([c for r in inside for c in r.top_right], dtype=float)
     keep = np.argsort(-conf, kind="stable")[: max(1, int(np.ceil(coverage * len(conf))))]
+    sized_in = sum(len(r.set_sizes) for r in inside)
     return {
         "in_class_patterns": n_in,
         "in_class_accuracy": ratio(sum(r.correct for r in inside), n_in),
@@ -170,6 +183,11 @@ def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, fl
         "abstain_in_class": ratio(sum(r.abstained for r in inside), n_in),
         "abstain_out_of_class": ratio(sum(r.abstained for r in outside), n_out),
         "rejected_out_of_class": ratio(sum(r.rejected for r in outside), n_out),
+        "set_coverage_in_class": ratio(sum(r.in_set for r in inside), sized_in),
+        "mean_set_size_in_class": ratio(sum(sum(r.set_sizes) for r in inside), sized_in),
+        "other_in_set_out_of_class": ratio(
+            sum(r.in_set for r in outside), sum(len(r.set_sizes) for r in outside)
+        ),
     }
 
 

@@ -34,6 +34,12 @@ JSON (one object per file, keys = the fields below, arrays left out):
   when the peaks do not index on such a cell, or when not checked (``--explain none``).
   ``tilt_note``: what those lines say about the leading class (e.g. R lines beside Pm-3m),
   else null.
+* ``prediction_set``: the conformal prediction set (:mod:`bxrd.uq.conformal`): ``classes``
+  (most probable first) that together hold the true class with probability ``coverage``
+  (e.g. 0.9) for patterns like the model's held-out validation patterns; one class when the
+  pattern decides, several when it does not. Measured patterns are not exchangeable with
+  those, so on them it is a measured, not a promised, coverage. Null when the checkpoint has
+  no fitted sets.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.
 """
@@ -62,6 +68,23 @@ def abstain_reason(one_family: dict | None, top_k: list | None, threshold: float
         (["one reflection family"] if one_family else [])
         + ([f"top probability below {threshold:.2f}"] if low else [])
     )
+
+
+def prediction_set(
+    names: list[str], probs: list[float], members: list[bool], coverage: float
+) -> dict:
+    """One answer's conformal set: its ``classes`` (most probable first) and ``coverage``.
+
+    ``probs`` and ``members`` are per class (index order of ``names``).
+    """
+    chosen = sorted((j for j, m in enumerate(members) if m), key=lambda j: -probs[j])
+    return {"coverage": coverage, "classes": [names[j] for j in chosen]}
+
+
+def describe_set(prediction_set: dict, n_classes: int) -> str:
+    """One line for a conformal set, e.g. ``Pm-3m (221), R-3c (167); 2 of 21 classes``."""
+    classes = prediction_set["classes"]
+    return f"{', '.join(classes)}; {len(classes)} of {n_classes} classes"
 
 
 def phase_kind(top_label: str | None) -> str:
@@ -134,6 +157,7 @@ class Answer:
     one_family: dict | None = None
     pseudo_cubic: dict | None = None
     tilt_note: str | None = None
+    prediction_set: dict | None = None
     seed: int | None = None
     error: str | None = None
     measured: PatternView | None = field(default=None, repr=False)
@@ -167,6 +191,11 @@ class Answer:
         lines = [f"{self.file}", f"  {self.task}: {verdict}   [{self.method}]"]
         for name, p, s in self.top_k:
             lines.append(f"    {name:<24s} p = {p:.3f} ± {s:.3f}")
+        if self.prediction_set:
+            lines.append(
+                f"  {self.prediction_set['coverage']:.0%} set (conformal): "
+                + describe_set(self.prediction_set, len(self.probabilities))
+            )
         mi = (
             ""
             if self.mutual_information is None

@@ -18,6 +18,7 @@ from bxrd.models.dropout_sampling import mc_dropout_samples, seeded_samples
 from bxrd.models.inference_backbone import InferenceBackbone
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
 from bxrd.uq.checkpoint_format import axis_from_hparams
+from bxrd.uq.conformal import ConformalSets
 from bxrd.uq.feature_density import FeatureDensity
 from bxrd.uq.methods import UQMethod
 from bxrd.uq.predictive_interface import PredictiveMixin
@@ -29,7 +30,7 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
 
     Attributes mirror :class:`~bxrd.uq.base.BaseClassifier` where prediction and explanation
     read them: ``net``, ``hparams``, ``class_names``, ``axis`` (2θ grid and wavelength),
-    ``abstain_threshold``, ``reference_reflections`` and ``feature_density``.
+    ``abstain_threshold``, ``reference_reflections``, ``feature_density`` and ``conformal``.
     """
 
     method: ClassVar[UQMethod] = UQMethod.MC_DROPOUT
@@ -40,6 +41,7 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         hparams: dict[str, Any],
         reference_reflections: dict,
         feature_density: FeatureDensity | None = None,
+        conformal: ConformalSets | None = None,
     ) -> None:
         super().__init__()
         self.net = net
@@ -49,6 +51,7 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         self.abstain_threshold: float = hparams["abstain_threshold"]
         self.reference_reflections = reference_reflections
         self.feature_density = feature_density
+        self.conformal = conformal
         self._backbone: InferenceBackbone | None = None  # built at the first prediction
 
     @property
@@ -70,7 +73,8 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         }
         net.load_state_dict(state)
         references = checkpoint.get("reference_reflections", {})
-        return cls(net, hp, references, FeatureDensity.from_checkpoint(checkpoint)).eval()
+        density = FeatureDensity.from_checkpoint(checkpoint)
+        return cls(net, hp, references, density, ConformalSets.from_checkpoint(checkpoint)).eval()
 
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
         """T dropout samples of the class probabilities, shape (T, B, C)."""

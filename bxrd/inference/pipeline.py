@@ -36,7 +36,7 @@ from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.explain.pseudo_cubic import pseudo_cubic, tilt_note
-from bxrd.inference.answer import Answer, PatternView
+from bxrd.inference.answer import Answer, PatternView, prediction_set
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
 from bxrd.inference.reading import FileReader, Prepared
@@ -202,6 +202,8 @@ def _answers(
     threshold = model.abstain_threshold if options.threshold is None else options.threshold
     # per-pattern numbers as Python lists at once (indexing tensors costs ~1 µs a number)
     probs, std, top_i = pred.probs.tolist(), pred.std.tolist(), pred.topk_indices.tolist()
+    conformal = getattr(model, "conformal", None)
+    members = None if conformal is None else conformal.sets(pred.probs).tolist()
     entropy, abstains = pred.entropy.tolist(), pred.abstain.tolist()
     mi = None if pred.mutual_information is None else pred.mutual_information.tolist()
     distances = None if distance is None else distance.tolist()
@@ -275,6 +277,11 @@ def _answers(
                 one_family=p.one_family,
                 pseudo_cubic=reading,
                 tilt_note=tilt_note(reading, top),
+                prediction_set=(
+                    None
+                    if members is None
+                    else prediction_set(names, probs[i], members[i], conformal.coverage)
+                ),
             )
         )
     return out

@@ -43,7 +43,7 @@ from matplotlib.figure import Figure
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.pseudo_cubic import describe
 from bxrd.fileio import atomic_path
-from bxrd.inference.answer import Answer, abstain_reason, phase_kind
+from bxrd.inference.answer import Answer, abstain_reason, describe_set, phase_kind
 from bxrd.report.answer_figure import answer_figure
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_pattern
@@ -378,6 +378,16 @@ class HtmlReport:
                 f"entropy {record['entropy']:.3f} nats"
                 + ("" if mi is None else f", mutual information {mi:.3f} nats"),
             ),
+        ]
+        if record.get("prediction_set"):
+            ps = record["prediction_set"]
+            rows.append(
+                (
+                    f"{ps['coverage']:.0%} set (conformal)",
+                    _esc(describe_set(ps, len(record["probabilities"]))),
+                )
+            )
+        rows += [
             ("far-from-training", where),
             (
                 "2θ used",

@@ -21,6 +21,7 @@ from bxrd.models.vgg1d import VGG1D, VGG1DConfig
 from bxrd.uq.batches import split_batch
 from bxrd.uq.calibration import classification_metrics
 from bxrd.uq.checkpoint_format import axis_from_hparams, check_stamp, make_stamp
+from bxrd.uq.conformal import ConformalSets
 from bxrd.uq.feature_density import FeatureDensity
 from bxrd.uq.predictive_interface import PredictiveMixin
 from bxrd.xrd.axis import Axis
@@ -83,6 +84,7 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
             raise ValueError(f"axis has {axis.n_points} points but in_length is {in_length}")
         self.reference_reflections: dict[str, list[dict]] = {}
         self.feature_density: FeatureDensity | None = None
+        self.conformal: ConformalSets | None = None
         self.configure_models()
         self.val_metrics = classification_metrics(n_classes, prefix="val/")
         self.test_metrics = classification_metrics(n_classes, prefix="test/")
@@ -163,14 +165,17 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": cosine, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Stamp the checkpoint (format, version); keep reference reflections, feature density."""
+        """Stamp the checkpoint (format, version); keep references, density, conformal sets."""
         checkpoint["bxrd"] = make_stamp(self)
         checkpoint["reference_reflections"] = self.reference_reflections
         if self.feature_density is not None:
             checkpoint["feature_density"] = self.feature_density.state_dict()
+        if self.conformal is not None:
+            checkpoint["conformal"] = self.conformal.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse checkpoints of another bxrd format with a clear message."""
         check_stamp(checkpoint)
         self.reference_reflections = checkpoint.get("reference_reflections", {})
         self.feature_density = FeatureDensity.from_checkpoint(checkpoint)
+        self.conformal = ConformalSets.from_checkpoint(checkpoint)

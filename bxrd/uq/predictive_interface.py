@@ -16,6 +16,7 @@ from bxrd.uq.batches import as_batch, split_batch
 from bxrd.uq.predictive_summary import Predictive, concat, summarize
 
 if TYPE_CHECKING:
+    from bxrd.uq.conformal import ConformalSets
     from bxrd.uq.feature_density import FeatureDensity
     from bxrd.uq.methods import UQMethod
     from bxrd.xrd.axis import Axis
@@ -38,6 +39,7 @@ class Classifier(Protocol):
     abstain_threshold: float
     reference_reflections: dict[str, list[dict]]
     feature_density: FeatureDensity | None
+    conformal: ConformalSets | None
 
     def predict_proba(
         self,

@@ -105,6 +105,10 @@ def test_films_scored_per_folder_with_shipped_model():
         assert r.abstained <= r.rejected <= r.n
         assert sum(r.predicted.values()) == r.n  # every answer counted, not the commonest
         assert r.predicted.get(r.truth, 0) == r.correct
+        # every answer has a conformal set holding its top class: one holding the truth
+        # is at least every right top answer
+        assert len(r.set_sizes) == r.n and min(r.set_sizes) >= 1
+        assert r.correct <= r.in_set <= r.n if r.in_classes else r.in_set <= r.n
     s = film_summary(rows)
     pm3m = next(r for r in rows if r.folder == "pm-3m")
     assert pm3m.in_classes and pm3m.one_family >= 1  # MAPbBr3: (100), (200) only
@@ -148,6 +152,8 @@ def _folder(
         top_p,
         right,
         rejected,
+        in_set=sum(right) + inside,  # inside: one more pattern whose set holds the truth
+        set_sizes=[1 + (not r) for r in right],  # a wrong top answer: two classes
     )
 
 
@@ -164,6 +170,9 @@ def test_film_summary_selective_accuracy_and_ece():
     assert s["ece_in_class"] == pytest.approx(np.mean([0.1, 0.2, 0.7, 0.4, 0.3]))
     # outside the classes: 1 of 4 abstained, 3 of 4 declined to name a class
     assert s["abstain_out_of_class"] == 0.25 and s["rejected_out_of_class"] == 0.75
+    assert s["set_coverage_in_class"] == pytest.approx(3 / 5)
+    assert s["mean_set_size_in_class"] == pytest.approx(8 / 5)
+    assert s["other_in_set_out_of_class"] == pytest.approx(2 / 4)
 
 
 def test_ece_of_top_is_ece_of_probabilities():

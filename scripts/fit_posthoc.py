@@ -1,0 +1,102 @@
+"""Fit the post-hoc parts of ``bxrd fit`` into an existing checkpoint.
+
+``bxrd fit`` fits them itself after training (:class:`~bxrd.callbacks.finalize.Finalize`);
+this script adds them to checkpoints written without them (e.g. the shipped ones, trained
+before the part existed): the far-from-training feature density (``density``: Gaussians on
+the training stream, threshold on the validation split) and the conformal prediction sets
+(``conformal``: :mod:`bxrd.uq.conformal`, on the validation split). The data module is
+rebuilt from the data YAML the checkpoint was trained with, plus ``--set KEY=VALUE``
+overrides (as the fit's ``--data.KEY VALUE``, dotted keys into blocks; the validation split
+must be the fit's: same ``seed``, same ``final_refit``; its patterns may be rendered with
+another measurement model, e.g. ``--set augment.realism.march_dollase=true``); the
+checkpoint is rewritten atomically. Prints, per part, what it fitted and how it does on the
+validation and test splits (and uniform noise)::
+
+    python scripts/fit_posthoc.py --checkpoint checkpoints/default.ckpt \
+        --data configs/data/shipped.yaml [--set final_refit=false --set seed=1] \
+        [--parts density conformal] [--coverage 0.9]
+"""
+
+import argparse
+from pathlib import Path
+
+import torch
+import yaml
+
+from bxrd.data.datamodule import XRDDataModule
+from bxrd.errors import BxrdInputError
+from bxrd.inference.loading import load_classifier, read_checkpoint
+from bxrd.uq.checkpoint_format import save_checkpoint
+from bxrd.uq.conformal import COVERAGE, fit_conformal
+from bxrd.uq.feature_density import fit_feature_density
+from bxrd.xrd.augment import AugmentConfig
+
+
+def data_module(path: str, overrides: list[str]) -> XRDDataModule:
+    """Build the data module of YAML ``path`` with ``KEY=VALUE`` overrides (values as YAML)."""
+    cfg = yaml.safe_load(Path(path).read_text())
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        *parents, last = key.split(".")
+        if not sep or key.split(".")[0] not in XRDDataModule.__init__.__code__.co_varnames:
+            raise BxrdInputError(f"--set {item}: not KEY=VALUE of a data module argument")
+        node = cfg
+        for part in parents:  # dotted keys reach into blocks: augment.realism.march_dollase
+            node = node.setdefault(part, {})
+        node[last] = yaml.safe_load(value)
+    if isinstance(cfg.get("augment"), dict):
+        cfg["augment"] = AugmentConfig(**cfg["augment"])
+    dm = XRDDataModule(**cfg)
+    dm.setup("fit")
+    dm.setup("test")
+    return dm
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True, help="datamodule YAML the model was trained with")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--parts", nargs="+", choices=("density", "conformal"), default=["density"])
+    p.add_argument("--quantile", type=float, default=0.99)
+    p.add_argument("--coverage", type=float, default=COVERAGE)
+    args = p.parse_args()
+    dm = data_module(args.data, args.set)
+    model = load_classifier(args.checkpoint)
+    checkpoint = read_checkpoint(args.checkpoint)
+    _, val = dm.posthoc_dataloaders()
+    if "density" in args.parts:
+        density = fit_feature_density(
+            model.net, dm.train_dataloader(), val, dm.n_classes, args.quantile
+        )
+        checkpoint["feature_density"] = density.state_dict()
+        noise = torch.rand(256, dm.in_length, generator=torch.Generator().manual_seed(0))
+        # a final refit trained on the test split: only the validation split is held out
+        held_out = [("val", dm.val_set.patterns)]
+        held_out += [] if dm.final_refit else [("test", dm.test_set.patterns)]
+        flagged = {
+            name: float(density.assess(model.net, x)[1].float().mean())
+            for name, x in (*held_out, ("noise", noise))
+        }
+        print(
+            f"threshold={density.threshold:.1f} "
+            + " ".join(f"far_{k}={v:.3f}" for k, v in flagged.items())
+        )
+    if "conformal" in args.parts:
+        sets = fit_conformal(model, val, args.coverage)
+        checkpoint["conformal"] = sets.state_dict()
+        model.conformal = sets
+        loaders = [("val", val)] + ([] if dm.final_refit else [("test", dm.test_dataloader())])
+        for name, loader in loaders:
+            covered, size, n = 0, 0, 0
+            for batch in loader:
+                member = sets.sets(model.predict_proba(batch["pattern"], seed=1).probs)
+                covered += int(member[torch.arange(len(member)), batch["label"]].sum())
+                size, n = size + int(member.sum()), n + len(member)
+            print(f"{name}: coverage={covered / n:.3f} mean_set_size={size / n:.2f} (n={n})")
+        print(f"conformal q={sets.qhat:.4f} coverage={sets.coverage} n={sets.n}")
+    save_checkpoint(checkpoint, args.checkpoint)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""Conformal prediction sets: the coverage they promise, and the way into checkpoints."""
+
+import math
+
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from bxrd.callbacks.finalize import Finalize
+from bxrd.inference.loading import load_predictor
+from bxrd.uq.conformal import ConformalSets, class_scores
+
+from .conftest import SMALL, VARIANTS, quiet_trainer
+from .toy import LENGTH, loaders, patterns
+
+
+def _draw(n: int, classes: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Calibrated probabilities (n, classes): the labels are drawn from them."""
+    probs = torch.softmax(2 * torch.randn(n, classes, generator=gen), dim=1)
+    return probs, torch.multinomial(probs, 1, generator=gen)[:, 0]
+
+
+def test_coverage_of_exchangeable_patterns_is_the_promised_one():
+    """Vovk's bound: 1 − α ≤ P(y ∈ set) < 1 − α + 1 / (n + 1), averaged over many splits."""
+    gen = torch.Generator().manual_seed(0)
+    covered, sizes = [], []
+    for _ in range(300):
+        probs, labels = _draw(400, 5, gen)
+        sets = ConformalSets.fit(probs[:200], labels[:200], coverage=0.9)
+        member = sets.sets(probs[200:])
+        covered.append(member[torch.arange(200), labels[200:]].float().mean())
+        sizes.append(member.sum(dim=1).float().mean())
+    coverage = float(torch.stack(covered).mean())
+    # the mean of 300 × 200 Bernoulli(≈ 0.9) draws: SD ≈ 0.0012 about the exact coverage
+    assert 0.9 - 0.004 <= coverage <= 0.9 + 1 / 201 + 0.004
+    assert 1.0 < float(torch.stack(sizes).mean()) < 5.0  # neither one class nor all of them
+
+
+def test_a_set_holds_its_classes_in_order_of_probability_and_always_the_top_one():
+    gen = torch.Generator().manual_seed(1)
+    probs, labels = _draw(200, 6, gen)
+    sets = ConformalSets.fit(probs, labels, coverage=0.8)
+    member = sets.sets(probs)
+    assert member[torch.arange(200), probs.argmax(dim=1)].all()
+    # a class is in only if every more probable class is: sorted by p, membership never rises
+    order = probs.argsort(dim=1, descending=True)
+    ranked = member.gather(1, order).int()
+    assert (ranked[:, 1:] <= ranked[:, :-1]).all()
+
+
+def test_scores_are_the_probability_ranked_strictly_above_a_class():
+    probs = torch.tensor([[0.5, 0.3, 0.2], [0.1, 0.6, 0.3]])
+    expected = torch.tensor([[0.0, 0.5, 0.8], [0.9, 0.0, 0.6]], dtype=torch.float64)
+    assert torch.allclose(class_scores(probs), expected)
+
+
+def test_higher_coverage_never_gives_smaller_sets():
+    gen = torch.Generator().manual_seed(2)
+    probs, labels = _draw(300, 8, gen)
+    low = ConformalSets.fit(probs, labels, 0.7).sets(probs)
+    high = ConformalSets.fit(probs, labels, 0.95).sets(probs)
+    assert (high | ~low).all() and high.sum() > low.sum()
+
+
+def test_too_few_held_out_patterns_give_every_class():
+    """With n = 5 the rank ⌈6 · 0.9⌉ = 6 exceeds n: no finite threshold keeps the promise."""
+    gen = torch.Generator().manual_seed(3)
+    probs, labels = _draw(5, 4, gen)
+    sets = ConformalSets.fit(probs, labels, 0.9)
+    assert math.isinf(sets.qhat) and sets.sets(probs).all()
+    with pytest.raises(ValueError, match="coverage"):
+        ConformalSets.fit(probs, labels, 1.0)
+
+
+def test_bxrd_fit_stores_the_sets_and_predict_reads_them(tmp_path):
+    pl.seed_everything(0, verbose=False)
+    cls, kwargs = VARIANTS["mc_dropout"]
+    model = cls(3, LENGTH, backbone=SMALL, class_names=["a", "b", "c"], **kwargs)
+    finalize = Finalize(coverage=0.8)
+    trainer = quiet_trainer(2, default_root_dir=tmp_path, callbacks=[finalize])
+    train, val = loaders(0)
+    trainer.fit(model, train, val)
+    back = load_predictor(finalize.path)  # the torch-only MC-dropout predictor
+    assert back.conformal is not None and back.conformal.n == len(val.dataset)
+    assert back.conformal.coverage == 0.8
+    x, y = patterns((0, 1, 2), 20, seed=7)  # new patterns of the same problem
+    member = back.conformal.sets(back.predict_proba(x, seed=0).probs)
+    assert member[torch.arange(len(y)), y].float().mean() >= 0.7
+
+
+def test_a_model_right_on_nearly_every_held_out_pattern_answers_single_classes():
+    """q̂ = 0 when ≥ 90 % of true classes lead: the set is the top class alone, never empty."""
+    probs = torch.softmax(torch.randn(50, 4, generator=torch.Generator().manual_seed(4)), dim=1)
+    labels = probs.argmax(dim=1)
+    labels[:3] = (labels[:3] + 1) % 4  # 3 of 50 wrong
+    sets = ConformalSets.fit(probs, labels, 0.9)
+    assert sets.qhat == 0.0
+    assert (sets.sets(probs).sum(dim=1) == 1).all()

@@ -18,6 +18,7 @@ validation and test splits (and uniform noise)::
 """
 
 import argparse
+import inspect
 from pathlib import Path
 
 import torch
@@ -26,6 +27,7 @@ import yaml
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
 from bxrd.inference.loading import load_classifier, read_checkpoint
+from bxrd.models.dropout_sampling import content_seed
 from bxrd.uq.checkpoint_format import save_checkpoint
 from bxrd.uq.conformal import COVERAGE, fit_conformal
 from bxrd.uq.feature_density import fit_feature_density
@@ -38,7 +40,7 @@ def data_module(path: str, overrides: list[str]) -> XRDDataModule:
     for item in overrides:
         key, sep, value = item.partition("=")
         *parents, last = key.split(".")
-        if not sep or key.split(".")[0] not in XRDDataModule.__init__.__code__.co_varnames:
+        if not sep or key.split(".")[0] not in inspect.signature(XRDDataModule).parameters:
             raise BxrdInputError(f"--set {item}: not KEY=VALUE of a data module argument")
         node = cfg
         for part in parents:  # dotted keys reach into blocks: augment.realism.march_dollase
@@ -86,11 +88,14 @@ def main() -> None:
         sets = fit_conformal(model, val, args.coverage)
         checkpoint["conformal"] = sets.state_dict()
         model.conformal = sets
+        # val: the fit's own patterns (≥ the coverage by construction); test: held out
         loaders = [("val", val)] + ([] if dm.final_refit else [("test", dm.test_dataloader())])
         for name, loader in loaders:
             covered, size, n = 0, 0, 0
             for batch in loader:
-                member = sets.sets(model.predict_proba(batch["pattern"], seed=1).probs)
+                x = batch["pattern"]
+                seeds = [content_seed(r) for r in x.numpy()]  # as bxrd predict draws them
+                member = sets.sets(model.predict_proba(x, seeds=seeds).probs)
                 covered += int(member[torch.arange(len(member)), batch["label"]].sum())
                 size, n = size + int(member.sum()), n + len(member)
             print(f"{name}: coverage={covered / n:.3f} mean_set_size={size / n:.2f} (n={n})")

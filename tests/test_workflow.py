@@ -141,6 +141,10 @@ def test_report_and_predict(dataset, fitted, tmp_path, capsys):
     assert set(numbers["methods"]) == {"mc_dropout", "variational_inference", "laplace"}
     for row in numbers["methods"].values():
         assert 0 <= row["ece"] <= 1 and row["nll"] > 0
+        # bxrd fit fitted conformal sets on this (validation) split
+        assert 0 < row["set_coverage"] <= 1 and 1 <= row["mean_set_size"] <= len(numbers["classes"])
+    # Laplace's probit mean does not depend on the MC seed: in-sample, the promise is exact
+    assert numbers["methods"]["laplace"]["set_coverage"] >= 0.9
     page = (tmp_path / "rep" / "index.html").read_text()
     for fig in numbers["figures"]:
         assert (tmp_path / "rep" / fig).is_file() and fig in page

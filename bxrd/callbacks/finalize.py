@@ -52,6 +52,8 @@ class Finalize(pl.Callback):
     ) -> None:
         if bn_batches < 0:
             raise ValueError(f"bn_batches must be >= 0, got {bn_batches}")
+        if coverage is not None and not 0.0 < coverage < 1.0:  # fail now, not after training
+            raise ValueError(f"coverage must be in (0, 1) or None, got {coverage}")
         self.coverage = coverage
         self.bn_batches = bn_batches
         self.feature_density = feature_density
@@ -103,6 +105,8 @@ class Finalize(pl.Callback):
                 rank_zero_info(
                     f"feature density fitted, far-from-training threshold {density.threshold:.1f}"
                 )
+            # sets of earlier weights (a resumed fit) never outlive them
+            pl_module.conformal = None
             if self.coverage is not None and val is not None:
                 sets = fit_conformal(pl_module, val, self.coverage)
                 pl_module.conformal = sets

@@ -4,9 +4,10 @@ Files are read, predicted and explained a chunk at a time, so memory does not gr
 number of files: :func:`iter_answers` yields one :class:`~bxrd.inference.answer.Answer` per
 file, in input order, skipped files included (``decision="skipped"`` with the error). The
 chunk size follows a memory budget (:func:`plan`), or is given. MC samples of a pattern are
-drawn from a seed derived from its content (:func:`content_seed`), so a file's answer does
-not depend on which other files share its call or its chunk (up to the float rounding of a
-batched convolution, about 1e-8 in a probability).
+drawn from a seed derived from its content
+(:func:`~bxrd.models.dropout_sampling.content_seed`), so a file's answer does not depend
+on which other files share its call or its chunk (up to the float rounding of a batched
+convolution, about 1e-8 in a probability).
 
 Throughput (``scripts/bench_predict.py`` prints where the time goes): the network runs once
 per pattern (its penultimate features serve both the MC-dropout samples and the feature
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,6 +41,7 @@ from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
 from bxrd.inference.reading import FileReader, Prepared
 from bxrd.inference.secondary_phases import add_secondary_phases
+from bxrd.models.dropout_sampling import content_seed
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.uq.predictive_summary import Predictive, concat
 from bxrd.xrd.axis import Axis
@@ -145,13 +146,6 @@ def plan(options: PredictOptions, n_points: int) -> tuple[int, int]:
     per_ig = max(1, int(budget / (n_points * BACKWARD_BYTES_PER_POINT * max(steps, 1))))
     chunk = max(1, min(MAX_CHUNK, int(budget / (n_points * FORWARD_BYTES_PER_POINT))))
     return (options.chunk_size or chunk), per_ig
-
-
-def content_seed(intensity: np.ndarray, base: int = 0) -> int:
-    """Return a 63-bit seed from a pattern's values (float32 bytes) and ``base``."""
-    values = np.ascontiguousarray(intensity, np.float32).tobytes()
-    digest = hashlib.blake2b(values, digest_size=8).digest()
-    return (int.from_bytes(digest, "little") ^ base) & (2**63 - 1)
 
 
 def _per_class(names: list[str], values: list[float]) -> dict[str, float]:

@@ -3,8 +3,9 @@
 For each checkpoint (e.g. MC dropout, VI and Laplace trained on the same data) on the stored
 test (or validation) split: accuracy and the calibration table (ECE, MCE, NLL, Brier),
 mean predictive probability of the true class with error bars per class side by side,
-entropy distributions, accuracy–coverage curves; for the first checkpoint, per-class mean
-|SHAP| over 2θ with the strongest regions annotated by reflections (hkl).
+entropy distributions, accuracy–coverage curves, the coverage and mean size of the conformal
+prediction sets (:mod:`bxrd.uq.conformal`; — for a checkpoint without); for the first
+checkpoint, per-class mean |SHAP| over 2θ with the strongest regions annotated by reflections (hkl).
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ def build_report(
                 }
         cov, acc = accuracy_coverage(pred.probs, y)
         abstain = pred.abstain
+        member = None if model.conformal is None else model.conformal.sets(pred.probs)
         row.update(
             checkpoint=str(ckpt),
             seconds=seconds,
@@ -105,6 +107,10 @@ def build_report(
             accuracy_answered=float((pred.prediction[~abstain] == y[~abstain]).float().mean())
             if (~abstain).any()
             else None,
+            set_coverage=None
+            if member is None
+            else float(member[torch.arange(len(y)), y].float().mean()),
+            mean_set_size=None if member is None else float(member.sum(dim=1).float().mean()),
             accuracy_at_coverage={
                 f"{c:.1f}": float(np.interp(c, cov, acc)) for c in (0.5, 0.8, 1.0)
             },
@@ -172,10 +178,12 @@ def _shap_section(model, dm, x, y, background, folder, figures) -> dict:  # noqa
 
 def _html(numbers: dict, figures: list[str]) -> str:
     esc = html.escape
-    cols = ("acc", "ece", "mce", "nll", "brier", "mean_entropy", "abstained_fraction", "seconds")
+    cols = ("acc", "ece", "mce", "nll", "brier", "mean_entropy", "abstained_fraction")
+    cols += ("set_coverage", "mean_set_size", "seconds")
     head = "".join(f"<th>{c}</th>" for c in ("method", *cols))
+    cell = lambda v: "—" if v is None else f"{v:.4f}"  # noqa: E731  (no conformal sets: —)
     rows = "".join(
-        "<tr><td>" + esc(m) + "</td>" + "".join(f"<td>{r[c]:.4f}</td>" for c in cols) + "</tr>"
+        "<tr><td>" + esc(m) + "</td>" + "".join(f"<td>{cell(r[c])}</td>" for c in cols) + "</tr>"
         for m, r in numbers["methods"].items()
     )
     attr = "".join(

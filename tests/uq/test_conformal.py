@@ -8,6 +8,7 @@ import torch
 
 from bxrd.callbacks.finalize import Finalize
 from bxrd.inference.loading import load_predictor
+from bxrd.models.dropout_sampling import content_seed
 from bxrd.uq.conformal import ConformalSets, class_scores
 
 from .conftest import SMALL, VARIANTS, quiet_trainer
@@ -34,6 +35,17 @@ def test_coverage_of_exchangeable_patterns_is_the_promised_one():
     # the mean of 300 × 200 Bernoulli(≈ 0.9) draws: SD ≈ 0.0012 about the exact coverage
     assert 0.9 - 0.004 <= coverage <= 0.9 + 1 / 201 + 0.004
     assert 1.0 < float(torch.stack(sizes).mean()) < 5.0  # neither one class nor all of them
+
+
+@pytest.mark.parametrize(("n", "rank"), [(19, 18), (9, 9), (8, None), (99, 90)])
+def test_the_threshold_is_the_score_of_rank_ceil_n_plus_1_times_coverage(n, rank):
+    """Known scores: a pattern [t, 1 − t, 0] labelled 1 (t > ½) scores t."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(n)).double()
+    t = 0.5 + (order + 1) / (2 * (n + 1))  # distinct, in (½, 1), shuffled
+    probs = torch.stack([t, 1 - t, torch.zeros(n, dtype=torch.float64)], dim=1)
+    sets = ConformalSets.fit(probs, torch.ones(n, dtype=torch.long), 0.9)
+    expected = math.inf if rank is None else float(t.sort().values[rank - 1])
+    assert sets.qhat == expected
 
 
 def test_a_set_holds_its_classes_in_order_of_probability_and_always_the_top_one():
@@ -83,6 +95,11 @@ def test_bxrd_fit_stores_the_sets_and_predict_reads_them(tmp_path):
     back = load_predictor(finalize.path)  # the torch-only MC-dropout predictor
     assert back.conformal is not None and back.conformal.n == len(val.dataset)
     assert back.conformal.coverage == 0.8
+    # fitted on the scores bxrd predict gives: each pattern's samples from its content seed
+    xv = val.dataset.x
+    deployed = back.predict_proba(xv, seeds=[content_seed(r) for r in xv.numpy()]).probs
+    refit = ConformalSets.fit(deployed, val.dataset.y, 0.8)
+    assert refit.qhat == pytest.approx(back.conformal.qhat, abs=1e-6)
     x, y = patterns((0, 1, 2), 20, seed=7)  # new patterns of the same problem
     member = back.conformal.sets(back.predict_proba(x, seed=0).probs)
     assert member[torch.arange(len(y)), y].float().mean() >= 0.7
@@ -96,3 +113,23 @@ def test_a_model_right_on_nearly_every_held_out_pattern_answers_single_classes()
     sets = ConformalSets.fit(probs, labels, 0.9)
     assert sets.qhat == 0.0
     assert (sets.sets(probs).sum(dim=1) == 1).all()
+
+
+def test_the_fit_draws_each_held_out_pattern_from_its_content_seed():
+    """As bxrd predict does: the held-out scores are those a deployed answer would get."""
+    from types import SimpleNamespace
+
+    from bxrd.uq.conformal import fit_conformal
+
+    class Recorder:
+        seen: list[int] = []
+
+        def predict_proba(self, x, seeds=None, seed=None):
+            assert seeds is not None and seed is None
+            self.seen += list(seeds)
+            return SimpleNamespace(probs=torch.full((len(x), 3), 1 / 3))
+
+    x, y = patterns((0, 1, 2), 4, seed=9)
+    model = Recorder()
+    fit_conformal(model, [(x[:5], y[:5]), (x[5:], y[5:])])
+    assert model.seen == [content_seed(r) for r in x.numpy()]

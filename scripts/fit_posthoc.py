@@ -99,7 +99,7 @@ def main() -> None:
                 covered += int(member[torch.arange(len(member)), batch["label"]].sum())
                 size, n = size + int(member.sum()), n + len(member)
             print(f"{name}: coverage={covered / n:.3f} mean_set_size={size / n:.2f} (n={n})")
-        print(f"conformal q={sets.qhat:.4f} coverage={sets.coverage} n={sets.n}")
+        print(f"conformal q={sets.qhat():.4f} coverage={sets.coverage} n={sets.n}")
     save_checkpoint(checkpoint, args.checkpoint)
 
 

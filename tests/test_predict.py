@@ -274,8 +274,23 @@ def test_the_answer_carries_its_conformal_set_in_json_text_and_page(model, tmp_p
     assert ps["classes"] == ranked[: len(ps["classes"])] and ps["classes"][0] == answer.top_label
     above = sum(answer.probabilities[c] for c in ranked[: len(ps["classes"]) - 1])
     after = above + answer.probabilities[ranked[len(ps["classes"]) - 1]]
-    assert above <= model.conformal.qhat + 1e-5 and after > model.conformal.qhat - 1e-5
+    q = model.conformal.qhat()
+    assert above <= q + 1e-5 and after > q - 1e-5
     assert f"{ps['coverage']:.0%} set (conformal): {ps['classes'][0]}" in answer.text()
     out = tmp_path / "page"
     assert main(["predict", str(EXAMPLE), "--explain", "none", "--html", str(out), "--quiet"]) == 0
     assert "set (conformal)</dt>" in (out / "index.html").read_text()
+
+
+def test_coverage_option_widens_the_set_and_refuses_values_outside_0_1(capsys):
+    sizes = []
+    for coverage in ("0.5", "0.9", "0.999"):
+        capsys.readouterr()
+        args = ["predict", str(EXAMPLE), "--explain", "none", "--json", "--coverage", coverage]
+        assert main(args) == 0
+        ps = json.loads(capsys.readouterr().out)["prediction_set"]
+        assert ps["coverage"] == float(coverage)
+        sizes.append(len(ps["classes"]))
+    assert sizes[0] <= sizes[1] <= sizes[2] and sizes[2] > sizes[0]
+    assert main(["predict", str(EXAMPLE), "--coverage", "1.5"]) == 2
+    assert "coverage must be in (0, 1), got 1.5" in capsys.readouterr().err

@@ -26,7 +26,7 @@ from pytorch_lightning.utilities import rank_zero_info
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.batch_norm_stats import recompute_batch_norm
 from bxrd.uq.checkpoint_format import save_trainer_checkpoint
-from bxrd.uq.conformal import COVERAGE, fit_conformal
+from bxrd.uq.conformal import COVERAGE, check_coverage, fit_conformal
 from bxrd.uq.feature_density import fit_feature_density
 
 
@@ -52,9 +52,8 @@ class Finalize(pl.Callback):
     ) -> None:
         if bn_batches < 0:
             raise ValueError(f"bn_batches must be >= 0, got {bn_batches}")
-        if coverage is not None and not 0.0 < coverage < 1.0:  # fail now, not after training
-            raise ValueError(f"coverage must be in (0, 1) or None, got {coverage}")
-        self.coverage = coverage
+        # a bad value fails now, not after training
+        self.coverage = None if coverage is None else check_coverage(coverage)
         self.bn_batches = bn_batches
         self.feature_density = feature_density
         self.quantile = quantile
@@ -111,7 +110,7 @@ class Finalize(pl.Callback):
                 sets = fit_conformal(pl_module, val, self.coverage)
                 pl_module.conformal = sets
                 rank_zero_info(
-                    f"conformal sets fitted on {sets.n} validation patterns: q = {sets.qhat:.4f} "
+                    f"conformal sets fitted on {sets.n} validation patterns: q = {sets.qhat():.4f} "
                     f"for {sets.coverage:.0%} coverage"
                 )
         finally:

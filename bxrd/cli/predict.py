@@ -81,6 +81,13 @@ def predict_parser() -> ArgumentParser:
         default=None,
         help="abstain below this top probability (default: the model's)",
     )
+    p.add_argument(
+        "--coverage",
+        type=float | None,
+        default=None,
+        help="coverage of the conformal prediction sets, e.g. 0.95 (default: the model's, "
+        "0.9); promised for powders like the model's validation patterns, not for films",
+    )
     p.add_argument("--top_k", type=int, default=3, help="classes listed per pattern")
     p.add_argument("--no_background", action="store_true", help="skip background subtraction")
     p.add_argument("--explain", type=ExplainLevel, default="full", help=EXPLAIN_HELP)
@@ -141,6 +148,7 @@ def _options(args: Any, keep_arrays: bool) -> PredictOptions:  # noqa: ANN401
         wavelength=args.wavelength,
         force_wavelength=args.force_wavelength,
         threshold=args.threshold,
+        coverage=args.coverage,
         top_k=args.top_k,
         background=not args.no_background,
         explain="none" if args.no_explain else args.explain,

@@ -36,9 +36,10 @@ JSON (one object per file, keys = the fields below, arrays left out):
   else null.
 * ``prediction_set``: the conformal prediction set (:mod:`bxrd.uq.conformal`): ``classes``
   (most probable first) that together hold the true class with probability ``coverage``
-  (e.g. 0.9) for patterns like the model's held-out validation patterns; one class when the
-  pattern decides, several when it does not. Measured patterns are not exchangeable with
-  those, so on them it is a measured, not a promised, coverage. Null when the checkpoint has
+  (the model's 0.9, or ``bxrd predict --coverage``) for patterns like the model's held-out
+  validation patterns; one class when the pattern decides, several when it does not.
+  Measured patterns are not exchangeable with those, so on them it is a measured, not a
+  promised, coverage. Null when the checkpoint has
   no fitted sets.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.

@@ -91,6 +91,7 @@ class PredictOptions:
             that state none.
         force_wavelength: let ``wavelength`` override the one a file states.
         threshold: abstain below this top probability (None: the model's).
+        coverage: coverage of the conformal prediction sets (None: the model's, 0.9).
         top_k: classes listed per answer.
         background: subtract the background before gridding.
         explain: ``none``, ``fast`` (8 Integrated-Gradients steps, 1 % cell-refinement
@@ -114,6 +115,7 @@ class PredictOptions:
     wavelength: str | float | None = None
     force_wavelength: bool = False
     threshold: float | None = None
+    coverage: float | None = None
     top_k: int = 3
     background: bool = True
     explain: ExplainLevel = "full"
@@ -133,6 +135,8 @@ class PredictOptions:
             raise BxrdInputError(f"chunk size must be at least 1, got {self.chunk_size}")
         if self.memory_mb <= 0:
             raise BxrdInputError(f"memory budget must be positive, got {self.memory_mb} MB")
+        if self.coverage is not None and not 0.0 < self.coverage < 1.0:
+            raise BxrdInputError(f"coverage must be in (0, 1), got {self.coverage}")
 
 
 def plan(options: PredictOptions, n_points: int) -> tuple[int, int]:
@@ -197,7 +201,10 @@ def _answers(
     # per-pattern numbers as Python lists at once (indexing tensors costs ~1 µs a number)
     probs, std, top_i = pred.probs.tolist(), pred.std.tolist(), pred.topk_indices.tolist()
     conformal = getattr(model, "conformal", None)
-    members = None if conformal is None else conformal.sets(pred.probs).tolist()
+    members = coverage = None
+    if conformal is not None:
+        coverage = conformal.coverage if options.coverage is None else options.coverage
+        members = conformal.sets(pred.probs, coverage).tolist()
     entropy, abstains = pred.entropy.tolist(), pred.abstain.tolist()
     mi = None if pred.mutual_information is None else pred.mutual_information.tolist()
     distances = None if distance is None else distance.tolist()
@@ -274,7 +281,7 @@ def _answers(
                 prediction_set=(
                     None
                     if members is None
-                    else prediction_set(names, probs[i], members[i], conformal.coverage)
+                    else prediction_set(names, probs[i], members[i], coverage)
                 ),
             )
         )

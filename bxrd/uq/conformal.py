@@ -12,16 +12,18 @@ probability ranked above them is at most q̂, so the top class (s = 0) is always
 held-out and the new patterns are exchangeable, P(y ∈ set) ≥ 1 − α over patterns (marginal
 coverage; Vovk, Gammerman & Shafer 2005), and below 1 − α + 1 / (n + 1) when scores do not
 tie (they do at q̂ = 0: every pattern whose true class leads scores 0, and the coverage is
-then the accuracy). A confident pattern gets one class, an ambiguous one (a few pseudo-cubic lines)
-several: the set is what the pattern does not decide.
+then the accuracy). A confident pattern gets one class, an ambiguous one (a few pseudo-cubic
+lines) several: the set is what the pattern does not decide.
 
-bxrd fits q̂ on the model's validation split (held-out structures rendered with the training
-measurement model; :class:`~bxrd.callbacks.finalize.Finalize`), each pattern's MC samples
-drawn from its content seed as ``bxrd predict`` draws them, so the held-out scores are the
-deployed ones. For ``deterministic+temperature`` the temperature is fitted on the same split
-first, which makes the promise approximate (one fitted number). Measured films are not
-exchangeable with it, so their coverage is measured (``scripts/evaluate_measured.py``), not
-promised. Torch only: the fast inference path reads it.
+The held-out scores are kept, so a set can be asked for at any coverage (``bxrd predict
+--coverage``). bxrd fits them on the model's validation split (held-out structures rendered
+with the training measurement model; :class:`~bxrd.callbacks.finalize.Finalize`), each
+pattern's MC samples drawn from its content seed as ``bxrd predict`` draws them, so the
+held-out scores are the deployed ones. For ``deterministic+temperature`` the temperature is
+fitted on the same split first, which makes the promise approximate (one fitted number).
+Measured films are not exchangeable with it, so their coverage is measured
+(``scripts/evaluate_measured.py``), not promised. Torch only: the fast inference path reads
+it.
 """
 
 from __future__ import annotations
@@ -56,52 +58,67 @@ def quantile_rank(n: int, coverage: float) -> int:
     return math.ceil((n + 1) * coverage - 1e-9)  # 20 × 0.9 is 18, not 18 + 4e-15
 
 
+def check_coverage(coverage: float) -> float:
+    """Return ``coverage`` if it lies in (0, 1).
+
+    Raises:
+        ValueError: it does not.
+    """
+    if not 0.0 < coverage < 1.0:
+        raise ValueError(f"coverage must be in (0, 1), got {coverage}")
+    return coverage
+
+
 @dataclass
 class ConformalSets:
-    """The fitted threshold of adaptive prediction sets.
+    """The held-out scores of adaptive prediction sets: sets at any coverage.
 
     Attributes:
-        qhat: the score threshold q̂ (inf: every class in every set).
-        coverage: the promised marginal coverage 1 − α.
-        n: number of held-out patterns it was fitted on.
+        scores: the true classes' scores of the held-out patterns, sorted, shape (n,).
+        coverage: the coverage 1 − α used when none is asked for (the fit's).
     """
 
-    qhat: float
+    scores: torch.Tensor
     coverage: float
-    n: int
+
+    @property
+    def n(self) -> int:
+        """Number of held-out patterns."""
+        return len(self.scores)
 
     @classmethod
     def fit(
         cls, probs: torch.Tensor, labels: torch.Tensor, coverage: float = COVERAGE
     ) -> ConformalSets:
-        """Fit q̂ on held-out probabilities (N, C) and true classes (N,).
+        """Keep the scores of held-out probabilities (N, C) with true classes (N,).
 
         Raises:
             ValueError: ``coverage`` outside (0, 1), or no patterns.
         """
-        if not 0.0 < coverage < 1.0:
-            raise ValueError(f"coverage must be in (0, 1), got {coverage}")
-        n = len(labels)
-        if n == 0:
+        check_coverage(coverage)
+        if len(labels) == 0:
             raise ValueError("conformal sets need at least one held-out pattern")
-        rank = quantile_rank(n, coverage)
-        scores = true_class_scores(probs, labels).sort().values
-        qhat = math.inf if rank > n else float(scores[rank - 1])
-        return cls(qhat, coverage, n)
+        return cls(true_class_scores(probs, labels).sort().values, coverage)
 
-    def sets(self, probs: torch.Tensor) -> torch.Tensor:
+    def qhat(self, coverage: float | None = None) -> float:
+        """Return q̂ for ``coverage`` (None: the fit's); inf when n is too small for it."""
+        c = self.coverage if coverage is None else coverage
+        rank = quantile_rank(self.n, check_coverage(c))
+        return math.inf if rank > self.n else float(self.scores[rank - 1])
+
+    def sets(self, probs: torch.Tensor, coverage: float | None = None) -> torch.Tensor:
         """Membership (B, C) bool of the classes of ``probs`` (B, C) in each pattern's set."""
-        return class_scores(probs) <= self.qhat
+        return class_scores(probs) <= self.qhat(coverage)
 
     def state_dict(self) -> dict:
-        """Numbers for a checkpoint (torch's weights-only loader reads them)."""
-        return {"qhat": self.qhat, "coverage": self.coverage, "n": self.n}
+        """Tensor and number for a checkpoint (torch's weights-only loader reads them)."""
+        return {"scores": self.scores, "coverage": self.coverage}
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict) -> ConformalSets | None:
         """Rebuild from the ``conformal`` entry of a checkpoint (None without one)."""
         state = checkpoint.get("conformal")
-        return None if state is None else cls(state["qhat"], state["coverage"], state["n"])
+        return None if state is None else cls(state["scores"], state["coverage"])
 
 
 @torch.no_grad()

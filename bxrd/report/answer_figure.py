@@ -100,8 +100,10 @@ def _phase_marks(
     return labels
 
 
-def _probability_axes(ax: Axes, probabilities: dict, std: dict, threshold: float) -> None:
-    """Horizontal bars of mean probability ± std, most probable first, and the threshold."""
+def _probability_axes(
+    ax: Axes, probabilities: dict, std: dict, threshold: float, prediction_set: dict | None
+) -> None:
+    """Bars of mean probability ± std, most probable first, the threshold; set names in bold."""
     names = sorted(probabilities, key=lambda n: -probabilities[n])[:MAX_CLASSES][::-1]
     p = np.array([probabilities[n] for n in names])
     s = np.array([std.get(n, 0.0) for n in names])
@@ -114,7 +116,14 @@ def _probability_axes(ax: Axes, probabilities: dict, std: dict, threshold: float
     ax.text(threshold, len(names) - 0.4, f" abstain below {threshold:.2f}", fontsize=7,
             color=UNEXPLAINED, va="bottom")  # fmt: skip
     ax.set_yticks(y, names, fontsize=8)
-    ax.set(xlim=(0, 1), ylim=(-0.6, len(names) + 0.2), xlabel="probability (mean ± std)")
+    xlabel = "probability (mean ± std)"
+    if prediction_set:
+        for label in ax.get_yticklabels():
+            label.set_fontweight(
+                "bold" if label.get_text() in prediction_set["classes"] else "normal"
+            )
+        xlabel += f"\nbold: {prediction_set['coverage']:.0%} conformal set"
+    ax.set(xlim=(0, 1), ylim=(-0.6, len(names) + 0.2), xlabel=xlabel)
     hidden = len(probabilities) - len(names)
     if hidden > 0:
         ax.set_title(f"{hidden} less probable classes not shown", fontsize=8, loc="left")
@@ -133,7 +142,7 @@ def answer_figure(
         answer_record: the answer as a dict (keys of :class:`bxrd.inference.answer.Answer`;
             reads ``regions``, ``reference["reflections"]``,
             ``reference["unexplained_peaks"]``, ``secondary_phases``, ``probabilities``,
-            ``std``, ``threshold``).
+            ``std``, ``threshold``, ``prediction_set``).
         model_two_theta: model grid, degrees 2θ, shape (L,).
         model_intensity: the pattern the model read, shape (L,).
         measured: the file's 2θ (degrees), intensity and wavelength (Å or None), or None.
@@ -181,7 +190,11 @@ def answer_figure(
         ticks.set_ylabel(f"{ref['structure']}\nfitted", fontsize=7, color=TICK)
     probs = fig.add_subplot(outer[0, 1])
     _probability_axes(
-        probs, answer_record["probabilities"], answer_record["std"], answer_record["threshold"]
+        probs,
+        answer_record["probabilities"],
+        answer_record["std"],
+        answer_record["threshold"],
+        answer_record.get("prediction_set"),
     )
     fig.subplots_adjust(left=0.065, right=0.98, top=0.95, bottom=0.09)
     place_labels(fig, window_labels, rows=2, dy=-0.07)

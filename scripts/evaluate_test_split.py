@@ -153,10 +153,9 @@ def main() -> None:
             + " ".join(f"{k}={scores[k]}" for k in ("ece", "nll", "brier", "aurc"))
         )
     if same_classes and getattr(model, "conformal", None) is not None:
-        member = model.conformal.sets(all_probs)
-        truth_i = torch.as_tensor(data.labels[args.task][test]).long()
-        held = member[torch.arange(len(member)), truth_i].numpy()
-        size = member.sum(dim=1).numpy()
+        truth_i = torch.as_tensor(data.labels[args.task][test])
+        held = model.conformal.holds(all_probs, truth_i).numpy()
+        size = model.conformal.sets(all_probs).sum(dim=1).numpy()
         cov = bootstrap(lambda r: {"c": float(held[r].mean())}, sid)["c"]
         print(
             f"conformal set coverage={cov.value:.3f} [{cov.low:.3f}, {cov.high:.3f}] "

@@ -27,9 +27,8 @@ import yaml
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
 from bxrd.inference.loading import load_classifier, read_checkpoint
-from bxrd.models.dropout_sampling import content_seed
 from bxrd.uq.checkpoint_format import save_checkpoint
-from bxrd.uq.conformal import COVERAGE, fit_conformal
+from bxrd.uq.conformal import COVERAGE, ConformalSets, held_out_probs
 from bxrd.uq.feature_density import fit_feature_density
 from bxrd.xrd.augment import AugmentConfig
 
@@ -85,20 +84,19 @@ def main() -> None:
             + " ".join(f"far_{k}={v:.3f}" for k, v in flagged.items())
         )
     if "conformal" in args.parts:
-        sets = fit_conformal(model, val, args.coverage)
+        probs, labels = held_out_probs(model, val)
+        sets = ConformalSets.fit(probs, labels, args.coverage)
         checkpoint["conformal"] = sets.state_dict()
-        model.conformal = sets
         # val: the fit's own patterns (≥ the coverage by construction); test: held out
-        loaders = [("val", val)] + ([] if dm.final_refit else [("test", dm.test_dataloader())])
-        for name, loader in loaders:
-            covered, size, n = 0, 0, 0
-            for batch in loader:
-                x = batch["pattern"]
-                seeds = [content_seed(r) for r in x.numpy()]  # as bxrd predict draws them
-                member = sets.sets(model.predict_proba(x, seeds=seeds).probs)
-                covered += int(member[torch.arange(len(member)), batch["label"]].sum())
-                size, n = size + int(member.sum()), n + len(member)
-            print(f"{name}: coverage={covered / n:.3f} mean_set_size={size / n:.2f} (n={n})")
+        scored = [("val", probs, labels)]
+        if not dm.final_refit:  # a final refit trained on the test split
+            scored.append(("test", *held_out_probs(model, dm.test_dataloader())))
+        for name, p_, y in scored:
+            size = sets.sets(p_).sum(dim=1).float().mean()
+            print(
+                f"{name}: coverage={sets.holds(p_, y).float().mean():.3f} "
+                f"mean_set_size={size:.2f} (n={len(y)})"
+            )
         print(f"conformal q={sets.qhat():.4f} coverage={sets.coverage} n={sets.n}")
     save_checkpoint(checkpoint, args.checkpoint)
 

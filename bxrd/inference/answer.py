@@ -39,8 +39,7 @@ JSON (one object per file, keys = the fields below, arrays left out):
   (the model's 0.9, or ``bxrd predict --coverage``) for patterns like the model's held-out
   validation patterns; one class when the pattern decides, several when it does not.
   Measured patterns are not exchangeable with those, so on them it is a measured, not a
-  promised, coverage. Null when the checkpoint has
-  no fitted sets.
+  promised, coverage. Null when the checkpoint has no fitted sets.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
   gets the same answer alone or among others.
 """

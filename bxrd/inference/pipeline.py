@@ -42,6 +42,7 @@ from bxrd.inference.prefetch import can_fork, prepared, torch_threads
 from bxrd.inference.reading import FileReader, Prepared
 from bxrd.inference.secondary_phases import add_secondary_phases
 from bxrd.models.dropout_sampling import content_seed
+from bxrd.uq.conformal import check_coverage
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.uq.predictive_summary import Predictive, concat
 from bxrd.xrd.axis import Axis
@@ -135,8 +136,11 @@ class PredictOptions:
             raise BxrdInputError(f"chunk size must be at least 1, got {self.chunk_size}")
         if self.memory_mb <= 0:
             raise BxrdInputError(f"memory budget must be positive, got {self.memory_mb} MB")
-        if self.coverage is not None and not 0.0 < self.coverage < 1.0:
-            raise BxrdInputError(f"coverage must be in (0, 1), got {self.coverage}")
+        if self.coverage is not None:
+            try:
+                check_coverage(self.coverage)
+            except ValueError as exc:
+                raise BxrdInputError(str(exc)) from None
 
 
 def plan(options: PredictOptions, n_points: int) -> tuple[int, int]:

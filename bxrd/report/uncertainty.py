@@ -97,7 +97,7 @@ def build_report(
                 }
         cov, acc = accuracy_coverage(pred.probs, y)
         abstain = pred.abstain
-        member = None if model.conformal is None else model.conformal.sets(pred.probs)
+        sets = model.conformal
         row.update(
             checkpoint=str(ckpt),
             seconds=seconds,
@@ -107,10 +107,10 @@ def build_report(
             accuracy_answered=float((pred.prediction[~abstain] == y[~abstain]).float().mean())
             if (~abstain).any()
             else None,
-            set_coverage=None
-            if member is None
-            else float(member[torch.arange(len(y)), y].float().mean()),
-            mean_set_size=None if member is None else float(member.sum(dim=1).float().mean()),
+            set_coverage=None if sets is None else float(sets.holds(pred.probs, y).float().mean()),
+            mean_set_size=None
+            if sets is None
+            else float(sets.sets(pred.probs).sum(dim=1).float().mean()),
             accuracy_at_coverage={
                 f"{c:.1f}": float(np.interp(c, cov, acc)) for c in (0.5, 0.8, 1.0)
             },

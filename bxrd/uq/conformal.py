@@ -110,6 +110,13 @@ class ConformalSets:
         """Membership (B, C) bool of the classes of ``probs`` (B, C) in each pattern's set."""
         return class_scores(probs) <= self.qhat(coverage)
 
+    def holds(
+        self, probs: torch.Tensor, labels: torch.Tensor, coverage: float | None = None
+    ) -> torch.Tensor:
+        """Whether each pattern's set holds its class ``labels`` (B,), shape (B,) bool."""
+        member = self.sets(probs, coverage)
+        return member[torch.arange(len(member)), labels.long()]
+
     def state_dict(self) -> dict:
         """Tensor and number for a checkpoint (torch's weights-only loader reads them)."""
         return {"scores": self.scores, "coverage": self.coverage}
@@ -122,11 +129,11 @@ class ConformalSets:
 
 
 @torch.no_grad()
-def fit_conformal(model: object, loader: Iterable, coverage: float = COVERAGE) -> ConformalSets:
-    """Fit :class:`ConformalSets` on ``model``'s predictive over a labelled ``loader``.
+def held_out_probs(model: object, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+    """``model``'s predictive probabilities (N, C) over a labelled ``loader``, and its labels (N,).
 
     ``model`` has ``predict_proba`` (:class:`~bxrd.uq.predictive_interface.PredictiveMixin`);
-    each pattern's samples come from its content seed, as in ``bxrd predict``, so the fit
+    each pattern's samples come from its content seed, as in ``bxrd predict``, so the result
     is repeatable and scores the patterns as they would be scored when deployed.
     """
     probs, labels = [], []
@@ -134,4 +141,9 @@ def fit_conformal(model: object, loader: Iterable, coverage: float = COVERAGE) -
         seeds = [content_seed(row) for row in x.cpu().numpy()]
         probs.append(model.predict_proba(x, seeds=seeds).probs.cpu())  # type: ignore[attr-defined]
         labels.append(y.cpu())
-    return ConformalSets.fit(torch.cat(probs), torch.cat(labels), coverage)
+    return torch.cat(probs), torch.cat(labels)
+
+
+def fit_conformal(model: object, loader: Iterable, coverage: float = COVERAGE) -> ConformalSets:
+    """Fit :class:`ConformalSets` on ``model``'s :func:`held_out_probs` over ``loader``."""
+    return ConformalSets.fit(*held_out_probs(model, loader), coverage)

@@ -54,6 +54,8 @@ def test_a_set_holds_its_classes_in_order_of_probability_and_always_the_top_one(
     sets = ConformalSets.fit(probs, labels, coverage=0.8)
     member = sets.sets(probs)
     assert member[torch.arange(200), probs.argmax(dim=1)].all()
+    assert (sets.holds(probs, probs.argmax(dim=1))).all()  # holds: the set has that class
+    assert (sets.holds(probs, labels) == member[torch.arange(200), labels]).all()
     # a class is in only if every more probable class is: sorted by p, membership never rises
     order = probs.argsort(dim=1, descending=True)
     ranked = member.gather(1, order).int()

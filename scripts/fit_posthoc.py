@@ -4,7 +4,8 @@
 this script adds them to checkpoints written without them (e.g. the shipped ones, trained
 before the part existed): the far-from-training feature density (``density``: Gaussians on
 the training stream, threshold on the validation split) and the conformal prediction sets
-(``conformal``: :mod:`bxrd.uq.conformal`, on the validation split). The data module is
+(``conformal``: :mod:`bxrd.uq.conformal`, on the validation split; for an ensemble file,
+:mod:`bxrd.uq.ensemble`, on its pooled predictive). The data module is
 rebuilt from the data YAML the checkpoint was trained with, plus ``--set KEY=VALUE``
 overrides (as the fit's ``--data.KEY VALUE``, dotted keys into blocks; the validation split
 must be the fit's: same ``seed``, same ``final_refit``; its patterns may be rendered with
@@ -26,9 +27,10 @@ import yaml
 
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
-from bxrd.inference.loading import load_classifier, read_checkpoint
+from bxrd.inference.loading import load_classifier, load_predictor, read_checkpoint
 from bxrd.uq.checkpoint_format import save_checkpoint
 from bxrd.uq.conformal import COVERAGE, ConformalSets, held_out_probs
+from bxrd.uq.ensemble import ENSEMBLE_CLASS
 from bxrd.uq.feature_density import fit_feature_density
 from bxrd.xrd.augment import AugmentConfig
 
@@ -62,9 +64,12 @@ def main() -> None:
     p.add_argument("--quantile", type=float, default=0.99)
     p.add_argument("--coverage", type=float, default=COVERAGE)
     args = p.parse_args()
-    dm = data_module(args.data, args.set)
-    model = load_classifier(args.checkpoint)
     checkpoint = read_checkpoint(args.checkpoint)
+    ensemble = checkpoint["bxrd"]["class"] == ENSEMBLE_CLASS
+    if ensemble and "density" in args.parts:  # each member keeps its own
+        raise BxrdInputError(f"{args.checkpoint}: fit the density of each member, then bundle")
+    dm = data_module(args.data, args.set)
+    model = (load_predictor if ensemble else load_classifier)(args.checkpoint)
     _, val = dm.posthoc_dataloaders()
     if "density" in args.parts:
         density = fit_feature_density(

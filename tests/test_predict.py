@@ -294,3 +294,27 @@ def test_coverage_option_widens_the_set_and_refuses_values_outside_0_1(capsys):
     assert sizes[0] <= sizes[1] <= sizes[2] and sizes[2] > sizes[0]
     assert main(["predict", str(EXAMPLE), "--coverage", "1.5"]) == 2
     assert "coverage must be in (0, 1), got 1.5" in capsys.readouterr().err
+
+
+def test_an_ensemble_file_of_the_shipped_models_answers_with_their_mean(model, tmp_path, capsys):
+    """make_ensemble bundles default + laplace; bxrd predict answers with the members' mean."""
+    out = tmp_path / "ens.ckpt"
+    members = [str(shipped("default.ckpt")), str(shipped("laplace.ckpt"))]
+    script = Path(__file__).resolve().parents[1] / "scripts" / "make_ensemble.py"
+    cmd = [sys.executable, str(script), "--members", *members, "--out", str(out)]
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    rows = []
+    for ckpt in (*members, str(out)):
+        capsys.readouterr()
+        args = ["predict", str(EXAMPLE), "--explain", "fast", "--json", "--checkpoint", ckpt]
+        assert main(args) == 0
+        rows.append(json.loads(capsys.readouterr().out))
+    ens = rows[2]
+    assert ens["method"] == "ensemble" and ens["far_from_training"] is not None
+    for c, p in ens["probabilities"].items():
+        assert p == pytest.approx(
+            (rows[0]["probabilities"][c] + rows[1]["probabilities"][c]) / 2, abs=2e-6
+        )
+    assert sum(ens["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert ens["prediction_set"] is None  # no sets until fitted on the ensemble's own predictive
+    assert ens["regions"]  # explained: attributions of the ensemble's mean probability

@@ -215,7 +215,7 @@ class Answer:
                 if self.far_from_training
                 else "within the range of the training data"
             )
-            lines.append(f"  feature distance {self.feature_distance:.0f}: {where}")
+            lines.append(f"  feature distance {self.feature_distance:.4g}: {where}")
         if self.one_family:
             f = self.one_family
             seen = ", ".join(f"{t:.2f}°" for t in f["two_theta"])

@@ -9,14 +9,16 @@ the LightningModule.
 from __future__ import annotations
 
 import importlib
+import io
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import torch
 
 from bxrd.errors import BxrdInputError
 from bxrd.uq.checkpoint_format import check_stamp
+from bxrd.uq.ensemble import ENSEMBLE_CLASS
 from bxrd.uq.methods import UQMethod
 
 if TYPE_CHECKING:
@@ -64,31 +66,78 @@ def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifi
     """Rebuild the LightningModule saved in ``path`` (its class is read from the stamp).
 
     Raises:
-        BxrdInputError: see :func:`read_checkpoint`; also an unknown or non-bxrd class.
+        BxrdInputError: see :func:`read_checkpoint`; also an unknown or non-bxrd class, or
+            an ensemble file (it holds several models: use :func:`load_predictor`).
     """
-    return _lightning_module(path, read_checkpoint(path, map_location)["bxrd"], map_location)
+    stamp = read_checkpoint(path, map_location)["bxrd"]
+    if stamp["class"] == ENSEMBLE_CLASS:
+        raise BxrdInputError(
+            f"{path} is an ensemble of several models; load it with load_predictor "
+            "(bxrd predict), or pass one of its members"
+        )
+    return _lightning_module(path, stamp, map_location)
 
 
-def _lightning_module(path: str | Path, stamp: dict, map_location: str) -> BaseClassifier:
+def _lightning_module(
+    path: str | Path | BinaryIO, stamp: dict, map_location: str, name: str | Path = ""
+) -> BaseClassifier:
     """Import the class named by ``stamp`` and let Lightning rebuild it from ``path``."""
     from bxrd.uq.base import BaseClassifier
 
+    name = name or path
     module_name, _, class_name = stamp["class"].rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError):
-        raise BxrdInputError(f"{path}: unknown model class {stamp['class']}") from None
+        raise BxrdInputError(f"{name}: unknown model class {stamp['class']}") from None
     if not (isinstance(cls, type) and issubclass(cls, BaseClassifier)):
-        raise BxrdInputError(f"{path}: {stamp['class']} is not a bxrd classifier")
+        raise BxrdInputError(f"{name}: {stamp['class']} is not a bxrd classifier")
     return cls.load_from_checkpoint(path, map_location=map_location, weights_only=True)
 
 
 def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:
-    """Load the predictive model in ``path`` the cheapest way its method allows."""
+    """Load the predictive model in ``path`` the cheapest way its method allows.
+
+    An ensemble file (:func:`~bxrd.uq.ensemble.ensemble_checkpoint`) comes back as a
+    :class:`~bxrd.uq.ensemble.DeepEnsemble` of its members, each loaded the same way.
+    """
     checkpoint = read_checkpoint(path, map_location)
+    if checkpoint["bxrd"]["class"] != ENSEMBLE_CLASS:
+        return _predictor(checkpoint, path, map_location, from_file=True)
+    from bxrd.uq.conformal import ConformalSets
+    from bxrd.uq.ensemble import DeepEnsemble
+
+    members = []
+    for i, member in enumerate(checkpoint.get("members") or []):
+        try:
+            check_stamp(member)
+        except BxrdInputError as exc:
+            raise BxrdInputError(f"{path}: member {i}: {exc}") from None
+        members.append(_predictor(member, f"{path} (member {i})", map_location))
+    if len(members) < 2:
+        raise BxrdInputError(f"{path}: an ensemble file with {len(members)} member(s)")
+    try:
+        return DeepEnsemble(members, ConformalSets.from_checkpoint(checkpoint))
+    except ValueError as exc:
+        raise BxrdInputError(f"{path}: {exc}") from None
+
+
+def _predictor(
+    checkpoint: dict[str, Any], path: str | Path, map_location: str, from_file: bool = False
+) -> Classifier:
+    """One model from its loaded ``checkpoint`` dict, named ``path`` in messages.
+
+    ``from_file``: the dict is the whole file ``path`` (Lightning re-reads it from there);
+    otherwise, an ensemble's member, it is handed to Lightning as an in-memory buffer.
+    """
     method = UQMethod.of_class_path(checkpoint["bxrd"]["class"])
     if method is not None and method.torch_only:
         from bxrd.inference.dropout_predictor import DropoutPredictor
 
         return DropoutPredictor.from_checkpoint(checkpoint).to(map_location)
-    return _lightning_module(path, checkpoint["bxrd"], map_location)
+    if from_file:
+        return _lightning_module(path, checkpoint["bxrd"], map_location)
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    buffer.seek(0)
+    return _lightning_module(buffer, checkpoint["bxrd"], map_location, name=path)

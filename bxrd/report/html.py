@@ -362,11 +362,11 @@ class HtmlReport:
             where = "not assessed (this model has no feature density)"
         elif far:
             where = (
-                f"<b>far from training</b> (feature distance {distance:.0f}): unlike every "
+                f"<b>far from training</b> (feature distance {distance:.4g}): unlike every "
                 "pattern the model learned from; check the answer against the peaks"
             )
         else:
-            where = f"within the training data (feature distance {distance:.0f})"
+            where = f"within the training data (feature distance {distance:.4g})"
         ref = record.get("reference") or {}
         rows = [
             (

@@ -1,16 +1,86 @@
-"""Deep ensembles: K trained classifiers (any variant, different seeds), predictive pooled."""
+"""Deep ensembles: K trained classifiers (any variant, different seeds), predictive pooled.
+
+An ensemble is a full :class:`~bxrd.uq.predictive_interface.Classifier`, so ``bxrd predict``,
+the explanations and the evaluation scripts take it as they take one model:
+
+* predictive: the members' samples stacked (a mixture with equal weights; its mutual
+  information includes the members' disagreement), each member drawing pattern i's samples
+  from the same per-pattern seed;
+* ``net``: the log of the members' mean softmax (:class:`MeanProbabilityNet`), so the
+  attributions explain the ensemble's own (dropout-off) mean probability;
+* far from training (:class:`EnsembleDensity`): the median over members of each member's
+  feature score divided by its own threshold, far above 1 (for odd K: most members flag);
+* conformal sets: the ensemble's own, fitted on its pooled predictive over patterns held out
+  from every member (``scripts/fit_posthoc.py --parts conformal``).
+
+An ensemble file (:func:`ensemble_checkpoint`, ``scripts/make_ensemble.py``) holds the
+members' whole checkpoints under ``members``; ``bxrd.inference.loading.load_predictor`` reads
+it. Torch only: the inference path imports this module without Lightning.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from bxrd.uq.base import BaseClassifier
+import bxrd
+from bxrd.uq.checkpoint_format import CHECKPOINT_FORMAT, check_stamp
+from bxrd.uq.conformal import ConformalSets
+from bxrd.uq.feature_density import FeatureDensity
 from bxrd.uq.methods import UQMethod
-from bxrd.uq.predictive_interface import PredictiveMixin
+from bxrd.uq.predictive_interface import Classifier, PredictiveMixin
+from bxrd.xrd.axis import Axis
+from bxrd.xrd.grid import TwoThetaGrid
+from bxrd.xrd.roughness import noise_dominated
+
+#: Dotted class path in an ensemble file's stamp.
+ENSEMBLE_CLASS = f"{__name__}.DeepEnsemble"
+
+
+class MeanProbabilityNet(nn.Module):
+    """Log of the mean softmax of ``nets``, shape (B, C): its softmax is the mean probability."""
+
+    def __init__(self, nets: Sequence[nn.Module]) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """log((1/K) Σ_k softmax(net_k(x))) for patterns ``x`` (B, L)."""
+        logp = torch.stack([torch.log_softmax(net(x), dim=-1) for net in self.nets])
+        return torch.logsumexp(logp, dim=0) - math.log(len(self.nets))
+
+
+@dataclass
+class EnsembleDensity:
+    """Far from training for an ensemble: members' relative feature scores, their median.
+
+    Member k's relative score is s_k / t_k (its squared Mahalanobis distance over its own
+    validation threshold); the ensemble's score is their median and the threshold 1, so a
+    pattern is far when most members call it far (or it is noise-dominated).
+    """
+
+    densities: list[FeatureDensity]
+    threshold: float = 1.0
+
+    def _combine(self, scores: list[torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        rel = torch.stack([s / d.threshold for s, d in zip(scores, self.densities, strict=True)])
+        score = rel.median(dim=0).values
+        return score, (score > self.threshold) | noise_dominated(x).to(score.device)
+
+    def assess(self, net: MeanProbabilityNet, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Scores (B,) and far flags (B,) of patterns ``x`` (B, L), each member on its net."""
+        pairs = zip(self.densities, net.nets, strict=True)
+        return self._combine([d.assess(n, x)[0] for d, n in pairs], x)
+
+    def assess_features(self, features: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Return the same from the members' penultimate activations side by side, (B, Σ D_k)."""
+        parts = features.split([d.means.shape[1] for d in self.densities], dim=1)
+        return self._combine([d.score(f) for d, f in zip(self.densities, parts, strict=True)], x)
 
 
 class DeepEnsemble(PredictiveMixin, nn.Module):
@@ -18,20 +88,41 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
 
     Each member contributes its own samples (1 for a deterministic network, S for a Bayesian
     one), so the mixture's mutual information includes the disagreement between members.
+    The members must share their class list and 2θ axis; the answer's metadata (axis,
+    reference reflections, abstention threshold) are the first member's.
     """
 
     method: ClassVar[UQMethod] = UQMethod.ENSEMBLE
 
-    def __init__(self, members: Sequence[BaseClassifier]) -> None:
+    def __init__(
+        self, members: Sequence[Classifier], conformal: ConformalSets | None = None
+    ) -> None:
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one member")
-        classes = {m.hparams.n_classes for m in members}
-        if len(classes) != 1:
-            raise ValueError(f"members disagree on the number of classes: {sorted(classes)}")
-        self.members = nn.ModuleList(members)
-        self.abstain_threshold = members[0].abstain_threshold
-        self.class_names = members[0].class_names
+        first = members[0]
+        for i, m in enumerate(members[1:], start=1):
+            if list(m.class_names) != list(first.class_names):
+                raise ValueError(f"member {i}'s classes differ from member 0's")
+            if _axis_dict(m.axis) != _axis_dict(first.axis):
+                raise ValueError(f"member {i}'s 2θ axis differs from member 0's")
+        self.members = nn.ModuleList(members)  # type: ignore[arg-type]
+        self.net = MeanProbabilityNet([m.net for m in members])
+        self.hparams: dict[str, Any] = {**dict(first.hparams), "ensemble_members": len(members)}
+        self.class_names: list[str] = list(first.class_names)
+        self.axis: Axis | None = first.axis
+        self.abstain_threshold = first.abstain_threshold
+        self.reference_reflections = first.reference_reflections
+        densities = [m.feature_density for m in members]
+        self.feature_density = (
+            None if any(d is None for d in densities) else EnsembleDensity(densities)
+        )
+        self.conformal = conformal
+
+    @property
+    def grid(self) -> TwoThetaGrid | None:
+        """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
+        return None if self.axis is None else self.axis.grid
 
     def predict_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """All members' samples stacked (Σ S_k, B, C) and the mean of their means (B, C)."""
@@ -42,3 +133,49 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
         """All members' samples stacked, shape (Σ S_k, B, C)."""
         return self.predict_distribution(x)[0]
+
+    def predict_seeded_with_features(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Members' seeded samples stacked (Σ S_k, B, C), the mean of their means (B, C).
+
+        Also their penultimate activations side by side (B, Σ D_k); None unless every member
+        has them.
+        """
+        parts = [m.predict_seeded_with_features(x, seeds) for m in self.members]
+        samples = torch.cat([s for s, _, _ in parts])
+        probs = torch.stack([p for _, p, _ in parts]).mean(dim=0)
+        features = [f for _, _, f in parts]
+        joined = None if any(f is None for f in features) else torch.cat(features, dim=1)
+        return samples, probs, joined
+
+    def predict_distribution_seeded(
+        self, x: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like :meth:`predict_seeded_with_features`, without the features."""
+        samples, probs, _ = self.predict_seeded_with_features(x, seeds)
+        return samples, probs
+
+
+def _axis_dict(axis: Axis | None) -> dict | None:
+    return None if axis is None else axis.to_dict()
+
+
+def ensemble_checkpoint(members: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return an ensemble file's dict: a stamp and the members' whole (stamped) checkpoints.
+
+    Raises:
+        ValueError: fewer than two members, a member that is itself an ensemble, or members
+            with different class lists.
+    """
+    if len(members) < 2:
+        raise ValueError("an ensemble file needs at least two members")
+    names = []
+    for i, checkpoint in enumerate(members):
+        if check_stamp(checkpoint)["class"] == ENSEMBLE_CLASS:
+            raise ValueError(f"member {i} is itself an ensemble")
+        names.append(list(checkpoint["hyper_parameters"]["class_names"]))
+    if any(n != names[0] for n in names):
+        raise ValueError("the members' class lists differ")
+    stamp = {"format": CHECKPOINT_FORMAT, "version": bxrd.__version__, "class": ENSEMBLE_CLASS}
+    return {"bxrd": stamp, "members": list(members)}

@@ -1,0 +1,137 @@
+"""Deep-ensemble files: pooled predictive, explained mean probability, far flag, loading."""
+
+import pytest
+import torch
+
+from bxrd.errors import BxrdInputError
+from bxrd.explain.attributions import BASELINE_LEVEL, ProbabilityOf, integrated_gradients
+from bxrd.inference.loading import load_classifier, load_predictor, read_checkpoint
+from bxrd.uq.checkpoint_format import save_checkpoint
+from bxrd.uq.conformal import ConformalSets
+from bxrd.uq.ensemble import DeepEnsemble, EnsembleDensity, ensemble_checkpoint
+from bxrd.uq.feature_density import FeatureDensity, fit_feature_density
+
+from .toy import loaders, patterns
+
+
+@pytest.fixture(scope="module")
+def member_files(trained, tmp_path_factory):
+    """Checkpoint files of three MC-dropout fits (seeds 0-2), each with a feature density."""
+    folder = tmp_path_factory.mktemp("members")
+    paths = []
+    for seed in (0, 1, 2):
+        model, trainer, val = trained("mc_dropout", seed)
+        model.feature_density = fit_feature_density(model.net, loaders(seed)[0], val, 3)
+        paths.append(folder / f"m{seed}.ckpt")
+        trainer.save_checkpoint(paths[-1])
+        model.feature_density = None  # the cached fit stays as other tests expect it
+    return paths
+
+
+def bundle(paths, out):
+    return save_checkpoint(ensemble_checkpoint([read_checkpoint(p) for p in paths]), out)
+
+
+def test_the_pooled_predictive_is_the_members_mean_with_their_samples(member_files, tmp_path):
+    ens = load_predictor(bundle(member_files, tmp_path / "e.ckpt"))
+    assert isinstance(ens, DeepEnsemble) and ens.class_names == ["a", "b", "c"]
+    members = [load_predictor(p) for p in member_files]
+    x, _ = patterns((0, 1, 2), 3, seed=31)
+    seeds = list(range(100, 109))
+    pred = ens.predict_proba(x, seeds=seeds)
+    alone = [m.predict_proba(x, seeds=seeds) for m in members]
+    assert torch.allclose(pred.probs, torch.stack([a.probs for a in alone]).mean(0), atol=1e-6)
+    assert torch.allclose(pred.probs.sum(dim=1), torch.ones(9), atol=1e-5)
+    assert pred.num_samples == sum(a.num_samples for a in alone) == 60
+    # one pattern's answer does not depend on the batch it came in
+    one = ens.predict_proba(x[4:5], seeds=seeds[4:5])
+    assert torch.allclose(one.probs, pred.probs[4:5], atol=1e-6)
+
+
+def test_the_explained_network_gives_the_mean_probability_and_complete_attributions(
+    member_files, tmp_path
+):
+    ens = load_predictor(bundle(member_files, tmp_path / "e.ckpt"))
+    x, y = patterns((0, 1, 2), 2, seed=32)
+    ens.eval()
+    with torch.no_grad():
+        mean = torch.stack([torch.softmax(m.net(x), -1) for m in ens.members]).mean(0)
+        assert torch.allclose(ProbabilityOf(ens)(x), mean, atol=1e-6)
+    attr = integrated_gradients(ens, x.clone(), y, n_steps=256)
+    flat = (BASELINE_LEVEL * x.amax(dim=-1, keepdim=True)).expand_as(x)
+    with torch.no_grad():
+        p = ProbabilityOf(ens)
+        gain = p(x)[torch.arange(6), y] - p(flat)[torch.arange(6), y]
+    assert gain.abs().max() > 0.3  # the peaks matter, so completeness is a real check
+    assert torch.allclose(attr.sum(dim=1), gain, atol=0.03)
+
+
+def test_far_from_training_is_the_median_member_verdict():
+    d = 2
+    densities = [
+        FeatureDensity(torch.zeros(1, d), torch.eye(d), threshold=t, quantile=0.99)
+        for t in (1.0, 4.0, 9.0)
+    ]
+    ens = EnsembleDensity(densities)
+    # squared distances 4 under each member: relative 4, 1, 0.44 -> median 1 (not above)
+    feats = torch.tensor([[2.0, 0.0]]).repeat(1, 3)
+    smooth = torch.linspace(0, 1, 64)[None]  # not noise-dominated
+    score, far = ens.assess_features(feats, smooth)
+    assert score.item() == pytest.approx(1.0) and not far.item()
+    # distances 9: relative 9, 2.25, 1 -> median 2.25: two of three members flag it
+    score, far = ens.assess_features(torch.tensor([[3.0, 0.0]]).repeat(1, 3), smooth)
+    assert score.item() == pytest.approx(2.25) and far.item()
+    noise = torch.rand(1, 64, generator=torch.Generator().manual_seed(0))
+    assert ens.assess_features(torch.zeros(1, 3 * d), noise)[1].item()  # noise is always far
+
+
+def test_the_ensemble_flags_noise_and_passes_its_own_patterns(member_files, tmp_path):
+    ens = load_predictor(bundle(member_files, tmp_path / "e.ckpt"))
+    x, _ = patterns((0, 1, 2), 10, seed=33)
+    _, score, far = ens.predict_and_assess(x, seeds=list(range(30)))
+    assert far.float().mean() <= 0.2 and score.median() < 1
+    noise = torch.rand(30, x.shape[1], generator=torch.Generator().manual_seed(1))
+    assert ens.predict_and_assess(noise, seeds=list(range(30)))[2].all()
+
+
+def test_ensemble_files_keep_their_sets_and_refuse_what_they_cannot_hold(
+    member_files, trained, tmp_path
+):
+    path = bundle(member_files, tmp_path / "e.ckpt")
+    checkpoint = read_checkpoint(path)
+    probs = torch.softmax(torch.randn(50, 3, generator=torch.Generator().manual_seed(2)), -1)
+    sets = ConformalSets.fit(probs, probs.argmax(1), 0.9)
+    checkpoint["conformal"] = sets.state_dict()
+    save_checkpoint(checkpoint, path)
+    assert load_predictor(path).conformal.qhat() == sets.qhat()
+    with pytest.raises(BxrdInputError, match="ensemble of several models"):
+        load_classifier(path)
+    with pytest.raises(ValueError, match="at least two"):
+        ensemble_checkpoint([read_checkpoint(member_files[0])])
+    with pytest.raises(ValueError, match="itself an ensemble"):
+        ensemble_checkpoint([checkpoint, read_checkpoint(member_files[0])])
+    other = read_checkpoint(member_files[1])
+    other["hyper_parameters"]["class_names"] = ["a", "b", "z"]
+    with pytest.raises(ValueError, match="class lists differ"):
+        ensemble_checkpoint([read_checkpoint(member_files[0]), other])
+    broken = read_checkpoint(path)
+    del broken["members"][1]["bxrd"]
+    save_checkpoint(broken, tmp_path / "broken.ckpt")
+    with pytest.raises(BxrdInputError, match=r"broken\.ckpt: member 1: not a bxrd checkpoint"):
+        load_predictor(tmp_path / "broken.ckpt")
+
+
+def test_members_of_any_method_pool_through_the_lightning_loader(member_files, trained, tmp_path):
+    model, trainer, _ = trained("laplace")
+    laplace = tmp_path / "laplace.ckpt"
+    trainer.save_checkpoint(laplace)
+    ens = load_predictor(bundle([member_files[0], laplace], tmp_path / "mixed.ckpt"))
+    assert type(ens.members[1]) is type(model)
+    assert ens.feature_density is None  # the Laplace member has none: nothing is flagged
+    x, _ = patterns((0, 1), 2, seed=34)
+    seeds = [1, 2, 3, 4]
+    expected = (
+        load_predictor(member_files[0]).predict_proba(x, seeds=seeds).probs
+        + model.predict_proba(x, seeds=seeds).probs
+    ) / 2
+    assert torch.allclose(ens.predict_proba(x, seeds=seeds).probs, expected, atol=1e-5)

@@ -113,10 +113,11 @@ def stage_table(folder: Path, n: int, explain_fast: bool = True) -> None:
     for threads in sorted({torch.get_num_threads(), 1}, reverse=True):
         torch.set_num_threads(threads)
         with torch.no_grad():
-            timed(
-                f"backbone, plain network, {threads} thread(s)",
-                lambda: [model.net.penultimate(c) for c in x.split(FORWARD_BATCH)],
-            )
+            if hasattr(model.net, "penultimate"):  # one network (an ensemble has several)
+                timed(
+                    f"backbone, plain network, {threads} thread(s)",
+                    lambda: [model.net.penultimate(c) for c in x.split(FORWARD_BATCH)],
+                )
             if fast_backbone is not None:
                 timed(
                     f"backbone, inference (predict's), {threads} thread(s)",

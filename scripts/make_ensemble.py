@@ -12,9 +12,10 @@ predictive, over patterns held out from every member (members of a final refit m
 """
 
 import argparse
+from pathlib import Path
 
 from bxrd.errors import BxrdInputError
-from bxrd.inference.loading import load_predictor, read_checkpoint
+from bxrd.inference.loading import ensemble_of, read_checkpoint
 from bxrd.uq.checkpoint_format import save_checkpoint
 from bxrd.uq.ensemble import ensemble_checkpoint
 
@@ -24,17 +25,16 @@ def main() -> None:
     p.add_argument("--members", nargs="+", required=True, metavar="CKPT")
     p.add_argument("--out", required=True, metavar="FILE")
     args = p.parse_args()
+    out = Path(args.out)
+    if any(out.resolve() == Path(m).resolve() for m in args.members):
+        raise SystemExit(f"make_ensemble: --out {out} is one of the members")
     try:
         bundle = ensemble_checkpoint([read_checkpoint(m) for m in args.members])
-    except ValueError as exc:
+        model = ensemble_of(bundle, out)  # the checks bxrd predict makes, before writing
+    except (BxrdInputError, ValueError) as exc:
         raise SystemExit(f"make_ensemble: {exc}") from None
-    path = save_checkpoint(bundle, args.out)
-    try:
-        model = load_predictor(path)  # the same checks bxrd predict makes (e.g. one 2θ axis)
-    except BxrdInputError:
-        path.unlink()
-        raise
-    print(f"{path}: {len(args.members)} members, {len(model.class_names)} classes")
+    save_checkpoint(bundle, out)
+    print(f"{out}: {len(args.members)} members, {len(model.class_names)} classes")
 
 
 if __name__ == "__main__":

@@ -296,13 +296,16 @@ def test_coverage_option_widens_the_set_and_refuses_values_outside_0_1(capsys):
     assert "coverage must be in (0, 1), got 1.5" in capsys.readouterr().err
 
 
-def test_an_ensemble_file_of_the_shipped_models_answers_with_their_mean(model, tmp_path, capsys):
+def test_an_ensemble_file_of_the_shipped_models_answers_with_their_mean(tmp_path, capsys):
     """make_ensemble bundles default + laplace; bxrd predict answers with the members' mean."""
     out = tmp_path / "ens.ckpt"
     members = [str(shipped("default.ckpt")), str(shipped("laplace.ckpt"))]
     script = Path(__file__).resolve().parents[1] / "scripts" / "make_ensemble.py"
     cmd = [sys.executable, str(script), "--members", *members, "--out", str(out)]
-    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    made = subprocess.run(cmd, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    again = subprocess.run([*cmd[:-1], members[0]], capture_output=True, text=True)
+    assert again.returncode != 0 and "is one of the members" in again.stderr
     rows = []
     for ckpt in (*members, str(out)):
         capsys.readouterr()
@@ -311,6 +314,10 @@ def test_an_ensemble_file_of_the_shipped_models_answers_with_their_mean(model, t
         rows.append(json.loads(capsys.readouterr().out))
     ens = rows[2]
     assert ens["method"] == "ensemble" and ens["far_from_training"] is not None
+    # default's density and laplace's: the median of two is the smaller relative distance
+    thresholds = [load_predictor(m).feature_density.threshold for m in members]
+    relative = [r["feature_distance"] / t for r, t in zip(rows, thresholds, strict=False)]
+    assert ens["feature_distance"] == pytest.approx(min(relative), rel=1e-4)
     for c, p in ens["probabilities"].items():
         assert p == pytest.approx(
             (rows[0]["probabilities"][c] + rows[1]["probabilities"][c]) / 2, abs=2e-6

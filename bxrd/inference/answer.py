@@ -70,6 +70,15 @@ def abstain_reason(one_family: dict | None, top_k: list | None, threshold: float
     )
 
 
+def format_distance(distance: float) -> str:
+    """Return a feature distance as printed: whole from 100, three digits below.
+
+    One model's distances are squared Mahalanobis distances (thresholds ~500-1,300); an
+    ensemble's are relative to its threshold (far above 1).
+    """
+    return f"{distance:.0f}" if abs(distance) >= 100 else f"{distance:.3g}"
+
+
 def prediction_set(
     names: list[str], probs: list[float], members: list[bool], coverage: float
 ) -> dict:
@@ -215,7 +224,7 @@ class Answer:
                 if self.far_from_training
                 else "within the range of the training data"
             )
-            lines.append(f"  feature distance {self.feature_distance:.4g}: {where}")
+            lines.append(f"  feature distance {format_distance(self.feature_distance)}: {where}")
         if self.one_family:
             f = self.one_family
             seen = ", ".join(f"{t:.2f}°" for t in f["two_theta"])

@@ -18,7 +18,8 @@ import torch
 
 from bxrd.errors import BxrdInputError
 from bxrd.uq.checkpoint_format import check_stamp
-from bxrd.uq.ensemble import ENSEMBLE_CLASS
+from bxrd.uq.conformal import ConformalSets
+from bxrd.uq.ensemble import ENSEMBLE_CLASS, DeepEnsemble
 from bxrd.uq.methods import UQMethod
 
 if TYPE_CHECKING:
@@ -72,8 +73,8 @@ def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifi
     stamp = read_checkpoint(path, map_location)["bxrd"]
     if stamp["class"] == ENSEMBLE_CLASS:
         raise BxrdInputError(
-            f"{path} is an ensemble of several models; load it with load_predictor "
-            "(bxrd predict), or pass one of its members"
+            f"{path} is an ensemble of several models: bxrd predict and the evaluation "
+            "scripts take it; give this command one of its members"
         )
     return _lightning_module(path, stamp, map_location)
 
@@ -104,16 +105,29 @@ def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:
     checkpoint = read_checkpoint(path, map_location)
     if checkpoint["bxrd"]["class"] != ENSEMBLE_CLASS:
         return _predictor(checkpoint, path, map_location, from_file=True)
-    from bxrd.uq.conformal import ConformalSets
-    from bxrd.uq.ensemble import DeepEnsemble
+    return ensemble_of(checkpoint, path, map_location)
 
-    members = []
+
+def ensemble_of(
+    checkpoint: dict[str, Any], path: str | Path, map_location: str = "cpu"
+) -> DeepEnsemble:
+    """Build the :class:`~bxrd.uq.ensemble.DeepEnsemble` of an ensemble file's dict.
+
+    Raises:
+        BxrdInputError: naming ``path`` and the member: a member without a stamp or that
+            does not load, fewer than two members, or members that do not fit together.
+    """
+    members: list[Classifier] = []
     for i, member in enumerate(checkpoint.get("members") or []):
         try:
             check_stamp(member)
+            members.append(_predictor(member, f"{path} (member {i})", map_location))
         except BxrdInputError as exc:
             raise BxrdInputError(f"{path}: member {i}: {exc}") from None
-        members.append(_predictor(member, f"{path} (member {i})", map_location))
+        except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+            raise BxrdInputError(
+                f"{path}: member {i} does not load ({type(exc).__name__}: {exc})"
+            ) from None
     if len(members) < 2:
         raise BxrdInputError(f"{path}: an ensemble file with {len(members)} member(s)")
     try:

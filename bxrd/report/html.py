@@ -43,7 +43,13 @@ from matplotlib.figure import Figure
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.pseudo_cubic import describe
 from bxrd.fileio import atomic_path
-from bxrd.inference.answer import Answer, abstain_reason, describe_set, phase_kind
+from bxrd.inference.answer import (
+    Answer,
+    abstain_reason,
+    describe_set,
+    format_distance,
+    phase_kind,
+)
 from bxrd.report.answer_figure import answer_figure
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_pattern
@@ -362,11 +368,11 @@ class HtmlReport:
             where = "not assessed (this model has no feature density)"
         elif far:
             where = (
-                f"<b>far from training</b> (feature distance {distance:.4g}): unlike every "
-                "pattern the model learned from; check the answer against the peaks"
+                f"<b>far from training</b> (feature distance {format_distance(distance)}): "
+                "unlike every pattern the model learned from; check the answer against the peaks"
             )
         else:
-            where = f"within the training data (feature distance {distance:.4g})"
+            where = f"within the training data (feature distance {format_distance(distance)})"
         ref = record.get("reference") or {}
         rows = [
             (

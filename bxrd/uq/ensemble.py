@@ -3,19 +3,23 @@
 An ensemble is a full :class:`~bxrd.uq.predictive_interface.Classifier`, so ``bxrd predict``,
 the explanations and the evaluation scripts take it as they take one model:
 
-* predictive: the members' samples stacked (a mixture with equal weights; its mutual
+* predictive: the members' samples stacked (a mixture with equal weights: members that draw
+  different numbers of samples have theirs repeated to a common count; its mutual
   information includes the members' disagreement), each member drawing pattern i's samples
   from the same per-pattern seed;
 * ``net``: the log of the members' mean softmax (:class:`MeanProbabilityNet`), so the
   attributions explain the ensemble's own (dropout-off) mean probability;
-* far from training (:class:`EnsembleDensity`): the median over members of each member's
-  feature score divided by its own threshold, far above 1 (for odd K: most members flag);
+* far from training (:class:`EnsembleDensity`): the (lower) median over members of each
+  member's feature score divided by its own threshold, far above 1: more than half of the
+  members flag the pattern;
 * conformal sets: the ensemble's own, fitted on its pooled predictive over patterns held out
   from every member (``scripts/fit_posthoc.py --parts conformal``).
 
 An ensemble file (:func:`ensemble_checkpoint`, ``scripts/make_ensemble.py``) holds the
 members' whole checkpoints under ``members``; ``bxrd.inference.loading.load_predictor`` reads
-it. Torch only: the inference path imports this module without Lightning.
+it. VI members are refused: their network draws its Bayesian layers from the prior at every
+call, so there is no deterministic mean network to explain. Torch only: the inference path
+imports this module without Lightning.
 """
 
 from __future__ import annotations
@@ -60,8 +64,9 @@ class EnsembleDensity:
     """Far from training for an ensemble: members' relative feature scores, their median.
 
     Member k's relative score is s_k / t_k (its squared Mahalanobis distance over its own
-    validation threshold); the ensemble's score is their median and the threshold 1, so a
-    pattern is far when most members call it far (or it is noise-dominated).
+    validation threshold); the ensemble's score is their lower median (for even K the
+    smaller middle value) and the threshold 1, so a pattern is far when more than half of
+    the members call it far (or it is noise-dominated).
     """
 
     densities: list[FeatureDensity]
@@ -77,10 +82,12 @@ class EnsembleDensity:
         pairs = zip(self.densities, net.nets, strict=True)
         return self._combine([d.assess(n, x)[0] for d, n in pairs], x)
 
-    def assess_features(self, features: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Return the same from the members' penultimate activations side by side, (B, Σ D_k)."""
-        parts = features.split([d.means.shape[1] for d in self.densities], dim=1)
-        return self._combine([d.score(f) for d, f in zip(self.densities, parts, strict=True)], x)
+    def assess_features(
+        self, features: Sequence[torch.Tensor], x: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """Return the same from each member's penultimate activations (B, D_k), in order."""
+        pairs = zip(self.densities, features, strict=True)
+        return self._combine([d.score(f) for d, f in pairs], x)
 
 
 class DeepEnsemble(PredictiveMixin, nn.Module):
@@ -101,6 +108,12 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         first = members[0]
+        for i, m in enumerate(members):
+            if m.method == UQMethod.VI:
+                raise ValueError(
+                    f"member {i} is a VI model: its network draws weights from the prior at "
+                    "every call, so the ensemble's mean network cannot be explained"
+                )
         for i, m in enumerate(members[1:], start=1):
             if list(m.class_names) != list(first.class_names):
                 raise ValueError(f"member {i}'s classes differ from member 0's")
@@ -125,36 +138,51 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
         return None if self.axis is None else self.axis.grid
 
     def predict_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """All members' samples stacked (Σ S_k, B, C) and the mean of their means (B, C)."""
-        parts = [m.predict_distribution(x) for m in self.members]
-        samples = torch.cat([s for s, _ in parts])
-        return samples, torch.stack([mean for _, mean in parts]).mean(dim=0)
+        """Members' samples pooled with equal weights (see :func:`pool`) and their mean (B, C)."""
+        return pool([m.predict_distribution(x) for m in self.members])
 
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
-        """All members' samples stacked, shape (Σ S_k, B, C)."""
+        """Members' samples pooled with equal weights, shape (S, B, C)."""
         return self.predict_distribution(x)[0]
 
     def predict_seeded_with_features(
         self, x: torch.Tensor, seeds: Sequence[int]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Members' seeded samples stacked (Σ S_k, B, C), the mean of their means (B, C).
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor] | None]:
+        """Members' seeded samples pooled (S, B, C), their mean (B, C), their features.
 
-        Also their penultimate activations side by side (B, Σ D_k); None unless every member
-        has them.
+        The features are each member's penultimate activations (B, D_k), in member order,
+        for :class:`EnsembleDensity` (a member whose samples gave none runs its backbone
+        once more, in eval mode); None when the ensemble has no density.
         """
         parts = [m.predict_seeded_with_features(x, seeds) for m in self.members]
-        samples = torch.cat([s for s, _, _ in parts])
-        probs = torch.stack([p for _, p, _ in parts]).mean(dim=0)
-        features = [f for _, _, f in parts]
-        joined = None if any(f is None for f in features) else torch.cat(features, dim=1)
-        return samples, probs, joined
+        samples, probs = pool([(s, p) for s, p, _ in parts])
+        if self.feature_density is None:
+            return samples, probs, None
+        features = [
+            m.net.penultimate(x) if f is None else f
+            for m, (_, _, f) in zip(self.members, parts, strict=True)
+        ]
+        return samples, probs, features
 
     def predict_distribution_seeded(
         self, x: torch.Tensor, seeds: Sequence[int]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Like :meth:`predict_seeded_with_features`, without the features."""
-        samples, probs, _ = self.predict_seeded_with_features(x, seeds)
-        return samples, probs
+        """Like :meth:`predict_distribution`, pattern i's samples drawn from ``seeds[i]``."""
+        parts = [m.predict_seeded_with_features(x, seeds) for m in self.members]
+        return pool([(s, p) for s, p, _ in parts])
+
+
+def pool(parts: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pool members' (samples (S_k, B, C), mean (B, C)) into one equal-weight mixture.
+
+    Members' samples are repeated to the least common multiple of the S_k before stacking,
+    so every member weighs 1/K in the spread and the mutual information as in the mean
+    (a deterministic member's one sample beside 30 dropout samples would otherwise count
+    1/31). Returns samples (K · lcm, B, C) and the mean of the members' means (B, C).
+    """
+    common = math.lcm(*(s.shape[0] for s, _ in parts))
+    samples = torch.cat([s.repeat(common // s.shape[0], 1, 1) for s, _ in parts])
+    return samples, torch.stack([mean for _, mean in parts]).mean(dim=0)
 
 
 def _axis_dict(axis: Axis | None) -> dict | None:
@@ -164,18 +192,16 @@ def _axis_dict(axis: Axis | None) -> dict | None:
 def ensemble_checkpoint(members: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Return an ensemble file's dict: a stamp and the members' whole (stamped) checkpoints.
 
+    Whether the members fit together (classes, axis, method) is checked when the file is
+    loaded (:class:`DeepEnsemble`).
+
     Raises:
-        ValueError: fewer than two members, a member that is itself an ensemble, or members
-            with different class lists.
+        ValueError: fewer than two members, or a member that is itself an ensemble.
     """
     if len(members) < 2:
         raise ValueError("an ensemble file needs at least two members")
-    names = []
     for i, checkpoint in enumerate(members):
         if check_stamp(checkpoint)["class"] == ENSEMBLE_CLASS:
             raise ValueError(f"member {i} is itself an ensemble")
-        names.append(list(checkpoint["hyper_parameters"]["class_names"]))
-    if any(n != names[0] for n in names):
-        raise ValueError("the members' class lists differ")
     stamp = {"format": CHECKPOINT_FORMAT, "version": bxrd.__version__, "class": ENSEMBLE_CLASS}
     return {"bxrd": stamp, "members": list(members)}

@@ -67,36 +67,79 @@ def test_the_explained_network_gives_the_mean_probability_and_complete_attributi
 
 
 def test_far_from_training_is_the_median_member_verdict():
-    d = 2
+    # members of different feature widths (2, 3, 4): a split of equal chunks would fail
     densities = [
         FeatureDensity(torch.zeros(1, d), torch.eye(d), threshold=t, quantile=0.99)
-        for t in (1.0, 4.0, 9.0)
+        for d, t in ((2, 1.0), (3, 4.0), (4, 9.0))
     ]
     ens = EnsembleDensity(densities)
-    # squared distances 4 under each member: relative 4, 1, 0.44 -> median 1 (not above)
-    feats = torch.tensor([[2.0, 0.0]]).repeat(1, 3)
     smooth = torch.linspace(0, 1, 64)[None]  # not noise-dominated
-    score, far = ens.assess_features(feats, smooth)
+
+    def at(distance):  # every member's features at squared distance distance**2
+        return [
+            torch.cat([torch.tensor([[distance]]), torch.zeros(1, d - 1)], 1) for d in (2, 3, 4)
+        ]
+
+    # squared distances 4 under each member: relative 4, 1, 0.44 -> median 1 (not above)
+    score, far = ens.assess_features(at(2.0), smooth)
     assert score.item() == pytest.approx(1.0) and not far.item()
     # distances 9: relative 9, 2.25, 1 -> median 2.25: two of three members flag it
-    score, far = ens.assess_features(torch.tensor([[3.0, 0.0]]).repeat(1, 3), smooth)
+    score, far = ens.assess_features(at(3.0), smooth)
     assert score.item() == pytest.approx(2.25) and far.item()
+    # two members: far only when both flag (more than half); relative 4 and 1 -> not far
+    two = EnsembleDensity(densities[:2])
+    assert not two.assess_features(at(2.0)[:2], smooth)[1].item()
     noise = torch.rand(1, 64, generator=torch.Generator().manual_seed(0))
-    assert ens.assess_features(torch.zeros(1, 3 * d), noise)[1].item()  # noise is always far
+    assert ens.assess_features(at(0.0), noise)[1].item()  # noise is always far
 
 
-def test_the_ensemble_flags_noise_and_passes_its_own_patterns(member_files, tmp_path):
+def test_the_far_score_is_the_median_of_the_members_own_relative_scores(member_files, tmp_path):
     ens = load_predictor(bundle(member_files, tmp_path / "e.ckpt"))
+    members = [load_predictor(p) for p in member_files]
     x, _ = patterns((0, 1, 2), 10, seed=33)
-    _, score, far = ens.predict_and_assess(x, seeds=list(range(30)))
-    assert far.float().mean() <= 0.2 and score.median() < 1
-    noise = torch.rand(30, x.shape[1], generator=torch.Generator().manual_seed(1))
-    assert ens.predict_and_assess(noise, seeds=list(range(30)))[2].all()
+    x[::3] *= torch.linspace(0.2, 1.0, x.shape[1])  # some patterns off the training shape
+    seeds = list(range(30))
+    _, score, far = ens.predict_and_assess(x, seeds=seeds)
+    rel = torch.stack(
+        [m.predict_and_assess(x, seeds=seeds)[1] / m.feature_density.threshold for m in members]
+    )
+    assert torch.allclose(score, rel.median(dim=0).values, rtol=1e-5)
+    assert torch.equal(far, score > 1)  # smooth patterns: the flag is the score's alone
+    kept = torch.ones(30, dtype=torch.bool)
+    kept[::3] = False
+    assert far[~kept].any() and far[kept].float().mean() <= 0.1  # both verdicts occur
+
+
+def test_members_drawing_different_sample_counts_weigh_equally(trained):
+    det, mcd = trained("deterministic")[0], trained("mc_dropout")[0]
+    ens = DeepEnsemble([det, mcd])
+    a, _ = patterns((0,), 6, seed=35)
+    b, _ = patterns((1,), 6, seed=36)
+    x = (a + b) / 2  # two classes' peaks at once: uncertain answers, entropies well above 0
+    seeds = list(range(6))
+    pred = ens.predict_proba(x, seeds=seeds)
+    one, many = det.predict_proba(x, seeds=seeds), mcd.predict_proba(x, seeds=seeds)
+    mcd.eval()
+    with torch.no_grad():
+        many_samples = mcd.predict_distribution_seeded(x, seeds)[0]  # (20, B, C)
+    entropy = lambda p: -(p * p.clamp_min(1e-12).log()).sum(-1)  # noqa: E731
+    mean = (one.probs + many.probs) / 2
+    # equal-weight mixture: MI = H(mean) − (H(det) + mean_t H(mcd_t)) / 2
+    expected = entropy(mean) - (entropy(one.probs) + entropy(many_samples).mean(0)) / 2
+    # stacking 1 + 20 samples would weigh the deterministic member 1/21 instead
+    stacked = entropy(mean) - (entropy(one.probs) + entropy(many_samples).sum(0)) / 21
+    assert (expected - stacked).abs().max() > 0.01  # the test can tell the two apart
+    assert torch.allclose(pred.probs, mean, atol=1e-6)
+    assert torch.allclose(pred.mutual_information, expected.clamp_min(0), atol=1e-4)
+    assert pred.num_samples == 2 * 20
 
 
 def test_ensemble_files_keep_their_sets_and_refuse_what_they_cannot_hold(
     member_files, trained, tmp_path
 ):
+    vi = trained("vi")[0]
+    with pytest.raises(ValueError, match="member 1 is a VI model"):
+        DeepEnsemble([trained("mc_dropout")[0], vi])
     path = bundle(member_files, tmp_path / "e.ckpt")
     checkpoint = read_checkpoint(path)
     probs = torch.softmax(torch.randn(50, 3, generator=torch.Generator().manual_seed(2)), -1)
@@ -112,13 +155,19 @@ def test_ensemble_files_keep_their_sets_and_refuse_what_they_cannot_hold(
         ensemble_checkpoint([checkpoint, read_checkpoint(member_files[0])])
     other = read_checkpoint(member_files[1])
     other["hyper_parameters"]["class_names"] = ["a", "b", "z"]
-    with pytest.raises(ValueError, match="class lists differ"):
-        ensemble_checkpoint([read_checkpoint(member_files[0]), other])
+    save_checkpoint(ensemble_checkpoint([read_checkpoint(member_files[0]), other]), path)
+    with pytest.raises(BxrdInputError, match="member 1's classes differ"):
+        load_predictor(path)
     broken = read_checkpoint(path)
     del broken["members"][1]["bxrd"]
     save_checkpoint(broken, tmp_path / "broken.ckpt")
     with pytest.raises(BxrdInputError, match=r"broken\.ckpt: member 1: not a bxrd checkpoint"):
         load_predictor(tmp_path / "broken.ckpt")
+    broken = read_checkpoint(member_files[0])
+    del broken["state_dict"]
+    save_checkpoint(ensemble_checkpoint([checkpoint["members"][0], broken]), path)
+    with pytest.raises(BxrdInputError, match=r"e\.ckpt: member 1 does not load \(KeyError"):
+        load_predictor(path)
 
 
 def test_members_of_any_method_pool_through_the_lightning_loader(member_files, trained, tmp_path):
@@ -128,6 +177,7 @@ def test_members_of_any_method_pool_through_the_lightning_loader(member_files, t
     ens = load_predictor(bundle([member_files[0], laplace], tmp_path / "mixed.ckpt"))
     assert type(ens.members[1]) is type(model)
     assert ens.feature_density is None  # the Laplace member has none: nothing is flagged
+    assert ens.predict_and_assess(*patterns((0,), 1, seed=3)[:1], seeds=[0])[2] is None
     x, _ = patterns((0, 1), 2, seed=34)
     seeds = [1, 2, 3, 4]
     expected = (

@@ -46,7 +46,7 @@ class AttributionFigures(pl.Callback):
         x = dm.test_set.first(self.n_patterns).to(device)
         with torch.inference_mode(False), torch.enable_grad():
             x = x.clone()
-            pred = pl_module.net(x).argmax(-1).detach()
+            pred = pl_module.explained_net(x).argmax(-1).detach()
             if self.method == "shap":
                 background = next(iter(dm.val_dataloader()))["pattern"][:16].to(device)
                 attr = shap_values(pl_module, x, background, pred)

@@ -32,7 +32,7 @@ class ProbabilityOf(nn.Module):
 
     def __init__(self, model: Classifier, index: int | None = None) -> None:
         super().__init__()
-        self.net, self.index = model.net, index
+        self.net, self.index = model.explained_net, index
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities of patterns ``x`` (B, L)."""

@@ -59,6 +59,11 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
         return None if self.axis is None else self.axis.grid
 
+    @property
+    def explained_net(self) -> nn.Module:
+        """The network the attributions explain (dropout off): :attr:`net`."""
+        return self.net
+
     @classmethod
     def from_checkpoint(cls, checkpoint: dict[str, Any]) -> DropoutPredictor:
         """Build from a loaded checkpoint dict (hyper-parameters and ``net.*`` weights)."""

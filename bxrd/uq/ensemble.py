@@ -7,8 +7,9 @@ the explanations and the evaluation scripts take it as they take one model:
   different numbers of samples have theirs repeated to a common count; its mutual
   information includes the members' disagreement), each member drawing pattern i's samples
   from the same per-pattern seed;
-* ``net``: the log of the members' mean softmax (:class:`MeanProbabilityNet`), so the
-  attributions explain the ensemble's own (dropout-off) mean probability;
+* ``net``: the log of the mean softmax of the members' explained networks
+  (:class:`MeanProbabilityNet`; dropout off, a VI member at its posterior median), so the
+  attributions explain the ensemble's own mean probability;
 * far from training (:class:`EnsembleDensity`): the (lower) median over members of each
   member's feature score divided by its own threshold, far above 1: more than half of the
   members flag the pattern;
@@ -17,9 +18,7 @@ the explanations and the evaluation scripts take it as they take one model:
 
 An ensemble file (:func:`ensemble_checkpoint`, ``scripts/make_ensemble.py``) holds the
 members' whole checkpoints under ``members``; ``bxrd.inference.loading.load_predictor`` reads
-it. VI members are refused: their network draws its Bayesian layers from the prior at every
-call, so there is no deterministic mean network to explain. Torch only: the inference path
-imports this module without Lightning.
+it. Torch only: the inference path imports this module without Lightning.
 """
 
 from __future__ import annotations
@@ -108,19 +107,13 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
         if not members:
             raise ValueError("an ensemble needs at least one member")
         first = members[0]
-        for i, m in enumerate(members):
-            if m.method == UQMethod.VI:
-                raise ValueError(
-                    f"member {i} is a VI model: its network draws weights from the prior at "
-                    "every call, so the ensemble's mean network cannot be explained"
-                )
         for i, m in enumerate(members[1:], start=1):
             if list(m.class_names) != list(first.class_names):
                 raise ValueError(f"member {i}'s classes differ from member 0's")
             if _axis_dict(m.axis) != _axis_dict(first.axis):
                 raise ValueError(f"member {i}'s 2θ axis differs from member 0's")
         self.members = nn.ModuleList(members)  # type: ignore[arg-type]
-        self.net = MeanProbabilityNet([m.net for m in members])
+        self.net = MeanProbabilityNet([m.explained_net for m in members])
         self.hparams: dict[str, Any] = {**dict(first.hparams), "ensemble_members": len(members)}
         self.class_names: list[str] = list(first.class_names)
         self.axis: Axis | None = first.axis
@@ -131,6 +124,11 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
             None if any(d is None for d in densities) else EnsembleDensity(densities)
         )
         self.conformal = conformal
+
+    @property
+    def explained_net(self) -> nn.Module:
+        """The network the attributions explain: :attr:`net`, the members' mean softmax."""
+        return self.net
 
     @property
     def grid(self) -> TwoThetaGrid | None:

@@ -40,6 +40,7 @@ class Classifier(Protocol):
     reference_reflections: dict[str, list[dict]]
     feature_density: FeatureDensity | None
     conformal: ConformalSets | None
+    explained_net: nn.Module
 
     def predict_proba(
         self,

@@ -24,11 +24,28 @@ from pyro import poutine
 from pyro.infer import Trace_ELBO
 from pyro.infer.autoguide import AutoNormal
 from pyro.infer.autoguide.initialization import init_to_value
+from torch import nn
 
 from bxrd.models.bayesian import make_bayesian_
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.dataset_size import training_size
 from bxrd.uq.methods import UQMethod
+
+
+class PosteriorMedianNet(nn.Module):
+    """Logits (B, C) of a VI network with its Bayesian layers at the guide's median.
+
+    For the factorised Gaussian guide the median is the posterior mean.
+    """
+
+    def __init__(self, classifier: VIClassifier) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of patterns ``x`` (B, L)."""
+        vi = self.classifier
+        return poutine.condition(vi.net.head, data=vi.guide.median())(vi.net.embed(x))
 
 
 class VIClassifier(BaseClassifier):
@@ -101,6 +118,14 @@ class VIClassifier(BaseClassifier):
         """Negative ELBO per training pattern."""
         n = self.num_data or x.shape[0]
         return self.elbo.differentiable_loss(self.model, self.guide, x, y, num_data=n) / n
+
+    @property
+    def explained_net(self) -> nn.Module:
+        """The network at the guide's posterior median: deterministic, so attributions are.
+
+        ``net`` itself draws its Bayesian head layers from the prior at every call.
+        """
+        return PosteriorMedianNet(self)
 
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
         """S posterior samples: the backbone runs once, the head once per guide sample."""

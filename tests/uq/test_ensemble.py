@@ -137,9 +137,6 @@ def test_members_drawing_different_sample_counts_weigh_equally(trained):
 def test_ensemble_files_keep_their_sets_and_refuse_what_they_cannot_hold(
     member_files, trained, tmp_path
 ):
-    vi = trained("vi")[0]
-    with pytest.raises(ValueError, match="member 1 is a VI model"):
-        DeepEnsemble([trained("mc_dropout")[0], vi])
     path = bundle(member_files, tmp_path / "e.ckpt")
     checkpoint = read_checkpoint(path)
     probs = torch.softmax(torch.randn(50, 3, generator=torch.Generator().manual_seed(2)), -1)
@@ -185,3 +182,19 @@ def test_members_of_any_method_pool_through_the_lightning_loader(member_files, t
         + model.predict_proba(x, seeds=seeds).probs
     ) / 2
     assert torch.allclose(ens.predict_proba(x, seeds=seeds).probs, expected, atol=1e-5)
+
+
+def test_a_vi_member_is_explained_at_its_posterior_median(trained):
+    """A VI network draws its Bayesian head from the prior at every call; the explained one
+    is fixed at the guide's median, alone and inside an ensemble."""
+    vi, mcd = trained("vi")[0], trained("mc_dropout")[0]
+    x, y = patterns((0, 1, 2), 2, seed=37)
+    vi.eval()
+    with torch.no_grad():
+        assert not torch.allclose(vi.net(x), vi.net(x))  # what the attributions used to see
+        assert torch.equal(ProbabilityOf(vi)(x), ProbabilityOf(vi)(x))
+        # the median network agrees with the sampled predictive's answer
+        assert torch.equal(ProbabilityOf(vi)(x).argmax(1), vi.predict_proba(x, seed=0).prediction)
+    ens = DeepEnsemble([vi, mcd])
+    first = integrated_gradients(ens, x.clone(), y, n_steps=32)
+    assert torch.equal(first, integrated_gradients(ens, x.clone(), y, n_steps=32))

@@ -325,3 +325,14 @@ def test_an_ensemble_file_of_the_shipped_models_answers_with_their_mean(tmp_path
     assert sum(ens["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert ens["prediction_set"] is None  # no sets until fitted on the ensemble's own predictive
     assert ens["regions"]  # explained: attributions of the ensemble's mean probability
+
+
+def test_shipped_checkpoints_are_found_by_name(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no file called "laplace" here
+    args = ["predict", str(EXAMPLE), "--explain", "none", "--json", "--checkpoint", "laplace"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["method"] == "laplace"
+    assert main([*args[:-1], "lapalce"]) == 2
+    assert "lapalce: no such checkpoint (shipped ones, by name: default, laplace" in (
+        capsys.readouterr().err
+    )

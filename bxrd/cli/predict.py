@@ -61,7 +61,8 @@ def predict_parser() -> ArgumentParser:
         "--checkpoint",
         type=str | None,
         default=None,
-        help="model checkpoint (default: $BXRD_CHECKPOINT or the shipped default.ckpt)",
+        help="model checkpoint file, or a shipped one by name: default, laplace, ensemble "
+        "(default: $BXRD_CHECKPOINT or the shipped default.ckpt)",
     )
     p.add_argument(
         "--wavelength",

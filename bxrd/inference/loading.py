@@ -36,6 +36,24 @@ def shipped(name: str) -> Path:
     return Path(str(files("bxrd") / "checkpoints" / name))
 
 
+def checkpoint_path(path: str | Path) -> Path:
+    """``path``, or the shipped checkpoint it names (``default``, ``laplace``, ``ensemble``).
+
+    A bare name without a suffix that is no file here is looked up among the shipped
+    checkpoints (``bxrd predict FILE --checkpoint laplace``); anything else is ``path``.
+    """
+    path = Path(path)
+    if path.exists() or path.suffix or len(path.parts) != 1:
+        return path
+    named = shipped(f"{path}.ckpt")
+    return named if named.is_file() else path
+
+
+def shipped_names() -> list[str]:
+    """Names of the shipped checkpoints (stems of ``bxrd/checkpoints/*.ckpt``)."""
+    return sorted(p.stem for p in shipped("default.ckpt").parent.glob("*.ckpt"))
+
+
 def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a checkpoint file with torch's weights-only loader and check its bxrd stamp.
 
@@ -43,13 +61,15 @@ def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, An
         BxrdInputError: the file is missing, unreadable or truncated, was not written by
             bxrd, or has another checkpoint format; the message names the file.
     """
-    path = Path(path)
+    path = checkpoint_path(path)
     if path.is_dir():
         found = sorted(str(p) for p in path.rglob("*.ckpt"))[:5]
         hint = f"; it holds {', '.join(found)}" if found else "; it holds no .ckpt file"
         raise BxrdInputError(f"{path} is a folder, not a checkpoint file{hint}")
     if not path.is_file():
-        raise BxrdInputError(f"{path}: no such checkpoint")
+        raise BxrdInputError(
+            f"{path}: no such checkpoint (shipped ones, by name: {', '.join(shipped_names())})"
+        )
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt files
@@ -70,6 +90,7 @@ def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifi
         BxrdInputError: see :func:`read_checkpoint`; also an unknown or non-bxrd class, or
             an ensemble file (it holds several models: use :func:`load_predictor`).
     """
+    path = checkpoint_path(path)
     stamp = read_checkpoint(path, map_location)["bxrd"]
     if stamp["class"] == ENSEMBLE_CLASS:
         raise BxrdInputError(
@@ -102,6 +123,7 @@ def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:
     An ensemble file (:func:`~bxrd.uq.ensemble.ensemble_checkpoint`) comes back as a
     :class:`~bxrd.uq.ensemble.DeepEnsemble` of its members, each loaded the same way.
     """
+    path = checkpoint_path(path)
     checkpoint = read_checkpoint(path, map_location)
     if checkpoint["bxrd"]["class"] != ENSEMBLE_CLASS:
         return _predictor(checkpoint, path, map_location, from_file=True)

@@ -10,8 +10,10 @@ from bxrd.cli import main
 from bxrd.crystal.ter import TERConfig
 from bxrd.data.build import BuildConfig, build_dataset
 from bxrd.data.splits import SplitConfig
-from bxrd.inference.loading import load_classifier
+from bxrd.inference.loading import load_classifier, read_checkpoint
 from bxrd.training.lightning_cli import run_lightning
+from bxrd.uq.checkpoint_format import save_checkpoint
+from bxrd.uq.ensemble import ensemble_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ["mc_dropout", "laplace", "vi", "deterministic"]
@@ -121,11 +123,14 @@ def test_tensorboard_has_calibration_and_entropy_figures(fitted):
 def test_report_and_predict(dataset, fitted, tmp_path, capsys):
     path, _ = dataset
     ckpts = [str(fitted[m] / "checkpoints" / "final.ckpt") for m in ("mc_dropout", "vi", "laplace")]
+    ensemble = tmp_path / "ensemble.ckpt"  # an ensemble file is reported beside its members
+    save_checkpoint(ensemble_checkpoint([read_checkpoint(c) for c in ckpts]), ensemble)
     rc = main(
         [
             "report",
             "--checkpoint",
             *ckpts,
+            str(ensemble),
             "--dataset",
             str(path),
             "--split",
@@ -138,7 +143,8 @@ def test_report_and_predict(dataset, fitted, tmp_path, capsys):
     )
     assert rc == 0
     numbers = json.loads((tmp_path / "rep" / "report.json").read_text())
-    assert set(numbers["methods"]) == {"mc_dropout", "variational_inference", "laplace"}
+    assert set(numbers["methods"]) == {"mc_dropout", "variational_inference", "laplace", "ensemble"}
+    assert numbers["methods"].pop("ensemble")["set_coverage"] is None  # no sets of its own yet
     for row in numbers["methods"].values():
         assert 0 <= row["ece"] <= 1 and row["nll"] > 0
         # bxrd fit fitted conformal sets on this (validation) split

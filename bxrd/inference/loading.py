@@ -94,8 +94,8 @@ def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifi
     stamp = read_checkpoint(path, map_location)["bxrd"]
     if stamp["class"] == ENSEMBLE_CLASS:
         raise BxrdInputError(
-            f"{path} is an ensemble of several models: bxrd predict and the evaluation "
-            "scripts take it; give this command one of its members"
+            f"{path} is an ensemble of several models: bxrd predict, bxrd report and the "
+            "evaluation scripts take it; give this command one of its members"
         )
     return _lightning_module(path, stamp, map_location)
 

@@ -1,6 +1,7 @@
 """The uncertainty report: one folder with ``index.html``, PNG figures and ``report.json``.
 
-For each checkpoint (e.g. MC dropout, VI and Laplace trained on the same data) on the stored
+For each checkpoint (e.g. MC dropout, VI and Laplace trained on the same data, or an ensemble
+file of them, :mod:`bxrd.uq.ensemble`) on the stored
 test (or validation) split: accuracy and the calibration table (ECE, MCE, NLL, Brier),
 mean predictive probability of the true class with error bars per class side by side,
 entropy distributions, accuracy–coverage curves, the coverage and mean size of the conformal
@@ -25,7 +26,7 @@ from bxrd.errors import BxrdInputError
 from bxrd.explain.attributions import explain_classes, shap_values
 from bxrd.explain.figures import attribution_figure
 from bxrd.fileio import atomic_write_text
-from bxrd.inference.loading import load_classifier
+from bxrd.inference.loading import load_predictor
 from bxrd.uq.calibration import classification_metrics
 from bxrd.uq.figures import (
     accuracy_coverage,
@@ -53,7 +54,7 @@ def build_report(
     t0 = time.perf_counter()
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)
-    models = [load_classifier(c) for c in checkpoints]
+    models = [load_predictor(c) for c in checkpoints]  # an ensemble file too
     task = models[0].hparams.get("task", "space_group")
     dm = XRDDataModule(dataset, build_config=None, task=task)
     names = dm.class_names

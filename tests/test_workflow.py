@@ -145,6 +145,13 @@ def test_report_and_predict(dataset, fitted, tmp_path, capsys):
     numbers = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert set(numbers["methods"]) == {"mc_dropout", "variational_inference", "laplace", "ensemble"}
     assert numbers["methods"].pop("ensemble")["set_coverage"] is None  # no sets of its own yet
+    # bxrd test needs one model: the ensemble file is refused with one message, exit 2
+    capsys.readouterr()
+    args = ["test", "--config", str(ROOT / "configs" / "quickstart.yaml")]
+    args += ["--data.dataset", str(path), "--data.build_config", "null"]
+    args += ["--trainer.logger", "false", "--ckpt_path", str(ensemble)]
+    assert main(args) == 2
+    assert "is an ensemble of several models" in capsys.readouterr().err
     for row in numbers["methods"].values():
         assert 0 <= row["ece"] <= 1 and row["nll"] > 0
         # bxrd fit fitted conformal sets on this (validation) split

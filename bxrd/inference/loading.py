@@ -19,7 +19,7 @@ import torch
 from bxrd.errors import BxrdInputError
 from bxrd.uq.checkpoint_format import check_stamp
 from bxrd.uq.conformal import ConformalSets
-from bxrd.uq.ensemble import ENSEMBLE_CLASS, DeepEnsemble
+from bxrd.uq.ensemble import ENSEMBLE_CLASS, NOT_ONE_MODEL, DeepEnsemble
 from bxrd.uq.methods import UQMethod
 
 if TYPE_CHECKING:
@@ -93,10 +93,7 @@ def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifi
     path = checkpoint_path(path)
     stamp = read_checkpoint(path, map_location)["bxrd"]
     if stamp["class"] == ENSEMBLE_CLASS:
-        raise BxrdInputError(
-            f"{path} is an ensemble of several models: bxrd predict, bxrd report and the "
-            "evaluation scripts take it; give this command one of its members"
-        )
+        raise BxrdInputError(f"{path} {NOT_ONE_MODEL}")
     return _lightning_module(path, stamp, map_location)
 
 

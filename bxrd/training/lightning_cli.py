@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import warnings
 from argparse import ArgumentError
+from pathlib import Path
 
+import torch
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from bxrd.callbacks.checkpoint import LastCheckpoint
@@ -21,6 +23,7 @@ from bxrd.callbacks.finalize import Finalize
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
 from bxrd.uq.base import BaseClassifier
+from bxrd.uq.ensemble import ENSEMBLE_CLASS, NOT_ONE_MODEL
 from bxrd.xrd.axis import Axis
 
 #: Trainer defaults (a YAML's ``trainer:`` overrides them): TensorBoard logs in ``runs/``.
@@ -56,8 +59,29 @@ class BxrdCLI(LightningCLI):
 
     def before_fit(self) -> None:
         """Add :class:`Finalize` unless the trainer YAML lists it."""
+        self._refuse_ensemble()
         if not any(isinstance(c, Finalize) for c in self.trainer.callbacks):
             self.trainer.callbacks.append(Finalize())
+
+    def before_validate(self) -> None:
+        """Refuse an ensemble file as ``--ckpt_path``."""
+        self._refuse_ensemble()
+
+    def before_test(self) -> None:
+        """Refuse an ensemble file as ``--ckpt_path``."""
+        self._refuse_ensemble()
+
+    def _refuse_ensemble(self) -> None:
+        """One message, not Lightning's KeyError, for an ensemble file given as ``ckpt_path``."""
+        path = self.config.get(str(self.subcommand), {}).get("ckpt_path")
+        if not path or not Path(path).is_file():
+            return  # "last", or a missing file: Lightning's own message
+        try:
+            stamp = torch.load(path, map_location="cpu", weights_only=True).get("bxrd") or {}
+        except Exception:  # noqa: BLE001  (unreadable: Lightning reports it as it loads)
+            return
+        if stamp.get("class") == ENSEMBLE_CLASS:
+            raise BxrdInputError(f"{path} {NOT_ONE_MODEL}")
 
 
 def _config_files(argv: list[str]) -> list[str]:

@@ -43,6 +43,11 @@ from bxrd.xrd.roughness import noise_dominated
 
 #: Dotted class path in an ensemble file's stamp.
 ENSEMBLE_CLASS = f"{__name__}.DeepEnsemble"
+#: Why a command that needs one model refuses an ensemble file.
+NOT_ONE_MODEL = (
+    "is an ensemble of several models: bxrd predict, bxrd report and the evaluation scripts "
+    "take it; give this command one of its members"
+)
 
 
 class MeanProbabilityNet(nn.Module):

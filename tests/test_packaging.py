@@ -32,7 +32,13 @@ def test_wheel_ships_the_models_and_answers_from_another_folder(tmp_path):
     )
     (wheel,) = (tmp_path / "wheel").glob("bxrd-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("default.ckpt", "laplace.ckpt", "example_CsPbI3.txt", "README.md"):
+    for name in (
+        "default.ckpt",
+        "laplace.ckpt",
+        "ensemble.ckpt",
+        "example_CsPbI3.txt",
+        "README.md",
+    ):
         assert f"bxrd/checkpoints/{name}" in names
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)

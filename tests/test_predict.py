@@ -333,6 +333,9 @@ def test_shipped_checkpoints_are_found_by_name(tmp_path, capsys, monkeypatch):
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["method"] == "laplace"
     assert main([*args[:-1], "lapalce"]) == 2
-    assert "lapalce: no such checkpoint (shipped ones, by name: default, laplace" in (
-        capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert "lapalce: no such checkpoint (shipped ones, by name: " in err and "laplace" in err
+    # the shipped ensemble: three members' samples pooled, with its own conformal sets
+    assert main([*args[:-1], "ensemble"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["method"] == "ensemble" and row["prediction_set"]["classes"][0] == row["label"]

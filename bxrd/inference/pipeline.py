@@ -59,6 +59,8 @@ FIT_GRID_STEP: dict[str, float] = {"none": 0.005, "fast": 0.01, "full": 0.005}
 #: bytes held per pattern point by one row of a backward pass through the B-VGGNet
 #: (activations and their gradients; measured: 256 rows of 3,501 points ≈ 1 GB)
 BACKWARD_BYTES_PER_POINT = 1200
+#: path rows per backward pass of one network (an ensemble's K networks: IG_ROWS // K each)
+IG_ROWS = 128
 #: bytes per pattern point of one row of a forward pass without gradients
 FORWARD_BYTES_PER_POINT = 200
 #: most files per chunk (read, predicted and explained together)
@@ -143,15 +145,22 @@ class PredictOptions:
                 raise BxrdInputError(str(exc)) from None
 
 
-def plan(options: PredictOptions, n_points: int) -> tuple[int, int]:
+def networks_of(model: Classifier) -> int:
+    """Networks an explanation backpropagates through: an ensemble's members, else 1."""
+    return int(model.hparams.get("ensemble_members", 1))
+
+
+def plan(options: PredictOptions, n_points: int, networks: int = 1) -> tuple[int, int]:
     """Files per chunk and patterns per Integrated-Gradients call, from the memory budget.
 
-    An explanation of ``p`` patterns holds ``p × steps`` backward rows at once; a chunk's
-    forward pass holds one row per file.
+    An explanation of ``p`` patterns holds ``p × steps`` backward rows at once through each
+    of the model's ``networks`` (an ensemble's members); a chunk's forward pass holds one row
+    per file.
     """
     budget = options.memory_mb * 1e6
     steps = IG_STEPS[options.explain]
-    per_ig = max(1, int(budget / (n_points * BACKWARD_BYTES_PER_POINT * max(steps, 1))))
+    row = n_points * BACKWARD_BYTES_PER_POINT * max(steps, 1) * networks
+    per_ig = max(1, int(budget / row))
     chunk = max(1, min(MAX_CHUNK, int(budget / (n_points * FORWARD_BYTES_PER_POINT))))
     return (options.chunk_size or chunk), per_ig
 
@@ -194,10 +203,11 @@ def _answers(
     steps = IG_STEPS[options.explain]
     attr = None
     if steps and axis is not None:
+        rows = max(1, IG_ROWS // networks_of(model))
         with torch.enable_grad():
             attr = torch.cat(
                 [
-                    integrated_gradients(model, xs.clone(), ts, n_steps=steps)
+                    integrated_gradients(model, xs.clone(), ts, steps, rows)
                     for xs, ts in zip(x.split(per_ig), pred.prediction.split(per_ig), strict=True)
                 ]
             )
@@ -309,7 +319,7 @@ def iter_answers(
     if model.axis is None:
         raise BxrdInputError("this checkpoint has no 2θ axis; it cannot read measured files")
     option = None if options.wavelength is None else resolve_wavelength(options.wavelength)
-    chunk, per_ig = plan(options, model.axis.n_points)
+    chunk, per_ig = plan(options, model.axis.n_points, networks_of(model))
     read = FileReader(
         model.axis,
         option,

@@ -39,11 +39,12 @@ def shipped(name: str) -> Path:
 def checkpoint_path(path: str | Path) -> Path:
     """``path``, or the shipped checkpoint it names (``default``, ``laplace``, ``ensemble``).
 
-    A bare name without a suffix that is no file here is looked up among the shipped
+    A bare name without a suffix that is no file here (a folder of that name does not count)
+    is looked up among the shipped
     checkpoints (``bxrd predict FILE --checkpoint laplace``); anything else is ``path``.
     """
     path = Path(path)
-    if path.exists() or path.suffix or len(path.parts) != 1:
+    if path.is_file() or path.suffix or len(path.parts) != 1:
         return path
     named = shipped(f"{path}.ckpt")
     return named if named.is_file() else path

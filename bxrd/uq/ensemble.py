@@ -74,6 +74,7 @@ class EnsembleDensity:
     """
 
     densities: list[FeatureDensity]
+    nets: list[nn.Module]
     threshold: float = 1.0
 
     def _combine(self, scores: list[torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -81,9 +82,14 @@ class EnsembleDensity:
         score = rel.median(dim=0).values
         return score, (score > self.threshold) | noise_dominated(x).to(score.device)
 
-    def assess(self, net: MeanProbabilityNet, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Scores (B,) and far flags (B,) of patterns ``x`` (B, L), each member on its net."""
-        pairs = zip(self.densities, net.nets, strict=True)
+    def assess(self, net: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Scores (B,) and far flags (B,) of patterns ``x`` (B, L), each member on its net.
+
+        ``net`` is the ensemble's explained network (the interface of
+        :meth:`FeatureDensity.assess`); the features come from :attr:`nets`, the members' own
+        networks (a VI member's explained network has no penultimate layer).
+        """
+        pairs = zip(self.densities, self.nets, strict=True)
         return self._combine([d.assess(n, x)[0] for d, n in pairs], x)
 
     def assess_features(
@@ -126,7 +132,9 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
         self.reference_reflections = first.reference_reflections
         densities = [m.feature_density for m in members]
         self.feature_density = (
-            None if any(d is None for d in densities) else EnsembleDensity(densities)
+            None
+            if any(d is None for d in densities)
+            else EnsembleDensity(densities, [m.net for m in members])
         )
         self.conformal = conformal
 

@@ -72,7 +72,7 @@ def test_far_from_training_is_the_median_member_verdict():
         FeatureDensity(torch.zeros(1, d), torch.eye(d), threshold=t, quantile=0.99)
         for d, t in ((2, 1.0), (3, 4.0), (4, 9.0))
     ]
-    ens = EnsembleDensity(densities)
+    ens = EnsembleDensity(densities, nets=[])  # scored from given features: no network
     smooth = torch.linspace(0, 1, 64)[None]  # not noise-dominated
 
     def at(distance):  # every member's features at squared distance distance**2
@@ -87,7 +87,7 @@ def test_far_from_training_is_the_median_member_verdict():
     score, far = ens.assess_features(at(3.0), smooth)
     assert score.item() == pytest.approx(2.25) and far.item()
     # two members: far only when both flag (more than half); relative 4 and 1 -> not far
-    two = EnsembleDensity(densities[:2])
+    two = EnsembleDensity(densities[:2], nets=[])
     assert not two.assess_features(at(2.0)[:2], smooth)[1].item()
     noise = torch.rand(1, 64, generator=torch.Generator().manual_seed(0))
     assert ens.assess_features(at(0.0), noise)[1].item()  # noise is always far
@@ -198,3 +198,10 @@ def test_a_vi_member_is_explained_at_its_posterior_median(trained):
     ens = DeepEnsemble([vi, mcd])
     first = integrated_gradients(ens, x.clone(), y, n_steps=32)
     assert torch.equal(first, integrated_gradients(ens, x.clone(), y, n_steps=32))
+    # far from training through the members' own networks (the explained VI net has no
+    # penultimate layer): the same scores as from their features
+    density = FeatureDensity(torch.zeros(1, 64), torch.eye(64), threshold=1.0, quantile=0.99)
+    both = EnsembleDensity([density, density], [vi.net, mcd.net])
+    with torch.no_grad():
+        feats = [vi.net.penultimate(x), mcd.net.penultimate(x)]
+        assert torch.allclose(both.assess(ens.net, x)[0], both.assess_features(feats, x)[0])

@@ -22,7 +22,6 @@ from bxrd.uq.conformal import ConformalSets
 from bxrd.uq.feature_density import FeatureDensity
 from bxrd.uq.methods import UQMethod
 from bxrd.uq.predictive_interface import PredictiveMixin
-from bxrd.xrd.grid import TwoThetaGrid
 
 
 class DropoutPredictor(PredictiveMixin, nn.Module):
@@ -53,16 +52,6 @@ class DropoutPredictor(PredictiveMixin, nn.Module):
         self.feature_density = feature_density
         self.conformal = conformal
         self._backbone: InferenceBackbone | None = None  # built at the first prediction
-
-    @property
-    def grid(self) -> TwoThetaGrid | None:
-        """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
-        return None if self.axis is None else self.axis.grid
-
-    @property
-    def explained_net(self) -> nn.Module:
-        """The network the attributions explain (dropout off): :attr:`net`."""
-        return self.net
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict[str, Any]) -> DropoutPredictor:

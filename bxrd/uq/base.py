@@ -16,7 +16,6 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from bxrd.models.vgg1d import VGG1D, VGG1DConfig
 from bxrd.uq.batches import split_batch
@@ -89,19 +88,6 @@ class BaseClassifier(PredictiveMixin, pl.LightningModule):
         self.configure_models()
         self.val_metrics = classification_metrics(n_classes, prefix="val/")
         self.test_metrics = classification_metrics(n_classes, prefix="test/")
-
-    @property
-    def grid(self) -> TwoThetaGrid | None:
-        """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
-        return None if self.axis is None else self.axis.grid
-
-    @property
-    def explained_net(self) -> nn.Module:
-        """The deterministic network whose softmax the attributions explain: :attr:`net`.
-
-        Methods whose ``net`` is not deterministic (VI draws its Bayesian layers) override it.
-        """
-        return self.net
 
     # -- template hooks -------------------------------------------------------------------
     def configure_models(self) -> None:

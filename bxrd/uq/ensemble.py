@@ -38,7 +38,6 @@ from bxrd.uq.feature_density import FeatureDensity
 from bxrd.uq.methods import UQMethod
 from bxrd.uq.predictive_interface import Classifier, PredictiveMixin
 from bxrd.xrd.axis import Axis
-from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.roughness import noise_dominated
 
 #: Dotted class path in an ensemble file's stamp.
@@ -137,16 +136,6 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
             else EnsembleDensity(densities, [m.net for m in members])
         )
         self.conformal = conformal
-
-    @property
-    def explained_net(self) -> nn.Module:
-        """The network the attributions explain: :attr:`net`, the members' mean softmax."""
-        return self.net
-
-    @property
-    def grid(self) -> TwoThetaGrid | None:
-        """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
-        return None if self.axis is None else self.axis.grid
 
     def predict_distribution(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Members' samples pooled with equal weights (see :func:`pool`) and their mean (B, C)."""

@@ -63,9 +63,25 @@ class PredictiveMixin:
 
     Subclasses implement :meth:`predict_samples` (S, B, C) and may override
     :meth:`predict_mean` (e.g. a probit approximation that is better than the sample mean).
+    They set ``net`` and ``axis``; :attr:`grid` and :attr:`explained_net` follow from them.
     """
 
     abstain_threshold: float = 0.5
+    axis: Axis | None = None
+    net: nn.Module
+
+    @property
+    def grid(self) -> TwoThetaGrid | None:
+        """The 2θ grid of :attr:`axis` (degrees), None without an axis."""
+        return None if self.axis is None else self.axis.grid
+
+    @property
+    def explained_net(self) -> nn.Module:
+        """The deterministic network whose softmax the attributions explain: :attr:`net`.
+
+        Methods whose ``net`` is not deterministic (VI draws its Bayesian layers) override it.
+        """
+        return self.net
 
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
         """Class-probability samples for patterns ``x`` (B, L), shape (S, B, C)."""

@@ -62,7 +62,14 @@ FILMS = SHARED / "patterns" / "thinfilm_perovskites"
 @pytest.mark.skipif(not FILMS.is_dir(), reason="shared measured films absent")
 @pytest.mark.slow
 def test_integrated_gradients_are_complete_on_measured_films_where_a_median_baseline_is_not():
-    """Background-subtracted films have a median ~0: the old median baseline lost the gain."""
+    """Background-subtracted films have a median ~0: the old median baseline lost the gain.
+
+    The network max-normalises its input, so on the straight path from a ~0 baseline the
+    normalised pattern jumps to x/max within the first α ≈ level/max (1e-4 to 3e-2): a step
+    no quadrature of practical size integrates. From the flat 0.2·max baseline the normalised
+    path is smooth, and the sum converges as the steps grow (0.09, 0.05, 0.03, 0.007 mean
+    error at 32, 64, 128, 256 steps on the shipped model) while the median's does not.
+    """
     from captum.attr import IntegratedGradients
 
     from bxrd.inference.loading import load_predictor
@@ -81,10 +88,10 @@ def test_integrated_gradients_are_complete_on_measured_films_where_a_median_base
     assert gain.abs().mean() > 0.3  # there is something to attribute
     shipped = integrated_gradients(model, x.clone(), y, n_steps=IG_STEPS["full"]).sum(1) - gain
     assert shipped.abs().mean() < 0.05 and shipped.abs().max() < 0.2  # `--explain full`
-    error = (integrated_gradients(model, x.clone(), y, n_steps=128).sum(1) - gain).abs()
-    assert error.mean() < 0.03 and error.max() < 0.15  # the converged integral
+    error = (integrated_gradients(model, x.clone(), y, n_steps=256).sum(1) - gain).abs()
+    assert error.mean() < 0.015 and error.max() < 0.08  # the converged integral
     median = x.median(dim=-1, keepdim=True).values.expand_as(x)
-    old = IntegratedGradients(ProbabilityOf(model)).attribute(x, median, target=y, n_steps=128)
+    old = IntegratedGradients(ProbabilityOf(model)).attribute(x, median, target=y, n_steps=256)
     old_error = (old.sum(1) - (_p(model, x, y) - _p(model, median, y))).abs()
     assert old_error.mean() > 5 * error.mean()
 

@@ -73,7 +73,7 @@ def main() -> None:
     _, val = dm.posthoc_dataloaders()
     if "density" in args.parts:
         density = fit_feature_density(
-            model.net, dm.train_dataloader(), val, dm.n_classes, args.quantile
+            model.explained_net, dm.train_dataloader(), val, dm.n_classes, args.quantile
         )
         checkpoint["feature_density"] = density.state_dict()
         noise = torch.rand(256, dm.in_length, generator=torch.Generator().manual_seed(0))
@@ -81,7 +81,7 @@ def main() -> None:
         held_out = [("val", dm.val_set.patterns)]
         held_out += [] if dm.final_refit else [("test", dm.test_set.patterns)]
         flagged = {
-            name: float(density.assess(model.net, x)[1].float().mean())
+            name: float(density.assess(model.explained_net, x)[1].float().mean())
             for name, x in (*held_out, ("noise", noise))
         }
         print(

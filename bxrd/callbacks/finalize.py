@@ -98,7 +98,7 @@ class Finalize(pl.Callback):
                 rank_zero_info(note)
             if self.feature_density and val is not None:
                 density = fit_feature_density(
-                    pl_module.net, train, val, pl_module.hparams.n_classes, self.quantile
+                    pl_module.explained_net, train, val, pl_module.hparams.n_classes, self.quantile
                 )
                 pl_module.feature_density = density
                 rank_zero_info(

@@ -85,8 +85,8 @@ class EnsembleDensity:
         """Scores (B,) and far flags (B,) of patterns ``x`` (B, L), each member on its net.
 
         ``net`` is the ensemble's explained network (the interface of
-        :meth:`FeatureDensity.assess`); the features come from :attr:`nets`, the members' own
-        networks (a VI member's explained network has no penultimate layer).
+        :meth:`FeatureDensity.assess`), which has no penultimate layer; the features come from
+        :attr:`nets`, the members' own explained networks.
         """
         pairs = zip(self.densities, self.nets, strict=True)
         return self._combine([d.assess(n, x)[0] for d, n in pairs], x)
@@ -133,7 +133,7 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
         self.feature_density = (
             None
             if any(d is None for d in densities)
-            else EnsembleDensity(densities, [m.net for m in members])
+            else EnsembleDensity(densities, [m.explained_net for m in members])
         )
         self.conformal = conformal
 
@@ -159,7 +159,7 @@ class DeepEnsemble(PredictiveMixin, nn.Module):
         if self.feature_density is None:
             return samples, probs, None
         features = [
-            m.net.penultimate(x) if f is None else f
+            m.explained_net.penultimate(x) if f is None else f
             for m, (_, _, f) in zip(self.members, parts, strict=True)
         ]
         return samples, probs, features

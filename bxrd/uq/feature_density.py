@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
-from bxrd.models.vgg1d import VGG1D
 from bxrd.uq.batches import labelled
 from bxrd.xrd.roughness import noise_dominated
 
@@ -49,8 +49,12 @@ class FeatureDensity:
         return torch.einsum("bcd,de,bce->bc", diff, self.precision, diff).min(dim=1).values
 
     @torch.no_grad()
-    def assess(self, net: VGG1D, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scores (B,) of patterns ``x`` (B, L) under ``net`` (eval mode) and far flags (B,)."""
+    def assess(self, net: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores (B,) of patterns ``x`` (B, L) under ``net`` (eval mode) and far flags (B,).
+
+        ``net`` has ``penultimate(x)`` → (B, D): a model's ``explained_net`` (a ``VGG1D``, or
+        a VI network at its posterior median; ``net`` of VI would draw a Bayesian ``fc``).
+        """
         was_training = net.training
         net.eval()
         try:
@@ -89,7 +93,7 @@ class FeatureDensity:
 
 
 @torch.no_grad()
-def _features(net: VGG1D, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
+def _features(net: nn.Module, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
     feats, labels = [], []
     device = next(net.parameters()).device
     for x, y in map(labelled, loader):
@@ -99,12 +103,13 @@ def _features(net: VGG1D, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]
 
 
 def fit_feature_density(
-    net: VGG1D, train: Iterable, val: Iterable, n_classes: int, quantile: float = 0.99
+    net: nn.Module, train: Iterable, val: Iterable, n_classes: int, quantile: float = 0.99
 ) -> FeatureDensity:
     """Fit class means and the shared covariance on ``train``; set the threshold on ``val``.
 
     Args:
-        net: the trained network (put in eval mode here).
+        net: the trained model's ``explained_net`` (see :meth:`FeatureDensity.assess`),
+            put in eval mode here.
         train: loader of labelled batches (dicts or (x, y) pairs) for the Gaussians.
         val: loader of held-out labelled batches for the threshold.
         n_classes: number of classes; a class absent from ``train`` gets no Gaussian.

@@ -77,9 +77,11 @@ class PredictiveMixin:
 
     @property
     def explained_net(self) -> nn.Module:
-        """The deterministic network whose softmax the attributions explain: :attr:`net`.
+        """The deterministic network that stands for the model: :attr:`net`.
 
-        Methods whose ``net`` is not deterministic (VI draws its Bayesian layers) override it.
+        The attributions explain its softmax; the feature density scores its penultimate
+        activations. Methods whose ``net`` is not deterministic (VI draws its Bayesian layers)
+        override it.
         """
         return self.net
 
@@ -148,7 +150,7 @@ class PredictiveMixin:
                 if density is None:
                     return pred, None, None
                 if features is None:
-                    return pred, *density.assess(self.net, x)  # type: ignore[attr-defined]
+                    return pred, *density.assess(self.explained_net, x)
                 return pred, *density.assess_features(features, x)
         finally:
             self.train(was_training)  # type: ignore[attr-defined]

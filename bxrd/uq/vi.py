@@ -47,6 +47,15 @@ class PosteriorMedianNet(nn.Module):
         vi = self.classifier
         return poutine.condition(vi.net.head, data=vi.guide.median())(vi.net.embed(x))
 
+    def penultimate(self, x: torch.Tensor) -> torch.Tensor:
+        """Hidden activations (B, hidden) of patterns ``x`` (B, L), a Bayesian ``fc`` at its median.
+
+        What the feature density scores: ``net.penultimate`` would draw a Bayesian ``fc``
+        from the prior, a random feature space at every call.
+        """
+        vi = self.classifier
+        return poutine.condition(vi.net.penultimate, data=vi.guide.median())(x)
+
 
 class VIClassifier(BaseClassifier):
     """B-VGGNet with a variational Bayesian head.
@@ -121,9 +130,10 @@ class VIClassifier(BaseClassifier):
 
     @property
     def explained_net(self) -> nn.Module:
-        """The network at the guide's posterior median: deterministic, so attributions are.
+        """The network at the guide's posterior median, deterministic like its explanations.
 
-        ``net`` itself draws its Bayesian head layers from the prior at every call.
+        Attributions and feature-density scores use it; ``net`` itself draws its Bayesian
+        head layers from the prior at every call.
         """
         return PosteriorMedianNet(self)
 

@@ -198,10 +198,11 @@ def test_a_vi_member_is_explained_at_its_posterior_median(trained):
     ens = DeepEnsemble([vi, mcd])
     first = integrated_gradients(ens, x.clone(), y, n_steps=32)
     assert torch.equal(first, integrated_gradients(ens, x.clone(), y, n_steps=32))
-    # far from training through the members' own networks (the explained VI net has no
+    # far from training through the members' own explained networks (the ensemble's has no
     # penultimate layer): the same scores as from their features
     density = FeatureDensity(torch.zeros(1, 64), torch.eye(64), threshold=1.0, quantile=0.99)
-    both = EnsembleDensity([density, density], [vi.net, mcd.net])
+    assert ens.feature_density is None  # the toy members have none: build one
+    both = EnsembleDensity([density, density], [vi.explained_net, mcd.explained_net])
     with torch.no_grad():
-        feats = [vi.net.penultimate(x), mcd.net.penultimate(x)]
+        feats = [vi.explained_net.penultimate(x), mcd.net.penultimate(x)]
         assert torch.allclose(both.assess(ens.net, x)[0], both.assess_features(feats, x)[0])

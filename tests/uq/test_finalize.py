@@ -6,6 +6,7 @@ import torch
 
 from bxrd.callbacks.finalize import Finalize
 from bxrd.inference.loading import load_classifier, load_predictor
+from bxrd.uq.batches import labelled
 
 from .conftest import SMALL, VARIANTS, quiet_trainer
 from .toy import LENGTH, loaders, patterns
@@ -60,3 +61,36 @@ def _tensors(obj):
     elif hasattr(obj, "__dict__"):
         for v in vars(obj).values():
             yield from _tensors(v)
+
+
+def test_a_bayesian_fc_layer_is_scored_at_its_posterior_median(tmp_path):
+    """VI's ``net`` draws a Bayesian ``fc`` from the prior at every call: a random feature space.
+
+    The far-from-training density is fitted and scored on the guide's median instead.
+    """
+    from bxrd.uq.vi import VIClassifier
+
+    pl.seed_everything(0, verbose=False)
+    model = VIClassifier(
+        3, LENGTH, backbone=SMALL, class_names=["a", "b", "c"], bayesian_layers=("fc", "out")
+    )
+    finalize = Finalize()
+    train, val = loaders(0)
+    quiet_trainer(3, default_root_dir=tmp_path, callbacks=[finalize]).fit(model, train, val)
+    back = load_predictor(finalize.path)
+    back.eval()
+    x = torch.cat([xb for xb, _ in map(labelled, val)])
+    with torch.no_grad():
+        assert not torch.allclose(back.net.penultimate(x), back.net.penultimate(x))
+        h = back.explained_net.penultimate(x)
+        median = back.guide.median()
+        flat = back.net.embed(x).flatten(1)
+        fc = torch.relu(flat @ median["fc.weight"].T + median["fc.bias"])
+        assert torch.allclose(h, fc, atol=1e-5)
+    # the threshold Finalize stored is the validation quantile of exactly these features
+    density = back.feature_density
+    expected = torch.quantile(density.score(h), density.quantile)
+    assert abs(float(expected) - density.threshold) <= 1e-4 * density.threshold
+    seeds = list(range(len(x)))
+    first, second = (back.predict_and_assess(x, seeds)[1] for _ in range(2))
+    assert torch.equal(first, second)

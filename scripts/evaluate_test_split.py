@@ -8,7 +8,9 @@ of a structure's patterns), over the patterns whose true class is one of the che
 classes, and the abstention; for a checkpoint of the dataset's own class list, the top-class
 ECE, NLL, Brier score and AURC (:mod:`bxrd.evaluation.stats`) with 95 % intervals over
 structures; for a checkpoint with conformal sets (:mod:`bxrd.uq.conformal`), their
-coverage of the true class with its 95 % interval over structures and their mean size.
+coverage of the true class with its 95 % interval over structures, their mean size and the
+coverage per true class, for the marginal sets and (sets fitted with their classes) the
+class-conditional ones.
 With ``--realistic DATA_PART.yaml`` the test structures'
 sticks are rendered anew, ``--draws`` times each, with that DataModule part's ``augment``
 block (e.g. the measurement model of :mod:`bxrd.xrd.realism`) instead of the stored
@@ -43,6 +45,7 @@ from bxrd.evaluation.realistic import realistic_patterns
 from bxrd.evaluation.stats import balanced_accuracy, bootstrap, score_intervals
 from bxrd.fileio import atomic_path
 from bxrd.inference.loading import load_predictor
+from bxrd.uq.conformal import class_coverage
 
 
 def save_answers(
@@ -152,16 +155,27 @@ def main() -> None:
             "calibration over structures: "
             + " ".join(f"{k}={scores[k]}" for k in ("ece", "nll", "brier", "aurc"))
         )
-    if same_classes and getattr(model, "conformal", None) is not None:
+    sets = getattr(model, "conformal", None)
+    if same_classes and sets is not None:
         truth_i = torch.as_tensor(data.labels[args.task][test])
-        held = model.conformal.holds(all_probs, truth_i).numpy()
-        size = model.conformal.sets(all_probs).sum(dim=1).numpy()
-        cov = bootstrap(lambda r: {"c": float(held[r].mean())}, sid)["c"]
-        print(
-            f"conformal set coverage={cov.value:.3f} [{cov.low:.3f}, {cov.high:.3f}] "
-            f"(promised {model.conformal.coverage}) mean_set_size={size.mean():.2f} "
-            f"single_class={np.mean(size == 1):.3f} over {len(per)} structures"
-        )
+        for by_class in (False, True) if sets.labels is not None else (False,):
+            held_t = sets.holds(all_probs, truth_i, by_class=by_class)
+            held = held_t.numpy()
+            size = sets.sets(all_probs, by_class=by_class).sum(dim=1).numpy()
+            cov = bootstrap(lambda r, h=held: {"c": float(h[r].mean())}, sid)["c"]
+            per_class = class_coverage(held_t, truth_i, len(names)).tolist()
+            print(
+                f"conformal {'per-class' if by_class else 'marginal'} set "
+                f"coverage={cov.value:.3f} [{cov.low:.3f}, {cov.high:.3f}] "
+                f"(promised {sets.coverage}) mean_set_size={size.mean():.2f} "
+                f"single_class={np.mean(size == 1):.3f} over {len(per)} structures; by true "
+                "class: "
+                + ", ".join(
+                    f"{names[c]} {v:.2f}/{int(np.sum(truth_i.numpy() == c))}"
+                    for c, v in enumerate(per_class)
+                    if v == v  # not nan: the class is in the test split
+                )
+            )
     if args.search_match:
         library = SearchLibrary.from_pattern_set(data, splits=("train",))
         found, _ = library.predict(patterns[rows], args.task)

@@ -20,6 +20,7 @@ validation and test splits (and uniform noise)::
 
 import argparse
 import inspect
+import itertools
 from pathlib import Path
 
 import torch
@@ -29,7 +30,7 @@ from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
 from bxrd.inference.loading import load_classifier, load_predictor, read_checkpoint
 from bxrd.uq.checkpoint_format import save_checkpoint
-from bxrd.uq.conformal import COVERAGE, ConformalSets, held_out_probs
+from bxrd.uq.conformal import COVERAGE, ConformalSets, class_coverage, held_out_probs
 from bxrd.uq.ensemble import ENSEMBLE_CLASS
 from bxrd.uq.feature_density import fit_feature_density
 from bxrd.xrd.augment import AugmentConfig
@@ -96,13 +97,22 @@ def main() -> None:
         scored = [("val", probs, labels)]
         if not dm.final_refit:  # a final refit trained on the test split
             scored.append(("test", *held_out_probs(model, dm.test_dataloader())))
-        for name, p_, y in scored:
-            size = sets.sets(p_).sum(dim=1).float().mean()
+        for (name, p_, y), by_class in itertools.product(scored, (False, True)):
+            held = sets.holds(p_, y, by_class=by_class)
+            per = class_coverage(held, y, p_.shape[1])
+            worst = int(torch.nan_to_num(per, nan=2.0).argmin())
             print(
-                f"{name}: coverage={sets.holds(p_, y).float().mean():.3f} "
-                f"mean_set_size={size:.2f} (n={len(y)})"
+                f"{name} {'per-class' if by_class else 'marginal'}: "
+                f"coverage={held.float().mean():.3f} "
+                f"mean_set_size={sets.sets(p_, by_class=by_class).sum(dim=1).float().mean():.2f} "
+                f"worst class {model.class_names[worst]} {per[worst]:.2f} (n={len(y)})"
             )
-        print(f"conformal q={sets.qhat():.4f} coverage={sets.coverage} n={sets.n}")
+        classes = torch.bincount(sets.labels, minlength=len(model.class_names)).tolist()
+        print(
+            f"conformal q={sets.qhat():.4f} coverage={sets.coverage} n={sets.n}; held-out "
+            "patterns per class: "
+            + ", ".join(f"{c} {k}" for c, k in zip(model.class_names, classes, strict=True) if k)
+        )
     save_checkpoint(checkpoint, args.checkpoint)
 
 

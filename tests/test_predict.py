@@ -1,6 +1,7 @@
 """``bxrd predict`` on real workloads: chunks, streaming, resume, seeds, wavelengths, decisions."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import bxrd.inference.pipeline as pipeline
 from bxrd.cli import main
@@ -299,6 +301,31 @@ def test_coverage_option_widens_the_set_and_refuses_values_outside_0_1(capsys):
     assert sizes[0] <= sizes[1] <= sizes[2] and sizes[2] > sizes[0]
     assert main(["predict", str(EXAMPLE), "--coverage", "1.5"]) == 2
     assert "coverage must be in (0, 1), got 1.5" in capsys.readouterr().err
+
+
+def test_per_class_sets_use_each_class_s_own_quantile_and_need_the_held_out_classes(capsys):
+    """--sets_by_class: a class is in the set when its score is within its own q̂_c; a
+    class with too few held-out patterns (q̂_c = ∞) is in every set."""
+    from bxrd.errors import BxrdInputError
+    from bxrd.uq.conformal import ConformalSets, class_scores
+
+    model = load_predictor(shipped("default.ckpt"))
+    args = ["predict", str(EXAMPLE), "--explain", "none", "--json", "--sets_by_class"]
+    assert main(args) == 0
+    row = json.loads(capsys.readouterr().out)
+    ps = row["prediction_set"]
+    assert ps["by_class"] is True and ps["coverage"] == model.conformal.coverage
+    probs = torch.tensor([[row["probabilities"][c] for c in model.class_names]])
+    qhat = model.conformal.class_qhat(len(model.class_names))
+    inside = (class_scores(probs)[0] <= qhat + 1e-6).tolist()
+    names = model.class_names
+    assert sorted(ps["classes"]) == sorted(c for c, i in zip(names, inside, strict=True) if i)
+    assert all(c in ps["classes"] for c, q in zip(names, qhat, strict=True) if q == math.inf)
+    assert ps["always_in"] == int(qhat.isinf().sum()) > 0  # the shipped sets: 3 classes seen
+    # sets fitted before their classes were kept: marginal only, and said so
+    model.conformal = ConformalSets(model.conformal.scores, model.conformal.coverage)
+    with pytest.raises(BxrdInputError, match="marginal conformal sets only"):
+        predict_files([EXAMPLE], model=model, options=PredictOptions(sets_by_class=True))
 
 
 def test_an_ensemble_file_of_the_shipped_models_answers_with_their_mean(tmp_path, capsys):

@@ -89,6 +89,13 @@ def predict_parser() -> ArgumentParser:
         help="coverage of the conformal prediction sets, e.g. 0.95 (default: the model's, "
         "0.9); promised for powders like the model's validation patterns, not for films",
     )
+    p.add_argument(
+        "--sets_by_class",
+        action="store_true",
+        help="class-conditional (Mondrian) conformal sets: the coverage holds for each true "
+        "class, not only over the validation class mix; a class with fewer than 9 held-out "
+        "patterns (at 0.9) is in every set",
+    )
     p.add_argument("--top_k", type=int, default=3, help="classes listed per pattern")
     p.add_argument("--no_background", action="store_true", help="skip background subtraction")
     p.add_argument("--explain", type=ExplainLevel, default="full", help=EXPLAIN_HELP)
@@ -150,6 +157,7 @@ def _options(args: Any, keep_arrays: bool) -> PredictOptions:  # noqa: ANN401
         force_wavelength=args.force_wavelength,
         threshold=args.threshold,
         coverage=args.coverage,
+        sets_by_class=args.sets_by_class,
         top_k=args.top_k,
         background=not args.no_background,
         explain="none" if args.no_explain else args.explain,

@@ -38,6 +38,9 @@ JSON (one object per file, keys = the fields below, arrays left out):
   (most probable first) that together hold the true class with probability ``coverage``
   (the model's 0.9, or ``bxrd predict --coverage``) for patterns like the model's held-out
   validation patterns; one class when the pattern decides, several when it does not.
+  ``by_class``: true for class-conditional sets (``--sets_by_class``), whose coverage holds
+  for each true class, not only over the validation class mix; ``always_in``: the number of
+  classes in every such set (fewer than 9 held-out patterns of theirs at 0.9).
   Measured patterns are not exchangeable with those, so on them it is a measured, not a
   promised, coverage. Null when the checkpoint has no fitted sets.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
@@ -80,20 +83,36 @@ def format_distance(distance: float) -> str:
 
 
 def prediction_set(
-    names: list[str], probs: list[float], members: list[bool], coverage: float
+    names: list[str],
+    probs: list[float],
+    members: list[bool],
+    coverage: float,
+    by_class: bool = False,
+    always_in: int = 0,
 ) -> dict:
     """One answer's conformal set: its ``classes`` (most probable first) and ``coverage``.
 
+    ``by_class``: whether that coverage holds per true class or over the class mix;
+    ``always_in``: classes in every per-class set (too few held-out patterns of theirs).
     ``probs`` and ``members`` are per class (index order of ``names``).
     """
     chosen = sorted((j for j, m in enumerate(members) if m), key=lambda j: -probs[j])
-    return {"coverage": coverage, "classes": [names[j] for j in chosen]}
+    classes = [names[j] for j in chosen]
+    return {"coverage": coverage, "by_class": by_class, "always_in": always_in, "classes": classes}
+
+
+def set_title(prediction_set: dict) -> str:
+    """Name a conformal set, e.g. ``90% set (conformal)`` or ``90% per-class set (conformal)``."""
+    kind = "per-class set" if prediction_set.get("by_class") else "set"
+    return f"{prediction_set['coverage']:.0%} {kind} (conformal)"
 
 
 def describe_set(prediction_set: dict, n_classes: int) -> str:
     """One line for a conformal set, e.g. ``Pm-3m (221), R-3c (167); 2 of 21 classes``."""
     classes = prediction_set["classes"]
-    return f"{', '.join(classes)}; {len(classes)} of {n_classes} classes"
+    always = prediction_set.get("always_in", 0)
+    why = f" ({always} without enough held-out patterns are in every set)" if always else ""
+    return f"{', '.join(classes)}; {len(classes)} of {n_classes} classes{why}"
 
 
 def phase_kind(top_label: str | None) -> str:
@@ -202,7 +221,7 @@ class Answer:
             lines.append(f"    {name:<24s} p = {p:.3f} ± {s:.3f}")
         if self.prediction_set:
             lines.append(
-                f"  {self.prediction_set['coverage']:.0%} set (conformal): "
+                f"  {set_title(self.prediction_set)}: "
                 + describe_set(self.prediction_set, len(self.probabilities))
             )
         mi = (

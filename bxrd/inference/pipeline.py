@@ -95,6 +95,8 @@ class PredictOptions:
         force_wavelength: let ``wavelength`` override the one a file states.
         threshold: abstain below this top probability (None: the model's).
         coverage: coverage of the conformal prediction sets (None: the model's, 0.9).
+        sets_by_class: class-conditional (Mondrian) sets: the coverage holds for each true
+            class, and a class with too few held-out patterns is in every set.
         top_k: classes listed per answer.
         background: subtract the background before gridding.
         explain: ``none``, ``fast`` (8 Integrated-Gradients steps, 1 % cell-refinement
@@ -119,6 +121,7 @@ class PredictOptions:
     force_wavelength: bool = False
     threshold: float | None = None
     coverage: float | None = None
+    sets_by_class: bool = False
     top_k: int = 3
     background: bool = True
     explain: ExplainLevel = "full"
@@ -219,9 +222,12 @@ def _answers(
     probs, std, top_i = pred.probs.tolist(), pred.std.tolist(), pred.topk_indices.tolist()
     conformal = getattr(model, "conformal", None)
     members = coverage = None
+    always_in = 0
     if conformal is not None:
         coverage = conformal.coverage if options.coverage is None else options.coverage
-        members = conformal.sets(pred.probs, coverage).tolist()
+        members = conformal.sets(pred.probs, coverage, options.sets_by_class).tolist()
+        if options.sets_by_class:
+            always_in = int(conformal.class_qhat(len(names), coverage).isinf().sum())
     entropy, abstains = pred.entropy.tolist(), pred.abstain.tolist()
     mi = None if pred.mutual_information is None else pred.mutual_information.tolist()
     distances = None if distance is None else distance.tolist()
@@ -298,7 +304,9 @@ def _answers(
                 prediction_set=(
                     None
                     if members is None
-                    else prediction_set(names, probs[i], members[i], coverage)
+                    else prediction_set(
+                        names, probs[i], members[i], coverage, options.sets_by_class, always_in
+                    )
                 ),
             )
         )
@@ -316,11 +324,20 @@ def iter_answers(
     :class:`PredictOptions`); answers, their order and the memory bound are the same.
 
     Raises:
-        BxrdInputError: the model has no 2θ axis, or the wavelength option is unknown.
+        BxrdInputError: the model has no 2θ axis, the wavelength option is unknown, or
+            per-class sets are asked of a model without the held-out classes they need.
     """
     options = options or PredictOptions()
     if model.axis is None:
         raise BxrdInputError("this checkpoint has no 2θ axis; it cannot read measured files")
+    if options.sets_by_class:
+        conformal = getattr(model, "conformal", None)
+        if conformal is None or conformal.labels is None:
+            why = "no conformal sets" if conformal is None else "marginal conformal sets only"
+            raise BxrdInputError(
+                f"per-class sets: this checkpoint has {why}; fit them with "
+                "scripts/fit_posthoc.py --parts conformal"
+            )
     option = None if options.wavelength is None else resolve_wavelength(options.wavelength)
     chunk, per_ig = plan(options, model.axis.n_points, networks_of(model))
     read = FileReader(

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from bxrd.explain.figures import place_labels
+from bxrd.inference.answer import set_title
 from bxrd.xrd.wavelength import two_theta_from_d
 
 #: Colours: shaded decision windows, reference ticks, unexplained peaks, secondary phases.
@@ -122,7 +123,7 @@ def _probability_axes(
             label.set_fontweight(
                 "bold" if label.get_text() in prediction_set["classes"] else "normal"
             )
-        xlabel += f"\nbold: {prediction_set['coverage']:.0%} conformal set"
+        xlabel += f"\nbold: {set_title(prediction_set)}"
     ax.set(xlim=(0, 1), ylim=(-0.6, len(names) + 0.2), xlabel=xlabel)
     hidden = len(probabilities) - len(names)
     if hidden > 0:

@@ -49,6 +49,7 @@ from bxrd.inference.answer import (
     describe_set,
     format_distance,
     phase_kind,
+    set_title,
 )
 from bxrd.report.answer_figure import answer_figure
 from bxrd.xrd.axis import Axis
@@ -389,7 +390,7 @@ class HtmlReport:
             ps = record["prediction_set"]
             rows.append(
                 (
-                    f"{ps['coverage']:.0%} set (conformal)",
+                    set_title(ps),
                     _esc(describe_set(ps, len(record["probabilities"]))),
                 )
             )

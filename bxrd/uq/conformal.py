@@ -15,12 +15,22 @@ tie (they do at q̂ = 0: every pattern whose true class leads scores 0, and the 
 then the accuracy). A confident pattern gets one class, an ambiguous one (a few pseudo-cubic
 lines) several: the set is what the pattern does not decide.
 
-The held-out scores are kept, so a set can be asked for at any coverage (``bxrd predict
---coverage``). bxrd fits them on the model's validation split (held-out structures rendered
-with the training measurement model; :class:`~bxrd.callbacks.finalize.Finalize`), each
-pattern's MC samples drawn from its content seed as ``bxrd predict`` draws them, so the
-held-out scores are the deployed ones. For ``deterministic+temperature`` the temperature is
-fitted on the same split first, which makes the promise approximate (one fitted number).
+Class-conditional (Mondrian) sets (Vovk 2003; Vovk, Gammerman & Shafer 2005, ch. 4) take q̂_c
+from the held-out patterns of class c alone, so P(y ∈ set | y = c) ≥ 1 − α for every class c,
+not only on average over the held-out class mix. A class with fewer than ⌈(1 − α)/α⌉ held-out
+patterns (9 at 0.9) has q̂_c = ∞ and is in every set: the model has no held-out evidence about
+it. The marginal promise is dominated by the common classes: on the honest 20-epoch runs of
+issue 19 (validation split: Pnma, Pm-3m, `other` and three patterns each of three rare
+classes) the 90 % sets held 0 of the 6 I4/mcm test patterns and 0.44–0.78 of the 9 P4mm ones
+at 0.93 overall coverage (docs/RESULTS.md).
+
+The held-out scores and their classes are kept, so a set can be asked for at any coverage
+(``bxrd predict --coverage``), marginal or per class (``--sets_by_class``). bxrd fits them on
+the model's validation split (held-out structures rendered with the training measurement
+model; :class:`~bxrd.callbacks.finalize.Finalize`), each pattern's MC samples drawn from its
+content seed as ``bxrd predict`` draws them, so the held-out scores are the deployed ones.
+For ``deterministic+temperature`` the temperature is fitted on the same split first, which
+makes the promise approximate (one fitted number).
 Measured films are not exchangeable with it, so their coverage is measured
 (``scripts/evaluate_measured.py``), not promised. Torch only: the fast inference path reads
 it.
@@ -76,10 +86,13 @@ class ConformalSets:
     Attributes:
         scores: the true classes' scores of the held-out patterns, sorted, shape (n,).
         coverage: the coverage 1 − α used when none is asked for (the fit's).
+        labels: the held-out patterns' true classes in the order of ``scores``, shape (n,);
+            None in sets fitted before they were kept (marginal sets only).
     """
 
     scores: torch.Tensor
     coverage: float
+    labels: torch.Tensor | None = None
 
     @property
     def n(self) -> int:
@@ -98,7 +111,8 @@ class ConformalSets:
         check_coverage(coverage)
         if len(labels) == 0:
             raise ValueError("conformal sets need at least one held-out pattern")
-        return cls(true_class_scores(probs, labels).sort().values, coverage)
+        scores, order = true_class_scores(probs, labels).sort()
+        return cls(scores, coverage, labels.long().cpu()[order.cpu()])
 
     def qhat(self, coverage: float | None = None) -> float:
         """Return q̂ for ``coverage`` (None: the fit's); inf when n is too small for it."""
@@ -106,26 +120,74 @@ class ConformalSets:
         rank = quantile_rank(self.n, check_coverage(c))
         return math.inf if rank > self.n else float(self.scores[rank - 1])
 
-    def sets(self, probs: torch.Tensor, coverage: float | None = None) -> torch.Tensor:
-        """Membership (B, C) bool of the classes of ``probs`` (B, C) in each pattern's set."""
-        return class_scores(probs) <= self.qhat(coverage)
+    def class_qhat(self, n_classes: int, coverage: float | None = None) -> torch.Tensor:
+        """Return q̂_c (C,) of each of ``n_classes`` classes from its own held-out scores.
+
+        inf for a class with too few held-out patterns for ``coverage`` (None: the fit's).
+
+        Raises:
+            ValueError: the sets were fitted without their labels.
+        """
+        if self.labels is None:
+            raise ValueError(
+                "these conformal sets were fitted without their classes, so they are marginal "
+                "only: refit them (scripts/fit_posthoc.py --parts conformal)"
+            )
+        c = check_coverage(self.coverage if coverage is None else coverage)
+        qhat = torch.full((n_classes,), math.inf, dtype=torch.float64)
+        for k in range(n_classes):
+            own = self.scores[self.labels == k]  # sorted, as ``scores`` is
+            rank = quantile_rank(len(own), c)
+            if rank <= len(own):
+                qhat[k] = float(own[rank - 1])
+        return qhat
+
+    def sets(
+        self, probs: torch.Tensor, coverage: float | None = None, by_class: bool = False
+    ) -> torch.Tensor:
+        """Membership (B, C) bool of the classes of ``probs`` (B, C) in each pattern's set.
+
+        ``by_class``: class-conditional (Mondrian) sets, else marginal ones.
+        """
+        scores = class_scores(probs)
+        if by_class:
+            return scores <= self.class_qhat(probs.shape[1], coverage).to(scores.device)
+        return scores <= self.qhat(coverage)
 
     def holds(
-        self, probs: torch.Tensor, labels: torch.Tensor, coverage: float | None = None
+        self,
+        probs: torch.Tensor,
+        labels: torch.Tensor,
+        coverage: float | None = None,
+        by_class: bool = False,
     ) -> torch.Tensor:
         """Whether each pattern's set holds its class ``labels`` (B,), shape (B,) bool."""
-        member = self.sets(probs, coverage)
+        member = self.sets(probs, coverage, by_class)
         return member[torch.arange(len(member)), labels.long()]
 
     def state_dict(self) -> dict:
-        """Tensor and number for a checkpoint (torch's weights-only loader reads them)."""
-        return {"scores": self.scores, "coverage": self.coverage}
+        """Tensors and number for a checkpoint (torch's weights-only loader reads them)."""
+        state = {"scores": self.scores, "coverage": self.coverage}
+        return state if self.labels is None else {**state, "labels": self.labels}
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict) -> ConformalSets | None:
         """Rebuild from the ``conformal`` entry of a checkpoint (None without one)."""
         state = checkpoint.get("conformal")
-        return None if state is None else cls(state["scores"], state["coverage"])
+        if state is None:
+            return None
+        return cls(state["scores"], state["coverage"], state.get("labels"))
+
+
+def class_coverage(holds: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Share of each class's patterns whose set held it, shape (C,); nan for absent classes.
+
+    ``holds`` (N,) bool (:meth:`ConformalSets.holds`), ``labels`` (N,) the true classes.
+    """
+    labels = labels.long().cpu()
+    count = torch.bincount(labels, minlength=n_classes).double()
+    held = torch.bincount(labels, weights=holds.double().cpu(), minlength=n_classes)
+    return torch.where(count > 0, held / count.clamp_min(1), torch.nan)
 
 
 @torch.no_grad()

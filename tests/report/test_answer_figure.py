@@ -21,4 +21,4 @@ def test_the_set_classes_are_bold_and_the_others_not():
     weights = {t.get_text(): t.get_fontweight() for t in probs.get_yticklabels()}
     assert weights["Pm-3m (221)"] == weights["other"] == "bold"
     assert {w for n, w in weights.items() if n not in ("Pm-3m (221)", "other")} == {"normal"}
-    assert "95% conformal set" in probs.get_xlabel()
+    assert "95% set (conformal)" in probs.get_xlabel()

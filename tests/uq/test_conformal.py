@@ -9,7 +9,7 @@ import torch
 from bxrd.callbacks.finalize import Finalize
 from bxrd.inference.loading import load_predictor
 from bxrd.models.dropout_sampling import content_seed
-from bxrd.uq.conformal import ConformalSets, class_scores
+from bxrd.uq.conformal import ConformalSets, class_coverage, class_scores, true_class_scores
 
 from .conftest import SMALL, VARIANTS, quiet_trainer
 from .toy import LENGTH, loaders, patterns
@@ -136,3 +136,61 @@ def test_the_fit_draws_each_held_out_pattern_from_its_content_seed():
     model = Recorder()
     fit_conformal(model, [(x[:5], y[:5]), (x[5:], y[5:])])
     assert model.seen == [content_seed(r) for r in x.numpy()]
+
+
+def _hard_last_class(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Probabilities (n, 3) of a model that leads with the truth for classes 0 and 1 but, for
+    the 20 % of patterns of class 2, with one of the other two."""
+    labels = torch.multinomial(torch.tensor([0.4, 0.4, 0.2]), n, True, generator=gen)
+    lead = torch.where(labels == 2, torch.randint(0, 2, (n,), generator=gen), labels)
+    logits = torch.randn(n, 3, generator=gen)
+    logits[torch.arange(n), lead] += 3.0
+    return torch.softmax(logits, dim=1), labels
+
+
+def test_per_class_sets_cover_every_class_where_marginal_ones_miss_the_hard_one():
+    """Mondrian: P(y ∈ set | y = c) ≥ 1 − α for each c; the marginal promise is an average."""
+    gen = torch.Generator().manual_seed(1)
+    marginal, per_class, sizes = [], [], []
+    for _ in range(100):
+        probs, labels = _hard_last_class(1000, gen)
+        sets = ConformalSets.fit(probs[:500], labels[:500], coverage=0.9)
+        test_p, test_y = probs[500:], labels[500:]
+        marginal.append(class_coverage(sets.holds(test_p, test_y), test_y, 3))
+        per_class.append(class_coverage(sets.holds(test_p, test_y, by_class=True), test_y, 3))
+        sizes.append(sets.sets(test_p, by_class=True).sum(dim=1).float())
+    marginal, per_class = torch.stack(marginal).mean(0), torch.stack(per_class).mean(0)
+    # 100 splits × ~100 patterns of class 2: SD of the mean ≈ 0.003
+    assert (per_class >= 0.9 - 0.01).all()
+    assert marginal[2] < 0.8 and (marginal[:2] > 0.95).all()  # the average hides class 2
+    sizes = torch.cat(sizes)
+    assert 1.0 < float(sizes.mean()) < 3.0  # not every class in every set
+
+
+def test_a_class_with_too_few_held_out_patterns_is_in_every_per_class_set():
+    """⌈(n + 1) · 0.9⌉ ≤ n needs n ≥ 9 patterns of the class; with 9 q̂ is their largest score."""
+    gen = torch.Generator().manual_seed(2)
+    probs, _ = _draw(30, 3, gen)
+    labels = torch.tensor([0] * 13 + [1] * 9 + [2] * 8)
+    sets = ConformalSets.fit(probs, labels, coverage=0.9)
+    qhat = sets.class_qhat(3)
+    scores = class_scores(probs)[torch.arange(30), labels]
+    assert qhat[1] == scores[labels == 1].max()
+    assert qhat[0] == scores[labels == 0].sort().values[12]  # ⌈14 · 0.9⌉ = 13th
+    assert math.isinf(qhat[2]) and sets.sets(probs, by_class=True)[:, 2].all()
+
+
+def test_the_held_out_classes_travel_with_the_scores_and_old_sets_say_what_is_missing():
+    gen = torch.Generator().manual_seed(3)
+    probs, labels = _draw(40, 4, gen)
+    sets = ConformalSets.fit(probs, labels)
+    back = ConformalSets.from_checkpoint({"conformal": sets.state_dict()})
+    assert torch.equal(back.class_qhat(4), sets.class_qhat(4))
+    # kept in the order of the sorted scores: each score beside its own pattern's class
+    pairs = sorted(zip(true_class_scores(probs, labels).tolist(), labels.tolist(), strict=True))
+    kept = list(zip(back.scores.tolist(), back.labels.tolist(), strict=True))
+    assert sorted(kept) == pairs and back.scores.tolist() == sorted(back.scores.tolist())
+    old = ConformalSets.from_checkpoint({"conformal": {"scores": sets.scores, "coverage": 0.9}})
+    assert torch.equal(old.sets(probs), sets.sets(probs))  # marginal sets still work
+    with pytest.raises(ValueError, match="fit_posthoc.py --parts conformal"):
+        old.sets(probs, by_class=True)

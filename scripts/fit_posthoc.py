@@ -105,7 +105,8 @@ def main() -> None:
                 f"{name} {'per-class' if by_class else 'marginal'}: "
                 f"coverage={held.float().mean():.3f} "
                 f"mean_set_size={sets.sets(p_, by_class=by_class).sum(dim=1).float().mean():.2f} "
-                f"worst class {model.class_names[worst]} {per[worst]:.2f} (n={len(y)})"
+                f"worst class {model.class_names[worst]} {per[worst]:.2f} "
+                f"({int((y == worst).sum())} of {len(y)} patterns)"
             )
         classes = torch.bincount(sets.labels, minlength=len(model.class_names)).tolist()
         print(

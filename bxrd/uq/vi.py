@@ -35,12 +35,25 @@ from bxrd.uq.methods import UQMethod
 class PosteriorMedianNet(nn.Module):
     """Logits (B, C) of a VI network with its Bayesian layers at the guide's median.
 
-    For the factorised Gaussian guide the median is the posterior mean.
+    For the factorised Gaussian guide the median is the posterior mean. Its train / eval
+    mode is the classifier's: ``eval()`` and ``train()`` reach the classifier as a child
+    module, and reading ``training`` reads the classifier's flag, so a caller that saves and
+    restores the mode (``FeatureDensity.assess``) restores the classifier's.
     """
 
     def __init__(self, classifier: VIClassifier) -> None:
         super().__init__()
         self.classifier = classifier
+
+    @property
+    def training(self) -> bool:  # type: ignore[override]
+        """The classifier's mode (False before it is attached)."""
+        classifier = self.__dict__.get("_modules", {}).get("classifier")
+        return bool(classifier is not None and classifier.training)
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        """Ignored: ``train(mode)`` sets the classifier's mode through its children."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of patterns ``x`` (B, L)."""

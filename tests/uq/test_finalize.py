@@ -94,3 +94,6 @@ def test_a_bayesian_fc_layer_is_scored_at_its_posterior_median(tmp_path):
     seeds = list(range(len(x)))
     first, second = (back.predict_and_assess(x, seeds)[1] for _ in range(2))
     assert torch.equal(first, second)
+    # scoring through the median network keeps the classifier's mode (its flag, not a copy)
+    density.assess(back.explained_net, x)
+    assert not back.training and not back.net.head.drop.training

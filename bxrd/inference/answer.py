@@ -32,8 +32,8 @@ JSON (one object per file, keys = the fields below, arrays left out):
   A-cation shifts; ``B``, its 111, rock-salt B-site order), ``points`` seen, ``unindexed``
   peaks, ``r_chance`` (chance that the peaks off the primitive lines hit an R line). Null
   when the peaks do not index on such a cell, or when not checked (``--explain none``).
-  ``tilt_note``: what those lines say about the leading class (e.g. R lines beside Pm-3m),
-  else null.
+  ``tilt_note``: what those lines say about the leading class (e.g. R lines beside Pm-3m;
+  an untilted perovskite cell beside ``other``), else null.
 * ``prediction_set``: the conformal prediction set (:mod:`bxrd.uq.conformal`): ``classes``
   (most probable first) that together hold the true class with probability ``coverage``
   (the model's 0.9, or ``bxrd predict --coverage``) for patterns like the model's held-out

@@ -224,3 +224,21 @@ def test_pnma_may_show_the_111_line():
     reading = {"points": "RB", "r_chance": 0.05, "lines": [b, r]}
     assert tilt_note(reading, "Pnma (62)") is None  # A-cation shifts allow it (CaTiO3, GdFeO3)
     assert "rock-salt B-site order" in tilt_note(reading, "I4/mcm (140)")  # a0a0c-: exactly 0
+
+
+def test_an_other_answer_is_noted_when_the_pattern_reads_as_an_untilted_perovskite():
+    """Five primitive lines of a_p = 6.3 Å and nothing else: an `other` answer is checked."""
+    cubic = [bragg(6.3 / np.sqrt(n)) for n in (1, 2, 3, 4, 5)]
+    heights = [1.0, 0.6, 0.4, 0.8, 0.5]
+    reading = pseudo_cubic(peaks_at(cubic, heights), TT, CU).as_dict()
+    note = tilt_note(reading, "other")
+    assert "a_p = 6.300 Å (5 lines, 100% of the peak height)" in note
+    assert tilt_note(reading, "Pm-3m (221)") is None  # what Pm-3m predicts
+    # three lines fit any cell; an R line is a tilted perovskite, which `other` may hold
+    three = pseudo_cubic(peaks_at(cubic[:3], heights[:3]), TT, CU)
+    assert three is None or tilt_note(three.as_dict(), "other") is None
+    tilted = pseudo_cubic(peaks_at([*cubic, bragg(12.6 / np.sqrt(11))], [*heights, 0.1]), TT, CU)
+    assert tilted.points() == "R" and tilt_note(tilted.as_dict(), "other") is None
+    # a strong peak off the cell (another phase's) leaves less than 90 % of the height on it
+    mixed = pseudo_cubic(peaks_at([*cubic, bragg(6.98)], [*heights, 1.0]), TT, CU)
+    assert mixed.share < 0.9 and tilt_note(mixed.as_dict(), "other") is None

@@ -106,7 +106,7 @@ def test_tilt_note_holds_r_lines_against_the_answer():
     assert "(311)" in note and "(100)" not in note  # names the R line, not the primitive ones
     assert ("tilt lines vs answer", "warn") in flags({"tilt_note": note, "pseudo_cubic": reading})
     assert tilt_note(reading, "I4/mcm (140)") is None  # R lines are what I4/mcm predicts
-    assert tilt_note(reading, "other") is None  # no tilt system to compare
+    assert tilt_note(reading, "other") is None  # tilted: a perovskite `other` may hold
     # R lines that the peaks off the primitive lines would hit by chance say nothing
     assert tilt_note({**reading, "r_chance": 0.5}, "Pm-3m (221)") is None
     plain = pseudo_cubic(peaks_at([bragg(6.3 / np.sqrt(n)) for n in (1, 2, 4)], [1, 1, 1]), TT, CU)

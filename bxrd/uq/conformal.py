@@ -68,6 +68,12 @@ def quantile_rank(n: int, coverage: float) -> int:
     return math.ceil((n + 1) * coverage - 1e-9)  # 20 × 0.9 is 18, not 18 + 4e-15
 
 
+def sorted_quantile(scores: torch.Tensor, coverage: float) -> float:
+    """Return q̂ of ascending ``scores`` (n,): the ⌈(n + 1)·coverage⌉-th, inf when that rank > n."""
+    rank = quantile_rank(len(scores), coverage)
+    return math.inf if rank > len(scores) else float(scores[rank - 1])
+
+
 def check_coverage(coverage: float) -> float:
     """Return ``coverage`` if it lies in (0, 1).
 
@@ -117,8 +123,7 @@ class ConformalSets:
     def qhat(self, coverage: float | None = None) -> float:
         """Return q̂ for ``coverage`` (None: the fit's); inf when n is too small for it."""
         c = self.coverage if coverage is None else coverage
-        rank = quantile_rank(self.n, check_coverage(c))
-        return math.inf if rank > self.n else float(self.scores[rank - 1])
+        return sorted_quantile(self.scores, check_coverage(c))
 
     def class_qhat(self, n_classes: int, coverage: float | None = None) -> torch.Tensor:
         """Return q̂_c (C,) of each of ``n_classes`` classes from its own held-out scores.
@@ -134,13 +139,9 @@ class ConformalSets:
                 "only: refit them (scripts/fit_posthoc.py --parts conformal)"
             )
         c = check_coverage(self.coverage if coverage is None else coverage)
-        qhat = torch.full((n_classes,), math.inf, dtype=torch.float64)
-        for k in range(n_classes):
-            own = self.scores[self.labels == k]  # sorted, as ``scores`` is
-            rank = quantile_rank(len(own), c)
-            if rank <= len(own):
-                qhat[k] = float(own[rank - 1])
-        return qhat
+        # each class's scores stay sorted, as ``scores`` is
+        own = [sorted_quantile(self.scores[self.labels == k], c) for k in range(n_classes)]
+        return torch.tensor(own, dtype=torch.float64)
 
     def sets(
         self, probs: torch.Tensor, coverage: float | None = None, by_class: bool = False

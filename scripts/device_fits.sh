@@ -16,7 +16,7 @@
 # ckpt_a..d.tar (5 each) with progress.log and logs.tgz (the fits' text logs); `pack` packs
 # the next 10 not packed yet (runs/device/packed.txt) into ckpt_e..f.tar with runs.tgz
 # (config.yaml, hparams and TensorBoard events); progress.log says when more are left.
-# Environment: SWEEP=ablation (default), followup or candidate picks the list of fits (the
+# Environment: SWEEP=ablation (default), followup, candidate or methods picks the list of fits (the
 # functions sweep_*); ONLY="name ..." runs a subset; EP epochs of SPE patterns (default 10 × 16,384:
 # the CPU recipe of configs/trainer/shipped.yaml) with the cosine learning rate; NW workers
 # per fit (default 2); ACC=cpu for a local dry run; NOWHL=1 skips installing .whl/*.whl.
@@ -149,6 +149,18 @@ sweep_candidate() {  # SWEEP=candidate: the shipped (lean) recipe at 20 epochs, 
       --data.seed $s
   done
   LATE="--trainer.max_epochs 20" launch cand_refit $SHIP
+}
+sweep_methods() {  # SWEEP=methods (EP=20): the Bayesian methods on the shipped recipe, honest
+  for s in 0 1 2; do
+    local S="--seed_everything $s --data.seed $s"
+    launch "lap_s$s" $SHIP --model configs/model/laplace_cosine.yaml $HONEST $S
+    launch "vi_s$s" $SHIP --model configs/model/vi.yaml $HONEST $S
+    launch "det_s$s" $SHIP --model configs/model/deterministic.yaml $HONEST $S
+  done
+  for s in 3 4; do  # with the CPU's seeds 0-2: five honest MC-dropout members
+    launch "mcd_s$s" $SHIP $HONEST --seed_everything $s --data.seed $s
+  done
+  launch lap_refit $SHIP --model configs/model/laplace_cosine.yaml  # laplace.ckpt's recipe
 }
 declare -F "sweep_${SWEEP:-ablation}" > /dev/null || { echo "no sweep ${SWEEP:-ablation}" >&2; exit 2; }
 "sweep_${SWEEP:-ablation}"

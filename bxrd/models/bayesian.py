@@ -36,6 +36,14 @@ def make_bayesian_(
         layer = modules[name]
         w, b = layer.weight.shape, layer.bias.shape
         del layer.weight, layer.bias
-        layer.weight = PyroSample(dist.Normal(0.0, prior_scale).expand(w).to_event(2))
-        layer.bias = PyroSample(dist.Normal(0.0, prior_scale).expand(b).to_event(1))
+        # the prior's scale is a buffer, so it moves with the module (to a GPU); not persistent,
+        # so checkpoints are unchanged
+        layer.register_buffer("prior_scale", torch.tensor(float(prior_scale)), persistent=False)
+        layer.weight = PyroSample(lambda self, s=w: _prior(self.prior_scale, s, 2))
+        layer.bias = PyroSample(lambda self, s=b: _prior(self.prior_scale, s, 1))
     return initial
+
+
+def _prior(scale: torch.Tensor, shape: torch.Size, event_dims: int) -> dist.Distribution:
+    """N(0, scale²) over a parameter of ``shape``, on the device of ``scale`` (a 0-dim tensor)."""
+    return dist.Normal(torch.zeros_like(scale), scale).expand(shape).to_event(event_dims)

@@ -110,7 +110,8 @@ def head_samples(
     """Dropout samples (T, B, C) of the head on penultimate activations ``h`` (B, H).
 
     Pattern i's masks (Bernoulli(1 − p), scaled by 1/(1 − p) as ``nn.Dropout`` does) come
-    from a generator seeded with ``seeds[i]`` alone.
+    from a CPU generator seeded with ``seeds[i]`` alone, then move to ``h``'s device: the same
+    seed gives the same masks on a CPU and on a GPU.
     """
     keep = 1.0 - net.head.drop.p
     masks = torch.stack(
@@ -122,5 +123,5 @@ def head_samples(
             for seed in seeds
         ],
         dim=1,
-    )
+    ).to(h.device, h.dtype)
     return F.softmax(net.head.out(h[None] * masks / keep), dim=-1)

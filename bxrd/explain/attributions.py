@@ -76,8 +76,8 @@ def integrated_gradients(
     prob = ProbabilityOf(model)
     b, length = x.shape
     nodes, weights = np.polynomial.legendre.leggauss(n_steps)
-    alphas = torch.as_tensor(0.5 * (1 + nodes), dtype=x.dtype)
-    step = torch.as_tensor(0.5 * weights, dtype=x.dtype)
+    alphas = torch.as_tensor(0.5 * (1 + nodes), dtype=x.dtype, device=x.device)
+    step = torch.as_tensor(0.5 * weights, dtype=x.dtype, device=x.device)
     flat = BASELINE_LEVEL * x.amax(dim=-1, keepdim=True)
     delta = (x - flat).detach()
     path = (flat + alphas[:, None, None] * delta).reshape(-1, length)  # step-major (S·B, L)
@@ -99,7 +99,7 @@ def shap_values(
     nsamples: int = 32,
     seed: int = 0,
 ) -> torch.Tensor:
-    """SHAP expected-gradient values of p(target | x), shape (B, L).
+    """SHAP expected-gradient values of p(target | x), shape (B, L), on ``x``'s device.
 
     One explainer per target class, each explaining that class's probability only: SHAP's
     GradientExplainer differentiates every output, so explaining all C classes to keep one
@@ -108,13 +108,13 @@ def shap_values(
     import shap
 
     model.eval()
-    out = torch.zeros(x.shape[0], x.shape[-1])
+    out = torch.zeros(x.shape[0], x.shape[-1], device=x.device)
     for c in target.unique().tolist():
-        rows = torch.nonzero(target == c).flatten()
+        rows = torch.nonzero(target == c).flatten().to(x.device)
         explainer = shap.GradientExplainer(ProbabilityOf(model, c), background)
         values = explainer.shap_values(x[rows], nsamples=nsamples, rseed=seed)
         arr = values[0] if isinstance(values, list) else np.asarray(values)
-        out[rows] = torch.from_numpy(arr.reshape(len(rows), x.shape[-1])).float()
+        out[rows] = torch.from_numpy(arr.reshape(len(rows), x.shape[-1])).float().to(x.device)
     return out
 
 

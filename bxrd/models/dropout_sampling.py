@@ -97,7 +97,7 @@ def seeded_samples(
         h = (penultimate or net.penultimate)(x)
         return head_samples(net, h, num_samples, seeds), h
     parts = []
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[x.device] if x.is_cuda else []):  # restores a GPU's too
         for row, seed in zip(x, seeds, strict=True):
             torch.manual_seed(int(seed))
             parts.append(mc_dropout_samples(net, row[None], num_samples, max_batch))

@@ -29,6 +29,10 @@ The held-out scores and their classes are kept, so a set can be asked for at any
 the model's validation split (held-out structures rendered with the training measurement
 model; :class:`~bxrd.callbacks.finalize.Finalize`), each pattern's MC samples drawn from its
 content seed as ``bxrd predict`` draws them, so the held-out scores are the deployed ones.
+(On a GPU, VI draws its samples from the GPU's generator: the same distribution as the CPU's
+draws in ``bxrd predict``, other draws, so its held-out scores match the deployed ones in
+distribution only. MC dropout draws its masks on the CPU, and Laplace's probit mean has no
+draws: theirs are the same on either.)
 For ``deterministic+temperature`` the temperature is fitted on the same split first, which
 makes the promise approximate (one fitted number).
 Measured films are not exchangeable with it, so their coverage is measured

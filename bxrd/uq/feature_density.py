@@ -45,8 +45,9 @@ class FeatureDensity:
 
     def score(self, features: torch.Tensor) -> torch.Tensor:
         """Smallest squared Mahalanobis distance to a class mean, shape (B,)."""
-        diff = features[:, None, :] - self.means[None]  # (B, C, D)
-        return torch.einsum("bcd,de,bce->bc", diff, self.precision, diff).min(dim=1).values
+        means, precision = self.means.to(features.device), self.precision.to(features.device)
+        diff = features[:, None, :] - means[None]  # (B, C, D)
+        return torch.einsum("bcd,de,bce->bc", diff, precision, diff).min(dim=1).values
 
     @torch.no_grad()
     def assess(self, net: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -106,7 +106,7 @@ class PredictiveMixin:
         The default draws pattern by pattern; methods that can batch it override this.
         """
         parts = []
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[x.device] if x.is_cuda else []):  # a GPU's too
             for row, seed in zip(x, seeds, strict=True):
                 torch.manual_seed(int(seed))
                 parts.append(self.predict_distribution(row[None]))

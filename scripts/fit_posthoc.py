@@ -5,7 +5,9 @@ this script adds them to checkpoints written without them (e.g. the shipped ones
 before the part existed): the far-from-training feature density (``density``: Gaussians on
 the training stream, threshold on the validation split) and the conformal prediction sets
 (``conformal``: :mod:`bxrd.uq.conformal`, on the validation split; for an ensemble file,
-:mod:`bxrd.uq.ensemble`, on its pooled predictive). The data module is
+:mod:`bxrd.uq.ensemble`, on its pooled predictive), and the temperature of a model that has
+one (``temperature``: the deterministic softmax, the Laplace predictive; fitted before the
+conformal sets, which should be refitted after it). The data module is
 rebuilt from the data YAML the checkpoint was trained with, plus ``--set KEY=VALUE``
 overrides (as the fit's ``--data.KEY VALUE``, dotted keys into blocks; the validation split
 must be the fit's: same ``seed``, same ``final_refit``; its patterns may be rendered with
@@ -15,7 +17,7 @@ validation and test splits (and uniform noise)::
 
     python scripts/fit_posthoc.py --checkpoint checkpoints/default.ckpt \
         --data configs/data/shipped.yaml [--set final_refit=false --set seed=1] \
-        [--parts density conformal] [--coverage 0.9]
+        [--parts temperature density conformal] [--coverage 0.9]
 """
 
 import argparse
@@ -56,12 +58,22 @@ def data_module(path: str, overrides: list[str]) -> XRDDataModule:
     return dm
 
 
+def nll(probs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Mean negative log-likelihood of the true classes."""
+    return float(-probs[torch.arange(len(labels)), labels].clamp_min(1e-12).log().mean())
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True, help="datamodule YAML the model was trained with")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--parts", nargs="+", choices=("density", "conformal"), default=["density"])
+    p.add_argument(
+        "--parts",
+        nargs="+",
+        choices=("temperature", "density", "conformal"),
+        default=["density"],
+    )
     p.add_argument("--quantile", type=float, default=0.99)
     p.add_argument("--coverage", type=float, default=COVERAGE)
     args = p.parse_args()
@@ -72,6 +84,16 @@ def main() -> None:
     dm = data_module(args.data, args.set)
     model = (load_predictor if ensemble else load_classifier)(args.checkpoint)
     _, val = dm.posthoc_dataloaders()
+    if "temperature" in args.parts:
+        if not hasattr(model, "fit_temperature"):
+            raise BxrdInputError(f"{args.checkpoint}: a {type(model).__name__} has no temperature")
+        before = held_out_probs(model, val)
+        t = model.fit_temperature(val)
+        checkpoint["state_dict"].update(  # the buffer: `temperature`, `predictive_temperature`
+            {k: v for k, v in model.state_dict().items() if k.endswith("temperature")}
+        )
+        after = held_out_probs(model, val)
+        print(f"temperature T = {t:.3f}; validation NLL {nll(*before):.3f} -> {nll(*after):.3f}")
     if "density" in args.parts:
         density = fit_feature_density(
             model.explained_net, dm.train_dataloader(), val, dm.n_classes, args.quantile

@@ -8,7 +8,8 @@ interrupted:
    (:func:`~bxrd.uq.batch_norm_stats.recompute_batch_norm`: the moving averages of training
    lag behind the weights, and B-VGGNet's first layers are very sensitive to that lag);
 1. the model's post-hoc step runs (:meth:`~bxrd.uq.base.BaseClassifier.post_fit`: the Laplace
-   posterior with marginal-likelihood prior precision, or temperature scaling on validation);
+   posterior with marginal-likelihood prior precision and its predictive's temperature, or the
+   softmax's temperature, each fitted on validation);
 2. the far-from-training feature density is fitted (training data for the Gaussians,
    validation data for the threshold);
 3. the conformal prediction sets are fitted on validation data (:mod:`bxrd.uq.conformal`);

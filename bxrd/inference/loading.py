@@ -85,7 +85,9 @@ def read_checkpoint(path: str | Path, map_location: str = "cpu") -> dict[str, An
 
 
 def load_classifier(path: str | Path, map_location: str = "cpu") -> BaseClassifier:
-    """Rebuild the LightningModule saved in ``path`` (its class is read from the stamp).
+    """Rebuild the LightningModule saved in ``path`` (its class read from the stamp), in eval mode.
+
+    Eval mode: dropout off, batch-norm statistics fixed.
 
     Raises:
         BxrdInputError: see :func:`read_checkpoint`; also an unknown or non-bxrd class, or
@@ -112,7 +114,7 @@ def _lightning_module(
         raise BxrdInputError(f"{name}: unknown model class {stamp['class']}") from None
     if not (isinstance(cls, type) and issubclass(cls, BaseClassifier)):
         raise BxrdInputError(f"{name}: {stamp['class']} is not a bxrd classifier")
-    return cls.load_from_checkpoint(path, map_location=map_location, weights_only=True)
+    return cls.load_from_checkpoint(path, map_location=map_location, weights_only=True).eval()
 
 
 def load_predictor(path: str | Path, map_location: str = "cpu") -> Classifier:

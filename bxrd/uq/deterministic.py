@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from bxrd.uq.base import BaseClassifier
 from bxrd.uq.batches import labelled
 from bxrd.uq.methods import UQMethod
+from bxrd.uq.temperature import fit_temperature
 
 
 class DeterministicClassifier(BaseClassifier):
@@ -54,16 +55,5 @@ class DeterministicClassifier(BaseClassifier):
 
     def fit_temperature(self, loader: Iterable, max_iter: int = 200) -> float:
         """Fit T on ``loader`` (validation data, never test data); returns T."""
-        logits, labels = self._logits_and_labels(loader)
-        log_t = torch.zeros((), requires_grad=True)
-        opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter)
-
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            loss = F.cross_entropy(logits / log_t.exp(), labels)
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        self.temperature.fill_(float(log_t.detach().exp()))
+        self.temperature.fill_(fit_temperature(*self._logits_and_labels(loader), max_iter))
         return float(self.temperature)

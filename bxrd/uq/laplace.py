@@ -2,9 +2,12 @@
 
 Training is the deterministic MAP fit. :meth:`LaplaceClassifier.fit_posterior` is the explicit
 post-hoc step: a last-layer (default) Laplace with a ``kron`` or ``full`` GGN Hessian, prior
-precision tuned on the marginal likelihood. Predictions use the GLM predictive with the probit
-approximation (mean) or Monte Carlo (``link_approx="mc"``); the per-class std and mutual
-information always come from GLM predictive samples. The fitted posterior is stored in the
+precision tuned on the marginal likelihood, then one temperature on the predictive fitted on
+the validation data (:mod:`bxrd.uq.temperature`: it sharpens or softens, never changes the
+answer; the probit predictive of this recipe is under-confident on real structures, ECE 0.13,
+docs/RESULTS.md). Predictions use the GLM predictive with the probit approximation (mean) or
+Monte Carlo (``link_approx="mc"``); the per-class std and mutual information always come from
+GLM predictive samples, each tempered as the mean is. The fitted posterior is stored in the
 Lightning checkpoint under ``"laplace"`` and rebuilt on first use after loading (laplace-torch
 keeps its own copy of the network, so the posterior must be fitted after training ends).
 """
@@ -21,9 +24,10 @@ from laplace.baselaplace import BaseLaplace
 
 from bxrd.errors import BxrdInputError
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.batches import XYLoader
+from bxrd.uq.batches import XYLoader, labelled
 from bxrd.uq.dataset_size import training_size
 from bxrd.uq.methods import UQMethod
+from bxrd.uq.temperature import fit_temperature, tempered
 
 
 def _moved(obj: Any, device: torch.device) -> Any:
@@ -85,13 +89,18 @@ class LaplaceClassifier(BaseClassifier):
         self.la: BaseLaplace | None = None
         self._saved_posterior: dict[str, Any] | None = None
 
+    def configure_models(self) -> None:
+        """Network plus the predictive's temperature buffer (1 until fitted; checkpointed)."""
+        super().configure_models()
+        self.register_buffer("predictive_temperature", torch.ones(()))
+
     def _new_laplace(self, temperature: float = 1.0) -> BaseLaplace:
         extra = (
             {"last_layer_name": "head.out"}
             if self.hparams.subset_of_weights == "last_layer"
             else {}
         )
-        return Laplace(
+        la = Laplace(
             self.net,
             "classification",
             subset_of_weights=self.hparams.subset_of_weights,
@@ -99,6 +108,9 @@ class LaplaceClassifier(BaseClassifier):
             temperature=temperature,
             **extra,
         )
+        if extra:  # a last-layer posterior keeps its own copy of the network, in the mode the
+            la.model.eval()  # network had: in train mode its dropout would stay on for good
+        return la
 
     def fit_posterior(self, train_loader: Iterable, optimize_prior: bool = True) -> BaseLaplace:
         """Fit the Laplace posterior on ``train_loader`` (dict or (x, y) batches)."""
@@ -114,9 +126,31 @@ class LaplaceClassifier(BaseClassifier):
         return la
 
     def post_fit(self, train_loader: Iterable, val_loader: Iterable | None) -> str | None:
-        """Fit the posterior on the training data (prior precision by marginal likelihood)."""
+        """Fit the posterior on the training data, then the predictive's T on the validation data.
+
+        The prior precision is tuned on the marginal likelihood.
+        """
         la = self.fit_posterior(train_loader)
-        return f"Laplace posterior fitted, prior precision {float(la.prior_precision.mean()):.3g}"
+        note = f"Laplace posterior fitted, prior precision {float(la.prior_precision.mean()):.3g}"
+        if val_loader is None:
+            return note
+        return f"{note}; predictive temperature T = {self.fit_temperature(val_loader):.3f}"
+
+    @torch.no_grad()
+    def fit_temperature(self, loader: Iterable, max_iter: int = 200) -> float:
+        """Fit the predictive's T on ``loader`` (validation data, never test data); returns T."""
+        self.eval()
+        self.predictive_temperature.fill_(1.0)
+        probs, labels = [], []
+        for x, y in map(labelled, loader):
+            x = x.to(self.device)
+            probs.append(self.predict_mean(x, self.predict_samples(x)))
+            labels.append(y)
+        log_p = torch.cat(probs).clamp_min(1e-12).log()
+        with torch.enable_grad():
+            t = fit_temperature(log_p, torch.cat(labels), max_iter)
+        self.predictive_temperature.fill_(t)
+        return t
 
     def _apply(self, fn: Callable, recurse: bool = True) -> LaplaceClassifier:
         """Park a fitted posterior on the CPU whenever the module moves (``.to``, ``.cpu``).
@@ -145,16 +179,18 @@ class LaplaceClassifier(BaseClassifier):
         return self.la
 
     def predict_samples(self, x: torch.Tensor) -> torch.Tensor:
-        """GLM predictive samples, shape (S, B, C)."""
-        return self._require_posterior().predictive_samples(
+        """GLM predictive samples, tempered, shape (S, B, C)."""
+        samples = self._require_posterior().predictive_samples(
             x, pred_type="glm", n_samples=self.num_samples
         )
+        return tempered(samples, self.predictive_temperature)
 
     def predict_mean(self, x: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
-        """Probit-approximated GLM predictive, or the sample mean for ``link_approx="mc"``."""
+        """Probit-approximated GLM predictive, tempered (``mc``: the tempered samples' mean)."""
         if self.link_approx == "mc":
             return samples.mean(dim=0)
-        return self._require_posterior()(x, pred_type="glm", link_approx="probit")
+        mean = self._require_posterior()(x, pred_type="glm", link_approx="probit")
+        return tempered(mean, self.predictive_temperature)
 
     def eval_probs(self, x: torch.Tensor) -> torch.Tensor:
         """Score the posterior predictive once fitted, the MAP softmax while training."""
@@ -170,6 +206,11 @@ class LaplaceClassifier(BaseClassifier):
         )
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Keep the saved posterior; it is rebuilt on first use, after the weights are loaded."""
+        """Keep the saved posterior; it is rebuilt on first use, after the weights are loaded.
+
+        A checkpoint written before the predictive temperature existed gets T = 1 (its
+        predictions unchanged).
+        """
+        checkpoint["state_dict"].setdefault("predictive_temperature", torch.ones(()))
         super().on_load_checkpoint(checkpoint)
         self.la, self._saved_posterior = None, checkpoint.get("laplace")

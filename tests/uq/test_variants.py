@@ -63,6 +63,23 @@ def test_checkpoint_round_trip_gives_same_predictive(trained, tmp_path, name):
     assert torch.allclose(before.std, after.std, atol=1e-5)
 
 
+def test_loaded_laplace_predicts_without_dropout_whatever_its_mode_at_first_use(trained, tmp_path):
+    # the last-layer posterior copies the network when it is first built: a copy made in train
+    # mode kept its dropout on, and every prediction was a random draw of it
+    model, trainer, _ = trained("laplace")
+    path = tmp_path / "laplace.ckpt"
+    trainer.save_checkpoint(path)
+    back = load_classifier(path)
+    assert not back.training
+    back.train()  # e.g. a caller who trains on; the posterior is first used after
+    la = back._require_posterior()
+    assert not la.model.training
+    x, _ = patterns((0, 1, 2), 3, seed=12)
+    first, second = (la(x, pred_type="glm", link_approx="probit") for _ in range(2))
+    torch.testing.assert_close(first, second)  # the probit mean draws nothing
+    torch.testing.assert_close(first, model.eval().predict_proba(x).probs, atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_inference_loader_matches_the_lightning_module(trained, tmp_path, name):
     model, trainer, _ = trained(name)

@@ -10,6 +10,7 @@
 set -u
 T0=$(date +%s)
 OUT=${OUT:-runs/device_smoke_out}
+rm -rf runs/device_smoke  # a rerun on a warm machine would test the last call's checkpoints
 mkdir -p "$OUT" runs/device_smoke/logs
 export PYTHONUNBUFFERED=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 if [ -z "${NOWHL:-}" ] && ls .whl/*.whl >/dev/null 2>&1; then

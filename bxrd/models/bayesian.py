@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import pyro.distributions as dist
 import torch
@@ -39,11 +40,13 @@ def make_bayesian_(
         # the prior's scale is a buffer, so it moves with the module (to a GPU); not persistent,
         # so checkpoints are unchanged
         layer.register_buffer("prior_scale", torch.tensor(float(prior_scale)), persistent=False)
-        layer.weight = PyroSample(lambda self, s=w: _prior(self.prior_scale, s, 2))
-        layer.bias = PyroSample(lambda self, s=b: _prior(self.prior_scale, s, 1))
+        # a partial of a module-level function, so the model still pickles (ddp_spawn)
+        layer.weight = PyroSample(partial(_prior, shape=w, event_dims=2))
+        layer.bias = PyroSample(partial(_prior, shape=b, event_dims=1))
     return initial
 
 
-def _prior(scale: torch.Tensor, shape: torch.Size, event_dims: int) -> dist.Distribution:
-    """N(0, scale²) over a parameter of ``shape``, on the device of ``scale`` (a 0-dim tensor)."""
+def _prior(layer: nn.Module, shape: torch.Size, event_dims: int) -> dist.Distribution:
+    """N(0, s²) over a parameter of ``shape``, s the ``layer``'s ``prior_scale`` (its device)."""
+    scale = layer.prior_scale
     return dist.Normal(torch.zeros_like(scale), scale).expand(shape).to_event(event_dims)

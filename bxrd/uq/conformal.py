@@ -33,8 +33,8 @@ content seed as ``bxrd predict`` draws them, so the held-out scores are the depl
 draws in ``bxrd predict``, other draws, so its held-out scores match the deployed ones in
 distribution only. MC dropout draws its masks on the CPU, and Laplace's probit mean has no
 draws: theirs are the same on either.)
-For ``deterministic+temperature`` the temperature is fitted on the same split first, which
-makes the promise approximate (one fitted number).
+For the deterministic softmax and for Laplace a temperature is fitted on the same split first,
+which makes the promise approximate (one fitted number).
 Measured films are not exchangeable with it, so their coverage is measured
 (``scripts/evaluate_measured.py``), not promised. Torch only: the fast inference path reads
 it.

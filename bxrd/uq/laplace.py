@@ -132,19 +132,26 @@ class LaplaceClassifier(BaseClassifier):
         """
         la = self.fit_posterior(train_loader)
         note = f"Laplace posterior fitted, prior precision {float(la.prior_precision.mean()):.3g}"
-        if val_loader is None:
+        if val_loader is None or self.link_approx != "probit":
+            self.predictive_temperature.fill_(1.0)  # none fitted for this posterior
             return note
         return f"{note}; predictive temperature T = {self.fit_temperature(val_loader):.3f}"
 
     @torch.no_grad()
     def fit_temperature(self, loader: Iterable, max_iter: int = 200) -> float:
-        """Fit the predictive's T on ``loader`` (validation data, never test data); returns T."""
+        """Fit the predictive's T on ``loader`` (validation data, never test data); returns T.
+
+        Probit predictive only: with ``link_approx="mc"`` the mean is one of tempered samples,
+        which a temperature fitted on the mean would not calibrate, and could reorder.
+        """
+        if self.link_approx != "probit":
+            raise BxrdInputError("a predictive temperature needs link_approx='probit'")
         self.eval()
         self.predictive_temperature.fill_(1.0)
+        la = self._require_posterior()
         probs, labels = [], []
         for x, y in map(labelled, loader):
-            x = x.to(self.device)
-            probs.append(self.predict_mean(x, self.predict_samples(x)))
+            probs.append(la(x.to(self.device), pred_type="glm", link_approx="probit"))
             labels.append(y)
         log_p = torch.cat(probs).clamp_min(1e-12).log()
         with torch.enable_grad():

@@ -7,6 +7,8 @@ review found the same in integrated gradients (`bxrd test`'s attribution figures
 feature density's class means.
 """
 
+import pickle
+
 import pyro
 import torch
 from pyro import poutine
@@ -35,6 +37,7 @@ def test_dropout_masks_follow_the_activations_device():
 def test_vi_priors_follow_the_module_and_stay_out_of_the_checkpoint():
     model = VIClassifier(3, LENGTH, backbone=SMALL, class_names=["a", "b", "c"])
     assert not [k for k in model.state_dict() if "prior_scale" in k]  # checkpoints unchanged
+    pickle.loads(pickle.dumps(model))  # still picklable (ddp_spawn, torch.save of a model)
     model.to("meta")
     x, y = torch.empty(4, LENGTH, device="meta"), torch.zeros(4, dtype=torch.long, device="meta")
     with pyro.validation_enabled(False):  # a meta tensor has no values to validate

@@ -7,6 +7,7 @@ import torch
 from bxrd.callbacks.finalize import Finalize
 from bxrd.inference.loading import load_classifier, load_predictor
 from bxrd.uq.batches import labelled
+from bxrd.uq.conformal import COVERAGE, ConformalSets, held_out_probs
 
 from .conftest import SMALL, VARIANTS, quiet_trainer
 from .toy import LENGTH, loaders, patterns
@@ -29,6 +30,12 @@ def test_plain_trainer_fit_runs_the_post_fit_step_and_writes_final_ckpt(tmp_path
     x, _ = patterns((0, 1, 2), 2, seed=3)
     probs = load_predictor(path).predict_proba(x).probs  # Laplace: the fitted posterior
     assert torch.allclose(probs.sum(-1), torch.ones(len(x)), atol=1e-5)
+    if name == "laplace":  # the predictive's temperature, fitted before the conformal sets
+        t = float(back.predictive_temperature)
+        assert t != 1.0
+        held, labels = held_out_probs(back, val)
+        refit = ConformalSets.fit(held, labels, COVERAGE)  # at T: they were fitted after it
+        torch.testing.assert_close(back.conformal.scores, refit.scores)
 
 
 def test_moving_a_fitted_laplace_model_parks_its_posterior_and_keeps_its_answers(tmp_path):

@@ -1,13 +1,17 @@
 """Temperature scaling: the fitted T is the one that generated the labels; the Laplace
 predictive's T changes confidence, never the answer, and travels with the checkpoint."""
 
+import pytest
 import torch
 
+from bxrd.errors import BxrdInputError
 from bxrd.inference.loading import load_classifier
 from bxrd.uq.conformal import held_out_probs
+from bxrd.uq.laplace import LaplaceClassifier
 from bxrd.uq.temperature import fit_temperature, tempered
 
-from .toy import loaders, patterns
+from .conftest import SMALL
+from .toy import LENGTH, loaders, patterns
 
 
 def test_fitted_temperature_recovers_the_one_that_drew_the_labels():
@@ -40,6 +44,13 @@ def test_laplace_predictive_temperature_keeps_answers_and_lowers_validation_nll(
         return float(-p[torch.arange(len(y_val)), y_val].log().mean())
 
     assert nll(q_val) < nll(p_val)
+    # the GLM samples behind the ± get the same T as the mean
+    torch.manual_seed(0)
+    samples = model.predict_samples(x)
+    model.predictive_temperature.fill_(1.0)
+    torch.manual_seed(0)
+    torch.testing.assert_close(samples, tempered(model.predict_samples(x), t))
+    model.predictive_temperature.fill_(t)
     # T travels with the checkpoint; a checkpoint from before T existed loads with T = 1
     torch.save({**torch.load(path, weights_only=False), "state_dict": model.state_dict()}, path)
     torch.testing.assert_close(load_classifier(path).predict_proba(x).probs, after.probs)
@@ -47,3 +58,11 @@ def test_laplace_predictive_temperature_keeps_answers_and_lowers_validation_nll(
     del old["state_dict"]["predictive_temperature"]
     torch.save(old, path)
     torch.testing.assert_close(load_classifier(path).predict_proba(x).probs, before.probs)
+
+
+def test_laplace_temperature_needs_the_probit_predictive():
+    # with link_approx="mc" the mean is one of tempered samples: a T fitted on the mean
+    # would neither calibrate it nor keep its answer
+    model = LaplaceClassifier(3, LENGTH, backbone=SMALL, link_approx="mc")
+    with pytest.raises(BxrdInputError, match="probit"):
+        model.fit_temperature(loaders(0)[1])

@@ -70,14 +70,7 @@ MT=${2:-00:00:05:00}
 DEADLINE=${3:-500}
 OUT=${OUT:-runs/device_out}
 mkdir -p "$OUT" runs/device/logs
-export PYTHONUNBUFFERED=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-if [ -z "${NOWHL:-}" ] && ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 3
-  export PYTHONPATH=/tmp/site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
+source scripts/device_env.sh  # threads, output, the .whl wheels on PYTHONPATH
 LOG="$OUT/progress.log"
 echo "install done $(( $(date +%s) - T0 )) s" | tee -a "$LOG"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1 | tee -a "$LOG"

@@ -12,14 +12,7 @@ T0=$(date +%s)
 OUT=${OUT:-runs/device_smoke_out}
 rm -rf runs/device_smoke  # a rerun on a warm machine would test the last call's checkpoints
 mkdir -p "$OUT" runs/device_smoke/logs
-export PYTHONUNBUFFERED=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
-if [ -z "${NOWHL:-}" ] && ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 3
-  export PYTHONPATH=/tmp/site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
+source scripts/device_env.sh  # threads, output, the .whl wheels on PYTHONPATH
 METHODS="mc_dropout_cosine laplace_cosine vi deterministic"
 A="--config configs/shipped_realistic.yaml --data.dataset data/device/shipped.h5
  --data.augment.realism.phase_dir data/device/phases --data.verify false

@@ -9,9 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.batches import labelled
 from bxrd.uq.methods import UQMethod
-from bxrd.uq.temperature import fit_temperature
+from bxrd.uq.temperature import fit_temperature_on
 
 
 class DeterministicClassifier(BaseClassifier):
@@ -38,15 +37,6 @@ class DeterministicClassifier(BaseClassifier):
         """Nothing is drawn: the same as :meth:`predict_distribution` (seeds are ignored)."""
         return self.predict_distribution(x)
 
-    @torch.no_grad()
-    def _logits_and_labels(self, loader: Iterable) -> tuple[torch.Tensor, torch.Tensor]:
-        self.eval()
-        logits, labels = [], []
-        for x, y in map(labelled, loader):
-            logits.append(self.net(x.to(self.device)))
-            labels.append(y)
-        return torch.cat(logits), torch.cat(labels).to(self.device)
-
     def post_fit(self, train_loader: Iterable, val_loader: Iterable | None) -> str | None:
         """Temperature scaling on the validation data."""
         if val_loader is None:
@@ -55,5 +45,6 @@ class DeterministicClassifier(BaseClassifier):
 
     def fit_temperature(self, loader: Iterable, max_iter: int = 200) -> float:
         """Fit T on ``loader`` (validation data, never test data); returns T."""
-        self.temperature.fill_(fit_temperature(*self._logits_and_labels(loader), max_iter))
+        self.eval()
+        self.temperature.fill_(fit_temperature_on(self.net, loader, self.device, max_iter))
         return float(self.temperature)

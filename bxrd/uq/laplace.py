@@ -24,10 +24,10 @@ from laplace.baselaplace import BaseLaplace
 
 from bxrd.errors import BxrdInputError
 from bxrd.uq.base import BaseClassifier
-from bxrd.uq.batches import XYLoader, labelled
+from bxrd.uq.batches import XYLoader
 from bxrd.uq.dataset_size import training_size
 from bxrd.uq.methods import UQMethod
-from bxrd.uq.temperature import fit_temperature, tempered
+from bxrd.uq.temperature import fit_temperature_on, tempered
 
 
 def _moved(obj: Any, device: torch.device) -> Any:
@@ -137,7 +137,6 @@ class LaplaceClassifier(BaseClassifier):
             return note
         return f"{note}; predictive temperature T = {self.fit_temperature(val_loader):.3f}"
 
-    @torch.no_grad()
     def fit_temperature(self, loader: Iterable, max_iter: int = 200) -> float:
         """Fit the predictive's T on ``loader`` (validation data, never test data); returns T.
 
@@ -149,13 +148,11 @@ class LaplaceClassifier(BaseClassifier):
         self.eval()
         self.predictive_temperature.fill_(1.0)
         la = self._require_posterior()
-        probs, labels = [], []
-        for x, y in map(labelled, loader):
-            probs.append(la(x.to(self.device), pred_type="glm", link_approx="probit"))
-            labels.append(y)
-        log_p = torch.cat(probs).clamp_min(1e-12).log()
-        with torch.enable_grad():
-            t = fit_temperature(log_p, torch.cat(labels), max_iter)
+
+        def log_p(x: torch.Tensor) -> torch.Tensor:
+            return la(x, pred_type="glm", link_approx="probit").clamp_min(1e-12).log()
+
+        t = fit_temperature_on(log_p, loader, self.device, max_iter)
         self.predictive_temperature.fill_(t)
         return t
 

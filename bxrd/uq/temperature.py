@@ -7,8 +7,12 @@ order of the classes of a pattern, and so the predicted class, never changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import torch
 import torch.nn.functional as F
+
+from bxrd.uq.batches import labelled
 
 
 def fit_temperature(scores: torch.Tensor, labels: torch.Tensor, max_iter: int = 200) -> float:
@@ -25,6 +29,24 @@ def fit_temperature(scores: torch.Tensor, labels: torch.Tensor, max_iter: int = 
 
     opt.step(closure)
     return float(log_t.detach().exp())
+
+
+def fit_temperature_on(
+    score: Callable[[torch.Tensor], torch.Tensor],
+    loader: Iterable,
+    device: torch.device,
+    max_iter: int = 200,
+) -> float:
+    """T of :func:`fit_temperature` for ``score``'s (B, C) scores of a labelled ``loader``.
+
+    ``loader``: validation data, never test data; its patterns are moved to ``device``.
+    """
+    scores, labels = [], []
+    with torch.no_grad():
+        for x, y in map(labelled, loader):
+            scores.append(score(x.to(device)))
+            labels.append(y)
+    return fit_temperature(torch.cat(scores), torch.cat(labels), max_iter)
 
 
 def tempered(probs: torch.Tensor, temperature: torch.Tensor | float) -> torch.Tensor:

@@ -30,6 +30,7 @@ import yaml
 
 from bxrd.data.datamodule import XRDDataModule
 from bxrd.errors import BxrdInputError
+from bxrd.evaluation.stats import METRIC_FUNCTIONS
 from bxrd.inference.loading import load_classifier, load_predictor, read_checkpoint
 from bxrd.uq.checkpoint_format import save_checkpoint
 from bxrd.uq.conformal import COVERAGE, ConformalSets, class_coverage, held_out_probs
@@ -59,8 +60,8 @@ def data_module(path: str, overrides: list[str]) -> XRDDataModule:
 
 
 def nll(probs: torch.Tensor, labels: torch.Tensor) -> float:
-    """Mean negative log-likelihood of the true classes."""
-    return float(-probs[torch.arange(len(labels)), labels].clamp_min(1e-12).log().mean())
+    """Mean negative log-likelihood of the true classes (:data:`METRIC_FUNCTIONS`)."""
+    return METRIC_FUNCTIONS["nll"](probs.numpy(), labels.long().numpy())
 
 
 def main() -> None:

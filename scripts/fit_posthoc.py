@@ -82,15 +82,19 @@ def main() -> None:
     ensemble = checkpoint["bxrd"]["class"] == ENSEMBLE_CLASS
     if ensemble and "density" in args.parts:  # each member keeps its own
         raise BxrdInputError(f"{args.checkpoint}: fit the density of each member, then bundle")
+    if (
+        "temperature" in args.parts
+        and checkpoint.get("conformal")
+        and "conformal" not in args.parts
+    ):
+        raise BxrdInputError(
+            f"{args.checkpoint}: its conformal sets were fitted at the old temperature: "
+            "refit them too (--parts temperature conformal)"
+        )
     dm = data_module(args.data, args.set)
     model = (load_predictor if ensemble else load_classifier)(args.checkpoint)
     _, val = dm.posthoc_dataloaders()
     if "temperature" in args.parts:
-        if checkpoint.get("conformal") and "conformal" not in args.parts:
-            raise BxrdInputError(
-                f"{args.checkpoint}: its conformal sets were fitted at the old temperature: "
-                "refit them too (--parts temperature conformal)"
-            )
         if not hasattr(model, "fit_temperature"):
             raise BxrdInputError(f"{args.checkpoint}: a {type(model).__name__} has no temperature")
         before = held_out_probs(model, val)

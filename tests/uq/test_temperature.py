@@ -1,6 +1,11 @@
 """Temperature scaling: the fitted T is the one that generated the labels; the Laplace
 predictive's T changes confidence, never the answer, and travels with the checkpoint."""
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -12,6 +17,8 @@ from bxrd.uq.temperature import fit_temperature, tempered
 
 from .conftest import SMALL
 from .toy import LENGTH, loaders, patterns
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fitted_temperature_recovers_the_one_that_drew_the_labels():
@@ -66,3 +73,20 @@ def test_laplace_temperature_needs_the_probit_predictive():
     model = LaplaceClassifier(3, LENGTH, backbone=SMALL, link_approx="mc")
     with pytest.raises(BxrdInputError, match="probit"):
         model.fit_temperature(loaders(0)[1])
+
+
+def test_fit_posthoc_refuses_a_new_temperature_beside_old_conformal_sets(tmp_path):
+    # sets fitted at the old T would no longer keep their coverage: refused before any data
+    # is read (the data YAML given does not exist)
+    ckpt = tmp_path / "laplace.ckpt"
+    shutil.copy(ROOT / "checkpoints" / "laplace.ckpt", ckpt)
+    before = ckpt.read_bytes()
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "fit_posthoc.py"), "--checkpoint", str(ckpt),
+         "--data", str(tmp_path / "none.yaml"), "--parts", "temperature"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "fitted at the old temperature" in run.stderr
+    assert "--parts temperature conformal" in run.stderr
+    assert ckpt.read_bytes() == before  # nothing written

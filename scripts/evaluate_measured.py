@@ -6,15 +6,18 @@ accuracy on folders whose space group is one of the model's classes (overall and
 answered patterns) and the abstention inside and outside the classes. Last line:
 ``in_class_acc=<a> answered_acc=<a> abstain_in=<f> abstain_out=<f> reject_out=<f>
 selective_acc=<a> ece=<e> far_in=<f> noise_far=<f> set_coverage_in=<f> set_size_in=<n>
-other_in_set_out=<f>`` (films outside the classes abstained
+other_in_set_out=<f> declined_mixtures=<f> [<lo>, <hi>]`` (films outside the classes abstained
 or answered ``other``, selective accuracy of the 60 % most confident in-class
 films, their ECE, the in-class share flagged far from training, and the share of 100
 uniform-noise patterns flagged: issue 19's film aims; then, for a model with conformal
 sets, the in-class films whose set holds the truth, their mean set size and the films outside
-the classes whose set holds ``other``). ``--json FILE`` keeps the per-folder
-rows and the summary (``scripts/ablation_table.py`` reads them)::
+the classes whose set holds ``other``; last, the share of the measured precursor mixtures of
+``--mixtures`` (no perovskite in them) declined, with its 95 % interval over samples, NaN when
+the folder is absent). ``--json FILE`` keeps the per-folder rows and the summary
+(``scripts/ablation_table.py`` reads them)::
 
     python scripts/evaluate_measured.py [--checkpoint checkpoints/default.ckpt] [--json FILE]
+        [--perovskites shipped|none|LIBRARY.npz]
 """
 
 import argparse
@@ -22,7 +25,12 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from bxrd.evaluation.measured_patterns import film_summary, noise_far_fraction, score_films
+from bxrd.evaluation.measured_patterns import (
+    film_summary,
+    noise_far_fraction,
+    score_films,
+    score_mixtures,
+)
 from bxrd.fileio import atomic_write_text
 from bxrd.inference.loading import load_predictor
 from bxrd.inference.pipeline import default_checkpoint
@@ -36,11 +44,20 @@ def main() -> None:
     parser.add_argument(
         "--patterns", default=str(ROOT.parent / "shared/data/patterns/thinfilm_perovskites")
     )
+    parser.add_argument("--mixtures", default=str(ROOT.parent / "shared/data/patterns/xrdml_dara"))
+    parser.add_argument(
+        "--perovskites",
+        default="shipped",
+        help="library of training perovskites a named class needs a pattern like (bxrd "
+        "predict --perovskites); 'none': no such check",
+    )
     parser.add_argument("--json", default=None, metavar="FILE")
     args = parser.parse_args()
     model = load_predictor(args.checkpoint)
-    rows = score_films(model, args.patterns)
-    for r in rows:
+    perovskites = None if args.perovskites == "none" else args.perovskites
+    rows = score_films(model, args.patterns, perovskites)
+    mixtures = score_mixtures(model, args.mixtures, perovskites)
+    for r in rows + ([mixtures[0]] if mixtures else []):
         print(
             f"{r.folder:8s} truth {r.truth:16s} {'in ' if r.in_classes else 'out'} n={r.n:2d} "
             f"right={r.correct:2d} skipped={r.skipped} abstain={r.abstained:2d} "
@@ -50,9 +67,20 @@ def main() -> None:
         )
     s = film_summary(rows)
     s["noise_far"] = noise_far_fraction(model)
+    nan = float("nan")
+    share = mixtures[1] if mixtures else None
+    s["declined_mixtures"] = [share.value, share.low, share.high] if share else [nan] * 3
     if args.json:
         atomic_write_text(
-            args.json, json.dumps({"folders": [asdict(r) for r in rows], "summary": s}, indent=1)
+            args.json,
+            json.dumps(
+                {
+                    "folders": [asdict(r) for r in rows],
+                    "mixtures": asdict(mixtures[0]) if mixtures else None,
+                    "summary": s,
+                },
+                indent=1,
+            ),
         )
     print(
         f"in_class_acc={s['in_class_accuracy']:.3f} answered_acc={s['answered_accuracy']:.3f} "
@@ -62,7 +90,8 @@ def main() -> None:
         f"far_in={s['far_in_class']:.3f} noise_far={s['noise_far']:.3f} "
         f"set_coverage_in={s['set_coverage_in_class']:.3f} "
         f"set_size_in={s['mean_set_size_in_class']:.2f} "
-        f"other_in_set_out={s['other_in_set_out_of_class']:.3f}"
+        f"other_in_set_out={s['other_in_set_out_of_class']:.3f} "
+        "declined_mixtures={:.3f} [{:.3f}, {:.3f}]".format(*s["declined_mixtures"])
     )
 
 

@@ -11,12 +11,24 @@ One clean simulated pattern per known structure, on a model's 2θ axis. The ship
 
 ``--reported`` folders (one per option) keep only entries whose manifest says ``synthesized = 1``
 (experimentally reported compounds); positional sources are taken whole.
+
+``--dataset`` makes instead the library of the perovskites a model learned from: the clean
+stored pattern of every structure of the dataset's ``--splits`` that the build marked a
+perovskite (provenance ``perovskite``), real and virtual. ``bxrd predict`` withholds a named
+class when none of them is like the pattern (``--perovskites``). The shipped one (the
+shipped models are final refits: every split) was made with::
+
+    python scripts/make_search_library.py --checkpoint checkpoints/default.ckpt \
+        --dataset data/shipped/dataset.h5 --splits train val test refit \
+        --output bxrd/checkpoints/perovskites.npz
 """
 
 import argparse
 import time
 
-from bxrd.data.search_match import SearchLibrary
+from bxrd.data.search_match import SearchLibrary, perovskite_library
+from bxrd.data.store import load_pattern_set
+from bxrd.errors import BxrdInputError
 from bxrd.inference.loading import load_predictor
 
 
@@ -27,10 +39,19 @@ def main() -> None:
         "--reported", action="append", default=[], help="a folder: synthesized = 1 only (repeat)"
     )
     p.add_argument("--checkpoint", required=True, help="model whose 2θ axis the library uses")
+    p.add_argument("--dataset", help="the perovskites of this dataset (.h5) instead of sources")
+    p.add_argument("--splits", nargs="+", default=["train"], help="with --dataset")
     p.add_argument("--output", required=True)
     args = p.parse_args()
     axis = load_predictor(args.checkpoint).axis
     t0 = time.perf_counter()
+    if args.dataset:
+        library = perovskite_library(load_pattern_set(args.dataset, verify=False), args.splits)
+        if library.axis != axis:
+            raise BxrdInputError(f"{args.dataset}: made on {library.axis}, the model's on {axis}")
+        library.save(args.output)
+        print(f"{len(library)} perovskites, {time.perf_counter() - t0:.1f} s -> {args.output}")
+        return
     parts = [(args.reported, True), (args.sources, None)]
     built = [
         SearchLibrary.from_structures(src, axis.grid, axis.wavelength, flag)

@@ -371,3 +371,53 @@ def test_shipped_checkpoints_are_found_by_name(tmp_path, capsys, monkeypatch):
     assert main([*args[:-1], "ensemble"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["method"] == "ensemble" and row["prediction_set"]["classes"][0] == row["label"]
+
+
+def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, model, tmp_path):
+    from bxrd.data.search_match import SearchLibrary
+    from bxrd.inference.answer import perovskite_match
+
+    (a,) = predict_files([folder / "p1.txt"], model=model, options=PredictOptions(explain="none"))
+    x = a.model_input.intensity
+    # the shipped library of the model's training perovskites holds CsPbI3: the example is
+    # like one of them, and the answer keeps its class
+    assert a.perovskite_match["similarity"] > a.perovskite_match["floor"] == 0.5
+    assert not a.perovskite_match["withheld"] and a.decision == "predict"
+
+    def library(rows: np.ndarray) -> str:
+        lib = SearchLibrary(rows, ["s"] * len(rows), ["F"] * len(rows), ["P1 (1)"] * len(rows),
+                            axis=model.axis)  # fmt: skip
+        return str(lib.save(tmp_path / f"lib{len(rows)}.npz"))
+
+    # the pattern itself: cosine 1
+    (same,) = predict_files(
+        [folder / "p1.txt"], model=model,
+        options=PredictOptions(explain="none", perovskites=library(x[None])),
+    )  # fmt: skip
+    assert same.perovskite_match["similarity"] == pytest.approx(1.0, abs=1e-4)
+    # only peaks where the pattern has none: cosine 0, so the named class is withheld
+    apart = np.zeros((1, len(x)), dtype=np.float32)
+    apart[0, np.argsort(x)[:5]] = 1.0
+    (b,) = predict_files(
+        [folder / "p1.txt"], model=model,
+        options=PredictOptions(explain="none", perovskites=library(apart)),
+    )  # fmt: skip
+    assert b.perovskite_match["similarity"] < 0.01 and b.perovskite_match["withheld"]
+    assert b.decision == "abstain" and b.label is None and b.top_label == a.top_label
+    assert b.probabilities == a.probabilities  # the model's answer is unchanged, only withheld
+    # its conformal set widens by `other` (never narrows): the leading class stays in it
+    assert set(a.prediction_set["classes"]) | {"other"} == set(b.prediction_set["classes"])
+    assert "no training perovskite like it" in b.text()
+    assert "UNLIKE EVERY TRAINING PEROVSKITE" in b.text()
+    # no library: no check
+    (c,) = predict_files([folder / "p1.txt"], model=model,
+                         options=PredictOptions(explain="none", perovskites=None))  # fmt: skip
+    assert c.perovskite_match is None and c.decision == "predict"
+    # `other` (and yes / no) names no structure: never withheld
+    assert not perovskite_match(0.1, 0.5, "other")["withheld"]
+    assert perovskite_match(0.1, 0.5, "Pnma (62)")["withheld"]
+    assert not perovskite_match(0.5, 0.5, "Pnma (62)")["withheld"]  # the floor itself passes
+    from bxrd.errors import BxrdInputError
+
+    with pytest.raises(BxrdInputError, match="cosine similarity in \\[0, 1\\], got 1.5"):
+        PredictOptions(min_perovskite_similarity=1.5)

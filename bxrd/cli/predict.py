@@ -141,6 +141,24 @@ def predict_parser() -> ArgumentParser:
     )
     p.add_argument("--neighbours", type=int, default=3, help="closest known structures listed")
     p.add_argument(
+        "--perovskites",
+        type=str | None,
+        default="shipped",
+        help="library (.npz, scripts/make_search_library.py --dataset) of the clean patterns "
+        "of the perovskites the model learned from: a named class is withheld (abstain; its "
+        "set then also holds other) when none of them is like the pattern; default: the "
+        "shipped models' (perovskites.npz), used for any checkpoint on their axis, so give a "
+        "model trained on other data its own; 'none' to skip the check",
+    )
+    p.add_argument(
+        "--min_perovskite_similarity",
+        type=float,
+        default=0.5,
+        help="the cosine similarity to the closest of those below which a named class is "
+        "withheld (0.5: of six honest runs, no right answer lost on the stored patterns of the "
+        "real test structures, 0-3 per run re-rendered as measurements)",
+    )
+    p.add_argument(
         "--allow_pickle",
         "--allow-pickle",
         action="store_true",
@@ -168,6 +186,8 @@ def _options(args: Any, keep_arrays: bool) -> PredictOptions:  # noqa: ANN401
         allow_pickle=args.allow_pickle,
         library=None if args.library in (None, "none") else args.library,
         neighbours=args.neighbours,
+        perovskites=None if args.perovskites in (None, "none") else args.perovskites,
+        min_perovskite_similarity=args.min_perovskite_similarity,
     )
 
 

@@ -263,3 +263,21 @@ class SearchLibrary:
         """Class of the nearest library pattern per query and its similarity, shapes (N,)."""
         idx, sim = self.search(queries, 1)
         return self.labels[task][idx[:, 0]], sim[:, 0]
+
+
+def perovskite_library(data: PatternSet, splits: Collection[str]) -> SearchLibrary:
+    """Return the library of the perovskites of a dataset's ``splits``, one clean pattern each.
+
+    Real and virtual structures that the build marked a perovskite (provenance
+    ``perovskite``): what a model trained on those splits learned perovskites from (``bxrd predict
+    --perovskites``: a named class needs one of them like the pattern).
+
+    Raises:
+        BxrdInputError: no perovskite in ``splits``.
+    """
+    prov = data.provenance
+    ids = {s for s, p in zip(prov["structure_id"], prov["perovskite"], strict=True) if int(p)}
+    library = SearchLibrary.from_pattern_set(data, tuple(splits), structures=ids)
+    if not len(library):
+        raise BxrdInputError(f"no perovskite in the splits {sorted(splits)} of the dataset")
+    return library

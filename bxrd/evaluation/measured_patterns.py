@@ -5,6 +5,8 @@
   among the model's classes and those that are not; :func:`film_summary` gives the
   issue-19 film numbers (accuracy, selective accuracy at a coverage, ECE, abstention, far
   flags) and :func:`noise_far_fraction` the far flag on uniform noise.
+* :func:`score_mixtures` — the same answers on measured scans that hold no perovskite at all
+  (weighed precursor mixtures): the share declined, with an interval over samples.
 * :func:`labelled_accuracy` — space-group accuracy on measured patterns whose space group is
   known (RRUFF ``labels230``), with abstention; a space group that is not a model class
   counts as ``other`` when the model has that class.
@@ -23,6 +25,7 @@ before distances are taken.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +35,7 @@ import torch
 from matplotlib.figure import Figure
 from sklearn.metrics import pairwise_distances, roc_auc_score
 
-from bxrd.evaluation.stats import ece_of_top
+from bxrd.evaluation.stats import Interval, bootstrap, ece_of_top
 from bxrd.inference.pipeline import PredictOptions, predict_files
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.xrd.pattern_io import GriddedPattern, load_patterns
@@ -47,6 +50,12 @@ FILM_SPACE_GROUPS: dict[str, str] = {
     "Pc": "Pc (7)",
     "P21a": "P2_1/c (14)",
 }
+#: Measured scans of weighed, unreacted precursor mixtures (oxides, carbonates, hydroxides;
+#: the Dara benchmark's ``precursor_mixture`` folder, ``shared/data/patterns/xrdml_dara``):
+#: none holds a perovskite, so a model should answer ``other`` or abstain on every one.
+PRECURSOR_MIXTURES = "precursor_mixture__*.xrdml"
+#: The truth of those scans (not a model class).
+NOT_A_PEROVSKITE = "no perovskite"
 #: Film folders holding ABX3 perovskites (the in-library side of the out-of-library test).
 ABX3_FILM_FOLDERS: tuple[str, ...] = ("pm-3m", "I4Imcm")
 
@@ -66,6 +75,8 @@ class FolderScore:
         top_right: whether each answered pattern's top class is ``truth``, shape (n,).
         rejected: patterns abstained or answered ``other`` (not one of the named classes):
             for a folder outside the classes, the model declining to name a class.
+        declined: per answered pattern, abstained or answered ``other`` (``rejected`` counts
+            them); files: the answered files' names, in the same order.
         one_family: patterns whose peaks are all orders of one spacing (abstained for it).
         in_set: patterns whose conformal set (:mod:`bxrd.uq.conformal`) holds ``truth``, or
             ``other`` for a folder outside the classes; set_sizes: each pattern's set size
@@ -90,6 +101,8 @@ class FolderScore:
     one_family: int = 0
     in_set: int = 0
     set_sizes: list[int] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    declined: list[bool] = field(default_factory=list)
 
 
 def read_folder(
@@ -109,44 +122,90 @@ def read_folder(
     )
 
 
-def score_films(model: Classifier, root: str | Path) -> list[FolderScore]:
+def score_files(
+    model: Classifier,
+    files: list[Path],
+    folder: str,
+    truth: str,
+    wavelength: str | None = "CuKa",
+    perovskites: str | None = "shipped",
+) -> FolderScore:
+    """Answers of ``model`` on ``files`` (or folders) whose true space group is ``truth``.
+
+    ``wavelength`` is used for files that state none (a file that states one keeps it);
+    ``perovskites``: the library of training perovskites a named class needs a pattern like
+    (:class:`~bxrd.inference.pipeline.PredictOptions`; None: no such check).
+    """
+    options = PredictOptions(
+        wavelength=wavelength, explain="none", keep_arrays=False, perovskites=perovskites
+    )
+    every = predict_files(list(files), model=model, options=options)
+    answers = [a for a in every if a.decision != "skipped"]
+    failed = [str(a.error) for a in every if a.decision == "skipped"]
+    sets = [a.prediction_set["classes"] for a in answers if a.prediction_set]
+    target = truth if truth in model.class_names else "other"
+    declined = [bool(a.abstain or a.top_label == "other") for a in answers]
+    return FolderScore(
+        folder=folder,
+        truth=truth,
+        in_classes=truth in model.class_names,
+        n=len(answers),
+        skipped=len(failed),
+        correct=sum(a.top_label == truth for a in answers),
+        abstained=sum(a.abstain for a in answers),
+        correct_answered=sum(a.label == truth for a in answers),
+        predicted=dict(Counter(a.top_label for a in answers).most_common()),
+        mean_top_p=float(np.mean([max(a.probabilities.values()) for a in answers]))
+        if answers
+        else float("nan"),
+        messages=failed,
+        far=sum(bool(a.far_from_training) for a in answers),
+        top_p=[float(max(a.probabilities.values())) for a in answers],
+        top_right=[a.top_label == truth for a in answers],
+        rejected=sum(declined),
+        one_family=sum(a.one_family is not None for a in answers),
+        in_set=sum(target in c for c in sets),
+        set_sizes=[len(c) for c in sets],
+        files=[Path(a.file).name for a in answers],
+        declined=declined,
+    )
+
+
+def score_films(
+    model: Classifier, root: str | Path, perovskites: str | None = "shipped"
+) -> list[FolderScore]:
     """Score ``model`` on every film folder of ``root`` named in :data:`FILM_SPACE_GROUPS`."""
-    rows = []
-    for folder, truth in FILM_SPACE_GROUPS.items():
-        path = Path(root) / folder
-        if not path.is_dir():
-            continue
-        options = PredictOptions(wavelength="CuKa", explain="none", keep_arrays=False)
-        every = predict_files([path], model=model, options=options)
-        answers = [a for a in every if a.decision != "skipped"]
-        failed = [str(a.error) for a in every if a.decision == "skipped"]
-        sets = [a.prediction_set["classes"] for a in answers if a.prediction_set]
-        target = truth if truth in model.class_names else "other"
-        rows.append(
-            FolderScore(
-                folder=folder,
-                truth=truth,
-                in_classes=truth in model.class_names,
-                n=len(answers),
-                skipped=len(failed),
-                correct=sum(a.top_label == truth for a in answers),
-                abstained=sum(a.abstain for a in answers),
-                correct_answered=sum(a.label == truth for a in answers),
-                predicted=dict(Counter(a.top_label for a in answers).most_common()),
-                mean_top_p=float(np.mean([max(a.probabilities.values()) for a in answers]))
-                if answers
-                else float("nan"),
-                messages=failed,
-                far=sum(bool(a.far_from_training) for a in answers),
-                top_p=[float(max(a.probabilities.values())) for a in answers],
-                top_right=[a.top_label == truth for a in answers],
-                rejected=sum(a.abstain or a.top_label == "other" for a in answers),
-                one_family=sum(a.one_family is not None for a in answers),
-                in_set=sum(target in c for c in sets),
-                set_sizes=[len(c) for c in sets],
-            )
-        )
-    return rows
+    return [
+        score_files(model, [Path(root) / folder], folder, truth, perovskites=perovskites)
+        for folder, truth in FILM_SPACE_GROUPS.items()
+        if (Path(root) / folder).is_dir()
+    ]
+
+
+def score_mixtures(
+    model: Classifier, root: str | Path, perovskites: str | None = "shipped"
+) -> tuple[FolderScore, Interval] | None:
+    """Answers on the measured precursor mixtures of ``root`` (:data:`PRECURSOR_MIXTURES`).
+
+    None of them holds a perovskite, so every one should be declined (abstained or answered
+    ``other``). Returns the scores (``truth`` :data:`NOT_A_PEROVSKITE`) and the declined
+    share with its 95 % bootstrap interval over samples (the 2-min and 8-min scans of one
+    weighed mixture are one sample, :func:`mixture_sample`); None when ``root`` has none.
+    ``perovskites`` as :func:`score_files`.
+    """
+    files = sorted(Path(root).glob(PRECURSOR_MIXTURES))
+    if not files:
+        return None
+    row = score_files(model, files, "precursor mixtures", NOT_A_PEROVSKITE, None, perovskites)
+    declined = np.asarray(row.declined, dtype=float)
+    groups = np.array([mixture_sample(f) for f in row.files])
+    share = bootstrap(lambda rows: {"declined": float(declined[rows].mean())}, groups)
+    return row, share["declined"]
+
+
+def mixture_sample(name: str) -> str:
+    """Return the weighed mixture of a scan: its file name without ``--<n>min`` and suffix."""
+    return re.sub(r"--\d+min$", "", Path(name).stem)
 
 
 def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, float]:

@@ -3,8 +3,8 @@
 JSON (one object per file, keys = the fields below, arrays left out):
 
 * ``decision``: ``"predict"`` (``label`` is the answer), ``"abstain"`` (top probability
-  below ``threshold``, or ``one_family`` found; ``label`` is null, ``top_label`` still says
-  what led) or ``"skipped"``
+  below ``threshold``, ``one_family`` found, or a named class ``perovskite_match`` withheld;
+  ``label`` is null, ``top_label`` still says what led) or ``"skipped"``
   (the file could not be used; ``error`` says why, every other field is null or empty).
 * ``wavelength`` (Å) and ``wavelength_source``: ``"file"`` (recorded in the file),
   ``"default"`` (the documented convention of its format: RRUFF ``.npy`` is Cu Kα),
@@ -24,6 +24,14 @@ JSON (one object per file, keys = the fields below, arrays left out):
   its peaks (degrees on the model's axis, Cu Kα) and their ``share`` of the peak height;
   the space group is not determined by such a pattern, so the answer abstains. Null
   otherwise.
+* ``perovskite_match``: ``similarity``, the cosine similarity of the model's input to the
+  closest clean pattern of the perovskites the model learned from (``bxrd predict
+  --perovskites``), ``floor`` (``--min_perovskite_similarity``) and ``withheld``: true when
+  the leading class is a named structure class and the similarity is below the floor, so no
+  perovskite the model knows looks like the pattern (it may hold none: a precursor mixture,
+  another compound), the answer abstains and its ``prediction_set`` also holds ``other``
+  (a wider set keeps its coverage). ``other``, ``yes`` and ``no`` are never withheld. Null
+  without that library.
 * ``pseudo_cubic``: the peaks indexed on a pseudo-cubic cell, independent of the network
   (:mod:`bxrd.explain.pseudo_cubic`), on the model's axis (degrees 2θ at Cu Kα, as
   ``one_family``): edge ``a`` (Å), ``zero`` offset (degrees), ``share`` of the peak height on
@@ -61,14 +69,29 @@ Decision = Literal["predict", "abstain", "skipped"]
 WavelengthSource = Literal["file", "option", "forced", "default"]
 
 
-def abstain_reason(one_family: dict | None, top_k: list | None, threshold: float) -> str:
-    """Why an answer abstains: one reflection family, a top probability below ``threshold``.
+def perovskite_match(similarity: float | None, floor: float, top_label: str) -> dict | None:
+    """Return the ``perovskite_match`` record (module docstring); None without a similarity."""
+    if similarity is None:
+        return None
+    withheld = similarity < floor and top_label not in NO_STRUCTURE
+    return {"similarity": similarity, "floor": floor, "withheld": withheld}
 
-    ``top_k``: the answer's (class, probability, std) rows, most probable first.
+
+def abstain_reason(
+    one_family: dict | None, top_k: list | None, threshold: float, match: dict | None = None
+) -> str:
+    """Say why an answer abstains: one family, unlike every perovskite, low probability.
+
+    ``one_family``: the pattern's single reflection family; ``match``: its
+    ``perovskite_match`` (a named class withheld: no training perovskite like the pattern);
+    ``top_k``: the answer's (class, probability, std) rows, most probable first, against
+    ``threshold``.
     """
-    low = not one_family or (bool(top_k) and top_k[0][1] < threshold)
+    unlike = bool(match and match["withheld"])
+    low = not (one_family or unlike) or (bool(top_k) and top_k[0][1] < threshold)
     return "; ".join(
         (["one reflection family"] if one_family else [])
+        + ([f"no training perovskite like it (cosine {match['similarity']:.2f})"] if unlike else [])
         + ([f"top probability below {threshold:.2f}"] if low else [])
     )
 
@@ -183,6 +206,7 @@ class Answer:
     secondary_phases: list[dict] | None = None
     unexplained_peaks: list[dict] | None = None
     one_family: dict | None = None
+    perovskite_match: dict | None = None
     pseudo_cubic: dict | None = None
     tilt_note: str | None = None
     prediction_set: dict | None = None
@@ -214,7 +238,12 @@ class Answer:
         """Format the answer as a few readable lines."""
         if self.decision == "skipped":
             return f"{self.file}\n  skipped: {self.error}"
-        why = abstain_reason(self.one_family, self.top_k, self.threshold)  # type: ignore[arg-type]
+        why = abstain_reason(
+            self.one_family,
+            self.top_k,
+            self.threshold,  # type: ignore[arg-type]
+            self.perovskite_match,
+        )
         verdict = f"ABSTAIN ({why}; leading: {self.top_label})" if self.abstain else f"{self.label}"
         lines = [f"{self.file}", f"  {self.task}: {verdict}   [{self.method}]"]
         for name, p, s in self.top_k:
@@ -244,6 +273,14 @@ class Answer:
                 else "within the range of the training data"
             )
             lines.append(f"  feature distance {format_distance(self.feature_distance)}: {where}")
+        match = self.perovskite_match
+        if match and match["similarity"] < match["floor"]:
+            lines.append(
+                f"  UNLIKE EVERY TRAINING PEROVSKITE: best cosine {match['similarity']:.2f} "
+                f"(< {match['floor']:.2f}) to the clean patterns of the perovskites the model "
+                "learned from; the pattern may hold no perovskite"
+                + (", so no named class is given; the set holds other" if match["withheld"] else "")
+            )
         if self.one_family:
             f = self.one_family
             seen = ", ".join(f"{t:.2f}°" for t in f["two_theta"])

@@ -36,7 +36,7 @@ from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.explain.pseudo_cubic import pseudo_cubic, tilt_note
-from bxrd.inference.answer import Answer, PatternView, prediction_set
+from bxrd.inference.answer import Answer, PatternView, perovskite_match, prediction_set
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
 from bxrd.inference.reading import FileReader, Prepared
@@ -112,6 +112,19 @@ class PredictOptions:
             listed beside each answer; ``"shipped"``: the package's known-structure library
             (used when it is on the model's axis), None: no search-match.
         neighbours: closest library structures listed per answer.
+        perovskites: library of the clean patterns of the perovskites the model learned from
+            (``"shipped"``: the package's ``perovskites.npz``, used when it is on the model's
+            axis; None: no check). A named class is withheld (the answer abstains) when the
+            scan's best cosine similarity to them is below ``min_perovskite_similarity``,
+            and its conformal set then also holds ``other``. The shipped library is used for
+            any checkpoint on the shipped axis; a model trained on other data should be given
+            its own (``scripts/make_search_library.py --dataset``).
+        min_perovskite_similarity: see ``perovskites``, in [0, 1]. 0.5: of six honest runs
+            (three MC-dropout, three Laplace seeds), no right named answer fell below 0.6 on
+            the validation structures, nor below 0.5 on the stored test patterns; on the
+            test structures re-rendered with the measurement model 0–3 per run did
+            (scripts/perovskite_match.py; docs/RESULTS.md "A named class needs a perovskite
+            like the pattern").
         reader: without explanations and for more than :data:`READER_MIN_FILES` files (on
             Linux), read and grid files in a second process while the model runs on the
             ones before (torch then leaves it one core).
@@ -132,6 +145,8 @@ class PredictOptions:
     allow_pickle: bool = False
     library: str | None = "shipped"
     neighbours: int = 3
+    perovskites: str | None = "shipped"
+    min_perovskite_similarity: float = 0.5
     reader: bool = True
 
     def __post_init__(self) -> None:
@@ -141,6 +156,11 @@ class PredictOptions:
             raise BxrdInputError(f"chunk size must be at least 1, got {self.chunk_size}")
         if self.memory_mb <= 0:
             raise BxrdInputError(f"memory budget must be positive, got {self.memory_mb} MB")
+        if not 0.0 <= self.min_perovskite_similarity <= 1.0:
+            raise BxrdInputError(
+                "min_perovskite_similarity is a cosine similarity in [0, 1], got "
+                f"{self.min_perovskite_similarity}"
+            )
         if self.coverage is not None:
             try:
                 check_coverage(self.coverage)
@@ -239,9 +259,14 @@ def _answers(
         else [f or p.noise_dominated for f, p in zip(far.tolist(), prepared, strict=True)]
     )
     out = []
+    floor = options.min_perovskite_similarity
     for i, p in enumerate(prepared):
         top = names[top_i[i][0]]
-        abstain = abstains[i] or p.one_family is not None
+        match = perovskite_match(p.perovskite_similarity, floor, top)
+        withheld = bool(match and match["withheld"])
+        abstain = abstains[i] or p.one_family is not None or withheld
+        if withheld and members is not None and "other" in names:
+            members[i][names.index("other")] = True  # a wider set: its coverage still holds
         e = (
             explain_pattern(
                 model,
@@ -299,6 +324,7 @@ def _answers(
                 attribution=attr[i].numpy() if options.keep_arrays and attr is not None else None,
                 neighbours=p.neighbours,
                 one_family=p.one_family,
+                perovskite_match=match,
                 pseudo_cubic=reading,
                 tilt_note=tilt_note(reading, top),
                 prediction_set=(
@@ -348,6 +374,7 @@ def iter_answers(
         options.allow_pickle,
         search_library(options.library, model.axis),
         options.neighbours,
+        search_library(options.perovskites, model.axis, "perovskites.npz"),
     )
     reader = options.reader and options.explain == "none" and len(files) > READER_MIN_FILES
     reader = reader and can_fork()
@@ -377,19 +404,21 @@ def iter_answers(
                 yield s if isinstance(s, Answer) else next(answered)
 
 
-def search_library(name: str | Path | None, axis: Axis) -> SearchLibrary | None:
-    """Load the search-match library of :attr:`PredictOptions.library` (None: no library).
+def search_library(
+    name: str | Path | None, axis: Axis, shipped_file: str = "library.npz"
+) -> SearchLibrary | None:
+    """Load a library of :class:`PredictOptions` (``library``, ``perovskites``; None: none).
 
-    ``"shipped"`` is the package's known-structure library, used only when it was made on
-    the model's axis (the shipped model's); a library of another axis would compare
-    patterns point by point at different angles and answer wrongly without a word.
+    ``"shipped"`` is the package's ``shipped_file``, used only when it was made on the
+    model's axis (the shipped model's); a library of another axis would compare patterns
+    point by point at different angles and answer wrongly without a word.
 
     Raises:
         BxrdInputError: a given library is unreadable or not on the model's axis.
     """
     if name is None:
         return None
-    path = shipped("library.npz") if name == "shipped" else Path(name)
+    path = shipped(shipped_file) if name == "shipped" else Path(name)
     if name == "shipped" and not path.is_file():
         return None
     library = _load_library(path)

@@ -39,6 +39,8 @@ class Prepared:
             (:func:`bxrd.explain.one_family.one_family`, as a dict), else None.
         noise_dominated: the scan as measured (own step and range) is more noise than
             diffraction (:mod:`bxrd.xrd.roughness`); gridding would smooth a coarser scan.
+        perovskite_similarity: cosine similarity of the gridded scan to the closest clean
+            pattern of the perovskites the model learned from, when that library was given.
     """
 
     measured: MeasuredPattern
@@ -47,6 +49,7 @@ class Prepared:
     neighbours: list[dict] = field(default_factory=list)
     one_family: dict | None = None
     noise_dominated: bool = False
+    perovskite_similarity: float | None = None
 
 
 def prepare(
@@ -146,7 +149,8 @@ class FileReader:
 
     The batch function of :func:`~bxrd.inference.prefetch.prepared` (it may run in a reader
     process). Arguments as :func:`prepare`, plus the search ``library`` (None: none) and the
-    number of ``neighbours`` listed per scan.
+    number of ``neighbours`` listed per scan, and the library of the model's training
+    ``perovskites`` (None: none) whose closest pattern each scan is compared with.
     """
 
     axis: Axis
@@ -156,6 +160,7 @@ class FileReader:
     allow_pickle: bool
     library: SearchLibrary | None
     neighbours: int
+    perovskites: SearchLibrary | None = None
 
     def __call__(self, files: list[str | Path]) -> list[list[Prepared] | PatternFileError]:
         """One result per file: its scans, or the error that refused it."""
@@ -176,4 +181,8 @@ class FileReader:
                     }
                     for i, v in zip(idx, sim, strict=True)
                 ]
+        if self.perovskites is not None and ready:
+            _, best = self.perovskites.search(np.stack([p.gridded.intensity for p in ready]), 1)
+            for p, v in zip(ready, best[:, 0].tolist(), strict=True):
+                p.perovskite_similarity = round(v, 4)
         return out

@@ -17,7 +17,8 @@ What is read of the inputs (keep these fields):
   be empty: ``structure``, ``cell_scale``, ``strain``, ``reflections`` with ``two_theta``
   and ``hkl``, ``unexplained_peaks`` with ``two_theta`` and ``height``),
   ``feature_distance`` and ``far_from_training`` (None allowed), optionally
-  ``secondary_phases`` and ``unexplained_peaks`` (None: not checked; see the README's answer
+  ``perovskite_match`` (``similarity``, ``floor``, ``withheld``), ``secondary_phases`` and
+  ``unexplained_peaks`` (None: not checked; see the README's answer
   schema), and optionally
   ``neighbours``: the closest library structures, each a (formula, space group,
   similarity) triple or a dict with those keys.
@@ -119,6 +120,9 @@ def flags(record: dict) -> list[tuple[str, str]]:
     family = record.get("one_family")
     if family:
         out.append((f"one reflection family (d = {family['d_spacing']:.3f} Å)", "bad"))
+    match = record.get("perovskite_match")
+    if match and match["similarity"] < match["floor"]:
+        out.append((f"unlike every training perovskite (cosine {match['similarity']:.2f})", "bad"))
     left = record.get("unexplained_peaks")  # after secondary phases, when checked
     n = len(
         left if left is not None else (record.get("reference") or {}).get("unexplained_peaks", [])
@@ -356,7 +360,12 @@ class HtmlReport:
     @staticmethod
     def _section(record: dict, anchor: str, png: str) -> str:
         label = _leading(record)
-        why = abstain_reason(record.get("one_family"), record.get("top_k"), record["threshold"])
+        why = abstain_reason(
+            record.get("one_family"),
+            record.get("top_k"),
+            record["threshold"],
+            record.get("perovskite_match"),
+        )
         verdict = (
             f"abstains: {why} (most probable: {_esc(label)})"
             if record["abstain"]
@@ -392,6 +401,20 @@ class HtmlReport:
                 (
                     set_title(ps),
                     _esc(describe_set(ps, len(record["probabilities"]))),
+                )
+            )
+        match = record.get("perovskite_match")
+        if match:
+            rows.append(
+                (
+                    "closest training perovskite",
+                    f"cosine {match['similarity']:.2f} (floor {match['floor']:.2f})"
+                    + (
+                        ": the pattern is like no perovskite the model learned from"
+                        + ("; the named class is withheld" if match["withheld"] else "")
+                        if match["similarity"] < match["floor"]
+                        else ""
+                    ),
                 )
             )
         rows += [

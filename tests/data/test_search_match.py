@@ -102,3 +102,34 @@ def test_library_keeps_its_axis_through_a_file_and_refuses_mixed_axes(library, t
     assert SearchLibrary.load(a.save(tmp_path / "a.npz")).axis == cu
     with pytest.raises(ValueError, match="different axes"):
         SearchLibrary.concat([a, b])
+
+
+def test_perovskite_library_holds_the_clean_perovskites_of_the_splits_asked():
+    from bxrd.data.search_match import perovskite_library
+    from bxrd.data.store import PatternSet
+    from bxrd.errors import BxrdInputError
+
+    rng = np.random.default_rng(4)
+    split = ["train", "train", "train", "val", "test", "train"]
+    data = PatternSet(
+        patterns=rng.random((6, 30)).astype(np.float32),
+        two_theta=np.linspace(10, 80, 30),
+        wavelength=1.54184,
+        labels={"space_group": np.array([0, 1, 1, 0, 1, 0])},
+        classes={"space_group": ["Pnma (62)", "other"]},
+        provenance={
+            "structure_id": ["a", "a", "b", "c", "d", "e"],
+            "augmentation": ["none", "impurity", "none", "none", "none", "none"],
+            "perovskite": ["1", "1", "0", "1", "1", "1"],
+            "split": split,
+            "formula": list("AABCDE"),
+        },
+        config={},
+    )
+    train = perovskite_library(data, ["train"])
+    # clean rows only (a's augmented copy is not), perovskites only (b is not one)
+    assert train.structure_id == ["a", "e"]
+    assert np.allclose(train.patterns[0] * np.linalg.norm(data.patterns[0]), data.patterns[0])
+    assert perovskite_library(data, ["train", "val", "test"]).structure_id == ["a", "c", "d", "e"]
+    with pytest.raises(BxrdInputError, match="no perovskite in the splits"):
+        perovskite_library(data, ["refit"])

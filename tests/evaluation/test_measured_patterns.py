@@ -14,10 +14,12 @@ from bxrd.evaluation.measured_patterns import (
     film_summary,
     flag_summary,
     labelled_accuracy,
+    mixture_sample,
     noise_far_fraction,
     outside_scores,
     rruff_space_group,
     score_films,
+    score_mixtures,
 )
 from bxrd.evaluation.stats import ece, ece_of_top
 from bxrd.evaluation.yes_no_metrics import yes_no_metrics
@@ -28,6 +30,7 @@ from bxrd.xrd.pattern_io import read_pattern, to_grid
 
 ROOT = Path(__file__).resolve().parents[2]
 FILMS = ROOT.parent / "shared" / "data" / "patterns" / "thinfilm_perovskites"
+DARA = ROOT.parent / "shared" / "data" / "patterns" / "xrdml_dara"
 
 
 class Fixed(PredictiveMixin, torch.nn.Module):
@@ -114,6 +117,34 @@ def test_films_scored_per_folder_with_shipped_model():
     assert pm3m.in_classes and pm3m.one_family >= 1  # MAPbBr3: (100), (200) only
     assert all(r.one_family <= r.abstained for r in rows)  # one family: abstained
     assert 0 <= s["abstain_out_of_class"] <= 1
+
+
+def test_mixture_sample_pairs_the_two_scans_of_one_weighing():
+    a = "precursor_mixture__NiO_0p3035-Bi2O3_0p3011-La(OH)3_0p3954--2min.xrdml"
+    assert mixture_sample(a) == mixture_sample(a.replace("--2min", "--8min"))
+    assert mixture_sample(a) != mixture_sample(a.replace("NiO_0p3035", "NiO_0p6007"))
+    assert mixture_sample("/x/" + a) == a.removesuffix("--2min.xrdml")
+
+
+@pytest.mark.skipif(not DARA.is_dir(), reason=f"shared .xrdml scans not found at {DARA}")
+def test_precursor_mixtures_scored_with_an_interval_over_samples(tmp_path):
+    model = load_predictor(ROOT / "checkpoints" / "default.ckpt")
+    row, share = score_mixtures(model, DARA)
+    files = sorted(DARA.glob("precursor_mixture__*.xrdml"))
+    assert row.n + row.skipped == len(files) and row.n == len(row.declined) == len(row.files)
+    assert not row.in_classes and row.correct == 0  # "no perovskite" is no class
+    assert row.rejected == sum(row.declined) and row.abstained <= row.rejected
+    # declined = abstained or answered other: every other answer is declined
+    assert row.rejected >= row.predicted.get("other", 0)
+    assert share.value == pytest.approx(row.rejected / row.n)
+    assert 0 <= share.low <= share.value <= share.high <= 1
+    assert len({mixture_sample(f) for f in row.files}) == len(files) // 2  # pairs of scans
+    assert score_mixtures(model, tmp_path) is None  # no mixtures: nothing scored
+    # the perovskite-similarity floor only withholds named classes: it declines at least as
+    # many mixtures, and on these (no perovskite in any) it declines some the network named
+    plain, plain_share = score_mixtures(model, DARA, perovskites=None)
+    assert plain.predicted == row.predicted and plain.abstained <= row.abstained
+    assert plain.rejected < row.rejected and plain_share.value < share.value
 
 
 def test_distance_and_confusion_figures():

@@ -138,3 +138,24 @@ def test_secondary_phases_get_a_flag_a_table_and_the_peaks_left(page, tmp_path):
     assert "<td>PbI2 (001-oriented)</td><td>P-3m1</td><td>mp-0</td><td>0.75</td>" in text
     assert "001 12.68 → 12.70; 002 25.53 → 25.55" in text
     assert "23.50° (d 3.783 Å, 5%) could be PbBr2 111" in text
+
+
+def test_a_pattern_unlike_every_training_perovskite_is_flagged_and_explained(page, tmp_path):
+    out, answer, _ = page
+    match = {"similarity": 0.43, "floor": 0.5, "withheld": True}
+    record = {**answer.to_json(), "abstain": True, "perovskite_match": match}
+    fine = {**answer.to_json(), "file": "fine.xy", "abstain": False,
+            "perovskite_match": {"similarity": 0.93, "floor": 0.5, "withheld": False}}  # fmt: skip
+    gridded = GriddedPattern(answer.model_input.intensity, 1.0, (10.0, 80.0), "mix.xy")
+    with HtmlReport(
+        tmp_path / "out", load_predictor(ROOT / "checkpoints" / "default.ckpt").axis
+    ) as r:
+        r.add(record, gridded, answer.measured)
+        r.add(fine, replace(gridded, source="fine.xy"), answer.measured)
+    text = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert text.count("unlike every training perovskite (cosine 0.43)") == 1  # the summary flag
+    assert "no training perovskite like it (cosine 0.43)" in text  # the abstain reason
+    assert "cosine 0.43 (floor 0.50): the pattern is like no perovskite" in text
+    assert "the named class is withheld" in text
+    assert "cosine 0.93 (floor 0.50)</" in text  # the similar one: the number, no warning
+    assert text.count("like no perovskite the model learned from") == 1

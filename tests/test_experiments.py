@@ -28,6 +28,7 @@ TABLES = [
     "structure_type_per_class",
     "yes_no",
     "measured_films",
+    "measured_mixtures",
     "measured_rruff",
 ]
 
@@ -74,8 +75,8 @@ def dataset(tmp_path_factory) -> Path:
 def measured(dataset, tmp_path_factory) -> Path:
     """Stand-ins for the shared measured data, from the dataset's own real patterns.
 
-    Pm-3m patterns as two-column ``.xy`` films; the other space groups as RRUFF-style ``.npy``
-    dicts on 2θ = 5° + 0.01° i.
+    Pm-3m patterns as two-column ``.xy`` films; non-perovskites as precursor-mixture scans;
+    the other space groups as RRUFF-style ``.npy`` dicts on 2θ = 5° + 0.01° i.
     """
     root = tmp_path_factory.mktemp("patterns")
     data = load_pattern_set(dataset)
@@ -88,6 +89,13 @@ def measured(dataset, tmp_path_factory) -> Path:
     fine = 5.0 + 0.01 * np.arange(8500)
     for i in np.nonzero(real & (sg == "Pm-3m (221)"))[0][:4]:
         np.savetxt(films / f"film{i}.xy", np.c_[data.two_theta, data.patterns[i]])
+    mixtures = root / "xrdml_dara"
+    mixtures.mkdir()
+    other = np.asarray(data.provenance["perovskite"]).astype(int) == 0
+    for i in np.nonzero(real & other)[0][:2]:  # two "samples" of no perovskite, two scans each
+        for scan in ("2min", "8min"):
+            xy = np.c_[data.two_theta, data.patterns[i]]
+            np.savetxt(mixtures / f"precursor_mixture__s{i}--{scan}.xy", xy)
     for i in np.nonzero(real & (sg != "Pm-3m (221)"))[0][:6]:
         y = np.interp(fine, data.two_theta, data.patterns[i], left=0.0, right=0.0)
         number = int(sg[i].split("(")[-1].rstrip(")")) if sg[i] != "other" else 1
@@ -151,6 +159,9 @@ def test_suite_writes_every_table_with_intervals_and_reruns_identically(
     # the classical models saw the network's own training stream: 1 epoch x 128 patterns
     assert _rows(first / "rows_vs_baselines.csv")[1][1] == "128"
     assert "(2 seeds)" in _rows(first / "rows_seeds.csv")[1][2]
+    mix = _rows(first / "measured_mixtures.csv")
+    declined = [float(v) for v in mix[1][2:5]]  # value, low, high over the two samples
+    assert mix[1][0] == "4" and 0.0 <= declined[1] <= declined[0] <= declined[2] <= 1.0
     record = json.loads((first / "run.json").read_text())
     assert list(record["section_s"]) == sections
     assert len(record["dataset_sha256"]) == 64

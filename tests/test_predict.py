@@ -389,12 +389,13 @@ def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, mode
                             axis=model.axis)  # fmt: skip
         return str(lib.save(tmp_path / f"lib{len(rows)}.npz"))
 
-    # the pattern itself: cosine 1
-    (same,) = predict_files(
-        [folder / "p1.txt"], model=model,
-        options=PredictOptions(explain="none", perovskites=library(x[None])),
-    )  # fmt: skip
-    assert same.perovskite_match["similarity"] == pytest.approx(1.0, abs=1e-4)
+    # the pattern itself: cosine 1 (a library object serves as well as its file)
+    for given in (library(x[None]), SearchLibrary.load(library(x[None]))):
+        (same,) = predict_files(
+            [folder / "p1.txt"], model=model,
+            options=PredictOptions(explain="none", perovskites=given),
+        )  # fmt: skip
+        assert same.perovskite_match["similarity"] == pytest.approx(1.0, abs=1e-4)
     # only peaks where the pattern has none: cosine 0, so the named class is withheld
     apart = np.zeros((1, len(x)), dtype=np.float32)
     apart[0, np.argsort(x)[:5]] = 1.0

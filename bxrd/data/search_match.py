@@ -265,18 +265,27 @@ class SearchLibrary:
         return self.labels[task][idx[:, 0]], sim[:, 0]
 
 
-def perovskite_library(data: PatternSet, splits: Collection[str]) -> SearchLibrary:
+def perovskite_library(
+    data: PatternSet, splits: Collection[str], structures: Collection[str] | None = None
+) -> SearchLibrary:
     """Return the library of the perovskites of a dataset's ``splits``, one clean pattern each.
 
     Real and virtual structures that the build marked a perovskite (provenance
     ``perovskite``): what a model trained on those splits learned perovskites from (``bxrd predict
     --perovskites``: a named class needs one of them like the pattern).
 
+    ``structures``: only these structure ids (those a model could train on).
+
     Raises:
-        BxrdInputError: no perovskite in ``splits``.
+        BxrdInputError: the dataset marks no perovskites (built before that provenance), or
+            has none in ``splits``.
     """
     prov = data.provenance
+    if "perovskite" not in prov:
+        raise BxrdInputError("the dataset has no `perovskite` provenance: rebuild it")
     ids = {s for s, p in zip(prov["structure_id"], prov["perovskite"], strict=True) if int(p)}
+    if structures is not None:
+        ids &= set(structures)
     library = SearchLibrary.from_pattern_set(data, tuple(splits), structures=ids)
     if not len(library):
         raise BxrdInputError(f"no perovskite in the splits {sorted(splits)} of the dataset")

@@ -35,6 +35,7 @@ import torch
 from matplotlib.figure import Figure
 from sklearn.metrics import pairwise_distances, roc_auc_score
 
+from bxrd.data.search_match import SearchLibrary
 from bxrd.evaluation.stats import Interval, bootstrap, ece_of_top
 from bxrd.inference.pipeline import PredictOptions, predict_files
 from bxrd.uq.predictive_interface import Classifier
@@ -53,7 +54,7 @@ FILM_SPACE_GROUPS: dict[str, str] = {
 #: Measured scans of weighed, unreacted precursor mixtures (oxides, carbonates, hydroxides;
 #: the Dara benchmark's ``precursor_mixture`` folder, ``shared/data/patterns/xrdml_dara``):
 #: none holds a perovskite, so a model should answer ``other`` or abstain on every one.
-PRECURSOR_MIXTURES = "precursor_mixture__*.xrdml"
+PRECURSOR_MIXTURES = "precursor_mixture__*"
 #: The truth of those scans (not a model class).
 NOT_A_PEROVSKITE = "no perovskite"
 #: Film folders holding ABX3 perovskites (the in-library side of the out-of-library test).
@@ -128,7 +129,7 @@ def score_files(
     folder: str,
     truth: str,
     wavelength: str | None = "CuKa",
-    perovskites: str | None = "shipped",
+    perovskites: str | SearchLibrary | None = "shipped",
 ) -> FolderScore:
     """Answers of ``model`` on ``files`` (or folders) whose true space group is ``truth``.
 
@@ -172,7 +173,7 @@ def score_files(
 
 
 def score_films(
-    model: Classifier, root: str | Path, perovskites: str | None = "shipped"
+    model: Classifier, root: str | Path, perovskites: str | SearchLibrary | None = "shipped"
 ) -> list[FolderScore]:
     """Score ``model`` on every film folder of ``root`` named in :data:`FILM_SPACE_GROUPS`."""
     return [
@@ -183,7 +184,7 @@ def score_films(
 
 
 def score_mixtures(
-    model: Classifier, root: str | Path, perovskites: str | None = "shipped"
+    model: Classifier, root: str | Path, perovskites: str | SearchLibrary | None = "shipped"
 ) -> tuple[FolderScore, Interval] | None:
     """Answers on the measured precursor mixtures of ``root`` (:data:`PRECURSOR_MIXTURES`).
 
@@ -191,12 +192,13 @@ def score_mixtures(
     ``other``). Returns the scores (``truth`` :data:`NOT_A_PEROVSKITE`) and the declined
     share with its 95 % bootstrap interval over samples (the 2-min and 8-min scans of one
     weighed mixture are one sample, :func:`mixture_sample`); None when ``root`` has none.
+    Cu Kα for a file that states no wavelength (the Dara scans state theirs).
     ``perovskites`` as :func:`score_files`.
     """
     files = sorted(Path(root).glob(PRECURSOR_MIXTURES))
     if not files:
         return None
-    row = score_files(model, files, "precursor mixtures", NOT_A_PEROVSKITE, None, perovskites)
+    row = score_files(model, files, "precursor mixtures", NOT_A_PEROVSKITE, "CuKa", perovskites)
     declined = np.asarray(row.declined, dtype=float)
     groups = np.array([mixture_sample(f) for f in row.files])
     share = bootstrap(lambda rows: {"declined": float(declined[rows].mean())}, groups)

@@ -113,8 +113,9 @@ class PredictOptions:
             (used when it is on the model's axis), None: no search-match.
         neighbours: closest library structures listed per answer.
         perovskites: library of the clean patterns of the perovskites the model learned from
-            (``"shipped"``: the package's ``perovskites.npz``, used when it is on the model's
-            axis; None: no check). A named class is withheld (the answer abstains) when the
+            (a file, a :class:`~bxrd.data.search_match.SearchLibrary`, or ``"shipped"``: the
+            package's ``perovskites.npz``, used when it is on the model's axis; None: no
+            check). A named class is withheld (the answer abstains) when the
             scan's best cosine similarity to them is below ``min_perovskite_similarity``,
             and its conformal set then also holds ``other``. The shipped library is used for
             any checkpoint on the shipped axis; a model trained on other data should be given
@@ -145,7 +146,7 @@ class PredictOptions:
     allow_pickle: bool = False
     library: str | None = "shipped"
     neighbours: int = 3
-    perovskites: str | None = "shipped"
+    perovskites: str | SearchLibrary | None = "shipped"
     min_perovskite_similarity: float = 0.5
     reader: bool = True
 
@@ -405,7 +406,7 @@ def iter_answers(
 
 
 def search_library(
-    name: str | Path | None, axis: Axis, shipped_file: str = "library.npz"
+    name: str | Path | SearchLibrary | None, axis: Axis, shipped_file: str = "library.npz"
 ) -> SearchLibrary | None:
     """Load a library of :class:`PredictOptions` (``library``, ``perovskites``; None: none).
 
@@ -418,10 +419,13 @@ def search_library(
     """
     if name is None:
         return None
-    path = shipped(shipped_file) if name == "shipped" else Path(name)
-    if name == "shipped" and not path.is_file():
-        return None
-    library = _load_library(path)
+    if isinstance(name, SearchLibrary):
+        path, library = Path("the given library"), name
+    else:
+        path = shipped(shipped_file) if name == "shipped" else Path(name)
+        if name == "shipped" and not path.is_file():
+            return None
+        library = _load_library(path)
     same = library.axis == axis if library.axis is not None else None
     if same is None:
         same = library.patterns.shape[1] == axis.n_points

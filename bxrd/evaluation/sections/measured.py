@@ -1,8 +1,11 @@
-"""Measured patterns: the headline space-group model on thin films and RRUFF minerals.
+"""Measured patterns: the headline space-group model on films, mixtures and minerals.
 
 Films (Oviedo et al. 2019) are scored per folder (space group known from the folder);
-RRUFF minerals by their ``labels230`` space group (a group outside the classes counts as
-``other``); search-match answers the same patterns from the training library.
+precursor mixtures (``xrdml_dara``, no perovskite in any) by the share declined; RRUFF
+minerals by their ``labels230`` space group (a group outside the classes counts as
+``other``); search-match answers the same patterns from the training library. Films and
+mixtures are answered as ``bxrd predict`` answers, with the perovskites the model could
+train on as its perovskite library (a named class needs one like the pattern).
 """
 
 from __future__ import annotations
@@ -11,18 +14,24 @@ from pathlib import Path
 
 import numpy as np
 
+from bxrd.data.search_match import perovskite_library
+from bxrd.errors import BxrdInputError
 from bxrd.evaluation.measured_patterns import (
     class_of_number,
     labelled_accuracy,
     read_folder,
     rruff_space_group,
     score_films,
+    score_mixtures,
 )
 from bxrd.evaluation.suite import SEARCH_MATCH, Suite
 
 
 def run(suite: Suite) -> None:
-    """Write ``measured_films`` and ``measured_rruff`` (skipped without ``patterns``)."""
+    """Write ``measured_films``, ``measured_mixtures``, ``measured_rruff`` (if found).
+
+    Each is skipped without its folder under ``patterns``.
+    """
     cfg = suite.config
     root = Path(cfg.patterns) if cfg.patterns else None
     yaml, *extra = next(iter(cfg.methods.values()), None) or next(iter(cfg.rows.values()), [None])
@@ -31,7 +40,11 @@ def run(suite: Suite) -> None:
         return
     fitted = suite.fit(yaml, cfg.seeds[0], tuple(extra))
     model = fitted.model()
-    films = score_films(model, root / "thinfilm_perovskites")
+    try:
+        perovskites = perovskite_library(suite.data, ("train", "pretrain"), fitted.library)
+    except BxrdInputError:  # a dataset without the provenance: no such check
+        perovskites = None
+    films = score_films(model, root / "thinfilm_perovskites", perovskites)
     suite.tables.write(
         "measured_films",
         f"Measured thin films, {Path(yaml).stem} (seed {cfg.seeds[0]})",
@@ -50,6 +63,16 @@ def run(suite: Suite) -> None:
             for r in films
         ],
     )
+    mixtures = score_mixtures(model, root / "xrdml_dara", perovskites)
+    if mixtures is not None:
+        row, share = mixtures
+        suite.tables.write(
+            "measured_mixtures",
+            "Measured precursor mixtures (no perovskite in any): declined = abstained or "
+            "answered other, 95 % interval over samples",
+            ["scans", "skipped", "declined", "abstained", "far from training", "predicted"],
+            [[row.n, row.skipped, share, row.abstained, row.far, row.predicted]],
+        )
     minerals, skipped = read_folder(model, root / "rruff_minerals", allow_pickle=True)
     if not minerals:
         return

@@ -45,6 +45,8 @@ def main() -> None:
     args = p.parse_args()
     axis = load_predictor(args.checkpoint).axis
     t0 = time.perf_counter()
+    if args.dataset and (args.sources or args.reported):
+        p.error("--dataset makes the library of a dataset's perovskites: give no sources")
     if args.dataset:
         library = perovskite_library(load_pattern_set(args.dataset, verify=False), args.splits)
         if library.axis != axis:

@@ -24,10 +24,12 @@ import argparse
 import numpy as np
 import torch
 
+from bxrd.data.class_names import CLAIM_NO_PEROVSKITE
 from bxrd.data.search_match import perovskite_library
 from bxrd.data.store import load_pattern_set
 from bxrd.evaluation.realistic import realistic_patterns
 from bxrd.evaluation.stats import bootstrap
+from bxrd.inference.answer import perovskite_match
 from bxrd.inference.loading import load_predictor
 from bxrd.xrd.grid import TwoThetaGrid
 
@@ -77,10 +79,15 @@ def main() -> None:
             with torch.no_grad():
                 pred = model.predict_proba(torch.from_numpy(x.astype(np.float32)), seed=0)
             answer = pred.probs.argmax(dim=1).numpy()
-            named = (answer != names.index("other")) & ~pred.abstain.numpy()
+            label = np.array(names)[answer]
+            named = ~np.isin(label, list(CLAIM_NO_PEROVSKITE)) & ~pred.abstain.numpy()
             right = answer == truth[rows]
             for floor in args.floors:
-                kept = named & (best >= floor)
+                held = [
+                    perovskite_match(float(b), floor, t)["withheld"]
+                    for b, t in zip(best, label, strict=True)
+                ]
+                kept = named & ~np.array(held)
                 acc = named_accuracy(right, named, kept, sid[rows])
                 below = named & ~kept
                 print(

@@ -162,6 +162,7 @@ def test_suite_writes_every_table_with_intervals_and_reruns_identically(
     mix = _rows(first / "measured_mixtures.csv")
     declined = [float(v) for v in mix[1][2:5]]  # value, low, high over the two samples
     assert mix[1][0] == "4" and 0.0 <= declined[1] <= declined[0] <= declined[2] <= 1.0
+    assert mix[1][-1] == "0.5"  # the floor was on, with the suite model's own perovskites
     record = json.loads((first / "run.json").read_text())
     assert list(record["section_s"]) == sections
     assert len(record["dataset_sha256"]) == 64

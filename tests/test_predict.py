@@ -414,8 +414,10 @@ def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, mode
     (c,) = predict_files([folder / "p1.txt"], model=model,
                          options=PredictOptions(explain="none", perovskites=None))  # fmt: skip
     assert c.perovskite_match is None and c.decision == "predict"
-    # `other` (and yes / no) names no structure: never withheld
+    # `other` and `no` claim no perovskite: never withheld; `yes` claims one
     assert not perovskite_match(0.1, 0.5, "other")["withheld"]
+    assert not perovskite_match(0.1, 0.5, "no")["withheld"]
+    assert perovskite_match(0.1, 0.5, "yes")["withheld"]
     assert perovskite_match(0.1, 0.5, "Pnma (62)")["withheld"]
     assert not perovskite_match(0.5, 0.5, "Pnma (62)")["withheld"]  # the floor itself passes
     from bxrd.errors import BxrdInputError

@@ -12,3 +12,6 @@ IN_LIBRARY_CLASSES: list[str] = ["no", "yes"]
 #: Classes that are mixtures of structures, with no structure of their own to name hkl by or
 #: to subtract as a main phase: ``other`` and the yes/no task's two classes.
 NO_STRUCTURE: frozenset[str] = frozenset({OTHER, *IN_LIBRARY_CLASSES})
+#: Classes that claim no perovskite: ``bxrd predict`` withholds any other answer when no
+#: training perovskite is like the pattern (``yes`` of the yes/no task included).
+CLAIM_NO_PEROVSKITE: frozenset[str] = frozenset({OTHER, IN_LIBRARY_CLASSES[0]})

@@ -133,7 +133,8 @@ def score_files(
 ) -> FolderScore:
     """Answers of ``model`` on ``files`` (or folders) whose true space group is ``truth``.
 
-    ``wavelength`` is used for files that state none (a file that states one keeps it);
+    ``wavelength`` is used for files that state none; a file that states another one is
+    skipped, as ``bxrd predict`` refuses it (counted in ``skipped``, with its message);
     ``perovskites``: the library of training perovskites a named class needs a pattern like
     (:class:`~bxrd.inference.pipeline.PredictOptions`; None: no such check).
     """

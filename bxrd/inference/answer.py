@@ -27,11 +27,11 @@ JSON (one object per file, keys = the fields below, arrays left out):
 * ``perovskite_match``: ``similarity``, the cosine similarity of the model's input to the
   closest clean pattern of the perovskites the model learned from (``bxrd predict
   --perovskites``), ``floor`` (``--min_perovskite_similarity``) and ``withheld``: true when
-  the leading class is a named structure class and the similarity is below the floor, so no
-  perovskite the model knows looks like the pattern (it may hold none: a precursor mixture,
-  another compound), the answer abstains and its ``prediction_set`` also holds ``other``
-  (a wider set keeps its coverage). ``other``, ``yes`` and ``no`` are never withheld. Null
-  without that library.
+  the leading class claims a perovskite (a named class, or ``yes`` of the yes/no task) and
+  the similarity is below the floor, so no perovskite the model knows looks like the pattern
+  (it may hold none: a precursor mixture, another compound), the answer abstains and its
+  ``prediction_set`` also holds ``other`` where the model has that class (a wider set keeps
+  its coverage). ``other`` and ``no`` are never withheld. Null without that library.
 * ``pseudo_cubic``: the peaks indexed on a pseudo-cubic cell, independent of the network
   (:mod:`bxrd.explain.pseudo_cubic`), on the model's axis (degrees 2θ at Cu Kα, as
   ``one_family``): edge ``a`` (Å), ``zero`` offset (degrees), ``share`` of the peak height on
@@ -62,7 +62,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bxrd.data.class_names import NO_STRUCTURE
+from bxrd.data.class_names import CLAIM_NO_PEROVSKITE, NO_STRUCTURE
 from bxrd.explain.pseudo_cubic import describe
 
 Decision = Literal["predict", "abstain", "skipped"]
@@ -73,7 +73,7 @@ def perovskite_match(similarity: float | None, floor: float, top_label: str) -> 
     """Return the ``perovskite_match`` record (module docstring); None without a similarity."""
     if similarity is None:
         return None
-    withheld = similarity < floor and top_label not in NO_STRUCTURE
+    withheld = similarity < floor and top_label not in CLAIM_NO_PEROVSKITE
     return {"similarity": similarity, "floor": floor, "withheld": withheld}
 
 
@@ -274,12 +274,14 @@ class Answer:
             )
             lines.append(f"  feature distance {format_distance(self.feature_distance)}: {where}")
         match = self.perovskite_match
+        widened = (self.prediction_set or {}).get("classes", [])
         if match and match["similarity"] < match["floor"]:
             lines.append(
                 f"  UNLIKE EVERY TRAINING PEROVSKITE: best cosine {match['similarity']:.2f} "
                 f"(< {match['floor']:.2f}) to the clean patterns of the perovskites the model "
                 "learned from; the pattern may hold no perovskite"
-                + (", so no named class is given; the set holds other" if match["withheld"] else "")
+                + (", so no class is given" if match["withheld"] else "")
+                + ("; the set holds other" if match["withheld"] and "other" in widened else "")
             )
         if self.one_family:
             f = self.one_family

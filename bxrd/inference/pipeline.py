@@ -122,8 +122,8 @@ class PredictOptions:
             its own (``scripts/make_search_library.py --dataset``).
         min_perovskite_similarity: see ``perovskites``, in [0, 1]. 0.5: of six honest runs
             (three MC-dropout, three Laplace seeds), no right named answer fell below 0.6 on
-            the validation structures, nor below 0.5 on the stored test patterns; on the
-            test structures re-rendered with the measurement model 0–3 per run did
+            the stored validation patterns, nor below 0.5 on the stored test patterns; of
+            the test structures re-rendered with the measurement model, 0–3 per run did
             (scripts/perovskite_match.py; docs/RESULTS.md "A named class needs a perovskite
             like the pattern").
         reader: without explanations and for more than :data:`READER_MIN_FILES` files (on

@@ -25,6 +25,7 @@ from bxrd.evaluation.measured_patterns import (
     score_mixtures,
 )
 from bxrd.evaluation.suite import SEARCH_MATCH, Suite
+from bxrd.inference.pipeline import PredictOptions
 
 
 def run(suite: Suite) -> None:
@@ -70,9 +71,11 @@ def run(suite: Suite) -> None:
             "measured_mixtures",
             "Measured precursor mixtures (no perovskite in any): declined = abstained or "
             "answered other, 95 % interval over samples",
-            ["scans", "skipped", "declined", "abstained", "far from training", "predicted"],
-            [[row.n, row.skipped, share, row.abstained, row.far, row.predicted]],
-        )
+            ["scans", "skipped", "declined", "abstained", "far from training", "predicted",
+             "perovskite floor"],
+            [[row.n, row.skipped, share, row.abstained, row.far, row.predicted,
+              "off" if perovskites is None else PredictOptions.min_perovskite_similarity]],
+        )  # fmt: skip
     minerals, skipped = read_folder(model, root / "rruff_minerals", allow_pickle=True)
     if not minerals:
         return

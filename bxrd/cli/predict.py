@@ -153,7 +153,7 @@ def predict_parser() -> ArgumentParser:
     p.add_argument(
         "--min_perovskite_similarity",
         type=float,
-        default=0.5,
+        default=PredictOptions.min_perovskite_similarity,
         help="the cosine similarity to the closest of those below which a named class is "
         "withheld (0.5: of six honest runs, no right answer lost on the stored patterns of the "
         "real test structures, 0-3 per run re-rendered as measurements)",

@@ -77,6 +77,15 @@ def perovskite_match(similarity: float | None, floor: float, top_label: str) -> 
     return {"similarity": similarity, "floor": floor, "withheld": withheld}
 
 
+def below_floor(match: dict | None) -> bool:
+    """Return whether a ``perovskite_match`` record is below its floor.
+
+    Below it, the pattern is unlike every training perovskite, whether or not its class was
+    withheld (``other`` is not); False without a record.
+    """
+    return match is not None and match["similarity"] < match["floor"]
+
+
 def abstain_reason(
     one_family: dict | None, top_k: list | None, threshold: float, match: dict | None = None
 ) -> str:
@@ -275,7 +284,7 @@ class Answer:
             lines.append(f"  feature distance {format_distance(self.feature_distance)}: {where}")
         match = self.perovskite_match
         widened = (self.prediction_set or {}).get("classes", [])
-        if match and match["similarity"] < match["floor"]:
+        if below_floor(match):
             lines.append(
                 f"  UNLIKE EVERY TRAINING PEROVSKITE: best cosine {match['similarity']:.2f} "
                 f"(< {match['floor']:.2f}) to the clean patterns of the perovskites the model "

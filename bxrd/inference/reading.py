@@ -168,9 +168,12 @@ class FileReader:
             files, self.axis, self.option, self.force, self.background, self.allow_pickle
         )
         ready = [p for r in out if not isinstance(r, PatternFileError) for p in r]
-        if self.library is not None and ready:
+        if not ready:
+            return out
+        queries = np.stack([p.gridded.intensity for p in ready])  # (N, L), both searches'
+        if self.library is not None:
             lib = self.library
-            closest = lib.search(np.stack([p.gridded.intensity for p in ready]), self.neighbours)
+            closest = lib.search(queries, self.neighbours)
             for p, idx, sim in zip(ready, *closest, strict=True):
                 p.neighbours = [
                     {
@@ -181,8 +184,8 @@ class FileReader:
                     }
                     for i, v in zip(idx, sim, strict=True)
                 ]
-        if self.perovskites is not None and ready:
-            _, best = self.perovskites.search(np.stack([p.gridded.intensity for p in ready]), 1)
+        if self.perovskites is not None:
+            _, best = self.perovskites.search(queries, 1)
             for p, v in zip(ready, best[:, 0].tolist(), strict=True):
                 p.perovskite_similarity = round(v, 4)
         return out

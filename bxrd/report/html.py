@@ -47,6 +47,7 @@ from bxrd.fileio import atomic_path
 from bxrd.inference.answer import (
     Answer,
     abstain_reason,
+    below_floor,
     describe_set,
     format_distance,
     phase_kind,
@@ -121,7 +122,7 @@ def flags(record: dict) -> list[tuple[str, str]]:
     if family:
         out.append((f"one reflection family (d = {family['d_spacing']:.3f} Å)", "bad"))
     match = record.get("perovskite_match")
-    if match and match["similarity"] < match["floor"]:
+    if below_floor(match):
         out.append((f"unlike every training perovskite (cosine {match['similarity']:.2f})", "bad"))
     left = record.get("unexplained_peaks")  # after secondary phases, when checked
     n = len(
@@ -412,7 +413,7 @@ class HtmlReport:
                     + (
                         ": the pattern is like no perovskite the model learned from"
                         + ("; the named class is withheld" if match["withheld"] else "")
-                        if match["similarity"] < match["floor"]
+                        if below_floor(match)
                         else ""
                     ),
                 )

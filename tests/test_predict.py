@@ -410,7 +410,12 @@ def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, mode
     assert set(a.prediction_set["classes"]) | {"other"} == set(b.prediction_set["classes"])
     assert "no training perovskite like it" in b.text()
     assert "UNLIKE EVERY TRAINING PEROVSKITE" in b.text()
-    # no library: no check
+    # an empty library is refused with its name, not an IndexError deep in the reader
+    from bxrd.errors import BxrdInputError
+
+    with pytest.raises(BxrdInputError, match="lib0.npz: the library holds no pattern"):
+        empty = PredictOptions(explain="none", perovskites=library(x[None][:0]))
+        predict_files([folder / "p1.txt"], model=model, options=empty)
     (c,) = predict_files([folder / "p1.txt"], model=model,
                          options=PredictOptions(explain="none", perovskites=None))  # fmt: skip
     assert c.perovskite_match is None and c.decision == "predict"
@@ -420,7 +425,5 @@ def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, mode
     assert perovskite_match(0.1, 0.5, "yes")["withheld"]
     assert perovskite_match(0.1, 0.5, "Pnma (62)")["withheld"]
     assert not perovskite_match(0.5, 0.5, "Pnma (62)")["withheld"]  # the floor itself passes
-    from bxrd.errors import BxrdInputError
-
     with pytest.raises(BxrdInputError, match="cosine similarity in \\[0, 1\\], got 1.5"):
         PredictOptions(min_perovskite_similarity=1.5)

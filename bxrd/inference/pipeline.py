@@ -415,7 +415,7 @@ def search_library(
     point by point at different angles and answer wrongly without a word.
 
     Raises:
-        BxrdInputError: a given library is unreadable or not on the model's axis.
+        BxrdInputError: a given library is unreadable, empty or not on the model's axis.
     """
     if name is None:
         return None
@@ -426,6 +426,8 @@ def search_library(
         if name == "shipped" and not path.is_file():
             return None
         library = _load_library(path)
+    if not len(library):
+        raise BxrdInputError(f"{path}: the library holds no pattern")
     same = library.axis == axis if library.axis is not None else None
     if same is None:
         same = library.patterns.shape[1] == axis.n_points

@@ -13,11 +13,16 @@ uniform-noise patterns flagged: issue 19's film aims; then, for a model with con
 sets, the in-class films whose set holds the truth, their mean set size and the films outside
 the classes whose set holds ``other``; last, the share of the measured precursor mixtures of
 ``--mixtures`` (no perovskite in them) declined, with its 95 % interval over samples, NaN when
-the folder is absent). ``--json FILE`` keeps the per-folder rows and the summary
+the folder is absent). ``--search-match DATASET.h5`` adds plain search-match on the same
+films: the class of the closest clean pattern among the structures of the dataset's
+``--search-splits`` (the model's training data: ``train`` for an honest run, every split for
+a final refit), its in-class accuracy and the network's paired gain over it with a 95 %
+interval over films. ``--json FILE`` keeps the per-folder rows and the summary
 (``scripts/ablation_table.py`` reads them)::
 
     python scripts/evaluate_measured.py [--checkpoint checkpoints/default.ckpt] [--json FILE]
         [--perovskites shipped|none|LIBRARY.npz]
+        [--search-match data/shipped/dataset.h5 [--search-splits train val test refit]]
 """
 
 import argparse
@@ -25,11 +30,15 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from bxrd.data.search_match import SearchLibrary
+from bxrd.data.store import load_pattern_set
+from bxrd.errors import BxrdInputError
 from bxrd.evaluation.measured_patterns import (
     film_summary,
     noise_far_fraction,
     score_films,
     score_mixtures,
+    search_match_gain,
 )
 from bxrd.fileio import atomic_write_text
 from bxrd.inference.loading import load_predictor
@@ -51,11 +60,20 @@ def main() -> None:
         help="library of training perovskites a named class needs a pattern like (bxrd "
         "predict --perovskites); 'none': no such check",
     )
+    parser.add_argument("--search-match", metavar="DATASET.h5", help="also score search-match")
+    parser.add_argument("--search-splits", nargs="+", default=["train"], metavar="SPLIT")
     parser.add_argument("--json", default=None, metavar="FILE")
     args = parser.parse_args()
     model = load_predictor(args.checkpoint)
     perovskites = None if args.perovskites == "none" else args.perovskites
-    rows = score_films(model, args.patterns, perovskites)
+    search = None
+    if args.search_match:
+        data = load_pattern_set(args.search_match, verify=False)
+        search = SearchLibrary.from_pattern_set(data, tuple(args.search_splits))
+        if list(data.classes["space_group"]) != list(model.class_names):
+            raise BxrdInputError(f"{args.search_match}: its classes are not the model's")
+        print(f"search-match library: {len(search)} structures of {args.search_splits}")
+    rows = score_films(model, args.patterns, perovskites, search)
     mixtures = score_mixtures(model, args.mixtures, perovskites)
     for r in rows + ([mixtures[0]] if mixtures else []):
         print(
@@ -64,12 +82,15 @@ def main() -> None:
             f"rejected={r.rejected:2d} "
             f"one_family={r.one_family} far={r.far:2d} in_set={r.in_set:2d} "
             f"mean top p={r.mean_top_p:.2f} predicted {r.predicted}"
+            + (f" search-match right={sum(r.search_right)}" if r.search_right else "")
         )
     s = film_summary(rows)
     s["noise_far"] = noise_far_fraction(model)
     nan = float("nan")
     share = mixtures[1] if mixtures else None
     s["declined_mixtures"] = [share.value, share.low, share.high] if share else [nan] * 3
+    gain = search_match_gain(rows)
+    s["network_minus_search_match"] = [gain.value, gain.low, gain.high] if gain else [nan] * 3
     if args.json:
         atomic_write_text(
             args.json,
@@ -93,6 +114,13 @@ def main() -> None:
         f"other_in_set_out={s['other_in_set_out_of_class']:.3f} "
         "declined_mixtures={:.3f} [{:.3f}, {:.3f}]".format(*s["declined_mixtures"])
     )
+    if search is not None:
+        print(
+            f"search_match_in_class_acc={s['search_match_in_class_accuracy']:.3f} "
+            "network_minus_search_match={:.3f} [{:.3f}, {:.3f}]".format(
+                *s["network_minus_search_match"]
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from bxrd.evaluation.realistic import realistic_patterns
 from bxrd.evaluation.stats import balanced_accuracy, bootstrap, score_intervals
 from bxrd.fileio import atomic_path
 from bxrd.inference.loading import load_predictor
-from bxrd.uq.conformal import class_coverage
+from bxrd.uq.conformal import class_coverage, truth_in_set
 
 
 def save_answers(
@@ -159,9 +159,10 @@ def main() -> None:
     if same_classes and sets is not None:
         truth_i = torch.as_tensor(data.labels[args.task][test])
         for by_class in (False, True) if sets.labels is not None else (False,):
-            held_t = sets.holds(all_probs, truth_i, by_class=by_class)
+            member = sets.sets(all_probs, by_class=by_class)
+            held_t = truth_in_set(member, truth_i)
             held = held_t.numpy()
-            size = sets.sets(all_probs, by_class=by_class).sum(dim=1).numpy()
+            size = member.sum(dim=1).numpy()
             cov = bootstrap(lambda r, h=held: {"c": float(h[r].mean())}, sid)["c"]
             per_class = class_coverage(held_t, truth_i, len(names)).tolist()
             print(

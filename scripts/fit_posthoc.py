@@ -33,7 +33,13 @@ from bxrd.errors import BxrdInputError
 from bxrd.evaluation.stats import METRIC_FUNCTIONS
 from bxrd.inference.loading import load_classifier, load_predictor, read_checkpoint
 from bxrd.uq.checkpoint_format import save_checkpoint
-from bxrd.uq.conformal import COVERAGE, ConformalSets, class_coverage, held_out_probs
+from bxrd.uq.conformal import (
+    COVERAGE,
+    ConformalSets,
+    class_coverage,
+    held_out_probs,
+    truth_in_set,
+)
 from bxrd.uq.ensemble import ENSEMBLE_CLASS
 from bxrd.uq.feature_density import fit_feature_density
 from bxrd.xrd.augment import AugmentConfig
@@ -130,13 +136,14 @@ def main() -> None:
         if not dm.final_refit:  # a final refit trained on the test split
             scored.append(("test", *held_out_probs(model, dm.test_dataloader())))
         for (name, p_, y), by_class in itertools.product(scored, (False, True)):
-            held = sets.holds(p_, y, by_class=by_class)
+            member = sets.sets(p_, by_class=by_class)
+            held = truth_in_set(member, y)
             per = class_coverage(held, y, p_.shape[1])
             worst = int(torch.nan_to_num(per, nan=2.0).argmin())
             print(
                 f"{name} {'per-class' if by_class else 'marginal'}: "
                 f"coverage={held.float().mean():.3f} "
-                f"mean_set_size={sets.sets(p_, by_class=by_class).sum(dim=1).float().mean():.2f} "
+                f"mean_set_size={member.sum(dim=1).float().mean():.2f} "
                 f"worst class {model.class_names[worst]} {per[worst]:.2f} "
                 f"({int((y == worst).sum())} of {len(y)} patterns)"
             )

@@ -29,6 +29,11 @@ from bxrd.xrd.grid import TwoThetaGrid
 
 #: Order of the axis numbers stored in a library file.
 AXIS_KEYS = ("start", "stop", "step", "wavelength")
+#: Note on a cell with a molecular A cation: DFT relaxes one frozen orientation of each
+#: molecule, and spglib reads that orientation's symmetry (cubic MAPbI3: Pm; cubic FAPbI3:
+#: Pmm2), not the orientationally disordered average structure a film at room temperature
+#: shows (:mod:`bxrd.crystal.molecules`).
+ORDERED_MOLECULE = "group of one frozen molecule orientation"
 
 
 def unit_rows(patterns: np.ndarray) -> np.ndarray:
@@ -46,12 +51,15 @@ class Match:
         formula: its reduced formula.
         space_group: its space group, e.g. ``"Pnma (62)"``.
         similarity: cosine similarity to the query, in [-1, 1] (≥ 0 for intensities).
+        note: what the reader should know about the entry ("" if nothing), e.g.
+            :data:`ORDERED_MOLECULE`.
     """
 
     structure_id: str
     formula: str
     space_group: str
     similarity: float
+    note: str = ""
 
 
 @dataclass
@@ -64,6 +72,9 @@ class SearchLibrary:
         formula: one reduced formula per row.
         space_group: one space-group name per row.
         labels: task → class index per row, shape (M,) (for scoring search-match).
+        note: one note per row ("" for none; empty list: none at all), e.g.
+            :data:`ORDERED_MOLECULE` for a DFT cell whose space group is that of one frozen
+            molecule orientation.
         axis: the 2θ grid and wavelength the patterns were made on (None: unknown; a
             library is only comparable with patterns on the same axis).
         chunk: library rows compared at once.
@@ -76,11 +87,13 @@ class SearchLibrary:
     labels: dict[str, np.ndarray] = field(default_factory=dict)
     axis: Axis | None = None
     chunk: int = 2048
+    note: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.patterns = unit_rows(self.patterns)
         n = len(self.patterns)
-        for name in ("structure_id", "formula", "space_group"):
+        self.note = list(self.note) or [""] * n
+        for name in ("structure_id", "formula", "space_group", "note"):
             if len(getattr(self, name)) != n:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows, patterns {n}")
 
@@ -107,9 +120,12 @@ class SearchLibrary:
             size_nm: crystallite size of the clean render (Scherrer width), nm.
 
         Returns:
-            The library and one message per skipped structure file.
+            The library and one message per skipped structure file. A cell with a molecular
+            A cation (MA, FA, NH4: DFT cells with one frozen orientation) keeps its spglib
+            group with the note :data:`ORDERED_MOLECULE`.
         """
         from bxrd.crystal.io import load_structures
+        from bxrd.crystal.molecules import has_molecular_cation
         from bxrd.crystal.template import space_group_of
         from bxrd.xrd.augment import render_clean
         from bxrd.xrd.render import Renderer
@@ -117,9 +133,10 @@ class SearchLibrary:
         from bxrd.xrd.stick_batch import StickBatch
 
         report = load_structures(sources, synthesized=synthesized)
-        ids, formulas, groups, sticks = [], [], [], []
+        ids, formulas, groups, sticks, notes = [], [], [], [], []
         for sid, structure in report.structures.items():
             number, symbol = space_group_of(structure)
+            notes.append(ORDERED_MOLECULE if has_molecular_cation(structure) else "")
             ids.append(sid)
             formulas.append(structure.composition.reduced_formula)
             groups.append(f"{symbol} ({number})")
@@ -133,7 +150,8 @@ class SearchLibrary:
         ]
         patterns = np.concatenate([r.numpy() for r in rows])
         failures = [f"{path}: {why}" for path, why in report.failures]
-        return cls(patterns, ids, formulas, groups, axis=Axis(grid, wavelength)), failures
+        library = cls(patterns, ids, formulas, groups, axis=Axis(grid, wavelength), note=notes)
+        return library, failures
 
     @classmethod
     def concat(cls, libraries: list[SearchLibrary]) -> SearchLibrary:
@@ -153,6 +171,7 @@ class SearchLibrary:
             [g for lib in libraries for g in lib.space_group],
             {t: np.concatenate([lib.labels[t] for lib in libraries]) for t in tasks},
             axis=axes.pop(),
+            note=[n for lib in libraries for n in lib.note],
         )
 
     @classmethod
@@ -195,6 +214,7 @@ class SearchLibrary:
                 structure_id=np.array(self.structure_id),
                 formula=np.array(self.formula),
                 space_group=np.array(self.space_group),
+                note=np.array(self.note),
                 **arrays,
             )
         return path
@@ -219,6 +239,7 @@ class SearchLibrary:
                         if "axis" in f.files
                         else None
                     ),
+                    note=f["note"].tolist() if "note" in f.files else [],
                 )
         except (OSError, KeyError, ValueError) as exc:
             raise BxrdInputError(f"{path}: not a search-match library ({exc})") from None
@@ -255,7 +276,9 @@ class SearchLibrary:
         """Return the ``k`` closest library structures to one pattern (L,), best first."""
         idx, sim = self.search(np.asarray(query)[None], k)
         return [
-            Match(self.structure_id[i], self.formula[i], self.space_group[i], float(s))
+            Match(
+                self.structure_id[i], self.formula[i], self.space_group[i], float(s), self.note[i]
+            )
             for i, s in zip(idx[0], sim[0], strict=True)
         ]
 

@@ -5,6 +5,7 @@
   among the model's classes and those that are not; :func:`film_summary` gives the
   issue-19 film numbers (accuracy, selective accuracy at a coverage, ECE, abstention, far
   flags) and :func:`noise_far_fraction` the far flag on uniform noise.
+  :func:`search_match_gain` compares the network with the nearest known pattern on them.
 * :func:`score_mixtures` — the same answers on measured scans that hold no perovskite at all
   (weighed precursor mixtures): the share declined, with an interval over samples.
 * :func:`labelled_accuracy` — space-group accuracy on measured patterns whose space group is
@@ -82,6 +83,8 @@ class FolderScore:
         in_set: patterns whose conformal set (:mod:`bxrd.uq.conformal`) holds ``truth``, or
             ``other`` for a folder outside the classes; set_sizes: each pattern's set size
             (both empty / 0 for a model without sets).
+        search_right: per answered pattern, whether the class of the closest structure of
+            a search-match library is ``truth`` (empty when none was given).
     """
 
     folder: str
@@ -104,6 +107,7 @@ class FolderScore:
     set_sizes: list[int] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     declined: list[bool] = field(default_factory=list)
+    search_right: list[bool] = field(default_factory=list)
 
 
 def read_folder(
@@ -130,16 +134,25 @@ def score_files(
     truth: str,
     wavelength: str | None = "CuKa",
     perovskites: str | SearchLibrary | None = "shipped",
+    search: SearchLibrary | None = None,
 ) -> FolderScore:
     """Answers of ``model`` on ``files`` (or folders) whose true space group is ``truth``.
 
     ``wavelength`` is used for files that state none; a file that states another one is
     skipped, as ``bxrd predict`` refuses it (counted in ``skipped``, with its message);
     ``perovskites``: the library of training perovskites a named class needs a pattern like
-    (:class:`~bxrd.inference.pipeline.PredictOptions`; None: no such check).
+    (:class:`~bxrd.inference.pipeline.PredictOptions`; None: no such check); ``search``:
+    a search-match library whose space groups are the model's class names
+    (:meth:`~bxrd.data.search_match.SearchLibrary.from_pattern_set`), scored on the same
+    gridded patterns as the model (``search_right``).
     """
     options = PredictOptions(
-        wavelength=wavelength, explain="none", keep_arrays=False, perovskites=perovskites
+        wavelength=wavelength,
+        explain="none",
+        keep_arrays=False,
+        perovskites=perovskites,
+        library=search,
+        neighbours=1,
     )
     every = predict_files(list(files), model=model, options=options)
     answers = [a for a in every if a.decision != "skipped"]
@@ -170,15 +183,22 @@ def score_files(
         set_sizes=[len(c) for c in sets],
         files=[Path(a.file).name for a in answers],
         declined=declined,
+        search_right=[a.neighbours[0]["space_group"] == truth for a in answers if a.neighbours],
     )
 
 
 def score_films(
-    model: Classifier, root: str | Path, perovskites: str | SearchLibrary | None = "shipped"
+    model: Classifier,
+    root: str | Path,
+    perovskites: str | SearchLibrary | None = "shipped",
+    search: SearchLibrary | None = None,
 ) -> list[FolderScore]:
-    """Score ``model`` on every film folder of ``root`` named in :data:`FILM_SPACE_GROUPS`."""
+    """Score ``model`` on every film folder of ``root`` named in :data:`FILM_SPACE_GROUPS`.
+
+    ``perovskites`` and ``search`` as :func:`score_files`.
+    """
     return [
-        score_files(model, [Path(root) / folder], folder, truth, perovskites=perovskites)
+        score_files(model, [Path(root) / folder], folder, truth, "CuKa", perovskites, search)
         for folder, truth in FILM_SPACE_GROUPS.items()
         if (Path(root) / folder).is_dir()
     ]
@@ -223,7 +243,8 @@ def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, fl
     over the folders outside the classes; for a model with conformal sets,
     ``set_coverage_in_class`` (share of in-class patterns whose set holds the truth),
     ``mean_set_size_in_class`` and ``other_in_set_out_of_class`` (share of patterns outside
-    the classes whose set holds ``other``), NaN without sets.
+    the classes whose set holds ``other``), NaN without sets; ``search_match_in_class_accuracy``
+    (NaN without a search-match library).
     """
     inside = [r for r in rows if r.in_classes]
     outside = [r for r in rows if not r.in_classes]
@@ -250,7 +271,25 @@ def film_summary(rows: list[FolderScore], coverage: float = 0.6) -> dict[str, fl
         "other_in_set_out_of_class": ratio(
             sum(r.in_set for r in outside), sum(len(r.set_sizes) for r in outside)
         ),
+        "search_match_in_class_accuracy": ratio(
+            sum(sum(r.search_right) for r in inside), sum(len(r.search_right) for r in inside)
+        ),
     }
+
+
+def search_match_gain(rows: list[FolderScore]) -> Interval | None:
+    """Network minus search-match accuracy on the in-class films, paired, 95 % over films.
+
+    Both top answers are scored on the same patterns (:func:`score_files` with ``search``);
+    the interval resamples films. None when no in-class folder was searched.
+    """
+    inside = [r for r in rows if r.in_classes and r.search_right]
+    if not inside:
+        return None
+    net = np.array([c for r in inside for c in r.top_right], dtype=float)
+    sm = np.array([c for r in inside for c in r.search_right], dtype=float)
+    gain = lambda rows: {"gain": float(net[rows].mean() - sm[rows].mean())}  # noqa: E731
+    return bootstrap(gain, np.arange(len(net)))["gain"]
 
 
 def noise_far_fraction(model: Classifier, n: int = 100, seed: int = 0) -> float:

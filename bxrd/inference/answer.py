@@ -11,7 +11,9 @@ JSON (one object per file, keys = the fields below, arrays left out):
   ``"option"`` (``--wavelength``, the file records none) or ``"forced"`` (``--wavelength`` and
   ``--force_wavelength`` against the file's own).
 * ``neighbours``: the closest known structures by search-match (cosine similarity of the
-  model's input to clean simulations of the library; ``bxrd predict --library``).
+  model's input to clean simulations of the library; ``bxrd predict --library``), each with
+  a ``note`` ("" or, for a DFT cell with a molecular A cation, that its group is one frozen
+  molecule orientation's, not the disordered average a film shows).
 * ``secondary_phases``: candidate secondary phases and substrates whose strong reflections
   match peaks the main phase leaves (:mod:`bxrd.inference.secondary_phases`); ``[]``: checked,
   none found; null: not checked (``--explain none``, or a class with no reference reflections).
@@ -182,7 +184,8 @@ class Answer:
         reference: the reference structure of the predicted class, its cell scale and its
             reflections moved onto this pattern (``reflections``: 2θ in degrees, hkl).
         neighbours: the closest known structures by search-match (``structure_id``,
-            ``formula``, ``space_group``, cosine ``similarity`` on the model's input).
+            ``formula``, ``space_group``, cosine ``similarity`` on the model's input,
+            ``note``).
         secondary_phases, unexplained_peaks: secondary-phase evidence (README answer schema);
             None when not checked.
         measured: the pattern as given (its own 2θ axis and wavelength); not in JSON.
@@ -312,7 +315,10 @@ class Answer:
             )
         if self.neighbours:
             close = ", ".join(
-                f"{n['formula']} {n['space_group']} {n['similarity']:.2f}" for n in self.neighbours
+                f"{n['formula']} {n['space_group']}"
+                + (f" [{n['note']}]" if n.get("note") else "")
+                + f" {n['similarity']:.2f}"
+                for n in self.neighbours
             )
             lines.append(f"  closest known structures (search-match, cosine): {close}")
         lines.extend(self._phase_lines())

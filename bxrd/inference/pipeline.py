@@ -108,7 +108,7 @@ class PredictOptions:
             (for reports and notebooks; off for streaming output).
         allow_pickle: read pickled ``.npy`` dicts (e.g. the RRUFF set); trusted files only.
         library: search-match library (``.npz`` of
-            :class:`~bxrd.data.search_match.SearchLibrary`) whose closest structures are
+            :class:`~bxrd.data.search_match.SearchLibrary`, or one) whose closest structures are
             listed beside each answer; ``"shipped"``: the package's known-structure library
             (used when it is on the model's axis), None: no search-match.
         neighbours: closest library structures listed per answer.
@@ -144,7 +144,7 @@ class PredictOptions:
     seed: int = 0
     keep_arrays: bool = True
     allow_pickle: bool = False
-    library: str | None = "shipped"
+    library: str | SearchLibrary | None = "shipped"
     neighbours: int = 3
     perovskites: str | SearchLibrary | None = "shipped"
     min_perovskite_similarity: float = 0.5
@@ -246,9 +246,10 @@ def _answers(
     always_in = 0
     if conformal is not None:
         coverage = conformal.coverage if options.coverage is None else options.coverage
-        members = conformal.sets(pred.probs, coverage, options.sets_by_class).tolist()
+        q = conformal.thresholds(len(names), coverage, options.sets_by_class)
+        members = conformal.sets(pred.probs, thresholds=q).tolist()
         if options.sets_by_class:
-            always_in = int(conformal.class_qhat(len(names), coverage).isinf().sum())
+            always_in = int(q.isinf().sum())
     entropy, abstains = pred.entropy.tolist(), pred.abstain.tolist()
     mi = None if pred.mutual_information is None else pred.mutual_information.tolist()
     distances = None if distance is None else distance.tolist()

@@ -34,7 +34,7 @@ class Prepared:
         gridded: on the model's axis: converted, resampled, background removed, normalised.
         source: where the wavelength came from.
         neighbours: the closest library structures (``structure_id``, ``formula``,
-            ``space_group``, cosine ``similarity``), when a library was searched.
+            ``space_group``, cosine ``similarity``, ``note``), when a library was searched.
         one_family: the gridded scan's single reflection family
             (:func:`bxrd.explain.one_family.one_family`, as a dict), else None.
         noise_dominated: the scan as measured (own step and range) is more noise than
@@ -181,6 +181,7 @@ class FileReader:
                         "formula": lib.formula[i],
                         "space_group": lib.space_group[i],
                         "similarity": round(float(v), 4),
+                        "note": lib.note[i],
                     }
                     for i, v in zip(idx, sim, strict=True)
                 ]

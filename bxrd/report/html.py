@@ -94,11 +94,11 @@ def _leading(record: dict) -> str:
 
 
 def _neighbours(record: dict) -> list[dict]:
-    """``neighbours`` as dicts with ``formula``, ``space_group``, ``similarity``."""
+    """``neighbours`` as dicts with ``formula``, ``space_group``, ``similarity``, ``note``."""
     out = []
     for n in record.get("neighbours") or []:
         if isinstance(n, dict):
-            out.append({k: n.get(k) for k in ("formula", "space_group", "similarity")})
+            out.append({k: n.get(k) for k in ("formula", "space_group", "similarity", "note")})
         else:
             formula, space_group, similarity = n
             out.append({"formula": formula, "space_group": space_group, "similarity": similarity})
@@ -466,7 +466,8 @@ class HtmlReport:
                     "closest known",
                     "; ".join(
                         f"{_esc(str(n['formula']))} {_esc(str(n['space_group']))} "
-                        f"(similarity {float(n['similarity']):.3f})"
+                        + (f"[{_esc(str(n['note']))}] " if n.get("note") else "")
+                        + f"(similarity {float(n['similarity']):.3f})"
                         for n in neighbours
                     ),
                 )

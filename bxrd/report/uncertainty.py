@@ -28,6 +28,7 @@ from bxrd.explain.figures import attribution_figure
 from bxrd.fileio import atomic_write_text
 from bxrd.inference.loading import load_predictor
 from bxrd.uq.calibration import classification_metrics
+from bxrd.uq.conformal import truth_in_set
 from bxrd.uq.figures import (
     accuracy_coverage,
     class_probability_figure,
@@ -98,7 +99,7 @@ def build_report(
                 }
         cov, acc = accuracy_coverage(pred.probs, y)
         abstain = pred.abstain
-        sets = model.conformal
+        member = None if model.conformal is None else model.conformal.sets(pred.probs)
         row.update(
             checkpoint=str(ckpt),
             seconds=seconds,
@@ -108,10 +109,8 @@ def build_report(
             accuracy_answered=float((pred.prediction[~abstain] == y[~abstain]).float().mean())
             if (~abstain).any()
             else None,
-            set_coverage=None if sets is None else float(sets.holds(pred.probs, y).float().mean()),
-            mean_set_size=None
-            if sets is None
-            else float(sets.sets(pred.probs).sum(dim=1).float().mean()),
+            set_coverage=None if member is None else float(truth_in_set(member, y).float().mean()),
+            mean_set_size=None if member is None else float(member.sum(dim=1).float().mean()),
             accuracy_at_coverage={
                 f"{c:.1f}": float(np.interp(c, cov, acc)) for c in (0.5, 0.8, 1.0)
             },

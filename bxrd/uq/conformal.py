@@ -147,17 +147,33 @@ class ConformalSets:
         own = [sorted_quantile(self.scores[self.labels == k], c) for k in range(n_classes)]
         return torch.tensor(own, dtype=torch.float64)
 
+    def thresholds(
+        self, n_classes: int, coverage: float | None = None, by_class: bool = False
+    ) -> torch.Tensor:
+        """Return the score threshold (C,) float64 of each class: q̂_c or, marginal, q̂ for all.
+
+        A class whose threshold is inf is in every set.
+        """
+        if by_class:
+            return self.class_qhat(n_classes, coverage)
+        return torch.full((n_classes,), self.qhat(coverage), dtype=torch.float64)
+
     def sets(
-        self, probs: torch.Tensor, coverage: float | None = None, by_class: bool = False
+        self,
+        probs: torch.Tensor,
+        coverage: float | None = None,
+        by_class: bool = False,
+        thresholds: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Membership (B, C) bool of the classes of ``probs`` (B, C) in each pattern's set.
 
-        ``by_class``: class-conditional (Mondrian) sets, else marginal ones.
+        ``by_class``: class-conditional (Mondrian) sets, else marginal ones; ``thresholds``:
+        those of :meth:`thresholds` when already computed.
         """
         scores = class_scores(probs)
-        if by_class:
-            return scores <= self.class_qhat(probs.shape[1], coverage).to(scores.device)
-        return scores <= self.qhat(coverage)
+        if thresholds is None:
+            thresholds = self.thresholds(probs.shape[1], coverage, by_class)
+        return scores <= thresholds.to(scores.device)
 
     def holds(
         self,
@@ -167,8 +183,7 @@ class ConformalSets:
         by_class: bool = False,
     ) -> torch.Tensor:
         """Whether each pattern's set holds its class ``labels`` (B,), shape (B,) bool."""
-        member = self.sets(probs, coverage, by_class)
-        return member[torch.arange(len(member)), labels.long()]
+        return truth_in_set(self.sets(probs, coverage, by_class), labels)
 
     def state_dict(self) -> dict:
         """Tensors and number for a checkpoint (torch's weights-only loader reads them)."""
@@ -182,6 +197,11 @@ class ConformalSets:
         if state is None:
             return None
         return cls(state["scores"], state["coverage"], state.get("labels"))
+
+
+def truth_in_set(member: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Whether each set of ``member`` (B, C) bool holds its class ``labels`` (B,), shape (B,)."""
+    return member[torch.arange(len(member)), labels.long()]
 
 
 def class_coverage(holds: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:

@@ -133,3 +133,38 @@ def test_perovskite_library_holds_the_clean_perovskites_of_the_splits_asked():
     assert perovskite_library(data, ["train", "val", "test"]).structure_id == ["a", "c", "d", "e"]
     with pytest.raises(BxrdInputError, match="no perovskite in the splits"):
         perovskite_library(data, ["refit"])
+
+
+def test_a_cell_with_an_ordered_molecule_is_noted_through_file_and_concat(tmp_path, srtio3):
+    """A DFT hybrid cell's spglib group is one molecule orientation's: the library says so,
+    keeps saying so through a file and a join, and an older file without notes reads as
+    notes-free."""
+    from pymatgen.core import Lattice, Structure
+
+    from bxrd.data.search_match import ORDERED_MOLECULE
+    from bxrd.xrd.grid import TwoThetaGrid
+
+    a = 6.3  # cubic MAPbI3 framework, MA along c: C–N 1.47 Å, one H 1.02 Å beyond N
+    mapi = Structure(
+        Lattice.cubic(a),
+        ["Pb", "I", "I", "I", "C", "N", "H"],
+        [[0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5],
+         [0.5, 0.5, 0.5 - 0.735 / a], [0.5, 0.5, 0.5 + 0.735 / a],
+         [0.5, 0.5, 0.5 + (0.735 + 1.02) / a]],
+    )  # fmt: skip
+    mapi.to(filename=str(tmp_path / "MAPbI3.cif"))
+    srtio3.to(filename=str(tmp_path / "SrTiO3.cif"))
+    grid = TwoThetaGrid(10.0, 80.0, 0.02)
+    library, _ = SearchLibrary.from_structures([tmp_path], grid, 1.5406)
+    notes = dict(zip(library.formula, library.note, strict=True))
+    assert notes == {"HPbCI3N": ORDERED_MOLECULE, "SrTiO3": ""}
+    back = SearchLibrary.load(library.save(tmp_path / "lib.npz"))
+    assert back.note == library.note
+    joined = SearchLibrary.concat([back, library])
+    assert joined.note == library.note * 2
+    best = joined.matches(joined.patterns[library.formula.index("HPbCI3N")], k=1)[0]
+    assert best.note == ORDERED_MOLECULE
+    old = tmp_path / "old.npz"  # written before notes existed
+    with np.load(tmp_path / "lib.npz") as f:
+        np.savez(old, **{k: f[k] for k in f.files if k != "note"})
+    assert SearchLibrary.load(old).note == ["", ""]

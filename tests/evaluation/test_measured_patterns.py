@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from bxrd.data.search_match import SearchLibrary
 from bxrd.evaluation.measured_patterns import (
     FILM_SPACE_GROUPS,
     FolderScore,
@@ -17,9 +18,11 @@ from bxrd.evaluation.measured_patterns import (
     mixture_sample,
     noise_far_fraction,
     outside_scores,
+    read_folder,
     rruff_space_group,
     score_films,
     score_mixtures,
+    search_match_gain,
 )
 from bxrd.evaluation.stats import ece, ece_of_top
 from bxrd.evaluation.yes_no_metrics import yes_no_metrics
@@ -119,6 +122,39 @@ def test_films_scored_per_folder_with_shipped_model():
     assert 0 <= s["abstain_out_of_class"] <= 1
 
 
+@pytest.mark.skipif(not FILMS.is_dir(), reason=f"shared film patterns not found at {FILMS}")
+def test_search_match_on_films_finds_a_film_in_its_own_library():
+    """Search-match is scored on the patterns the model reads: a library holding the Pm-3m
+    films' own gridded patterns (read as training patterns are) finds each film itself."""
+    model = load_predictor(ROOT / "checkpoints" / "default.ckpt")
+    films, _ = read_folder(model, FILMS / "pm-3m", "CuKa")
+    decoys, _ = read_folder(model, FILMS / "P3m1", "CuKa")
+    own = [p.intensity for p in films]
+    groups = ["Pm-3m (221)"] * len(own) + ["other"] * len(decoys)
+    library = SearchLibrary(
+        np.stack(own + [p.intensity for p in decoys]),
+        [f"s{i}" for i in range(len(groups))],
+        ["X"] * len(groups),
+        groups,
+    )
+    rows = score_films(model, FILMS, search=library)
+    pm3m = next(r for r in rows if r.folder == "pm-3m")
+    assert len(pm3m.search_right) == pm3m.n and all(pm3m.search_right)
+    p3m1 = next(r for r in rows if r.folder == "P3m1")
+    assert len(p3m1.search_right) == p3m1.n and not any(p3m1.search_right)  # truth P-3m1
+    s = film_summary(rows)
+    inside = [r for r in rows if r.in_classes]
+    searched = sum(len(r.search_right) for r in inside)
+    assert s["search_match_in_class_accuracy"] == pytest.approx(
+        sum(sum(r.search_right) for r in inside) / searched
+    )
+    gain = search_match_gain(rows)
+    right = sum(r.correct for r in inside) / sum(r.n for r in inside)
+    assert gain.value == pytest.approx(right - s["search_match_in_class_accuracy"])
+    assert gain.low <= gain.value <= gain.high
+    assert search_match_gain(score_films(model, FILMS)) is None  # no library: no comparison
+
+
 def test_mixture_sample_pairs_the_two_scans_of_one_weighing():
     a = "precursor_mixture__NiO_0p3035-Bi2O3_0p3011-La(OH)3_0p3954--2min.xrdml"
     assert mixture_sample(a) == mixture_sample(a.replace("--2min", "--8min"))
@@ -205,6 +241,16 @@ def test_film_summary_selective_accuracy_and_ece():
     assert s["set_coverage_in_class"] == pytest.approx(3 / 5)
     assert s["mean_set_size_in_class"] == pytest.approx(8 / 5)
     assert s["other_in_set_out_of_class"] == pytest.approx(2 / 4)
+    assert np.isnan(s["search_match_in_class_accuracy"])  # no library searched
+    rows[0].search_right = [True, False, False, False, False]  # the network: 2 of 5 right
+    rows[2].search_right = [True, True, True]  # outside the classes: not compared
+    s = film_summary(rows, coverage=0.6)
+    assert s["search_match_in_class_accuracy"] == pytest.approx(1 / 5)
+    gain = search_match_gain(rows)
+    assert gain.value == pytest.approx(2 / 5 - 1 / 5) and gain.low <= gain.value <= gain.high
+    # paired: search-match's one right film is one the network has right too, so no
+    # resample of films can show a loss
+    assert gain.low >= 0
 
 
 def test_ece_of_top_is_ece_of_probabilities():

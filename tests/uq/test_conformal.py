@@ -56,6 +56,12 @@ def test_a_set_holds_its_classes_in_order_of_probability_and_always_the_top_one(
     assert member[torch.arange(200), probs.argmax(dim=1)].all()
     assert (sets.holds(probs, probs.argmax(dim=1))).all()  # holds: the set has that class
     assert (sets.holds(probs, labels) == member[torch.arange(200), labels]).all()
+    # the thresholds a set is cut at: q̂ for every class (marginal), q̂_c per class (Mondrian)
+    assert sets.thresholds(6).tolist() == [sets.qhat()] * 6
+    per_class = sets.thresholds(6, by_class=True)
+    assert torch.equal(per_class, sets.class_qhat(6))
+    assert torch.equal(sets.sets(probs, thresholds=per_class), sets.sets(probs, by_class=True))
+    assert not torch.equal(per_class, sets.thresholds(6))  # the classes' own q̂_c differ
     # a class is in only if every more probable class is: sorted by p, membership never rises
     order = probs.argsort(dim=1, descending=True)
     ranked = member.gather(1, order).int()

@@ -45,25 +45,17 @@ def run(suite: Suite) -> None:
         perovskites = perovskite_library(suite.data, ("train", "pretrain"), fitted.library)
     except BxrdInputError:  # a dataset without the provenance: no such check
         perovskites = None
-    films = score_films(model, root / "thinfilm_perovskites", perovskites)
+    library = suite.library_for(fitted)
+    films = score_films(model, root / "thinfilm_perovskites", perovskites, library)
     suite.tables.write(
         "measured_films",
-        f"Measured thin films, {Path(yaml).stem} (seed {cfg.seeds[0]})",
-        ["folder", "truth", "in classes", "n", "correct", "abstained", "mean top p", "predicted"],
-        [
-            [
-                r.folder,
-                r.truth,
-                r.in_classes,
-                r.n,
-                r.correct,
-                r.abstained,
-                r.mean_top_p,
-                r.predicted,
-            ]
-            for r in films
-        ],
-    )
+        f"Measured thin films, {Path(yaml).stem} (seed {cfg.seeds[0]}); {SEARCH_MATCH} on the "
+        "same patterns",
+        ["folder", "truth", "in classes", "n", "correct", f"{SEARCH_MATCH} correct",
+         "abstained", "mean top p", "predicted"],
+        [[r.folder, r.truth, r.in_classes, r.n, r.correct, sum(r.search_right), r.abstained,
+          r.mean_top_p, r.predicted] for r in films],
+    )  # fmt: skip
     mixtures = score_mixtures(model, root / "xrdml_dara", perovskites)
     if mixtures is not None:
         row, share = mixtures
@@ -84,7 +76,7 @@ def run(suite: Suite) -> None:
     acc = labelled_accuracy(model, x, numbers)
     truth = [None if n is None else class_of_number(n, model.class_names) for n in numbers]
     keep = np.array([t is not None for t in truth])
-    pred, _ = suite.library_for(fitted).predict(x[keep], "space_group")
+    pred, _ = library.predict(x[keep], "space_group")
     names = np.array(suite.data.classes["space_group"])[pred]
     sm = float(np.mean(names == np.array([t for t in truth if t is not None])))
     suite.tables.write(

@@ -133,19 +133,18 @@ def stage_table(folder: Path, n: int, explain_fast: bool = True) -> None:
     )
     library = search_library("shipped", axis)
     perovskites = search_library("shipped", axis, "perovskites.npz")
-    if library is not None:
-        with _one_blas_thread():  # as in the reader process
+    with _one_blas_thread():  # as in the reader process
+        if library is not None:
             timed(
                 "search-match (per reader task, 1 thread)",
                 lambda: [library.search(x[i : i + FILES_PER_TASK].numpy(), 3) for i in tasks],
             )
-            if perovskites is not None:
-                timed(
-                    "closest training perovskite (per reader task, 1 thread)",
-                    lambda: [
-                        perovskites.search(x[i : i + FILES_PER_TASK].numpy(), 1) for i in tasks
-                    ],
-                )
+        if perovskites is not None:
+            timed(
+                "closest training perovskite (per reader task, 1 thread)",
+                lambda: [perovskites.search(x[i : i + FILES_PER_TASK].numpy(), 1) for i in tasks],
+            )
+    if library is not None or perovskites is not None:
         reader = FileReader(axis, None, False, True, False, library, 3, perovskites)
         with _one_blas_thread(), torch_threads(1):
             timed(

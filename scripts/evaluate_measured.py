@@ -32,7 +32,6 @@ from pathlib import Path
 
 from bxrd.data.search_match import SearchLibrary
 from bxrd.data.store import load_pattern_set
-from bxrd.errors import BxrdInputError
 from bxrd.evaluation.measured_patterns import (
     film_summary,
     noise_far_fraction,
@@ -69,9 +68,11 @@ def main() -> None:
     search = None
     if args.search_match:
         data = load_pattern_set(args.search_match, verify=False)
-        search = SearchLibrary.from_pattern_set(data, tuple(args.search_splits))
         if list(data.classes["space_group"]) != list(model.class_names):
-            raise BxrdInputError(f"{args.search_match}: its classes are not the model's")
+            parser.error(f"{args.search_match}: its space-group classes are not the model's")
+        search = SearchLibrary.from_pattern_set(data, tuple(args.search_splits))
+        if not len(search):
+            parser.error(f"{args.search_match}: no structure in the splits {args.search_splits}")
         print(f"search-match library: {len(search)} structures of {args.search_splits}")
     rows = score_films(model, args.patterns, perovskites, search)
     mixtures = score_mixtures(model, args.mixtures, perovskites)

@@ -43,10 +43,10 @@ def main() -> None:
     p.add_argument("--splits", nargs="+", default=["train"], help="with --dataset")
     p.add_argument("--output", required=True)
     args = p.parse_args()
-    axis = load_predictor(args.checkpoint).axis
-    t0 = time.perf_counter()
     if args.dataset and (args.sources or args.reported):
         p.error("--dataset makes the library of a dataset's perovskites: give no sources")
+    axis = load_predictor(args.checkpoint).axis
+    t0 = time.perf_counter()
     if args.dataset:
         library = perovskite_library(load_pattern_set(args.dataset, verify=False), args.splits)
         if library.axis != axis:

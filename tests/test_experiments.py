@@ -163,6 +163,9 @@ def test_suite_writes_every_table_with_intervals_and_reruns_identically(
     declined = [float(v) for v in mix[1][2:5]]  # value, low, high over the two samples
     assert mix[1][0] == "4" and 0.0 <= declined[1] <= declined[0] <= declined[2] <= 1.0
     assert mix[1][-1] == "0.5"  # the floor was on, with the suite model's own perovskites
+    films = _rows(first / "measured_films.csv")
+    n, found = films[0].index("n"), films[0].index("search-match correct")
+    assert films[1][0] == "pm-3m" and 0 <= int(films[1][found]) <= int(films[1][n]) == 4
     record = json.loads((first / "run.json").read_text())
     assert list(record["section_s"]) == sections
     assert len(record["dataset_sha256"]) == 64

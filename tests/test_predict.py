@@ -270,6 +270,21 @@ def test_answers_list_the_closest_known_structures(folder, tmp_path):
         predict_files(
             [folder / "p1.txt"], options=PredictOptions(library=str(tmp_path / "tiny.npz"))
         )  # noqa: E501
+    # a library entry's note (a DFT hybrid cell's frozen-molecule group) reaches the JSON,
+    # the text line and the page, beside that entry only
+    from bxrd.data.search_match import ORDERED_MOLECULE
+    from bxrd.report.html import HtmlReport
+
+    noted = SearchLibrary(shipped.patterns[:3], ["s0", "s1", "s2"], ["A", "B", "C"],
+                          ["Pm (6)"] * 3, axis=axis, note=["", ORDERED_MOLECULE, ""])  # fmt: skip
+    (c,) = predict_files([folder / "p1.txt"], options=PredictOptions(explain="none", library=noted))
+    notes = {n["formula"]: n["note"] for n in c.to_json()["neighbours"]}
+    assert notes == {"A": "", "B": ORDERED_MOLECULE, "C": ""}
+    assert f"B Pm (6) [{ORDERED_MOLECULE}]" in c.text() and "A Pm (6) [" not in c.text()
+    with HtmlReport(tmp_path / "page", axis) as report:
+        report.add_answer(c)
+    page = (tmp_path / "page" / "index.html").read_text()
+    assert f"B Pm (6) [{ORDERED_MOLECULE}]" in page and "A Pm (6) [" not in page
 
 
 def test_the_answer_carries_its_conformal_set_in_json_text_and_page(model, tmp_path):

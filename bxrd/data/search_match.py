@@ -120,9 +120,10 @@ class SearchLibrary:
             size_nm: crystallite size of the clean render (Scherrer width), nm.
 
         Returns:
-            The library and one message per skipped structure file. A cell with a molecular
-            A cation (MA, FA, NH4: DFT cells with one frozen orientation) keeps its spglib
-            group with the note :data:`ORDERED_MOLECULE`.
+            The library and one message per skipped structure file. An ordered cell with a
+            molecular A cation (MA, FA, NH4: DFT cells with one frozen orientation) keeps its
+            spglib group with the note :data:`ORDERED_MOLECULE`; a cell whose molecules are
+            orientation-averaged (partly occupied sites) has the average's group and no note.
         """
         from bxrd.crystal.io import load_structures
         from bxrd.crystal.molecules import has_molecular_cation
@@ -136,7 +137,8 @@ class SearchLibrary:
         ids, formulas, groups, sticks, notes = [], [], [], [], []
         for sid, structure in report.structures.items():
             number, symbol = space_group_of(structure)
-            notes.append(ORDERED_MOLECULE if has_molecular_cation(structure) else "")
+            frozen = structure.is_ordered and has_molecular_cation(structure)
+            notes.append(ORDERED_MOLECULE if frozen else "")
             ids.append(sid)
             formulas.append(structure.composition.reduced_formula)
             groups.append(f"{symbol} ({number})")

@@ -183,7 +183,9 @@ def score_files(
         set_sizes=[len(c) for c in sets],
         files=[Path(a.file).name for a in answers],
         declined=declined,
-        search_right=[a.neighbours[0]["space_group"] == truth for a in answers if a.neighbours],
+        search_right=[]
+        if search is None
+        else [bool(a.neighbours) and a.neighbours[0]["space_group"] == truth for a in answers],
     )
 
 

@@ -21,7 +21,8 @@ What is read of the inputs (keep these fields):
   ``unexplained_peaks`` (None: not checked; see the README's answer
   schema), and optionally
   ``neighbours``: the closest library structures, each a (formula, space group,
-  similarity) triple or a dict with those keys.
+  similarity) triple or a dict with those keys and optionally ``note`` (shown after the
+  group).
 * the pattern (:class:`bxrd.xrd.pattern_io.GriddedPattern`): ``intensity`` (on the model
   grid given to :class:`HtmlReport`) and ``source``; and, when given, the
   :class:`~bxrd.xrd.pattern_io.MeasuredPattern` (``two_theta``, ``intensity``,

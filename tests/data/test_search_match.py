@@ -141,6 +141,7 @@ def test_a_cell_with_an_ordered_molecule_is_noted_through_file_and_concat(tmp_pa
     notes-free."""
     from pymatgen.core import Lattice, Structure
 
+    from bxrd.crystal.molecules import has_molecular_cation, orientation_averaged
     from bxrd.data.search_match import ORDERED_MOLECULE
     from bxrd.xrd.grid import TwoThetaGrid
 
@@ -158,6 +159,17 @@ def test_a_cell_with_an_ordered_molecule_is_noted_through_file_and_concat(tmp_pa
     library, _ = SearchLibrary.from_structures([tmp_path], grid, 1.5406)
     notes = dict(zip(library.formula, library.note, strict=True))
     assert notes == {"HPbCI3N": ORDERED_MOLECULE, "SrTiO3": ""}
+    # the orientation-averaged molecule (partly occupied shells about the A site) has H
+    # within a bond of C too, but its group is the disordered average's: no note
+    sites = [[0.5] * 3, [0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]]
+    framework = Structure(Lattice.cubic(a), ["Cs", "Pb", "I", "I", "I"], sites)
+    averaged = orientation_averaged(framework, "Cs", "MA")
+    assert has_molecular_cation(averaged) and not averaged.is_ordered
+    avg_dir = tmp_path / "averaged"
+    avg_dir.mkdir()
+    averaged.to(filename=str(avg_dir / "MAPbI3_avg.cif"))
+    avg_lib, _ = SearchLibrary.from_structures([avg_dir], grid, 1.5406)
+    assert avg_lib.note == [""] and avg_lib.space_group == ["Pm-3m (221)"]
     back = SearchLibrary.load(library.save(tmp_path / "lib.npz"))
     assert back.note == library.note
     joined = SearchLibrary.concat([back, library])
@@ -168,3 +180,22 @@ def test_a_cell_with_an_ordered_molecule_is_noted_through_file_and_concat(tmp_pa
     with np.load(tmp_path / "lib.npz") as f:
         np.savez(old, **{k: f[k] for k in f.files if k != "note"})
     assert SearchLibrary.load(old).note == ["", ""]
+
+
+def test_library_script_refuses_a_dataset_with_structure_sources(tmp_path):
+    """make_search_library.py: --dataset makes a dataset's perovskite library; sources
+    beside it would be silently ignored, so they are refused and nothing is written."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "lib.npz"
+    for extra in (["cifs/"], ["--reported", "cifs/"]):
+        run = subprocess.run(
+            [sys.executable, str(root / "scripts" / "make_search_library.py"),
+             "--checkpoint", "none.ckpt", "--dataset", "d.h5", "--output", str(out), *extra],
+            capture_output=True, text=True, cwd=tmp_path,
+        )  # fmt: skip
+        assert run.returncode == 2 and "give no sources" in run.stderr
+    assert not out.exists()

@@ -125,12 +125,13 @@ def test_films_scored_per_folder_with_shipped_model():
 @pytest.mark.skipif(not FILMS.is_dir(), reason=f"shared film patterns not found at {FILMS}")
 def test_search_match_on_films_finds_a_film_in_its_own_library():
     """Search-match is scored on the patterns the model reads: a library holding the Pm-3m
-    films' own gridded patterns (read as training patterns are) finds each film itself."""
+    and P-3m1 films' own gridded patterns (read as training patterns are), each under its
+    folder's group, finds each film itself, so every one is right."""
     model = load_predictor(ROOT / "checkpoints" / "default.ckpt")
     films, _ = read_folder(model, FILMS / "pm-3m", "CuKa")
     decoys, _ = read_folder(model, FILMS / "P3m1", "CuKa")
     own = [p.intensity for p in films]
-    groups = ["Pm-3m (221)"] * len(own) + ["other"] * len(decoys)
+    groups = ["Pm-3m (221)"] * len(own) + ["P-3m1 (164)"] * len(decoys)
     library = SearchLibrary(
         np.stack(own + [p.intensity for p in decoys]),
         [f"s{i}" for i in range(len(groups))],
@@ -141,7 +142,9 @@ def test_search_match_on_films_finds_a_film_in_its_own_library():
     pm3m = next(r for r in rows if r.folder == "pm-3m")
     assert len(pm3m.search_right) == pm3m.n and all(pm3m.search_right)
     p3m1 = next(r for r in rows if r.folder == "P3m1")
-    assert len(p3m1.search_right) == p3m1.n and not any(p3m1.search_right)  # truth P-3m1
+    assert len(p3m1.search_right) == p3m1.n and all(p3m1.search_right)
+    i4 = next(r for r in rows if r.folder == "I4Imcm")
+    assert len(i4.search_right) == i4.n and not any(i4.search_right)  # no I4/mcm entry
     s = film_summary(rows)
     inside = [r for r in rows if r.in_classes]
     searched = sum(len(r.search_right) for r in inside)

@@ -100,6 +100,7 @@ def main() -> None:
     dm = data_module(args.data, args.set)
     model = (load_predictor if ensemble else load_classifier)(args.checkpoint)
     _, val = dm.posthoc_dataloaders()
+    val_probs = None  # the validation predictive after the temperature, kept for the sets
     if "temperature" in args.parts:
         if not hasattr(model, "fit_temperature"):
             raise BxrdInputError(f"{args.checkpoint}: a {type(model).__name__} has no temperature")
@@ -108,8 +109,10 @@ def main() -> None:
         checkpoint["state_dict"].update(  # the buffer: `temperature`, `predictive_temperature`
             {k: v for k, v in model.state_dict().items() if k.endswith("temperature")}
         )
-        after = held_out_probs(model, val)
-        print(f"temperature T = {t:.3f}; validation NLL {nll(*before):.3f} -> {nll(*after):.3f}")
+        val_probs = held_out_probs(model, val)
+        print(
+            f"temperature T = {t:.3f}; validation NLL {nll(*before):.3f} -> {nll(*val_probs):.3f}"
+        )
     if "density" in args.parts:
         density = fit_feature_density(
             model.explained_net, dm.train_dataloader(), val, dm.n_classes, args.quantile
@@ -128,7 +131,7 @@ def main() -> None:
             + " ".join(f"far_{k}={v:.3f}" for k, v in flagged.items())
         )
     if "conformal" in args.parts:
-        probs, labels = held_out_probs(model, val)
+        probs, labels = val_probs if val_probs is not None else held_out_probs(model, val)
         sets = ConformalSets.fit(probs, labels, args.coverage)
         checkpoint["conformal"] = sets.state_dict()
         # val: the fit's own patterns (≥ the coverage by construction); test: held out

@@ -423,6 +423,8 @@ def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, mode
     assert b.probabilities == a.probabilities  # the model's answer is unchanged, only withheld
     # its conformal set widens by `other` (never narrows): the leading class stays in it
     assert set(a.prediction_set["classes"]) | {"other"} == set(b.prediction_set["classes"])
+    assert a.prediction_set["widened"] is None
+    assert b.prediction_set["widened"] == "unlike every training perovskite: other added"
     assert "no training perovskite like it" in b.text()
     assert "UNLIKE EVERY TRAINING PEROVSKITE" in b.text()
     # an empty library is refused with its name, not an IndexError deep in the reader
@@ -442,3 +444,29 @@ def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, mode
     assert not perovskite_match(0.5, 0.5, "Pnma (62)")["withheld"]  # the floor itself passes
     with pytest.raises(BxrdInputError, match="cosine similarity in \\[0, 1\\], got 1.5"):
         PredictOptions(min_perovskite_similarity=1.5)
+
+
+def test_a_one_family_pattern_has_every_class_in_its_set(model, tmp_path):
+    """Peaks that are all orders of one spacing (a film's h00 series) fix d, not the space
+    group: the answer abstains and its prediction set holds every class, saying why."""
+    from bxrd.inference.answer import WIDENED_ONE_FAMILY
+
+    lam, d = 1.54184, 6.30  # (100), (200), (300) of a cubic MAPbI3-like cell
+    tt = np.arange(10.0, 80.0, 0.02)
+    centres = [2 * np.degrees(np.arcsin(n * lam / (2 * d))) for n in (1, 2, 3)]
+    y = 20 + sum(h * np.exp(-0.5 * ((tt - c) / 0.06) ** 2)
+                 for h, c in zip((1000, 600, 150), centres, strict=True))  # fmt: skip
+    path = tmp_path / "h00.xy"
+    path.write_text("\n".join(f"{a:.2f} {b:.1f}" for a, b in zip(tt, y, strict=True)))
+    (a,) = predict_files([path], model=model,
+                         options=PredictOptions(explain="none", wavelength="CuKa"))  # fmt: skip
+    assert a.one_family is not None and a.one_family["d_spacing"] == pytest.approx(d, abs=0.05)
+    assert a.decision == "abstain"
+    ps = a.prediction_set
+    assert ps["widened"] == WIDENED_ONE_FAMILY and set(ps["classes"]) == set(model.class_names)
+    assert ps["classes"][0] == a.top_label  # still most probable first
+    assert "every class (widened: one reflection family" in a.text()
+    # a pattern that is not one family keeps its conformal set, unwidened
+    (b,) = predict_files([EXAMPLE], model=model, options=PredictOptions(explain="none"))
+    assert b.one_family is None and b.prediction_set["widened"] is None
+    assert len(b.prediction_set["classes"]) < len(model.class_names)

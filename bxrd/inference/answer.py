@@ -50,7 +50,10 @@ JSON (one object per file, keys = the fields below, arrays left out):
   validation patterns; one class when the pattern decides, several when it does not.
   ``by_class``: true for class-conditional sets (``--sets_by_class``), whose coverage holds
   for each true class, not only over the validation class mix; ``always_in``: the number of
-  classes in every such set (fewer than 9 held-out patterns of theirs at 0.9).
+  classes in every such set (fewer than 9 held-out patterns of theirs at 0.9); ``widened``:
+  null for the conformal set itself, else why it holds more: ``"one reflection family:
+  every class"`` (the pattern fixes one spacing, which excludes no class) or ``"unlike
+  every training perovskite: other added"`` (``perovskite_match`` withheld the class).
   Measured patterns are not exchangeable with those, so on them it is a measured, not a
   promised, coverage. Null when the checkpoint has no fitted sets.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
@@ -116,6 +119,11 @@ def format_distance(distance: float) -> str:
     return f"{distance:.0f}" if abs(distance) >= 100 else f"{distance:.3g}"
 
 
+#: Why a set holds more than its conformal classes (``prediction_set["widened"]``).
+WIDENED_ONE_FAMILY = "one reflection family: every class"
+WIDENED_UNLIKE = "unlike every training perovskite: other added"
+
+
 def prediction_set(
     names: list[str],
     probs: list[float],
@@ -123,16 +131,25 @@ def prediction_set(
     coverage: float,
     by_class: bool = False,
     always_in: int = 0,
+    widened: str | None = None,
 ) -> dict:
     """One answer's conformal set: its ``classes`` (most probable first) and ``coverage``.
 
     ``by_class``: whether that coverage holds per true class or over the class mix;
-    ``always_in``: classes in every per-class set (too few held-out patterns of theirs).
+    ``always_in``: classes in every per-class set (too few held-out patterns of theirs);
+    ``widened``: why ``members`` hold more than the conformal set (:data:`WIDENED_ONE_FAMILY`,
+    :data:`WIDENED_UNLIKE`), None if they do not.
     ``probs`` and ``members`` are per class (index order of ``names``).
     """
     chosen = sorted((j for j, m in enumerate(members) if m), key=lambda j: -probs[j])
     classes = [names[j] for j in chosen]
-    return {"coverage": coverage, "by_class": by_class, "always_in": always_in, "classes": classes}
+    return {
+        "coverage": coverage,
+        "by_class": by_class,
+        "always_in": always_in,
+        "classes": classes,
+        "widened": widened,
+    }
 
 
 def set_title(prediction_set: dict) -> str:
@@ -146,6 +163,10 @@ def describe_set(prediction_set: dict, n_classes: int) -> str:
     classes = prediction_set["classes"]
     always = prediction_set.get("always_in", 0)
     why = f" ({always} without enough held-out patterns are in every set)" if always else ""
+    widened = prediction_set.get("widened")
+    why += f" (widened: {widened})" if widened else ""
+    if widened == WIDENED_ONE_FAMILY:
+        return f"every class{why}"
     return f"{', '.join(classes)}; {len(classes)} of {n_classes} classes{why}"
 
 

@@ -36,7 +36,14 @@ from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.explain.pseudo_cubic import pseudo_cubic, tilt_note
-from bxrd.inference.answer import Answer, PatternView, perovskite_match, prediction_set
+from bxrd.inference.answer import (
+    WIDENED_ONE_FAMILY,
+    WIDENED_UNLIKE,
+    Answer,
+    PatternView,
+    perovskite_match,
+    prediction_set,
+)
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
 from bxrd.inference.reading import FileReader, Prepared
@@ -267,8 +274,13 @@ def _answers(
         match = perovskite_match(p.perovskite_similarity, floor, top)
         withheld = bool(match and match["withheld"])
         abstain = abstains[i] or p.one_family is not None or withheld
-        if withheld and members is not None and "other" in names:
+        widened = None
+        if members is not None and p.one_family is not None:
+            members[i] = [True] * len(names)  # one spacing excludes no class
+            widened = WIDENED_ONE_FAMILY
+        elif withheld and members is not None and "other" in names:
             members[i][names.index("other")] = True  # a wider set: its coverage still holds
+            widened = WIDENED_UNLIKE
         e = (
             explain_pattern(
                 model,
@@ -333,7 +345,13 @@ def _answers(
                     None
                     if members is None
                     else prediction_set(
-                        names, probs[i], members[i], coverage, options.sets_by_class, always_in
+                        names,
+                        probs[i],
+                        members[i],
+                        coverage,
+                        options.sets_by_class,
+                        always_in,
+                        widened,
                     )
                 ),
             )

@@ -10,7 +10,8 @@ other_in_set_out=<f> declined_mixtures=<f> [<lo>, <hi>]`` (films outside the cla
 or answered ``other``, selective accuracy of the 60 % most confident in-class
 films, their ECE, the in-class share flagged far from training, and the share of 100
 uniform-noise patterns flagged: issue 19's film aims; then, for a model with conformal
-sets, the in-class films whose set holds the truth, their mean set size and the films outside
+sets, the in-class films whose set (as ``bxrd predict`` gives it, widened for one reflection
+family) holds the truth, their mean set size and the films outside
 the classes whose set holds ``other``; last, the share of the measured precursor mixtures of
 ``--mixtures`` (no perovskite in them) declined, with its 95 % interval over samples, NaN when
 the folder is absent). ``--search-match DATASET.h5`` adds plain search-match on the same

@@ -15,6 +15,7 @@ import torch
 
 import bxrd.inference.pipeline as pipeline
 from bxrd.cli import main
+from bxrd.inference.answer import WIDENED_ONE_FAMILY, WIDENED_UNLIKE
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.pipeline import PredictOptions, iter_answers, predict_files
 
@@ -423,8 +424,13 @@ def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, mode
     assert b.probabilities == a.probabilities  # the model's answer is unchanged, only withheld
     # its conformal set widens by `other` (never narrows): the leading class stays in it
     assert set(a.prediction_set["classes"]) | {"other"} == set(b.prediction_set["classes"])
-    assert a.prediction_set["widened"] is None
-    assert b.prediction_set["widened"] == "unlike every training perovskite: other added"
+    assert a.prediction_set["widened"] is None and a.prediction_set["conformal_classes"] is None
+    if "other" not in a.prediction_set["classes"]:  # it grew: says why, keeps the conformal set
+        assert b.prediction_set["widened"] == WIDENED_UNLIKE
+        assert b.prediction_set["conformal_classes"] == a.prediction_set["classes"]
+        assert "(conformal, widened: unlike every training perovskite)" in b.text()
+    else:  # nothing was added: the conformal set itself
+        assert b.prediction_set["widened"] is None
     assert "no training perovskite like it" in b.text()
     assert "UNLIKE EVERY TRAINING PEROVSKITE" in b.text()
     # an empty library is refused with its name, not an IndexError deep in the reader
@@ -449,7 +455,7 @@ def test_a_named_class_needs_a_training_perovskite_like_the_pattern(folder, mode
 def test_a_one_family_pattern_has_every_class_in_its_set(model, tmp_path):
     """Peaks that are all orders of one spacing (a film's h00 series) fix d, not the space
     group: the answer abstains and its prediction set holds every class, saying why."""
-    from bxrd.inference.answer import WIDENED_ONE_FAMILY
+    from bxrd.inference.pipeline import search_library
 
     lam, d = 1.54184, 6.30  # (100), (200), (300) of a cubic MAPbI3-like cell
     tt = np.arange(10.0, 80.0, 0.02)
@@ -464,8 +470,25 @@ def test_a_one_family_pattern_has_every_class_in_its_set(model, tmp_path):
     assert a.decision == "abstain"
     ps = a.prediction_set
     assert ps["widened"] == WIDENED_ONE_FAMILY and set(ps["classes"]) == set(model.class_names)
-    assert ps["classes"][0] == a.top_label  # still most probable first
-    assert "every class (widened: one reflection family" in a.text()
+    p = [a.probabilities[c] for c in ps["classes"]]
+    assert p == sorted(p, reverse=True)  # still most probable first
+    assert ps["conformal_classes"] == ps["classes"][: len(ps["conformal_classes"])]
+    assert len(ps["conformal_classes"]) < len(model.class_names)  # the conformal set, kept
+    assert "90% set (conformal, widened: one reflection family): every class" in a.text()
+    # also when the perovskite floor withholds the class (one family first: every class),
+    # and for class-conditional sets
+    shipped = search_library("shipped", model.axis, "perovskites.npz")
+    both = PredictOptions(explain="none", wavelength="CuKa", perovskites=shipped,
+                          min_perovskite_similarity=1.0)  # fmt: skip
+    by_class = PredictOptions(explain="none", wavelength="CuKa", sets_by_class=True)
+    for options in (both, by_class):
+        (c,) = predict_files([path], model=model, options=options)
+        assert c.prediction_set["widened"] == WIDENED_ONE_FAMILY
+        assert set(c.prediction_set["classes"]) == set(model.class_names)
+    assert c.prediction_set["by_class"]
+    if a.top_label not in ("other", "no"):
+        (c,) = predict_files([path], model=model, options=both)
+        assert c.perovskite_match["withheld"] and WIDENED_UNLIKE not in c.text()
     # a pattern that is not one family keeps its conformal set, unwidened
     (b,) = predict_files([EXAMPLE], model=model, options=PredictOptions(explain="none"))
     assert b.one_family is None and b.prediction_set["widened"] is None

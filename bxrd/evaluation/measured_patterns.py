@@ -80,9 +80,10 @@ class FolderScore:
         declined: per answered pattern, abstained or answered ``other`` (``rejected`` counts
             them); files: the answered files' names, in the same order.
         one_family: patterns whose peaks are all orders of one spacing (abstained for it).
-        in_set: patterns whose conformal set (:mod:`bxrd.uq.conformal`) holds ``truth``, or
-            ``other`` for a folder outside the classes; set_sizes: each pattern's set size
-            (both empty / 0 for a model without sets).
+        in_set: patterns whose prediction set (:mod:`bxrd.uq.conformal`, as ``bxrd predict``
+            gives it: widened for one reflection family or an unlike pattern) holds
+            ``truth``, or ``other`` for a folder outside the classes; set_sizes: each
+            pattern's set size (both empty / 0 for a model without sets).
         search_right: per answered pattern, whether the class of the closest structure of
             a search-match library is ``truth`` (empty when none was given).
     """

@@ -51,9 +51,10 @@ JSON (one object per file, keys = the fields below, arrays left out):
   ``by_class``: true for class-conditional sets (``--sets_by_class``), whose coverage holds
   for each true class, not only over the validation class mix; ``always_in``: the number of
   classes in every such set (fewer than 9 held-out patterns of theirs at 0.9); ``widened``:
-  null for the conformal set itself, else why it holds more: ``"one reflection family:
-  every class"`` (the pattern fixes one spacing, which excludes no class) or ``"unlike
-  every training perovskite: other added"`` (``perovskite_match`` withheld the class).
+  null for the conformal set itself, else why it holds more: ``"one reflection family"``
+  (every class: the pattern fixes one spacing, which excludes none) or ``"unlike every
+  training perovskite"`` (``other`` added: ``perovskite_match`` withheld the class), with
+  the conformal set itself in ``conformal_classes`` (null when not widened).
   Measured patterns are not exchangeable with those, so on them it is a measured, not a
   promised, coverage. Null when the checkpoint has no fitted sets.
 * ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
@@ -119,9 +120,11 @@ def format_distance(distance: float) -> str:
     return f"{distance:.0f}" if abs(distance) >= 100 else f"{distance:.3g}"
 
 
-#: Why a set holds more than its conformal classes (``prediction_set["widened"]``).
-WIDENED_ONE_FAMILY = "one reflection family: every class"
-WIDENED_UNLIKE = "unlike every training perovskite: other added"
+#: Why a set holds more than its conformal classes (``prediction_set["widened"]``): every
+#: class (a single reflection family excludes none), or ``other`` added (a named class
+#: withheld by ``perovskite_match``).
+WIDENED_ONE_FAMILY = "one reflection family"
+WIDENED_UNLIKE = "unlike every training perovskite"
 
 
 def prediction_set(
@@ -132,41 +135,53 @@ def prediction_set(
     by_class: bool = False,
     always_in: int = 0,
     widened: str | None = None,
+    conformal_members: list[bool] | None = None,
 ) -> dict:
     """One answer's conformal set: its ``classes`` (most probable first) and ``coverage``.
 
     ``by_class``: whether that coverage holds per true class or over the class mix;
     ``always_in``: classes in every per-class set (too few held-out patterns of theirs);
     ``widened``: why ``members`` hold more than the conformal set (:data:`WIDENED_ONE_FAMILY`,
-    :data:`WIDENED_UNLIKE`), None if they do not.
-    ``probs`` and ``members`` are per class (index order of ``names``).
+    :data:`WIDENED_UNLIKE`), None if they do not; ``conformal_members``: the conformal set
+    itself when widened (``conformal_classes``, most probable first; else None).
+    ``probs`` and the members are per class (index order of ``names``).
     """
-    chosen = sorted((j for j, m in enumerate(members) if m), key=lambda j: -probs[j])
-    classes = [names[j] for j in chosen]
+
+    def ranked(member: list[bool]) -> list[str]:
+        return [names[j] for j in sorted((j for j, m in enumerate(member) if m),
+                                         key=lambda j: -probs[j])]  # fmt: skip
+
     return {
         "coverage": coverage,
         "by_class": by_class,
         "always_in": always_in,
-        "classes": classes,
+        "classes": ranked(members),
         "widened": widened,
+        "conformal_classes": None if conformal_members is None else ranked(conformal_members),
     }
 
 
 def set_title(prediction_set: dict) -> str:
-    """Name a conformal set, e.g. ``90% set (conformal)`` or ``90% per-class set (conformal)``."""
+    """Name a set: ``90% set (conformal)``, ``90% per-class set (conformal)``, ...
+
+    A widened set says why, e.g. ``90% set (conformal, widened: one reflection family)``.
+    """
     kind = "per-class set" if prediction_set.get("by_class") else "set"
-    return f"{prediction_set['coverage']:.0%} {kind} (conformal)"
+    widened = prediction_set.get("widened")
+    how = f"conformal, widened: {widened}" if widened else "conformal"
+    return f"{prediction_set['coverage']:.0%} {kind} ({how})"
 
 
 def describe_set(prediction_set: dict, n_classes: int) -> str:
-    """One line for a conformal set, e.g. ``Pm-3m (221), R-3c (167); 2 of 21 classes``."""
+    """One line for a set, e.g. ``Pm-3m (221), R-3c (167); 2 of 21 classes``.
+
+    ``every class`` for a set widened for a single reflection family.
+    """
     classes = prediction_set["classes"]
     always = prediction_set.get("always_in", 0)
     why = f" ({always} without enough held-out patterns are in every set)" if always else ""
-    widened = prediction_set.get("widened")
-    why += f" (widened: {widened})" if widened else ""
-    if widened == WIDENED_ONE_FAMILY:
-        return f"every class{why}"
+    if prediction_set.get("widened") == WIDENED_ONE_FAMILY:
+        return "every class"
     return f"{', '.join(classes)}; {len(classes)} of {n_classes} classes{why}"
 
 

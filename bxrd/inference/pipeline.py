@@ -274,6 +274,7 @@ def _answers(
         match = perovskite_match(p.perovskite_similarity, floor, top)
         withheld = bool(match and match["withheld"])
         abstain = abstains[i] or p.one_family is not None or withheld
+        conformal_members = None if members is None else list(members[i])
         widened = None
         if members is not None and p.one_family is not None:
             members[i] = [True] * len(names)  # one spacing excludes no class
@@ -281,6 +282,8 @@ def _answers(
         elif withheld and members is not None and "other" in names:
             members[i][names.index("other")] = True  # a wider set: its coverage still holds
             widened = WIDENED_UNLIKE
+        if members is not None and members[i] == conformal_members:
+            widened = None  # the conformal set held them already
         e = (
             explain_pattern(
                 model,
@@ -352,6 +355,7 @@ def _answers(
                         options.sets_by_class,
                         always_in,
                         widened,
+                        conformal_members if widened else None,
                     )
                 ),
             )

@@ -475,6 +475,14 @@ def test_a_one_family_pattern_has_every_class_in_its_set(model, tmp_path):
     assert ps["conformal_classes"] == ps["classes"][: len(ps["conformal_classes"])]
     assert len(ps["conformal_classes"]) < len(model.class_names)  # the conformal set, kept
     assert "90% set (conformal, widened: one reflection family): every class" in a.text()
+    from bxrd.report.html import HtmlReport
+
+    with HtmlReport(tmp_path / "page", model.axis) as report:
+        report.add_answer(a)
+    assert (
+        "(conformal, widened: one reflection family)"
+        in (tmp_path / "page" / "index.html").read_text()
+    )
     # also when the perovskite floor withholds the class (one family first: every class),
     # and for class-conditional sets
     shipped = search_library("shipped", model.axis, "perovskites.npz")

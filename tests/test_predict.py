@@ -281,11 +281,13 @@ def test_answers_list_the_closest_known_structures(folder, tmp_path):
     (c,) = predict_files([folder / "p1.txt"], options=PredictOptions(explain="none", library=noted))
     notes = {n["formula"]: n["note"] for n in c.to_json()["neighbours"]}
     assert notes == {"A": "", "B": ORDERED_MOLECULE, "C": ""}
-    assert f"B Pm (6) [{ORDERED_MOLECULE}]" in c.text() and "A Pm (6) [" not in c.text()
+    assert "B Pm (6)† " in c.text() and "A Pm (6) " in c.text() and "C Pm (6) " in c.text()
+    assert c.text().count(ORDERED_MOLECULE) == 1  # the note once, after the list
+    assert f"; † {ORDERED_MOLECULE}" in c.text()
     with HtmlReport(tmp_path / "page", axis) as report:
         report.add_answer(c)
     page = (tmp_path / "page" / "index.html").read_text()
-    assert f"B Pm (6) [{ORDERED_MOLECULE}]" in page and "A Pm (6) [" not in page
+    assert "B Pm (6)† " in page and f"; † {ORDERED_MOLECULE}" in page and "A Pm (6) " in page
 
 
 def test_the_answer_carries_its_conformal_set_in_json_text_and_page(model, tmp_path):

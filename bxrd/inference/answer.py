@@ -63,6 +63,7 @@ JSON (one object per file, keys = the fields below, arrays left out):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -159,6 +160,30 @@ def prediction_set(
         "widened": widened,
         "conformal_classes": None if conformal_members is None else ranked(conformal_members),
     }
+
+
+#: Marks of the notes of listed structures (a note's text is given once, after the list).
+NOTE_MARKS = "†‡§¶"
+
+
+def describe_neighbours(
+    neighbours: list[dict], digits: int = 2, esc: Callable[[str], str] = str
+) -> str:
+    """One line for search-match ``neighbours``, each a note's mark and its text given once.
+
+    e.g. ``H6PbCI3N Pm (6)† 0.95, CsSnI3 Pm-3m (221) 0.92; † group of one frozen molecule
+    orientation``. ``neighbours``: dicts with ``formula``, ``space_group``, ``similarity``
+    (cosine) and optional ``note``; ``digits`` of the similarity; ``esc`` escapes the names
+    and notes (HTML).
+    """
+    notes = list(dict.fromkeys(n["note"] for n in neighbours if n.get("note")))
+    marks = {note: NOTE_MARKS[i % 4] * (1 + i // 4) for i, note in enumerate(notes)}
+    listed = ", ".join(
+        f"{esc(str(n['formula']))} {esc(str(n['space_group']))}{marks.get(n.get('note'), '')} "
+        f"{float(n['similarity']):.{digits}f}"
+        for n in neighbours
+    )
+    return listed + "".join(f"; {mark} {esc(note)}" for note, mark in marks.items())
 
 
 def set_title(prediction_set: dict) -> str:
@@ -350,13 +375,10 @@ class Answer:
                 f"cell scaled ×{self.reference['cell_scale']:.3f} to fit this pattern"
             )
         if self.neighbours:
-            close = ", ".join(
-                f"{n['formula']} {n['space_group']}"
-                + (f" [{n['note']}]" if n.get("note") else "")
-                + f" {n['similarity']:.2f}"
-                for n in self.neighbours
+            lines.append(
+                "  closest known structures (search-match, cosine): "
+                + describe_neighbours(self.neighbours)
             )
-            lines.append(f"  closest known structures (search-match, cosine): {close}")
         lines.extend(self._phase_lines())
         return "\n".join(lines)
 

@@ -49,6 +49,7 @@ from bxrd.inference.answer import (
     Answer,
     abstain_reason,
     below_floor,
+    describe_neighbours,
     describe_set,
     format_distance,
     phase_kind,
@@ -463,15 +464,7 @@ class HtmlReport:
         neighbours = _neighbours(record)
         if neighbours:
             rows.append(
-                (
-                    "closest known",
-                    "; ".join(
-                        f"{_esc(str(n['formula']))} {_esc(str(n['space_group']))} "
-                        + (f"[{_esc(str(n['note']))}] " if n.get("note") else "")
-                        + f"(similarity {float(n['similarity']):.3f})"
-                        for n in neighbours
-                    ),
-                )
+                ("closest known (search-match, cosine)", describe_neighbours(neighbours, 3, _esc))
             )
         body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
         alt = f"pattern and probabilities of {record['file']}"

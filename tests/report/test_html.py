@@ -63,7 +63,7 @@ def test_page_has_a_section_and_a_summary_row_per_file_and_embeds_every_figure(p
     for data in images:
         width, height = Image.open(io.BytesIO(base64.b64decode(data))).size
         assert width >= 900 and height >= 400
-    assert "CsPbBr3 Pm-3m (similarity 0.970)" in text  # the optional neighbours section
+    assert "CsPbBr3 Pm-3m 0.970" in text  # the optional neighbours section
     assert answer.label in text and f"{answer.probabilities[answer.label]:.3f}" in text
 
 

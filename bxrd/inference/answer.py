@@ -69,7 +69,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bxrd.data.class_names import CLAIM_NO_PEROVSKITE, NO_STRUCTURE
+from bxrd.data.class_names import CLAIM_NO_PEROVSKITE, NO_STRUCTURE, OTHER
 from bxrd.explain.pseudo_cubic import describe
 
 Decision = Literal["predict", "abstain", "skipped"]
@@ -135,18 +135,26 @@ def prediction_set(
     coverage: float,
     by_class: bool = False,
     always_in: int = 0,
-    widened: str | None = None,
-    conformal_members: list[bool] | None = None,
+    one_family: bool = False,
+    withheld: bool = False,
 ) -> dict:
-    """One answer's conformal set: its ``classes`` (most probable first) and ``coverage``.
+    """One answer's prediction set: its ``classes`` (most probable first) and ``coverage``.
 
-    ``by_class``: whether that coverage holds per true class or over the class mix;
-    ``always_in``: classes in every per-class set (too few held-out patterns of theirs);
-    ``widened``: why ``members`` hold more than the conformal set (:data:`WIDENED_ONE_FAMILY`,
-    :data:`WIDENED_UNLIKE`), None if they do not; ``conformal_members``: the conformal set
-    itself when widened (``conformal_classes``, most probable first; else None).
-    ``probs`` and the members are per class (index order of ``names``).
+    ``members``: the conformal set, per class (index order of ``names``, as ``probs``);
+    ``by_class``: whether its coverage holds per true class or over the class mix;
+    ``always_in``: classes in every per-class set (too few held-out patterns of theirs).
+    The set is widened where the pattern cannot decide: to every class for ``one_family``
+    (one spacing excludes none), else by ``other`` where ``withheld`` (``perovskite_match``;
+    a wider set keeps its coverage). ``widened`` says why (:data:`WIDENED_ONE_FAMILY`,
+    :data:`WIDENED_UNLIKE`) and ``conformal_classes`` keeps the conformal set, both None
+    where the set did not grow.
     """
+    wider, why = list(members), None
+    if one_family:
+        wider, why = [True] * len(names), WIDENED_ONE_FAMILY
+    elif withheld and OTHER in names:
+        wider[names.index(OTHER)], why = True, WIDENED_UNLIKE
+    grew = wider != list(members)
 
     def ranked(member: list[bool]) -> list[str]:
         return [names[j] for j in sorted((j for j, m in enumerate(member) if m),
@@ -156,9 +164,9 @@ def prediction_set(
         "coverage": coverage,
         "by_class": by_class,
         "always_in": always_in,
-        "classes": ranked(members),
-        "widened": widened,
-        "conformal_classes": None if conformal_members is None else ranked(conformal_members),
+        "classes": ranked(wider),
+        "widened": why if grew else None,
+        "conformal_classes": ranked(members) if grew else None,
     }
 
 
@@ -177,7 +185,8 @@ def describe_neighbours(
     and notes (HTML).
     """
     notes = list(dict.fromkeys(n["note"] for n in neighbours if n.get("note")))
-    marks = {note: NOTE_MARKS[i % 4] * (1 + i // 4) for i, note in enumerate(notes)}
+    n = len(NOTE_MARKS)
+    marks = {note: NOTE_MARKS[i % n] * (1 + i // n) for i, note in enumerate(notes)}
     listed = ", ".join(
         f"{esc(str(n['formula']))} {esc(str(n['space_group']))}{marks.get(n.get('note'), '')} "
         f"{float(n['similarity']):.{digits}f}"
@@ -202,11 +211,11 @@ def describe_set(prediction_set: dict, n_classes: int) -> str:
 
     ``every class`` for a set widened for a single reflection family.
     """
+    if prediction_set.get("widened") == WIDENED_ONE_FAMILY:
+        return "every class"
     classes = prediction_set["classes"]
     always = prediction_set.get("always_in", 0)
     why = f" ({always} without enough held-out patterns are in every set)" if always else ""
-    if prediction_set.get("widened") == WIDENED_ONE_FAMILY:
-        return "every class"
     return f"{', '.join(classes)}; {len(classes)} of {n_classes} classes{why}"
 
 

@@ -36,14 +36,7 @@ from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import BxrdInputError, PatternFileError
 from bxrd.explain.attributions import explain_pattern, integrated_gradients
 from bxrd.explain.pseudo_cubic import pseudo_cubic, tilt_note
-from bxrd.inference.answer import (
-    WIDENED_ONE_FAMILY,
-    WIDENED_UNLIKE,
-    Answer,
-    PatternView,
-    perovskite_match,
-    prediction_set,
-)
+from bxrd.inference.answer import Answer, PatternView, perovskite_match, prediction_set
 from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
 from bxrd.inference.reading import FileReader, Prepared
@@ -274,16 +267,6 @@ def _answers(
         match = perovskite_match(p.perovskite_similarity, floor, top)
         withheld = bool(match and match["withheld"])
         abstain = abstains[i] or p.one_family is not None or withheld
-        conformal_members = None if members is None else list(members[i])
-        widened = None
-        if members is not None and p.one_family is not None:
-            members[i] = [True] * len(names)  # one spacing excludes no class
-            widened = WIDENED_ONE_FAMILY
-        elif withheld and members is not None and "other" in names:
-            members[i][names.index("other")] = True  # a wider set: its coverage still holds
-            widened = WIDENED_UNLIKE
-        if members is not None and members[i] == conformal_members:
-            widened = None  # the conformal set held them already
         e = (
             explain_pattern(
                 model,
@@ -354,8 +337,8 @@ def _answers(
                         coverage,
                         options.sets_by_class,
                         always_in,
-                        widened,
-                        conformal_members if widened else None,
+                        one_family=p.one_family is not None,
+                        withheld=withheld,
                     )
                 ),
             )

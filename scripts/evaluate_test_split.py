@@ -41,7 +41,7 @@ import torch
 from bxrd.data.search_match import SearchLibrary
 from bxrd.data.store import load_pattern_set
 from bxrd.errors import BxrdInputError
-from bxrd.evaluation.realistic import realistic_patterns
+from bxrd.evaluation.realistic import realistic_rows
 from bxrd.evaluation.stats import balanced_accuracy, bootstrap, score_intervals
 from bxrd.fileio import atomic_path
 from bxrd.inference.loading import load_predictor
@@ -87,18 +87,11 @@ def main() -> None:
     test = np.nonzero(keep)[0]
     if not len(test):
         raise BxrdInputError(f"{args.dataset}: no test pattern matches {args.where}")
-    sid = np.asarray(data.provenance["structure_id"])[test]
-    patterns = data.patterns
+    patterns, rows = data.patterns, test
     if args.realistic:
-        first = np.unique(sid, return_index=True)[1]
-        test, sid = np.tile(test[first], args.draws), np.tile(sid[first], args.draws)
-        sticks = [data.sticks[s] for s in sid[: len(first)]]
-        patterns = realistic_patterns(
-            args.realistic, sticks, model.grid, float(data.wavelength), args.draws
-        )
+        test, patterns = realistic_rows(data, test, args.realistic, model.grid, args.draws)
         rows = np.arange(len(test))
-    else:
-        rows = test
+    sid = np.asarray(data.provenance["structure_id"])[test]
     truth = [names[i] for i in data.labels[args.task][test]]
     model.eval()
     probs, abstain = [], []

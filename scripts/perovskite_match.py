@@ -27,7 +27,7 @@ import torch
 from bxrd.data.class_names import CLAIM_NO_PEROVSKITE
 from bxrd.data.search_match import perovskite_library
 from bxrd.data.store import load_pattern_set
-from bxrd.evaluation.realistic import realistic_patterns
+from bxrd.evaluation.realistic import realistic_rows
 from bxrd.evaluation.stats import bootstrap
 from bxrd.inference.answer import perovskite_match
 from bxrd.inference.loading import load_predictor
@@ -66,11 +66,8 @@ def main() -> None:
         rows = np.nonzero(split == part)[0]
         x = data.patterns[rows]
         if args.realistic:
-            first = rows[np.unique(sid[rows], return_index=True)[1]]
-            rows = np.tile(first, args.draws)
-            sticks = [data.sticks[s] for s in sid[first]]
             grid = TwoThetaGrid.from_values(data.two_theta)
-            x = realistic_patterns(args.realistic, sticks, grid, float(data.wavelength), args.draws)
+            rows, x = realistic_rows(data, rows, args.realistic, grid, args.draws)
         best = library.search(x, 1)[1][:, 0]
         for ckpt in args.checkpoints:
             model = load_predictor(ckpt)

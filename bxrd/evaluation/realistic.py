@@ -13,6 +13,7 @@ import torch
 import yaml
 from jsonargparse import ArgumentParser
 
+from bxrd.data.store import PatternSet
 from bxrd.errors import BxrdInputError
 from bxrd.xrd.augment import AugmentConfig, Augmenter
 from bxrd.xrd.render import Renderer
@@ -45,3 +46,18 @@ def realistic_patterns(
     augmenter, gen = Augmenter(renderer, config), torch.Generator().manual_seed(0)
     batch = StickBatch.from_patterns(sticks)
     return torch.cat([augmenter(batch, gen)[0] for _ in range(draws)]).numpy()
+
+
+def realistic_rows(
+    data: PatternSet, rows: np.ndarray, data_part: str, grid: object, draws: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Re-render each structure of a dataset's ``rows`` ``draws`` times (realistic_patterns).
+
+    Returns the dataset row each rendered pattern stands for (its structure's first row in
+    ``rows``; shape (draws·S,), S structures) and the patterns, shape (draws·S, L).
+    """
+    sid = np.asarray(data.provenance["structure_id"])
+    first = rows[np.unique(sid[rows], return_index=True)[1]]
+    sticks = [data.sticks[s] for s in sid[first]]
+    patterns = realistic_patterns(data_part, sticks, grid, float(data.wavelength), draws)
+    return np.tile(first, draws), patterns

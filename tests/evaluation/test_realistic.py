@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from bxrd.errors import BxrdInputError
-from bxrd.evaluation.realistic import realistic_patterns
+from bxrd.evaluation.realistic import realistic_patterns, realistic_rows
 from bxrd.xrd.grid import TwoThetaGrid
 from bxrd.xrd.sticks import StickPattern
 
@@ -45,6 +45,21 @@ def test_draws_are_stacked_and_repeatable(part):
     assert x.shape == (4, grid.n_points) and np.isfinite(x).all()
     assert not np.allclose(x[0], x[2])  # the second draw of a structure differs
     np.testing.assert_array_equal(x, realistic_patterns(part, sticks, grid, 1.5406, 2))
+
+
+def test_each_structure_of_the_rows_is_rendered_once_per_draw(part):
+    """Patterns of one structure stand as one: its first row among ``rows``, tiled per draw."""
+    from types import SimpleNamespace
+
+    sticks = {"a": cubic_sticks(6.3), "b": cubic_sticks(3.9), "c": cubic_sticks(5.6)}
+    data = SimpleNamespace(
+        provenance={"structure_id": ["a", "a", "b", "c", "b"]}, sticks=sticks, wavelength=1.5406
+    )
+    grid = TwoThetaGrid()
+    rows, x = realistic_rows(data, np.array([1, 2, 3, 4]), part, grid, 2)
+    assert rows.tolist() == [1, 2, 3, 1, 2, 3]  # a (row 0 is not asked for), b, c; twice
+    ordered = [sticks["a"], sticks["b"], sticks["c"]]
+    np.testing.assert_array_equal(x, realistic_patterns(part, ordered, grid, 1.5406, 2))
 
 
 def test_the_part_s_measurement_model_is_used(part, tmp_path):

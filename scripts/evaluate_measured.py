@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bxrd.data.search_match import SearchLibrary
 from bxrd.data.store import load_pattern_set
+from bxrd.errors import BxrdInputError
 from bxrd.evaluation.measured_patterns import (
     film_summary,
     noise_far_fraction,
@@ -68,7 +69,10 @@ def main() -> None:
     perovskites = None if args.perovskites == "none" else args.perovskites
     search = None
     if args.search_match:
-        data = load_pattern_set(args.search_match, verify=False)
+        try:
+            data = load_pattern_set(args.search_match, verify=False)
+        except BxrdInputError as exc:
+            parser.error(str(exc))
         if list(data.classes["space_group"]) != list(model.class_names):
             parser.error(f"{args.search_match}: its space-group classes are not the model's")
         search = SearchLibrary.from_pattern_set(data, tuple(args.search_splits))

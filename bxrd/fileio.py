@@ -39,7 +39,8 @@ def expand_files(
 
     Folders are searched recursively for files whose suffix (case-insensitive) is one of
     ``suffixes``, in sorted order; files given directly are kept whatever their suffix, so
-    the reader can name the problem.
+    the reader can name the problem. A file reached twice (given twice, or also inside a
+    given folder) is kept once, where it first appears.
     """
     if isinstance(sources, (str, Path)):
         sources = [sources]
@@ -49,4 +50,7 @@ def expand_files(
             files += sorted(p for p in source.rglob("*") if p.suffix.lower() in suffixes)
         else:
             files.append(source)
-    return files
+    unique: dict[Path, Path] = {}
+    for f in files:
+        unique.setdefault(f.resolve(), f)
+    return list(unique.values())

@@ -70,7 +70,6 @@ def stage_table(folder: Path, n: int, explain_fast: bool = True) -> None:
         PredictOptions,
         _answers,
         _predict,
-        content_seed,
         default_checkpoint,
         plan,
         search_library,
@@ -107,8 +106,8 @@ def stage_table(folder: Path, n: int, explain_fast: bool = True) -> None:
         )
     prepared = [Prepared(m, g, "file") for m, g in zip(scans, grids, strict=True)]
     x = torch.from_numpy(np.stack([g.intensity for g in grids]))
-    seeds = timed("content seeds", lambda: [content_seed(g.intensity) for g in grids])
     options = PredictOptions(explain="none", keep_arrays=False)
+    seeds = [options.seed] * len(grids)
     fast_backbone = getattr(model, "inference_backbone", lambda: None)()
     for threads in sorted({torch.get_num_threads(), 1}, reverse=True):
         torch.set_num_threads(threads)

@@ -3,7 +3,8 @@
 crystal | xrd  <  data  <  models  <  uq  <  explain  <  callbacks  <  training  <
 inference  <  evaluation  <  report  <  cli. ``crystal`` and ``xrd`` are siblings (neither
 imports the other); ``models`` never imports ``data`` (nor anything above it); nothing but the CLI
-imports the CLI. Top-level modules (``errors``, ``fileio``) are below everything.
+imports the CLI. Top-level modules (``errors``, ``fileio``, ``heap``) are below everything:
+they import only each other. Relative imports are resolved against the importing file.
 """
 
 import ast
@@ -26,6 +27,9 @@ ORDER = [
     {"cli"},
 ]
 RANK = {name: i for i, layer in enumerate(ORDER) for name in layer}
+#: the layer of the package's top-level modules, below every folder
+BASE = ""
+RANK[BASE] = -1
 #: pairs forbidden although the order alone would allow them
 FORBIDDEN = {("models", "data")}
 #: known exceptions (file, imported module) → reason; each is a defect to remove
@@ -33,25 +37,28 @@ ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def layer_of(module: str) -> str | None:
-    """``bxrd.uq.base`` → ``uq``; top-level modules (``bxrd.errors``) have no layer."""
+    """``bxrd.uq.base`` → ``uq``; top-level modules (``bxrd.errors``) → :data:`BASE`."""
     parts = module.split(".")
     if parts[0] != "bxrd" or len(parts) < 2:
         return None
-    return parts[1] if parts[1] in RANK else None
+    return parts[1] if parts[1] in RANK else BASE
 
 
 def imports_of(path: Path) -> set[str]:
     """Every ``bxrd`` module imported by a file (top level, functions and TYPE_CHECKING)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = package if path.name == "__init__.py" else package[:-1]
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "bxrd":
-                found |= {f"bxrd.{a.name}" for a in node.names}
-            else:
-                found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package[: len(package) - node.level + 1]) if node.level else ""
+            module = ".".join(m for m in (base, node.module) if m)
+            if node.module is None or module in ("bxrd", *(f"bxrd.{n}" for n in RANK)):
+                found |= {f"{module}.{a.name}" for a in node.names}  # submodules, or names
+            found.add(module)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             # import_module("bxrd.x.y") and "bxrd.x.y:func" targets
             text = node.value.split(":")[0]
@@ -89,11 +96,24 @@ def test_no_upward_import(path):
     assert not violations(path)
 
 
-def test_the_check_catches_an_upward_import(tmp_path):
-    bad = PACKAGE / "models" / "_probe_upward.py"
-    bad.write_text("from bxrd.data.store import x\nimport bxrd.cli\nfrom bxrd.xrd import grid\n")
+@pytest.mark.parametrize(
+    ("where", "source", "caught"),
+    [
+        (
+            "models",
+            "from bxrd.data.store import x\nimport bxrd.cli\nfrom bxrd.xrd import grid\n",
+            2,
+        ),
+        ("models", "from ..uq import base\nfrom .. import cli\nfrom . import vgg1d\n", 2),
+        ("uq", "def f():\n    from ...bxrd import x\n    from ..inference.pipeline import y\n", 1),
+        (".", "from bxrd.cli import run\nfrom .errors import BxrdInputError\n", 1),
+    ],
+)
+def test_the_check_catches_an_upward_import(where, source, caught):
+    bad = PACKAGE / where / "_probe_upward.py"
+    bad.write_text(source)
     try:
         found = violations(bad)
     finally:
         bad.unlink()
-    assert len(found) == 2
+    assert len({line.split(" imports bxrd.")[1].split(".")[0] for line in found}) == caught, found

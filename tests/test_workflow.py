@@ -181,7 +181,9 @@ def test_report_and_predict(dataset, fitted, tmp_path, capsys):
         assert key in answer
     assert sum(answer["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
     assert answer["method"] == "mc_dropout" and answer["mutual_information"] is not None
-    rc = main(["predict", str(example), str(example), "--checkpoint", ckpts[2], "--json"])
+    copy = tmp_path / "copy_of_example.txt"  # the same pattern under another name
+    copy.write_text(example.read_text())
+    rc = main(["predict", str(example), str(copy), "--checkpoint", ckpts[2], "--json"])
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rc == 0 and len(rows) == 2 and rows[0]["probabilities"] == rows[1]["probabilities"]
 

@@ -124,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     except BxrdInputError as exc:
         print(f"bxrd: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a path the command must write or read: one line, its name
+        print(f"bxrd: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bxrd: interrupted", file=sys.stderr)
+        return 130
 
 
 def run() -> None:

@@ -16,7 +16,13 @@ from jsonargparse import ArgumentParser
 
 from bxrd.errors import BxrdInputError
 from bxrd.inference.loading import load_predictor
-from bxrd.inference.output import AnswerLog, read_json_lines, write_json_array
+from bxrd.inference.output import (
+    AnswerLog,
+    file_key,
+    read_json_array,
+    read_json_lines,
+    write_json_array,
+)
 from bxrd.inference.pipeline import (
     FIT_GRID_STEP,
     IG_STEPS,
@@ -26,6 +32,7 @@ from bxrd.inference.pipeline import (
     expand_inputs,
     iter_answers,
 )
+from bxrd.models.dropout_sampling import MC_SEED
 
 EXPLAIN_HELP = (
     "attribution regions behind each answer. none: prediction only (the cheapest); fast: "
@@ -54,8 +61,9 @@ def predict_parser() -> ArgumentParser:
     p.add_argument(
         "files",
         nargs="+",
-        help="pattern files or folders: .xy .xye .csv .txt (RRUFF) .xrdml .brml .raw (Bruker "
-        "v3/v4) .ras .rasx .uxd .gsa/.fxye .cif (powder CIF) .npy/.npz",
+        help="pattern files or folders: .xy .xye .csv .txt (RRUFF) .dat .xrdml .brml .raw "
+        "(Bruker v3/v4) .ras .rasx .uxd .gsa/.gss/.fxye/.fxy .cif (powder CIF) .npy/.npz; a "
+        "file given twice (or also inside a given folder) is answered once",
     )
     p.add_argument(
         "--checkpoint",
@@ -104,7 +112,7 @@ def predict_parser() -> ArgumentParser:
         "--json",
         action="store_true",
         help="JSON Lines on stdout: one object per file as it is answered, skipped files "
-        "included with their error",
+        "included with their error (with --output they go to that file instead)",
     )
     p.add_argument(
         "--output",
@@ -116,7 +124,9 @@ def predict_parser() -> ArgumentParser:
     p.add_argument(
         "--resume",
         action="store_true",
-        help="with --output: skip files already answered there by an interrupted run",
+        help="with --output: skip files already answered there by an interrupted run (the "
+        "same file given by another path too); files it skipped are tried again, and the "
+        "last file it logged is redone (an interrupt may have cut it short)",
     )
     p.add_argument(
         "--memory_mb",
@@ -128,7 +138,13 @@ def predict_parser() -> ArgumentParser:
     p.add_argument(
         "--chunk_size", type=int | None, default=None, help="files per chunk (overrides the budget)"
     )
-    p.add_argument("--seed", type=int, default=0, help="base seed mixed into each pattern's seed")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=MC_SEED,
+        help="seed of the MC samples (the same masks for every pattern; the prediction sets "
+        "were fitted with the default)",
+    )
     p.add_argument("--html", type=str | None, default=None, help="also write an HTML page here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
@@ -197,11 +213,13 @@ def _open_log(output: str | None, resume: bool) -> tuple[AnswerLog | None, bool]
         if resume:
             raise BxrdInputError("--resume needs --output FILE (where the earlier run wrote)")
         return None, False
+    if Path(output).is_dir():
+        raise BxrdInputError(f"--output {output}: a folder; give a file name")
     if output.endswith(".jsonl"):
         return AnswerLog(output, resume), False
     log = AnswerLog(f"{output}.partial", resume)
     if resume and not log.decisions and Path(output).is_file():
-        log.seed(json.loads(Path(output).read_text(encoding="utf-8")))
+        log.seed(read_json_array(output))
     return log, True
 
 
@@ -218,6 +236,11 @@ def predict_main(argv: list[str]) -> int:
     t0 = time.perf_counter()
     options = _options(args, keep_arrays=args.html is not None)
     files = expand_inputs(args.files)
+    if args.html and args.resume:
+        raise BxrdInputError(
+            "--html with --resume: the page would show only this run's answers; resume "
+            "without --html, then write the page of the files you want to look at"
+        )
     log, as_array = _open_log(args.output, args.resume)
     model = load_predictor(args.checkpoint or default_checkpoint())
     page = None
@@ -226,7 +249,8 @@ def predict_main(argv: list[str]) -> int:
 
         page = HtmlReport(args.html, model.axis, file_wavelength=args.wavelength)
     earlier = dict(log.decisions) if log else {}
-    todo = [f for f in files if str(f) not in earlier]
+    done = log.done() if log else set()
+    todo = [f for f in files if file_key(f) not in done]
     from tqdm import tqdm
 
     bar = tqdm(
@@ -255,6 +279,12 @@ def predict_main(argv: list[str]) -> int:
                 page.add_answer(answer)
             bar.update(1)
             bar.set_postfix(skipped=skipped, refresh=False)
+    except KeyboardInterrupt:
+        if log is not None:
+            print(
+                f"bxrd: {log.path} keeps the answers so far; add --resume to go on", file=sys.stderr
+            )
+        raise
     finally:
         bar.close()
         if log is not None:
@@ -262,9 +292,9 @@ def predict_main(argv: list[str]) -> int:
         if page is not None:
             page.close()
     if as_array:
-        order = {str(f): i for i, f in enumerate(files)}
+        order = {file_key(f): i for i, f in enumerate(files)}
         rows = read_json_lines(log.path)  # type: ignore[union-attr]
-        rows.sort(key=lambda r: order.get(r["file"], len(order)))
+        rows.sort(key=lambda r: order.get(file_key(r["file"]), len(order)))  # stable: scans
         write_json_array(args.output, rows)  # type: ignore[arg-type]
         log.path.unlink()  # type: ignore[union-attr]
     if not args.json and args.output is None:

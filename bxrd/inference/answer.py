@@ -57,8 +57,9 @@ JSON (one object per file, keys = the fields below, arrays left out):
   the conformal set itself in ``conformal_classes`` (null when not widened).
   Measured patterns are not exchangeable with those, so on them it is a measured, not a
   promised, coverage. Null when the checkpoint has no fitted sets.
-* ``seed``: the seed of the MC samples, derived from the pattern's content, so the same file
-  gets the same answer alone or among others.
+* ``seed``: the seed of the MC samples, the same for every pattern (``--seed``), so the same
+  pattern gets the same answer alone or among others, and nearly the same data nearly the
+  same probabilities.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ Files are read, predicted and explained a chunk at a time, so memory does not gr
 number of files: :func:`iter_answers` yields one :class:`~bxrd.inference.answer.Answer` per
 file, in input order, skipped files included (``decision="skipped"`` with the error). The
 chunk size follows a memory budget (:func:`plan`), or is given. MC samples of a pattern are
-drawn from a seed derived from its content
-(:func:`~bxrd.models.dropout_sampling.content_seed`), so a file's answer does not depend
-on which other files share its call or its chunk (up to the float rounding of a batched
+drawn from one seed, the same for every pattern
+(:data:`~bxrd.models.dropout_sampling.MC_SEED` unless given), so a file's answer is a
+function of its pattern alone and does not depend on which other files share its call or
+its chunk (up to the float rounding of a batched
 convolution, about 1e-8 in a probability).
 
 Throughput (``scripts/bench_predict.py`` prints where the time goes): the network runs once
@@ -41,7 +42,7 @@ from bxrd.inference.loading import load_predictor, shipped
 from bxrd.inference.prefetch import can_fork, prepared, torch_threads
 from bxrd.inference.reading import FileReader, Prepared
 from bxrd.inference.secondary_phases import add_secondary_phases
-from bxrd.models.dropout_sampling import content_seed
+from bxrd.models.dropout_sampling import MC_SEED
 from bxrd.uq.conformal import check_coverage
 from bxrd.uq.predictive_interface import Classifier
 from bxrd.uq.predictive_summary import Predictive, concat
@@ -103,7 +104,7 @@ class PredictOptions:
             grid) or ``full`` (64 steps, 0.5 % grid).
         memory_mb: working-memory budget (MB) above the loaded model; sets the chunk size.
         chunk_size: files per chunk (overrides the budget's choice).
-        seed: base seed mixed into every pattern's content seed.
+        seed: seed of every pattern's MC samples (the same masks for each pattern).
         keep_arrays: keep the measured and gridded patterns and attributions in answers
             (for reports and notebooks; off for streaming output).
         allow_pickle: read pickled ``.npy`` dicts (e.g. the RRUFF set); trusted files only.
@@ -141,7 +142,7 @@ class PredictOptions:
     explain: ExplainLevel = "full"
     memory_mb: float = 512.0
     chunk_size: int | None = None
-    seed: int = 0
+    seed: int = MC_SEED
     keep_arrays: bool = True
     allow_pickle: bool = False
     library: str | SearchLibrary | None = "shipped"
@@ -155,6 +156,12 @@ class PredictOptions:
             raise BxrdInputError(f"explain must be one of {list(IG_STEPS)}, got {self.explain!r}")
         if self.chunk_size is not None and self.chunk_size < 1:
             raise BxrdInputError(f"chunk size must be at least 1, got {self.chunk_size}")
+        if self.top_k < 1:
+            raise BxrdInputError(f"top_k must be at least 1, got {self.top_k}")
+        if self.neighbours < 0:
+            raise BxrdInputError(f"neighbours must be 0 or more, got {self.neighbours}")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise BxrdInputError(f"threshold is a probability in [0, 1], got {self.threshold}")
         if self.memory_mb <= 0:
             raise BxrdInputError(f"memory budget must be positive, got {self.memory_mb} MB")
         if not 0.0 <= self.min_perovskite_similarity <= 1.0:
@@ -182,13 +189,16 @@ def plan(options: PredictOptions, n_points: int, networks: int = 1) -> tuple[int
     ``IG_ROWS // networks`` rows at a time, so a backward pass holds about the activations of
     one network's; ``p`` is divided by ``networks`` too (measured on 47 films with
     ``--explain fast`` and ``ensemble.ckpt``: 1.36 GB peak, 1.51 GB without). A chunk's forward
-    pass holds one row per file.
+    pass holds one row per file; with explanations a chunk is at most :data:`FORWARD_BATCH`
+    files, so answers come out every few seconds and an interrupt loses at most those.
     """
     budget = options.memory_mb * 1e6
     steps = IG_STEPS[options.explain]
     row = n_points * BACKWARD_BYTES_PER_POINT * max(steps, 1) * networks
     per_ig = max(1, int(budget / row))
     chunk = max(1, min(MAX_CHUNK, int(budget / (n_points * FORWARD_BYTES_PER_POINT))))
+    if steps:  # explained answers take 0.1–0.5 s each: stream them a forward batch at a time
+        chunk = min(chunk, FORWARD_BATCH)
     return (options.chunk_size or chunk), per_ig
 
 
@@ -219,7 +229,7 @@ def _answers(
 ) -> list[Answer]:
     """Answers for one chunk of prepared files (same order)."""
     x = torch.from_numpy(np.stack([p.gridded.intensity for p in prepared]))
-    seeds = [content_seed(p.gridded.intensity, options.seed) for p in prepared]
+    seeds = [options.seed] * len(prepared)
     # one torch thread whatever the caller's: the network's passes of FORWARD_BATCH patterns
     # are too short to share, and waiting for a second thread costs ~7x the pass itself on
     # a busy 2-core machine (measured: 30 instead of 4 ms per pattern)
@@ -382,6 +392,7 @@ def iter_answers(
         search_library(options.library, model.axis),
         options.neighbours,
         search_library(options.perovskites, model.axis, "perovskites.npz"),
+        keep_measured=options.keep_arrays,
     )
     reader = options.reader and options.explain == "none" and len(files) > READER_MIN_FILES
     reader = reader and can_fork()

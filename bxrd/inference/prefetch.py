@@ -29,6 +29,9 @@ Batch = Callable[[list[Any]], list[T]]
 #: files per task (amortises the inter-process round trip; the search-match of a task is
 #: one matrix product, whose cost per pattern falls ~5× from 16 to 128 queries)
 FILES_PER_TASK = 128
+#: most bytes of files per task (a task's scans are held together until they are gridded:
+#: 128 scans of 10⁶ points would take ~2 GB)
+TASK_BYTES = 64_000_000
 
 _reader_batch: Batch | None = None  # the batch function, in the reader process
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -53,7 +56,7 @@ def prepared(files: Sequence[Any], batch: Batch, ahead: int, reader: bool) -> It
             process inherits ``batch`` by the fork (nothing of it is pickled: a search
             library in it is shared, not copied per task).
     """
-    tasks = (list(files[i : i + FILES_PER_TASK]) for i in range(0, len(files), FILES_PER_TASK))
+    tasks = _tasks(files)
     if not reader:
         for task in tasks:
             yield from batch(task)
@@ -74,6 +77,28 @@ def prepared(files: Sequence[Any], batch: Batch, ahead: int, reader: bool) -> It
                 yield from done
         finally:  # Ctrl-C or an abandoned stream: do not read the queued files first
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _tasks(files: Sequence[Any]) -> Iterator[list[Any]]:
+    """Split ``files`` into consecutive tasks of at most :data:`FILES_PER_TASK` files.
+
+    A task also stops before :data:`TASK_BYTES` bytes of files (but holds at least one file;
+    a file that cannot be sized counts 0).
+    """
+    task: list[Any] = []
+    size = 0
+    for f in files:
+        try:
+            n = os.path.getsize(f)
+        except (OSError, TypeError):
+            n = 0
+        if task and (len(task) == FILES_PER_TASK or size + n > TASK_BYTES):
+            yield task
+            task, size = [], 0
+        task.append(f)
+        size += n
+    if task:
+        yield task
 
 
 def _start(batch: Batch, parent: int) -> None:

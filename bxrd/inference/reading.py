@@ -9,7 +9,7 @@ option when it records none, a documented format convention (RRUFF ``.npy``: Cu 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,9 @@ from bxrd.inference.prefetch import torch_threads
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_patterns, to_grids
 from bxrd.xrd.roughness import noise_dominated
+
+#: a dropped scan's arrays (:class:`FileReader` without ``keep_measured``)
+NO_POINTS = np.empty(0)
 
 
 @dataclass
@@ -150,7 +153,9 @@ class FileReader:
     The batch function of :func:`~bxrd.inference.prefetch.prepared` (it may run in a reader
     process). Arguments as :func:`prepare`, plus the search ``library`` (None: none) and the
     number of ``neighbours`` listed per scan, and the library of the model's training
-    ``perovskites`` (None: none) whose closest pattern each scan is compared with.
+    ``perovskites`` (None: none) whose closest pattern each scan is compared with. Without
+    ``keep_measured`` a scan's own 2θ and intensity arrays are dropped once it is gridded
+    (its wavelength and header stay): a long scan then costs memory only while it is read.
     """
 
     axis: Axis
@@ -161,6 +166,7 @@ class FileReader:
     library: SearchLibrary | None
     neighbours: int
     perovskites: SearchLibrary | None = None
+    keep_measured: bool = True
 
     def __call__(self, files: list[str | Path]) -> list[list[Prepared] | PatternFileError]:
         """One result per file: its scans, or the error that refused it."""
@@ -168,6 +174,9 @@ class FileReader:
             files, self.axis, self.option, self.force, self.background, self.allow_pickle
         )
         ready = [p for r in out if not isinstance(r, PatternFileError) for p in r]
+        if not self.keep_measured:
+            for p in ready:
+                p.measured = replace(p.measured, two_theta=NO_POINTS, intensity=NO_POINTS)
         if not ready:
             return out
         queries = np.stack([p.gridded.intensity for p in ready])  # (N, L), both searches'

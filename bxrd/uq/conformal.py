@@ -27,8 +27,8 @@ at 0.93 overall coverage (docs/RESULTS.md).
 The held-out scores and their classes are kept, so a set can be asked for at any coverage
 (``bxrd predict --coverage``), marginal or per class (``--sets_by_class``). bxrd fits them on
 the model's validation split (held-out structures rendered with the training measurement
-model; :class:`~bxrd.callbacks.finalize.Finalize`), each pattern's MC samples drawn from its
-content seed as ``bxrd predict`` draws them, so the held-out scores are the deployed ones.
+model; :class:`~bxrd.callbacks.finalize.Finalize`), the MC samples drawn from the seed
+``bxrd predict`` draws them from, so the held-out scores are the deployed ones.
 (On a GPU, VI draws its samples from the GPU's generator: the same distribution as the CPU's
 draws in ``bxrd predict``, other draws, so its held-out scores match the deployed ones in
 distribution only. MC dropout draws its masks on the CPU, and Laplace's probit mean has no
@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bxrd.models.dropout_sampling import content_seed
+from bxrd.models.dropout_sampling import MC_SEED
 from bxrd.uq.batches import labelled
 
 #: Default coverage 1 − α of the sets ``bxrd fit`` fits.
@@ -220,12 +220,12 @@ def held_out_probs(model: object, loader: Iterable) -> tuple[torch.Tensor, torch
     """``model``'s predictive probabilities (N, C) over a labelled ``loader``, and its labels (N,).
 
     ``model`` has ``predict_proba`` (:class:`~bxrd.uq.predictive_interface.PredictiveMixin`);
-    each pattern's samples come from its content seed, as in ``bxrd predict``, so the result
+    each pattern's samples come from :data:`MC_SEED`, as in ``bxrd predict``, so the result
     is repeatable and scores the patterns as they would be scored when deployed.
     """
     probs, labels = [], []
     for x, y in map(labelled, loader):
-        seeds = [content_seed(row) for row in x.cpu().numpy()]
+        seeds = [MC_SEED] * len(x)
         probs.append(model.predict_proba(x, seeds=seeds).probs.cpu())  # type: ignore[attr-defined]
         labels.append(y.cpu())
     return torch.cat(probs), torch.cat(labels)

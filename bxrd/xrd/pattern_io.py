@@ -267,6 +267,21 @@ class GriddedPattern:
         return text
 
 
+#: a measured step wider than this (degrees 2θ) is a gap: nothing was measured there, and
+#: interpolating across it would invent a featureless stretch the model reads as data
+GAP_DEG = 0.5
+#: scans whose median step (degrees 2θ, at the model wavelength) is coarser than this are
+#: refused: reflections 0.05–0.3° wide fall between the points (lab scans: 0.01–0.05°)
+MAX_STEP_DEG = 0.2
+
+
+def _gaps(two_theta: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Gaps (steps over :data:`GAP_DEG`) of ``two_theta`` clipped to [lo, hi], shape (G, 2)."""
+    wide = np.flatnonzero(np.diff(two_theta) > GAP_DEG)
+    gaps = np.stack([two_theta[wide], two_theta[wide + 1]], axis=1).clip(lo, hi)
+    return gaps[gaps[:, 1] > gaps[:, 0]]
+
+
 def to_grid(
     pattern: MeasuredPattern,
     grid: TwoThetaGrid,
@@ -277,8 +292,9 @@ def to_grid(
     """Convert to ``wavelength`` (Å), resample on ``grid``, subtract background, normalise.
 
     Raises:
-        PatternFileError: unknown wavelength, or less than ``min_coverage`` of the grid is
-            covered by the measured range.
+        PatternFileError: unknown wavelength, a step coarser than :data:`MAX_STEP_DEG`, or
+            less than ``min_coverage`` of the grid measured (gaps wider than
+            :data:`GAP_DEG` count as not measured, and are zero in the result).
     """
     result = to_grids([pattern], grid, wavelength, background, min_coverage)[0]
     if isinstance(result, PatternFileError):
@@ -307,23 +323,37 @@ def to_grids(
         except PatternFileError as exc:
             results[i] = exc
             continue
+        step = float(np.median(np.diff(p.two_theta)))
+        if step > MAX_STEP_DEG:
+            results[i] = PatternFileError(
+                f"{pattern.source}: 2θ step {step:.3g}° is coarser than {MAX_STEP_DEG:g}°: "
+                "reflections (0.05–0.3° wide) fall between the points"
+            )
+            continue
         lo, hi = max(p.two_theta[0], grid.start), min(p.two_theta[-1], grid.stop)
-        coverage = max(0.0, hi - lo) / (grid.stop - grid.start)
+        gaps = _gaps(p.two_theta, lo, hi)
+        coverage = max(0.0, hi - lo - float((gaps[:, 1] - gaps[:, 0]).sum()))
+        coverage /= grid.stop - grid.start
         if coverage < min_coverage:
+            unmeasured = f", {len(gaps)} gap(s) over {GAP_DEG:g}° not counted" if len(gaps) else ""
             results[i] = PatternFileError(
                 f"{pattern.source}: measured 2θ {p.two_theta[0]:.2f}–{p.two_theta[-1]:.2f}° "
                 f"covers {coverage:.0%} of the model grid {grid.start:g}–{grid.stop:g}° "
-                f"(need {min_coverage:.0%})"
+                f"(need {min_coverage:.0%}{unmeasured})"
             )
             continue
-        kept.append((i, p, lo, hi, coverage))
+        kept.append((i, p, lo, hi, coverage, gaps))
     if not kept:
         return [results[i] for i in range(len(patterns))]
     y = np.stack([np.interp(x, p.two_theta, p.intensity, left=0.0, right=0.0) for _, p, *_ in kept])
-    inside = np.stack([(x >= lo) & (x <= hi) for _, _, lo, hi, _ in kept])
+    inside = np.stack([(x >= lo) & (x <= hi) for _, _, lo, hi, *_ in kept])
     y = prepare_measured_batch(y, inside, grid.step, background)
-    for row, (i, p, lo, hi, coverage) in zip(y, kept, strict=True):
+    for row, (i, p, lo, hi, coverage, gaps) in zip(y, kept, strict=True):
         pattern = patterns[i]
+        for a, b in gaps:  # not measured: nothing there, as outside the range
+            row[(x > a) & (x < b)] = 0.0
+        if row.max() > 0:
+            row /= row.max()
         if row.max() <= 0:
             results[i] = PatternFileError(f"{pattern.source}: no signal left on the model grid")
             continue

@@ -90,11 +90,6 @@ class Renderer:
         self._widest = widest
         self._band_layouts: dict[int, tuple[int, int, int]] = {}
 
-    @property
-    def u_range(self) -> tuple[float, float]:
-        """Range of u = sin θ that contributes to the output (grid plus margin)."""
-        return self.u_lo, self.u_lo + (self.n - 2) * self.du
-
     def fwhm_u(self, size_nm: torch.Tensor) -> torch.Tensor:
         """Scherrer FWHM in u = sin θ for crystallite sizes in nm: Kλ / (2L)."""
         return self.k * self.wavelength / (2.0 * size_nm * 10.0)
@@ -128,7 +123,8 @@ class Renderer:
         """Render a batch.
 
         Args:
-            u: stick positions sin θ, shape (B, P); sticks outside :attr:`u_range` are dropped.
+            u: stick positions sin θ, shape (B, P); sticks outside the grid plus its margin,
+                u_lo to u_lo + (n − 2) du, are dropped.
             intensity: integrated intensities, shape (B, P); padding sticks carry 0.
             size_nm: crystallite size per pattern, nm, shape (B,).
             instrument: emission lines, instrument profile and geometry per pattern

@@ -123,3 +123,38 @@ def test_shared_measured_patterns_read(tmp_path):
     done, failed = load_patterns(root / "thinfilm_perovskites", GRID, CU, file_wavelength="CuKa")
     assert len(done) >= 40
     assert all("covers" in f for f in failed)  # only the two 13.75–14.4° scans
+
+
+def _two_peaks(x):
+    return 10 + sum(1000 * np.exp(-0.5 * ((x - c) / 0.05) ** 2) for c in (25.0, 60.0))
+
+
+def test_a_gap_in_the_scan_counts_as_not_measured_and_stays_empty(tmp_path):
+    x = np.arange(5.0, 90.0, 0.02)
+    x = x[(x < 30.0) | (x > 40.0)]  # nothing measured between 30 and 40°
+    path = tmp_path / "gap.xy"
+    path.write_text("".join(f"{a:.4f} {b:.2f}\n" for a, b in zip(x, _two_peaks(x), strict=True)))
+    g = to_grid(read_pattern(path, "CuKa"), GRID, CU)
+    assert g.coverage == pytest.approx(60.0 / 70.0, abs=1e-3)  # 10° of 70° not measured
+    inside = (GRID.values > 30.05) & (GRID.values < 39.95)
+    assert np.all(g.intensity[inside] == 0.0) and g.intensity.max() == pytest.approx(1.0)
+    # the same peaks at the same places: the gap changes nothing around them
+    for centre in (25.0, 60.0):
+        assert g.intensity[np.argmin(abs(GRID.values - centre))] > 0.9
+
+
+def test_two_short_stretches_far_apart_do_not_pass_for_a_full_scan(tmp_path):
+    x = np.concatenate([np.arange(10.0, 12.0, 0.02), np.arange(78.0, 80.0, 0.02)])
+    path = tmp_path / "ends.xy"
+    path.write_text(
+        "".join(f"{a:.4f} {b:.2f}\n" for a, b in zip(x, _two_peaks(x) + x, strict=True))
+    )
+    with pytest.raises(PatternFileError, match=r"ends\.xy: .*covers 6%.*1 gap\(s\) over 0\.5°"):
+        to_grid(read_pattern(path, "CuKa"), GRID, CU)
+
+
+def test_a_scan_coarser_than_its_reflections_is_refused(tmp_path):
+    path = peak_file(tmp_path / "coarse.xy", step=0.5)
+    with pytest.raises(PatternFileError, match=r"coarse\.xy: 2θ step 0\.5° is coarser than 0\.2°"):
+        to_grid(read_pattern(path, "CuKa"), GRID, CU)
+    assert to_grid(read_pattern(peak_file(tmp_path / "fine.xy", step=0.1), "CuKa"), GRID, CU)

@@ -200,6 +200,27 @@ def test_resume_knows_a_file_by_its_path_and_retries_what_it_skipped(folder, tmp
     assert rows[:2] == first[1:3]
 
 
+def test_resume_from_another_folder_and_of_an_interrupted_rerun(folder, tmp_path, monkeypatch):
+    """Rows carry the resolved path, so a resume from elsewhere redoes nothing; a rerun cut
+    short after one file resumes itself, not the older finished array beside it."""
+    out = tmp_path / "a.jsonl"
+    monkeypatch.chdir(folder.parent)
+    args = ["--explain", "none", "--quiet", "--output", str(out)]
+    assert main(["predict", folder.name, *args]) == 1
+    first = out.read_text().splitlines()
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", str(folder), "--resume", *args]) == 1
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == len(first) == 8 and len({r["path"] for r in rows}) == 8
+    array = tmp_path / "b.json"
+    stale = [{**json.loads(line), "method": "stale"} for line in first]
+    array.write_text(json.dumps(stale))  # a finished older run
+    Path(f"{array}.partial").write_text(first[0] + "\n")  # a rerun killed after one file
+    assert main(["predict", str(folder), "--resume", *args[:-1], str(array)]) == 1
+    methods = {r["method"] for r in json.loads(array.read_text())}
+    assert methods == {"mc_dropout"} or methods == {"mc_dropout", None}, methods
+
+
 def test_a_file_given_twice_is_answered_once(folder, tmp_path):
     out = tmp_path / "twice.json"
     args = [str(folder), str(folder / "p1.txt"), f"{folder}/./p1.txt", "--explain", "none"]
@@ -220,6 +241,9 @@ def test_a_file_given_twice_is_answered_once(folder, tmp_path):
         (["--output", "{tmp}/odd.jsonl", "--resume"], "odd.jsonl: line 1: not an answer"),
         (["--output", "{tmp}/x.json", "--resume", "--html", "{tmp}/page"], "--html with --resume"),
         (["--output", "{tmp}/plain/x.json"], "plain"),
+        (["--output", "{tmp}/latin.jsonl", "--resume"], "latin.jsonl: not UTF-8"),
+        (["--seed", "-1"], "seed must be in [0, 2^63)"),
+        (["--seed", str(2**64)], "seed must be in [0, 2^63)"),
     ],
 )
 def test_bad_options_and_outputs_are_one_line_before_any_work(extra, message, tmp_path, capsys):
@@ -227,6 +251,7 @@ def test_bad_options_and_outputs_are_one_line_before_any_work(extra, message, tm
     (tmp_path / "bad.json").write_text("[{")
     (tmp_path / "odd.jsonl").write_text("[1, 2]\n")
     (tmp_path / "plain").write_text("a file where a folder is needed")
+    (tmp_path / "latin.jsonl").write_bytes(b'{"file": "\xe9t\xe9", "decision": "predict"}\n')
     extra = [e.format(tmp=tmp_path) for e in extra]
     t0 = time.perf_counter()
     assert main(["predict", str(EXAMPLE), "--explain", "none", *extra]) == 2

@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     except BxrdInputError as exc:
         print(f"bxrd: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`| head`): nothing to say
+        return 141
     except OSError as exc:  # a path the command must write or read: one line, its name
         print(f"bxrd: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2

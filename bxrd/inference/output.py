@@ -25,7 +25,7 @@ def read_json_lines(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         return []
-    text = path.read_text(encoding="utf-8")
+    text = _text(path)
     complete = text[: text.rfind("\n") + 1]
     lines = [(i, line) for i, line in enumerate(complete.splitlines(), 1) if line.strip()]
     return [_checked(_parsed(line, f"{path}: line {i}"), f"{path}: line {i}") for i, line in lines]
@@ -37,10 +37,19 @@ def read_json_array(path: str | Path) -> list[dict[str, Any]]:
     Raises:
         BxrdInputError: the file is not such an array (the message names it).
     """
-    rows = _parsed(Path(path).read_text(encoding="utf-8"), str(path))
+    rows = _parsed(_text(Path(path)), str(path))
     if not isinstance(rows, list):
         raise BxrdInputError(f"{path}: not a JSON array of answers; move the file away")
     return [_checked(row, f"{path}: item {i}") for i, row in enumerate(rows, 1)]
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BxrdInputError(
+            f"{path}: not UTF-8 text, so not answers; move the file away"
+        ) from None
 
 
 def _parsed(text: str, where: str) -> Any:  # noqa: ANN401
@@ -91,8 +100,8 @@ class AnswerLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         rows = read_json_lines(self.path) if resume else []
         if rows:
-            last = file_key(rows[-1]["file"])
-            rows = [r for r in rows if file_key(r["file"]) != last]
+            last = rows[-1].get("path") or file_key(rows[-1]["file"])
+            rows = [r for r in rows if (r.get("path") or file_key(r["file"])) != last]
         self._fh: IO[str] | None = None
         self._start(rows)
 
@@ -102,6 +111,7 @@ class AnswerLog:
         rows = [r for r in rows if r["decision"] != "skipped"]
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
         self.decisions = {r["file"]: r["decision"] for r in rows}
+        self._keys = {r["file"]: r["path"] for r in rows if isinstance(r.get("path"), str)}
         self._fh = self.path.open("a", encoding="utf-8")
 
     def seed(self, rows: list[dict[str, Any]]) -> None:
@@ -109,15 +119,21 @@ class AnswerLog:
         self._start(rows)
 
     def done(self) -> set[str]:
-        """:func:`file_key` of every file answered in the log."""
-        return {file_key(f) for f in self.decisions}
+        """Return the :func:`file_key` of every file answered in the log.
+
+        That is each row's ``path``, resolved by the run that wrote it (for older logs
+        without one, resolved here).
+        """
+        return {self._keys.get(f) or file_key(f) for f in self.decisions}
 
     def write(self, row: dict[str, Any]) -> None:
-        """Append one answer and flush it to the file."""
+        """Append one answer, with its resolved ``path``, and flush it to the file."""
         assert self._fh is not None
+        row = {**row, "path": file_key(row["file"])}
         self._fh.write(json.dumps(row) + "\n")
         self._fh.flush()
         self.decisions[row["file"]] = row["decision"]
+        self._keys[row["file"]] = row["path"]
 
     def close(self) -> None:
         """Close the file."""

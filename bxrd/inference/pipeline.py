@@ -156,6 +156,8 @@ class PredictOptions:
             raise BxrdInputError(f"explain must be one of {list(IG_STEPS)}, got {self.explain!r}")
         if self.chunk_size is not None and self.chunk_size < 1:
             raise BxrdInputError(f"chunk size must be at least 1, got {self.chunk_size}")
+        if not 0 <= self.seed < 2**63:
+            raise BxrdInputError(f"seed must be in [0, 2^63), got {self.seed}")
         if self.top_k < 1:
             raise BxrdInputError(f"top_k must be at least 1, got {self.top_k}")
         if self.neighbours < 0:

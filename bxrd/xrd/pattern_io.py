@@ -231,7 +231,8 @@ class GriddedPattern:
 
     Attributes:
         intensity: shape (grid.n_points,), max 1, zero outside the measured range.
-        coverage: fraction of the grid covered by the measurement, in [0, 1].
+        coverage: fraction of the grid's 2θ range measured, in [0, 1] (gaps wider than
+            :data:`GAP_DEG` are not measured).
         measured_range: 2θ range (degrees, at the model wavelength) that survived conversion.
         source: file name (``file#k`` for scan k of a multi-scan file).
         meta: the file's header fields (see :class:`MeasuredPattern`).
@@ -323,11 +324,10 @@ def to_grids(
         except PatternFileError as exc:
             results[i] = exc
             continue
-        step = float(np.median(np.diff(p.two_theta)))
-        if step > MAX_STEP_DEG:
+        if len(p.two_theta) < 2:
             results[i] = PatternFileError(
-                f"{pattern.source}: 2θ step {step:.3g}° is coarser than {MAX_STEP_DEG:g}°: "
-                "reflections (0.05–0.3° wide) fall between the points"
+                f"{pattern.source}: no point is left at the model wavelength "
+                f"({wavelength:g} Å cannot reach the scan's d)"
             )
             continue
         lo, hi = max(p.two_theta[0], grid.start), min(p.two_theta[-1], grid.stop)
@@ -340,6 +340,14 @@ def to_grids(
                 f"{pattern.source}: measured 2θ {p.two_theta[0]:.2f}–{p.two_theta[-1]:.2f}° "
                 f"covers {coverage:.0%} of the model grid {grid.start:g}–{grid.stop:g}° "
                 f"(need {min_coverage:.0%}{unmeasured})"
+            )
+            continue
+        on_grid = p.two_theta[(p.two_theta >= lo) & (p.two_theta <= hi)]
+        step = float(np.median(np.diff(on_grid)))
+        if step > MAX_STEP_DEG:
+            results[i] = PatternFileError(
+                f"{pattern.source}: 2θ step {step:.3g}° on the model grid is coarser than "
+                f"{MAX_STEP_DEG:g}°: reflections (0.05–0.3° wide) fall between the points"
             )
             continue
         kept.append((i, p, lo, hi, coverage, gaps))

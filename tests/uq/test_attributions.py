@@ -100,6 +100,7 @@ def test_integrated_gradients_equal_the_path_integral_summed_by_hand(trained):
     """Baseline, target and chunking wired right: a 1,024-point midpoint sum of ∇p along the
     straight path from the flat pattern, times (x − flat), for each pattern's own class."""
     model, _, _ = trained("deterministic")
+    model.eval()  # as integrated_gradients takes it (batch norm on its running statistics)
     x, y = patterns((0, 1, 2), 2, seed=26)
     flat = (BASELINE_LEVEL * x.amax(dim=-1, keepdim=True)).expand_as(x)
     mean_grad = torch.zeros_like(x)
@@ -108,9 +109,13 @@ def test_integrated_gradients_equal_the_path_integral_summed_by_hand(trained):
         chosen = ProbabilityOf(model)(point)[torch.arange(len(y)), y].sum()
         mean_grad += torch.autograd.grad(chosen, point)[0] / 1024
     by_hand = mean_grad * (x - flat)
-    got = integrated_gradients(model, x.clone(), y, n_steps=64, batch_rows=10)
+    got = integrated_gradients(model, x.clone(), y, n_steps=256, batch_rows=10)
     other = integrated_gradients(model, x.clone(), (y + 1) % 3, n_steps=64, batch_rows=10)
-    scale = by_hand.abs().max()
-    assert scale > 1e-3
-    assert (got - by_hand).abs().max() < 0.02 * scale
-    assert (other - by_hand).abs().max() > 0.2 * scale  # another class's attributions differ
+    # ReLU kinks along the path limit the quadratures' agreement (measured: 2.4 % at 64
+    # Gauss–Legendre steps, 0.6 % at 256)
+    error, norm = (got - by_hand).norm(), by_hand.norm()
+    assert norm > 1e-2
+    assert error < 0.02 * norm
+    assert (other - by_hand).norm() > 0.5 * norm  # another class's attributions differ
+    flat_at_zero = integrated_gradients(model, x.clone() - flat, y, n_steps=64, batch_rows=10)
+    assert (flat_at_zero - by_hand).norm() > 0.1 * norm  # and so would another baseline

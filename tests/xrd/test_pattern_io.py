@@ -155,6 +155,13 @@ def test_two_short_stretches_far_apart_do_not_pass_for_a_full_scan(tmp_path):
 
 def test_a_scan_coarser_than_its_reflections_is_refused(tmp_path):
     path = peak_file(tmp_path / "coarse.xy", step=0.5)
-    with pytest.raises(PatternFileError, match=r"coarse\.xy: 2θ step 0\.5° is coarser than 0\.2°"):
+    with pytest.raises(
+        PatternFileError, match=r"coarse\.xy: 2θ step 0\.5° on the model grid is coarser than 0\.2°"
+    ):
         to_grid(read_pattern(path, "CuKa"), GRID, CU)
     assert to_grid(read_pattern(peak_file(tmp_path / "fine.xy", step=0.1), "CuKa"), GRID, CU)
+    # fine on the grid, coarse beyond it (a long tail of 1° steps): read
+    x = np.concatenate([np.arange(8.0, 82.0, 0.02), np.arange(82.0, 160.0, 1.0)])
+    path = tmp_path / "tail.xy"
+    path.write_text("".join(f"{a:.4f} {b:.2f}\n" for a, b in zip(x, _two_peaks(x), strict=True)))
+    assert to_grid(read_pattern(path, "CuKa"), GRID, CU).coverage == pytest.approx(1.0)

@@ -104,3 +104,29 @@ def test_a_byte_order_mark_is_read_as_text_on_both_paths():
     for text in ("\ufeff" + body, "\ufeff# header\n" + body, "\ufeff10.00 5\n; note\n10.02 7\n"):
         x, y, _ = parse_columns(PATH, text, ReadLimits())
         assert x[0] == 10.0 and y[0] == 5.0
+
+
+def test_quoted_csv_fields_with_decimal_commas_read_as_numbers():
+    x = np.round(np.arange(10.0, 12.0, 0.02), 2)
+    y = np.round(100 + 50 * np.sin(x), 1)
+    plain = "".join(f"{a:.2f}\t{b:.1f}\n" for a, b in zip(x, y, strict=True))
+    quoted = '"2Theta","Intensity"\n' + "".join(
+        f'"{a:.2f}","{b:.1f}"\n'.replace(".", ",") for a, b in zip(x, y, strict=True)
+    )
+    got, want = (
+        parse_columns(Path("q.csv"), quoted, ReadLimits()),
+        parse_columns(Path("p.xy"), plain, ReadLimits()),
+    )
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert got[2]["DECIMAL_SEPARATOR"] == ","
+
+
+def test_utf16_text_with_its_byte_order_mark_reads_as_utf8_does(tmp_path):
+    from bxrd.xrd.pattern_io import read_pattern
+
+    body = "".join(f"{10 + 0.02 * i:.2f} {100 + i % 7}\n" for i in range(500))
+    (tmp_path / "a8.xy").write_bytes(body.encode("utf-8"))
+    (tmp_path / "a16.xy").write_bytes(body.encode("utf-16"))  # BOM + UTF-16-LE
+    a, b = (read_pattern(tmp_path / n, "CuKa") for n in ("a8.xy", "a16.xy"))
+    assert len(a.two_theta) == 500 and np.array_equal(a.two_theta, b.two_theta)
+    assert np.array_equal(a.intensity, b.intensity)

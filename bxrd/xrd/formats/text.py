@@ -8,17 +8,20 @@ no maintained reader covers those.
   semicolons or tabs; comment lines starting with ``#``, ``!``, ``'``, ``;`` or ``//`` and a
   non-numeric header line are skipped.
 * Decimal commas (``10,02 1234,5``, European locale exports) are read as decimal points when
-  the columns are separated by blanks, tabs or semicolons. When commas also separate the
+  the columns are separated by blanks, tabs or semicolons, or are quoted CSV fields
+  (``"10,02","1234,5"``). When commas also separate the
   columns (``10,02,1234``) the columns cannot be told apart, and the file is refused with a
   message that says so.
 * Fixed-width files whose columns run together (``14.11852709`` for ``14.1185  2709``) are split
   at the column width of the file's other lines, accepted only if the 2θ step stays consistent.
+* UTF-8, or UTF-16 with its byte-order mark (Windows "Unicode" text).
 * RRUFF powder files: ``##KEY=value`` header lines (``##WAVELENGTH=`` gives λ in Å), data as
   ``2θ, I``, ending with ``##END=``.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections import Counter
@@ -51,7 +54,9 @@ def read_text(
     path: Path, data: bytes, limits: ReadLimits, options: ReadOptions
 ) -> list[MeasuredPattern]:
     """Read a text pattern (see module docstring)."""
-    x, y, meta = parse_columns(path, data.decode("utf-8", errors="replace"), limits)
+    utf16 = data[:2] in (b"\xff\xfe", b"\xfe\xff")  # a byte-order mark: Windows "Unicode" text
+    text = data.decode("utf-16") if utf16 else data.decode("utf-8", errors="replace")
+    x, y, meta = parse_columns(path, text, limits)
     wl = None
     if "WAVELENGTH" in meta:
         try:
@@ -72,11 +77,26 @@ def parse_columns(
     checks and messages; both give the same doubles for a file they both read.
     """
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")  # a UTF-8 byte-order mark
+    if '"' in text:
+        text = _unquoted(text)
     meta: dict[str, str] = {}
     table = _plain_table(path, text, limits, meta)
     if table is not None:
         return table[:, 0], table[:, 1], meta
     return _line_by_line(path, text, limits)
+
+
+def _unquoted(text: str) -> str:
+    """Quoted CSV fields (``"5,02","801,0"``, spreadsheet exports) as tab-separated columns.
+
+    A comma inside quotes belongs to the field (a decimal comma), so the fields are split
+    the CSV way and joined by tabs, where the decimal-comma rule above reads them.
+    """
+    lines = text.split("\n")
+    quoted = [i for i, line in enumerate(lines) if '"' in line]
+    for i, fields in zip(quoted, csv.reader(lines[i] for i in quoted), strict=True):
+        lines[i] = "\t".join(f.strip() for f in fields)
+    return "\n".join(lines)
 
 
 def _line_by_line(

@@ -196,8 +196,8 @@ def test_resume_knows_a_file_by_its_path_and_retries_what_it_skipped(folder, tmp
     names = sorted(Path(r["file"]).name for r in rows)
     assert names == ["bare.xy", "p0.txt", "p1.txt", "p2.txt"]
     assert all(r["decision"] != "skipped" for r in rows)
-    # p0, p1 were kept as they were (p2, the last file logged, is redone: it may be torn)
-    assert rows[:2] == first[1:3]
+    # p0, p1, p2 were kept as they were; bare.xy, skipped before, answered now
+    assert rows[:3] == first[1:4]
 
 
 def test_resume_from_another_folder_and_of_an_interrupted_rerun(folder, tmp_path, monkeypatch):
@@ -219,6 +219,56 @@ def test_resume_from_another_folder_and_of_an_interrupted_rerun(folder, tmp_path
     assert main(["predict", str(folder), "--resume", *args[:-1], str(array)]) == 1
     methods = {r["method"] for r in json.loads(array.read_text())}
     assert methods == {"mc_dropout"} or methods == {"mc_dropout", None}, methods
+
+
+def test_logs_without_paths_resume_and_same_names_in_two_folders_stay_apart(
+    folder, tmp_path, monkeypatch
+):
+    for side in ("A", "B"):
+        (tmp_path / side / "pats").mkdir(parents=True)
+        for f in ("p0.txt", "p1.txt"):
+            (tmp_path / side / "pats" / f).write_text((folder / f).read_text())
+    out = tmp_path / "log.jsonl"
+    args = ["pats/p0.txt", "pats/p1.txt", "--explain", "none", "--quiet", "--output", str(out)]
+    monkeypatch.chdir(tmp_path / "A")
+    assert main(["predict", *args]) == 0
+    monkeypatch.chdir(tmp_path / "B")
+    assert main(["predict", *args, "--resume"]) == 0  # B's files are others: answered
+    monkeypatch.chdir(tmp_path / "A")
+    assert main(["predict", *args, "--resume"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    paths = [r["path"] for r in rows]
+    assert len(paths) == len(set(paths)) == 4
+    # an array written before rows carried a path (and an empty partial log: a rerun began)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps([{k: v for k, v in r.items() if k != "path"} for r in rows[:2]]))
+    assert main(["predict", *args, "--resume", "--output", str(old)]) == 0
+    assert len(json.loads(old.read_text())) == 2
+    Path(f"{old}.partial").write_text("")
+    assert main(["predict", *args, "--resume", "--output", str(old)]) == 0
+    assert all("path" in r for r in json.loads(old.read_text()))  # answered anew
+
+
+def test_a_multi_scan_file_logged_last_counts_as_cut_short_until_redone(tmp_path):
+    from bxrd.inference.output import AnswerLog, file_key
+
+    log = tmp_path / "l.jsonl"
+    rows = [{"file": str(tmp_path / f), "decision": "predict"} for f in ("a.xy", "m.xrdml#1")]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"file": "torn')
+    a, m = (file_key(tmp_path / f) for f in ("a.xy", "m.xrdml"))
+    kept = AnswerLog(log, resume=True)
+    assert kept.done() == {a} and len(log.read_text().splitlines()) == 2  # torn line cut
+    kept.drop([a])  # a run that redoes a.xy only keeps m's scan as it was
+    kept.close()
+    assert [json.loads(x)["file"] for x in log.read_text().splitlines()] == [rows[1]["file"]]
+    again = AnswerLog(log, resume=True)
+    again.drop([m])
+    again.write({"file": str(tmp_path / "m.xrdml#1"), "decision": "abstain"})
+    again.write({"file": str(tmp_path / "m.xrdml#2"), "decision": "predict"})
+    again.close()
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [r["decision"] for r in lines] == ["abstain", "predict"]
+    assert {r["path"] for r in lines} == {m}
 
 
 def test_a_file_given_twice_is_answered_once(folder, tmp_path):

@@ -21,6 +21,7 @@ from bxrd.inference.output import (
     file_key,
     read_json_array,
     read_json_lines,
+    row_key,
     write_json_array,
 )
 from bxrd.inference.pipeline import (
@@ -125,8 +126,9 @@ def predict_parser() -> ArgumentParser:
         "--resume",
         action="store_true",
         help="with --output: skip files already answered there by an interrupted run (the "
-        "same file given by another path too); files it skipped are tried again, and the "
-        "last file it logged is redone (an interrupt may have cut it short)",
+        "same file given by another path too); files it skipped are tried again, and so is "
+        "a multi-scan file it logged last (an interrupt may have cut its scans short); "
+        "their old rows are replaced, the rest kept",
     )
     p.add_argument(
         "--memory_mb",
@@ -218,7 +220,7 @@ def _open_log(output: str | None, resume: bool) -> tuple[AnswerLog | None, bool]
     if output.endswith(".jsonl"):
         return AnswerLog(output, resume), False
     partial = Path(f"{output}.partial")
-    interrupted = partial.is_file() and partial.stat().st_size > 0
+    interrupted = partial.exists()  # even empty: a rerun began, the array is older
     log = AnswerLog(partial, resume)
     if resume and not interrupted and Path(output).is_file():  # resume a finished run's array
         log.seed(read_json_array(output))
@@ -257,9 +259,11 @@ def predict_main(argv: list[str]) -> int:
         from bxrd.report.html import HtmlReport  # matplotlib only when a page is asked for
 
         page = HtmlReport(args.html, model.axis, file_wavelength=args.wavelength)
-    earlier = dict(log.decisions) if log else {}
     done = log.done() if log else set()
     todo = [f for f in files if file_key(f) not in done]
+    if log is not None:
+        log.drop(file_key(f) for f in todo)  # what it skipped or cut short, answered anew
+    earlier = dict(log.decisions) if log else {}
     from tqdm import tqdm
 
     bar = tqdm(
@@ -303,7 +307,7 @@ def predict_main(argv: list[str]) -> int:
     if as_array:
         order = {file_key(f): i for i, f in enumerate(files)}
         rows = read_json_lines(log.path)  # type: ignore[union-attr]
-        rows.sort(key=lambda r: order.get(r["path"], len(order)))  # stable: a file's scans
+        rows.sort(key=lambda r: order.get(row_key(r), len(order)))  # stable: a file's scans
         write_json_array(args.output, rows)  # type: ignore[arg-type]
         log.path.unlink()  # type: ignore[union-attr]
     if not args.json and args.output is None:

@@ -8,6 +8,7 @@ is reopened to resume, and reports which files are already answered.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -81,50 +82,60 @@ def file_key(source: str | Path) -> str:
     return str(Path(source_file(str(source))).resolve())
 
 
+def row_key(row: dict[str, Any]) -> str:
+    """Return the key of a logged answer: its ``path``, resolved by the run that wrote it.
+
+    A log written before rows carried a ``path`` is keyed by its ``file``, resolved here.
+    """
+    path = row.get("path")
+    return path if isinstance(path, str) else file_key(row["file"])
+
+
 class AnswerLog:
     """Append-only JSON Lines log of answers.
 
     Attributes:
-        decisions: file → decision of every answer in the log (only these stay in memory).
+        decisions: :func:`row_key` → decision of every file in the log (only these stay in
+            memory; a multi-scan file's last scan's).
 
     Args:
         path: the log file.
-        resume: keep the answers already in it, except what a new run must redo: a torn
-            last line is cut off, skipped files are dropped (an option of this run may read
-            them), and so are the rows of the last file logged (an interrupted multi-scan
-            file may lack scans); otherwise start it empty.
+        resume: keep the answers already in it (a torn last line is cut off); otherwise
+            start it empty. Of those, :meth:`done` leaves out what a new run should redo:
+            skipped files (an option of this run may read them) and a multi-scan file
+            logged last (an interrupt may have cut its scans short); :meth:`drop` removes
+            their rows when the run does redo them, and only then.
     """
 
     def __init__(self, path: str | Path, resume: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        rows = read_json_lines(self.path) if resume else []
-        if rows:
-            last = rows[-1].get("path") or file_key(rows[-1]["file"])
-            rows = [r for r in rows if (r.get("path") or file_key(r["file"])) != last]
         self._fh: IO[str] | None = None
-        self._start(rows)
+        self._start(read_json_lines(self.path) if resume else [])
 
     def _start(self, rows: list[dict[str, Any]]) -> None:
         if self._fh is not None:
             self._fh.close()
-        rows = [r for r in rows if r["decision"] != "skipped"]
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
-        self.decisions = {r["file"]: r["decision"] for r in rows}
-        self._keys = {r["file"]: r["path"] for r in rows if isinstance(r.get("path"), str)}
+        self.decisions = {row_key(r): r["decision"] for r in rows}
+        last = rows[-1]["file"] if rows else ""
+        self._cut = row_key(rows[-1]) if rows and source_file(last) != last else None
         self._fh = self.path.open("a", encoding="utf-8")
 
     def seed(self, rows: list[dict[str, Any]]) -> None:
         """Start from the answers of an earlier complete run (resuming from its array)."""
         self._start(rows)
+        self._cut = None
 
     def done(self) -> set[str]:
-        """Return the :func:`file_key` of every file answered in the log.
+        """Return the :func:`file_key` of every file answered in full in the log."""
+        return {k for k, d in self.decisions.items() if d != "skipped" and k != self._cut}
 
-        That is each row's ``path``, resolved by the run that wrote it (for older logs
-        without one, resolved here).
-        """
-        return {self._keys.get(f) or file_key(f) for f in self.decisions}
+    def drop(self, keys: Iterable[str]) -> None:
+        """Remove the rows of the files ``keys`` (:func:`file_key`): they are answered anew."""
+        gone = set(keys) & self.decisions.keys()
+        if gone:
+            self._start([r for r in read_json_lines(self.path) if row_key(r) not in gone])
 
     def write(self, row: dict[str, Any]) -> None:
         """Append one answer, with its resolved ``path``, and flush it to the file."""
@@ -132,8 +143,7 @@ class AnswerLog:
         row = {**row, "path": file_key(row["file"])}
         self._fh.write(json.dumps(row) + "\n")
         self._fh.flush()
-        self.decisions[row["file"]] = row["decision"]
-        self._keys[row["file"]] = row["path"]
+        self.decisions[row["path"]] = row["decision"]
 
     def close(self) -> None:
         """Close the file."""

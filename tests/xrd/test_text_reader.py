@@ -106,21 +106,6 @@ def test_a_byte_order_mark_is_read_as_text_on_both_paths():
         assert x[0] == 10.0 and y[0] == 5.0
 
 
-def test_quoted_csv_fields_with_decimal_commas_read_as_numbers():
-    x = np.round(np.arange(10.0, 12.0, 0.02), 2)
-    y = np.round(100 + 50 * np.sin(x), 1)
-    plain = "".join(f"{a:.2f}\t{b:.1f}\n" for a, b in zip(x, y, strict=True))
-    quoted = '"2Theta","Intensity"\n' + "".join(
-        f'"{a:.2f}","{b:.1f}"\n'.replace(".", ",") for a, b in zip(x, y, strict=True)
-    )
-    got, want = (
-        parse_columns(Path("q.csv"), quoted, ReadLimits()),
-        parse_columns(Path("p.xy"), plain, ReadLimits()),
-    )
-    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
-    assert got[2]["DECIMAL_SEPARATOR"] == ","
-
-
 def test_utf16_text_with_its_byte_order_mark_reads_as_utf8_does(tmp_path):
     from bxrd.xrd.pattern_io import read_pattern
 

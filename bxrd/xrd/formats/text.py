@@ -8,8 +8,7 @@ no maintained reader covers those.
   semicolons or tabs; comment lines starting with ``#``, ``!``, ``'``, ``;`` or ``//`` and a
   non-numeric header line are skipped.
 * Decimal commas (``10,02 1234,5``, European locale exports) are read as decimal points when
-  the columns are separated by blanks, tabs or semicolons, or are quoted CSV fields
-  (``"10,02","1234,5"``). When commas also separate the
+  the columns are separated by blanks, tabs or semicolons. When commas also separate the
   columns (``10,02,1234``) the columns cannot be told apart, and the file is refused with a
   message that says so.
 * Fixed-width files whose columns run together (``14.11852709`` for ``14.1185  2709``) are split
@@ -21,7 +20,6 @@ no maintained reader covers those.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections import Counter
@@ -77,26 +75,11 @@ def parse_columns(
     checks and messages; both give the same doubles for a file they both read.
     """
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")  # a UTF-8 byte-order mark
-    if '"' in text:
-        text = _unquoted(text)
     meta: dict[str, str] = {}
     table = _plain_table(path, text, limits, meta)
     if table is not None:
         return table[:, 0], table[:, 1], meta
     return _line_by_line(path, text, limits)
-
-
-def _unquoted(text: str) -> str:
-    """Quoted CSV fields (``"5,02","801,0"``, spreadsheet exports) as tab-separated columns.
-
-    A comma inside quotes belongs to the field (a decimal comma), so the fields are split
-    the CSV way and joined by tabs, where the decimal-comma rule above reads them.
-    """
-    lines = text.split("\n")
-    quoted = [i for i, line in enumerate(lines) if '"' in line]
-    for i, fields in zip(quoted, csv.reader(lines[i] for i in quoted), strict=True):
-        lines[i] = "\t".join(f.strip() for f in fields)
-    return "\n".join(lines)
 
 
 def _line_by_line(

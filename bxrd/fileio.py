@@ -21,6 +21,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, final)
+    except OSError as exc:  # name the file the caller asked for, not the temporary one
+        if exc.filename in (str(tmp), tmp):
+            raise OSError(exc.errno, exc.strerror, str(final)) from None
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -196,8 +196,8 @@ def test_resume_knows_a_file_by_its_path_and_retries_what_it_skipped(folder, tmp
     names = sorted(Path(r["file"]).name for r in rows)
     assert names == ["bare.xy", "p0.txt", "p1.txt", "p2.txt"]
     assert all(r["decision"] != "skipped" for r in rows)
-    # p0, p1, p2 were kept as they were; bare.xy, skipped before, answered now
-    assert rows[:3] == first[1:4]
+    # p0, p1, p2 were kept as they were; bare.xy, skipped before, answered now in its place
+    assert rows[1:4] == first[1:4] and Path(rows[0]["file"]).name == "bare.xy"
 
 
 def test_resume_from_another_folder_and_of_an_interrupted_rerun(folder, tmp_path, monkeypatch):
@@ -249,26 +249,44 @@ def test_logs_without_paths_resume_and_same_names_in_two_folders_stay_apart(
     assert all("path" in r for r in json.loads(old.read_text()))  # answered anew
 
 
-def test_a_multi_scan_file_logged_last_counts_as_cut_short_until_redone(tmp_path):
+def test_a_multi_scan_file_cut_short_is_redone_and_a_failed_retry_loses_nothing(tmp_path):
     from bxrd.inference.output import AnswerLog, file_key
 
+    def row(name, decision="predict", **extra):
+        return {"file": str(tmp_path / name), "decision": decision, **extra}
+
     log = tmp_path / "l.jsonl"
-    rows = [{"file": str(tmp_path / f), "decision": "predict"} for f in ("a.xy", "m.xrdml#1")]
-    log.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"file": "torn')
-    a, m = (file_key(tmp_path / f) for f in ("a.xy", "m.xrdml"))
+    a, b, m = (file_key(tmp_path / f) for f in ("a.xy", "b.xy", "m.xrdml"))
+    # a log from before rows stated their scans, cut inside m's scans by a kill
+    lines = [row("a.xy"), row("m.xrdml#1")]
+    log.write_text("".join(json.dumps(r) + "\n" for r in lines) + '{"file": "torn')
+    assert AnswerLog(log, resume=True).done() == {a}
+    # m cut short in a new log: it says 2 scans and holds 1, whatever follows it
+    lines = [row("m.xrdml#1", scans=2, path=m), row("b.xy", "skipped", path=b), row("a.xy")]
+    log.write_text("".join(json.dumps(r) + "\n" for r in lines))
     kept = AnswerLog(log, resume=True)
-    assert kept.done() == {a} and len(log.read_text().splitlines()) == 2  # torn line cut
-    kept.drop([a])  # a run that redoes a.xy only keeps m's scan as it was
-    kept.close()
-    assert [json.loads(x)["file"] for x in log.read_text().splitlines()] == [rows[1]["file"]]
+    assert kept.done() == {a}  # m cut short, b skipped: both to redo
+    kept.close()  # a run that failed before answering them keeps their rows
+    assert len(log.read_text().splitlines()) == 3
     again = AnswerLog(log, resume=True)
-    again.drop([m])
-    again.write({"file": str(tmp_path / "m.xrdml#1"), "decision": "abstain"})
-    again.write({"file": str(tmp_path / "m.xrdml#2"), "decision": "predict"})
+    again.write([row("m.xrdml#1", "abstain"), row("m.xrdml#2")])
     again.close()
-    lines = [json.loads(x) for x in log.read_text().splitlines()]
-    assert [r["decision"] for r in lines] == ["abstain", "predict"]
-    assert {r["path"] for r in lines} == {m}
+    rows = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [(Path(r["file"]).name, r["decision"]) for r in rows] == [
+        ("m.xrdml#1", "abstain"),
+        ("m.xrdml#2", "predict"),
+        ("b.xy", "skipped"),
+        ("a.xy", "predict"),
+    ]
+    assert AnswerLog(log, resume=True).done() == {a, m}
+
+
+def test_exit_codes_count_the_files_of_this_run(folder, tmp_path):
+    out = tmp_path / "c.jsonl"
+    args = ["--explain", "none", "--quiet", "--output", str(out)]
+    assert main(["predict", str(folder / "p1.txt"), *args]) == 0
+    assert main(["predict", str(folder / "p3_bad.xy"), *args, "--resume"]) == 2
+    assert main(["predict", str(folder / "p1.txt"), str(folder / "p2.txt"), *args, "--resume"]) == 0
 
 
 def test_a_file_given_twice_is_answered_once(folder, tmp_path):
@@ -672,3 +690,16 @@ def test_a_one_family_pattern_has_every_class_in_its_set(model, tmp_path):
     (b,) = predict_files([EXAMPLE], model=model, options=PredictOptions(explain="none"))
     assert b.one_family is None and b.prediction_set["widened"] is None
     assert len(b.prediction_set["classes"]) < len(model.class_names)
+
+
+def test_an_unwritable_output_is_named_as_given(tmp_path, monkeypatch):
+    import bxrd.fileio as fileio
+
+    def refuse(src, dst):  # a disk that refuses the final move
+        raise PermissionError(13, "Permission denied", str(src))
+
+    monkeypatch.setattr(fileio.os, "replace", refuse)
+    with pytest.raises(OSError) as info:
+        fileio.atomic_write_text(tmp_path / "a.json", "[]")
+    assert info.value.filename == str(tmp_path / "a.json") and info.value.errno == 13
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind

@@ -22,6 +22,7 @@ from bxrd.inference.output import (
     read_json_array,
     read_json_lines,
     row_key,
+    source_file,
     write_json_array,
 )
 from bxrd.inference.pipeline import (
@@ -127,8 +128,8 @@ def predict_parser() -> ArgumentParser:
         action="store_true",
         help="with --output: skip files already answered there by an interrupted run (the "
         "same file given by another path too); files it skipped are tried again, and so is "
-        "a multi-scan file it logged last (an interrupt may have cut its scans short); "
-        "their old rows are replaced, the rest kept",
+        "a multi-scan file an interrupt cut short; their old rows are replaced once new ones "
+        "are written, the rest kept",
     )
     p.add_argument(
         "--memory_mb",
@@ -220,7 +221,7 @@ def _open_log(output: str | None, resume: bool) -> tuple[AnswerLog | None, bool]
     if output.endswith(".jsonl"):
         return AnswerLog(output, resume), False
     partial = Path(f"{output}.partial")
-    interrupted = partial.exists()  # even empty: a rerun began, the array is older
+    interrupted = partial.exists()  # even empty: a rerun began answering, the array is older
     log = AnswerLog(partial, resume)
     if resume and not interrupted and Path(output).is_file():  # resume a finished run's array
         log.seed(read_json_array(output))
@@ -252,18 +253,16 @@ def predict_main(argv: list[str]) -> int:
             "monitoring patterns, seeds 1-7 kept 0.87-0.91 for 0.90)",
             file=sys.stderr,
         )
-    log, as_array = _open_log(args.output, args.resume)
     model = load_predictor(args.checkpoint or default_checkpoint())
+    log, as_array = _open_log(args.output, args.resume)  # after the model: a run began
     page = None
     if args.html:
         from bxrd.report.html import HtmlReport  # matplotlib only when a page is asked for
 
         page = HtmlReport(args.html, model.axis, file_wavelength=args.wavelength)
+    keys = [file_key(f) for f in files]
     done = log.done() if log else set()
-    todo = [f for f in files if file_key(f) not in done]
-    if log is not None:
-        log.drop(file_key(f) for f in todo)  # what it skipped or cut short, answered anew
-    earlier = dict(log.decisions) if log else {}
+    todo = [f for f, k in zip(files, keys, strict=True) if k not in done]
     from tqdm import tqdm
 
     bar = tqdm(
@@ -273,25 +272,37 @@ def predict_main(argv: list[str]) -> int:
         file=sys.stderr,
         disable=args.quiet or not sys.stderr.isatty(),
     )
-    decisions = list(earlier.values())
+    decisions = {k: log.decisions[k] for k in keys if k in done} if log else {}
     skipped = 0
-    try:
-        for answer in iter_answers(model, todo, options):
-            row = answer.to_json()
-            if log is not None:
-                log.write(row)
-            elif args.json:
+
+    def emit(group: list[Any]) -> None:  # the answers of one file, its scans together
+        nonlocal skipped
+        rows = [a.to_json() for a in group]
+        if log is not None:
+            log.write(rows)
+        for answer, row in zip(group, rows, strict=True):
+            if log is None and args.json:
                 print(json.dumps(row, ensure_ascii=False), flush=True)
-            elif answer.decision != "skipped":
+            elif log is None and answer.decision != "skipped":
                 print(answer.text(), flush=True)
-            decisions.append(answer.decision)
             if answer.decision == "skipped":
                 skipped += 1
                 print(f"bxrd: skipped {answer.error}", file=sys.stderr)
             if page is not None:
                 page.add_answer(answer)
-            bar.update(1)
-            bar.set_postfix(skipped=skipped, refresh=False)
+        decisions[file_key(group[0].file)] = group[-1].decision
+        bar.update(1)
+        bar.set_postfix(skipped=skipped, refresh=False)
+
+    group: list[Any] = []
+    try:
+        for answer in iter_answers(model, todo, options):
+            if group and source_file(answer.file) != source_file(group[0].file):
+                emit(group)
+                group = []
+            group.append(answer)
+        if group:
+            emit(group)
     except KeyboardInterrupt:
         if log is not None:
             print(
@@ -305,7 +316,7 @@ def predict_main(argv: list[str]) -> int:
         if page is not None:
             page.close()
     if as_array:
-        order = {file_key(f): i for i, f in enumerate(files)}
+        order = {k: i for i, k in enumerate(keys)}
         rows = read_json_lines(log.path)  # type: ignore[union-attr]
         rows.sort(key=lambda r: order.get(row_key(r), len(order)))  # stable: a file's scans
         write_json_array(args.output, rows)  # type: ignore[arg-type]
@@ -313,4 +324,4 @@ def predict_main(argv: list[str]) -> int:
     if not args.json and args.output is None:
         n = len(todo) - skipped
         print(f"({n} pattern(s) in {time.perf_counter() - t0:.2f} s)")
-    return _exit_code(decisions)
+    return _exit_code(list(decisions.values()))

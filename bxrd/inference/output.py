@@ -8,7 +8,6 @@ is reopened to resume, and reports which files are already answered.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -91,8 +90,43 @@ def row_key(row: dict[str, Any]) -> str:
     return path if isinstance(path, str) else file_key(row["file"])
 
 
+def _is_scan(row: dict[str, Any]) -> bool:
+    return source_file(row["file"]) != row["file"]
+
+
+def compact(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, bool]]:
+    """One group of rows per file, and whether it is complete, from a log's rows.
+
+    A file's rows are written together (a group: one row, or one per scan); a later group of
+    a file supersedes an earlier one unless it is cut short and the earlier one is not. A
+    multi-scan group is complete when it holds the ``scans`` its rows state; a group of a
+    log written before rows stated them, when it is not the log's last (an interrupt could
+    only cut the last). Files keep the order of their first rows.
+    """
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    for row in rows:
+        key = row_key(row)
+        if groups and groups[-1][0] == key and _is_scan(row):
+            groups[-1][1].append(row)
+        else:
+            groups.append((key, [row]))
+    best: dict[str, tuple[list[dict[str, Any]], bool]] = {}
+    for n, (key, group) in enumerate(groups):
+        scans = group[0].get("scans")
+        if not _is_scan(group[0]):
+            complete = True
+        elif isinstance(scans, int):
+            complete = len(group) == scans
+        else:
+            complete = n < len(groups) - 1
+        if key not in best or complete or not best[key][1]:
+            best[key] = (group, complete)
+    kept = [row for group, _ in best.values() for row in group]
+    return kept, {key: complete for key, (_, complete) in best.items()}
+
+
 class AnswerLog:
-    """Append-only JSON Lines log of answers.
+    """Append-only JSON Lines log of answers, a file's rows written together.
 
     Attributes:
         decisions: :func:`row_key` → decision of every file in the log (only these stay in
@@ -100,11 +134,11 @@ class AnswerLog:
 
     Args:
         path: the log file.
-        resume: keep the answers already in it (a torn last line is cut off); otherwise
-            start it empty. Of those, :meth:`done` leaves out what a new run should redo:
-            skipped files (an option of this run may read them) and a multi-scan file
-            logged last (an interrupt may have cut its scans short); :meth:`drop` removes
-            their rows when the run does redo them, and only then.
+        resume: keep the answers already in it (:func:`compact`: a torn last line cut off,
+            each file's best group); otherwise start it empty. :meth:`done` leaves out what
+            a new run should redo: skipped files (an option of this run may read them) and
+            a multi-scan file cut short. Their rows stay until new ones replace them
+            (:meth:`close` compacts the log again), so a failed retry loses nothing.
     """
 
     def __init__(self, path: str | Path, resume: bool = False) -> None:
@@ -116,39 +150,42 @@ class AnswerLog:
     def _start(self, rows: list[dict[str, Any]]) -> None:
         if self._fh is not None:
             self._fh.close()
+        self._rewrite(rows)
+        self._fh = self.path.open("a", encoding="utf-8")
+
+    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
+        rows, self._complete = compact(rows)
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
         self.decisions = {row_key(r): r["decision"] for r in rows}
-        last = rows[-1]["file"] if rows else ""
-        self._cut = row_key(rows[-1]) if rows and source_file(last) != last else None
-        self._fh = self.path.open("a", encoding="utf-8")
 
     def seed(self, rows: list[dict[str, Any]]) -> None:
         """Start from the answers of an earlier complete run (resuming from its array)."""
         self._start(rows)
-        self._cut = None
 
     def done(self) -> set[str]:
         """Return the :func:`file_key` of every file answered in full in the log."""
-        return {k for k, d in self.decisions.items() if d != "skipped" and k != self._cut}
+        return {k for k, d in self.decisions.items() if d != "skipped" and self._complete[k]}
 
-    def drop(self, keys: Iterable[str]) -> None:
-        """Remove the rows of the files ``keys`` (:func:`file_key`): they are answered anew."""
-        gone = set(keys) & self.decisions.keys()
-        if gone:
-            self._start([r for r in read_json_lines(self.path) if row_key(r) not in gone])
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        """Append the rows of one file in one write, and flush them.
 
-    def write(self, row: dict[str, Any]) -> None:
-        """Append one answer, with its resolved ``path``, and flush it to the file."""
-        assert self._fh is not None
-        row = {**row, "path": file_key(row["file"])}
-        self._fh.write(json.dumps(row) + "\n")
+        One row, or one per scan (each then states ``scans``), each with the file's
+        resolved ``path``.
+        """
+        assert self._fh is not None and rows
+        key = file_key(rows[0]["file"])
+        scans = {"scans": len(rows)} if _is_scan(rows[0]) else {}
+        self._fh.write("".join(json.dumps({**r, "path": key, **scans}) + "\n" for r in rows))
         self._fh.flush()
-        self.decisions[row["path"]] = row["decision"]
+        self.decisions[key] = rows[-1]["decision"]
+        self._complete[key] = True
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file, keeping each file's best group (:func:`compact`)."""
         if self._fh is not None:
             self._fh.close()
+            self._fh = None
+            self._rewrite(read_json_lines(self.path))
 
 
 def write_json_array(path: str | Path, rows: list[dict[str, Any]]) -> None:

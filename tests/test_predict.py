@@ -279,6 +279,17 @@ def test_a_multi_scan_file_cut_short_is_redone_and_a_failed_retry_loses_nothing(
         ("a.xy", "predict"),
     ]
     assert AnswerLog(log, resume=True).done() == {a, m}
+    # a retry written right after the group it replaces, or after an old-format group
+    # (no ``scans``: answered again once), leaves one group of the file
+    for stale in ([row("m.xrdml#1", scans=2)], [row("m.xrdml#1"), row("m.xrdml#2")]):
+        log.write_text("".join(json.dumps(r) + "\n" for r in [row("a.xy"), *stale]))
+        first = AnswerLog(log, resume=True)
+        assert first.done() == {a}
+        first.write([row("m.xrdml#1", "abstain"), row("m.xrdml#2")])
+        first.close()
+        rows = [json.loads(x) for x in log.read_text().splitlines()]
+        assert [r["decision"] for r in rows] == ["predict", "abstain", "predict"]
+        assert AnswerLog(log, resume=True).done() == {a, m}
 
 
 def test_exit_codes_count_the_files_of_this_run(folder, tmp_path):

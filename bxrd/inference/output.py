@@ -90,35 +90,39 @@ def row_key(row: dict[str, Any]) -> str:
     return path if isinstance(path, str) else file_key(row["file"])
 
 
-def _is_scan(row: dict[str, Any]) -> bool:
-    return source_file(row["file"]) != row["file"]
+def _scan(row: dict[str, Any]) -> int:
+    """Scan number k of a row of ``file#k``; 0 for a file's only row."""
+    return int(row["file"].rpartition("#")[2]) if source_file(row["file"]) != row["file"] else 0
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Consecutive rows of one file's answer: scans in rising order, at most ``scans``."""
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    for row in rows:
+        key, k = row_key(row), _scan(row)
+        if groups and groups[-1][0] == key and k > _scan(groups[-1][1][-1]) > 0:
+            group = groups[-1][1]
+            scans = group[0].get("scans")
+            if not isinstance(scans, int) or len(group) < scans:
+                group.append(row)
+                continue
+        groups.append((key, [row]))
+    return groups
 
 
 def compact(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, bool]]:
     """One group of rows per file, and whether it is complete, from a log's rows.
 
-    A file's rows are written together (a group: one row, or one per scan); a later group of
-    a file supersedes an earlier one unless it is cut short and the earlier one is not. A
-    multi-scan group is complete when it holds the ``scans`` its rows state; a group of a
-    log written before rows stated them, when it is not the log's last (an interrupt could
-    only cut the last). Files keep the order of their first rows.
+    A file's rows are written together (a group: one row, or one per scan, each stating the
+    file's ``scans``); a later group of a file replaces an earlier one unless it is cut
+    short and the earlier one is not. A multi-scan group is complete when it holds its
+    ``scans``; one from a log written before rows stated them counts as cut short (it is
+    answered again once). Files keep the order of their first rows.
     """
-    groups: list[tuple[str, list[dict[str, Any]]]] = []
-    for row in rows:
-        key = row_key(row)
-        if groups and groups[-1][0] == key and _is_scan(row):
-            groups[-1][1].append(row)
-        else:
-            groups.append((key, [row]))
     best: dict[str, tuple[list[dict[str, Any]], bool]] = {}
-    for n, (key, group) in enumerate(groups):
+    for key, group in _groups(rows):
         scans = group[0].get("scans")
-        if not _is_scan(group[0]):
-            complete = True
-        elif isinstance(scans, int):
-            complete = len(group) == scans
-        else:
-            complete = n < len(groups) - 1
+        complete = not _scan(group[0]) or (isinstance(scans, int) and len(group) == scans)
         if key not in best or complete or not best[key][1]:
             best[key] = (group, complete)
     kept = [row for group, _ in best.values() for row in group]
@@ -174,7 +178,7 @@ class AnswerLog:
         """
         assert self._fh is not None and rows
         key = file_key(rows[0]["file"])
-        scans = {"scans": len(rows)} if _is_scan(rows[0]) else {}
+        scans = {"scans": len(rows)} if _scan(rows[0]) else {}
         self._fh.write("".join(json.dumps({**r, "path": key, **scans}) + "\n" for r in rows))
         self._fh.flush()
         self.decisions[key] = rows[-1]["decision"]

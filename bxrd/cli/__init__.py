@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing to say
         return 141
     except OSError as exc:  # a path the command must write or read: one line, its name
-        print(f"bxrd: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"bxrd: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bxrd: interrupted", file=sys.stderr)

@@ -20,7 +20,6 @@ from bxrd.inference.output import (
     AnswerLog,
     file_key,
     read_json_array,
-    read_json_lines,
     row_key,
     source_file,
     write_json_array,
@@ -295,6 +294,7 @@ def predict_main(argv: list[str]) -> int:
         bar.set_postfix(skipped=skipped, refresh=False)
 
     group: list[Any] = []
+    logged: list[dict[str, Any]] = []
     try:
         for answer in iter_answers(model, todo, options):
             if group and source_file(answer.file) != source_file(group[0].file):
@@ -312,14 +312,13 @@ def predict_main(argv: list[str]) -> int:
     finally:
         bar.close()
         if log is not None:
-            log.close()
+            logged = log.close()
         if page is not None:
             page.close()
     if as_array:
         order = {k: i for i, k in enumerate(keys)}
-        rows = read_json_lines(log.path)  # type: ignore[union-attr]
-        rows.sort(key=lambda r: order.get(row_key(r), len(order)))  # stable: a file's scans
-        write_json_array(args.output, rows)  # type: ignore[arg-type]
+        logged.sort(key=lambda r: order.get(row_key(r), len(order)))  # stable: a file's scans
+        write_json_array(args.output, logged)  # type: ignore[arg-type]
         log.path.unlink()  # type: ignore[union-attr]
     if not args.json and args.output is None:
         n = len(todo) - skipped

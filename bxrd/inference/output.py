@@ -66,10 +66,21 @@ def _checked(row: Any, where: str) -> dict[str, Any]:  # noqa: ANN401
     return row
 
 
+def split_source(source: str) -> tuple[str, int]:
+    """Return the file an answer's ``file`` names and its scan number.
+
+    (``path``, k) for ``path#k``; (``source``, 0) for a file's only scan, or a file whose
+    own name holds ``#``.
+    """
+    path, hash_, scan = source.rpartition("#")
+    if hash_ and scan.isdigit() and not Path(source).is_file():
+        return path, int(scan)
+    return source, 0
+
+
 def source_file(source: str) -> str:
     """Return the file an answer's ``file`` names: ``path`` for ``path#k`` (scan k)."""
-    path, hash_, scan = source.rpartition("#")
-    return path if hash_ and scan.isdigit() and not Path(source).is_file() else source
+    return split_source(source)[0]
 
 
 def file_key(source: str | Path) -> str:
@@ -92,21 +103,24 @@ def row_key(row: dict[str, Any]) -> str:
 
 def _scan(row: dict[str, Any]) -> int:
     """Scan number k of a row of ``file#k``; 0 for a file's only row."""
-    return int(row["file"].rpartition("#")[2]) if source_file(row["file"]) != row["file"] else 0
+    return split_source(row["file"])[1]
 
 
 def _groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
     """Consecutive rows of one file's answer: scans in rising order, at most ``scans``."""
     groups: list[tuple[str, list[dict[str, Any]]]] = []
+    last = 0  # scan number of the previous row
     for row in rows:
         key, k = row_key(row), _scan(row)
-        if groups and groups[-1][0] == key and k > _scan(groups[-1][1][-1]) > 0:
+        if groups and groups[-1][0] == key and k > last > 0:
             group = groups[-1][1]
             scans = group[0].get("scans")
             if not isinstance(scans, int) or len(group) < scans:
                 group.append(row)
+                last = k
                 continue
         groups.append((key, [row]))
+        last = k
     return groups
 
 
@@ -157,10 +171,11 @@ class AnswerLog:
         self._rewrite(rows)
         self._fh = self.path.open("a", encoding="utf-8")
 
-    def _rewrite(self, rows: list[dict[str, Any]]) -> None:
+    def _rewrite(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows, self._complete = compact(rows)
         atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in rows))
         self.decisions = {row_key(r): r["decision"] for r in rows}
+        return rows
 
     def seed(self, rows: list[dict[str, Any]]) -> None:
         """Start from the answers of an earlier complete run (resuming from its array)."""
@@ -184,12 +199,17 @@ class AnswerLog:
         self.decisions[key] = rows[-1]["decision"]
         self._complete[key] = True
 
-    def close(self) -> None:
-        """Close the file, keeping each file's best group (:func:`compact`)."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-            self._rewrite(read_json_lines(self.path))
+    def close(self) -> list[dict[str, Any]]:
+        """Close the file, keeping each file's best group (:func:`compact`).
+
+        Returns:
+            The rows kept (none when it was closed before).
+        """
+        if self._fh is None:
+            return []
+        self._fh.close()
+        self._fh = None
+        return self._rewrite(read_json_lines(self.path))
 
 
 def write_json_array(path: str | Path, rows: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ from bxrd.data.search_match import SearchLibrary
 from bxrd.errors import PatternFileError
 from bxrd.explain.one_family import one_family
 from bxrd.inference.answer import WavelengthSource
+from bxrd.inference.output import split_source
 from bxrd.inference.prefetch import torch_threads
 from bxrd.xrd.axis import Axis
 from bxrd.xrd.pattern_io import GriddedPattern, MeasuredPattern, read_patterns, to_grids
@@ -88,10 +89,8 @@ def prepare_source(source: str, axis: Axis, option: float | None = None) -> Prep
     Raises:
         PatternFileError: the file cannot be used (the message names it).
     """
-    path, scan = source, ""
-    if not Path(source).is_file() and "#" in source:
-        path, _, scan = source.rpartition("#")
-    return prepare(path, axis, option)[max(int(scan), 1) - 1 if scan.isdigit() else 0]
+    path, scan = split_source(source)
+    return prepare(path, axis, option)[max(scan, 1) - 1]
 
 
 def prepare_files(

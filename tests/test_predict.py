@@ -714,3 +714,36 @@ def test_an_unwritable_output_is_named_as_given(tmp_path, monkeypatch):
         fileio.atomic_write_text(tmp_path / "a.json", "[]")
     assert info.value.filename == str(tmp_path / "a.json") and info.value.errno == 13
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "err"),
+    [
+        (KeyboardInterrupt(), 130, "bxrd: interrupted"),
+        (BrokenPipeError(32, "Broken pipe"), 141, ""),
+        (
+            PermissionError(13, "Permission denied", "/x/out.json"),
+            2,
+            "bxrd: error: /x/out.json: Permission denied",
+        ),
+        (OSError(28, "No space left on device"), 2, "bxrd: error: No space left on device"),
+    ],
+)
+def test_interrupts_and_system_errors_are_one_line_or_silent(
+    raised, code, err, monkeypatch, capsys
+):
+    import bxrd.cli.predict as predict_cli
+
+    def fail(argv):
+        raise raised
+
+    monkeypatch.setattr(predict_cli, "predict_main", fail)
+    assert main(["predict", str(EXAMPLE)]) == code
+    assert capsys.readouterr().err.strip() == err
+
+
+def test_another_seed_says_the_sets_were_fitted_with_the_default(capsys):
+    assert main(["predict", str(EXAMPLE), "--explain", "none", "--seed", "3"]) == 0
+    assert "fitted with the MC masks of seed 0" in capsys.readouterr().err
+    assert main(["predict", str(EXAMPLE), "--explain", "none"]) == 0
+    assert "fitted with" not in capsys.readouterr().err
